@@ -1,0 +1,176 @@
+"""What every component shares: requests, jobs, outcomes, failure and counters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..metrics import LatencyHistogram, TimeAverage
+
+if TYPE_CHECKING:
+    from ..engine import Simulation
+    from .link import Link
+
+# Outcomes a caller is answered with. Only OK is a success.
+OK, REJECTED, DOWN, CUT, TIMEOUT, FAILED = range(6)
+OUTCOME_NAMES = ("ok", "rejected", "down", "cut", "timeout", "failed")
+
+Reply = Callable[[int], None]
+
+
+def ignore(outcome: int) -> None:
+    """The reply of a request nobody waits for (write-behind flushes, queued messages)."""
+
+
+class Request:
+    """One attempt's travel through the system. `sample` marks requests drawn as dots."""
+
+    __slots__ = ("op", "key", "born", "counted", "sample", "hit")
+
+    def __init__(self, op: str, key: int, born: float, counted: bool, sample: bool):
+        self.op = op
+        self.key = key
+        self.born = born
+        self.counted = counted
+        self.sample = sample
+        self.hit = False
+
+
+class Job:
+    """A request held by one component until that component answers its caller."""
+
+    __slots__ = ("owner", "req", "reply", "arrived", "open", "counted", "step", "worker")
+
+    def __init__(self, owner: Component, req: Request, reply: Reply, now: float,
+                 counted: bool):
+        self.owner = owner
+        self.req = req
+        self.reply = reply
+        self.arrived = now
+        self.open = True
+        self.counted = counted
+        self.step = 0
+        self.worker = False  # holds one of the owner's workers
+
+    def resume(self, outcome: int) -> None:
+        """A downstream call answered."""
+        if self.open:
+            self.owner.resume(self, outcome)
+
+
+class Component:
+    """Base of every kind: up/down state, held jobs, counters and answer bookkeeping."""
+
+    def __init__(self, sim: Simulation, cid: str, kind: str, settings: dict[str, Any]):
+        self.sim = sim
+        self.kernel = sim.kernel
+        self.id = cid
+        self.kind = kind
+        self.settings = dict(settings)
+        self.up = True
+        self.out: list[Link] = []  # outgoing call links, in the order listed
+        self.jobs: set[Job] = set()
+        self.watchers: list[Any] = []  # load balancers health-checking this component
+        self.uptime = TimeAverage(0.0, 1.0)
+        self.latency = LatencyHistogram()
+        # Counted over requests that arrived after warm-up.
+        self.arrivals = self.completed = self.rejected = self.failed = 0
+        # Totals since the start, for conservation checks and live rates.
+        self.total_in = self.total_ok = self.total_rejected = self.total_failed = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def wire(self) -> None:
+        """Called once every link exists."""
+        self.routes = {op: [link for link in self.out if link.carries(op)]
+                       for op in ("read", "write")}
+
+    def marks(self) -> list[TimeAverage]:
+        """Time averages restarted at warm-up."""
+        return [self.uptime]
+
+    def apply_settings(self, changes: dict[str, Any]) -> None:
+        self.settings.update(changes)
+
+    def set_slow(self, factor: float) -> None:
+        """Only kinds with service times slow down."""
+
+    # -- requests -------------------------------------------------------------------------
+    def admit(self, req: Request, reply: Reply) -> Job | None:
+        """Count an arrival; a component that is down turns it away at once."""
+        counted = self.kernel.now >= self.sim.warmup_s
+        self.total_in += 1
+        if counted:
+            self.arrivals += 1
+        if not self.up:
+            self.refuse(counted, reply, DOWN)
+            return None
+        job = Job(self, req, reply, self.kernel.now, counted)
+        self.jobs.add(job)
+        return job
+
+    def refuse(self, counted: bool, reply: Reply, outcome: int) -> None:
+        self.total_rejected += 1
+        if counted:
+            self.rejected += 1
+        reply(outcome)
+
+    def finish(self, job: Job, outcome: int) -> None:
+        """Answer the caller of `job` once."""
+        job.open = False
+        self.jobs.discard(job)
+        if outcome == OK:
+            self.total_ok += 1
+            if job.counted:
+                self.completed += 1
+                self.latency.record((self.kernel.now - job.arrived) * 1000.0)
+        else:
+            self.total_failed += 1
+            if job.counted:
+                self.failed += 1
+        job.reply(outcome)
+
+    def forward(self, job: Job, links: list[Link]) -> None:
+        """Send the job's request along one of `links`, chosen by weight."""
+        if len(links) == 1:
+            links[0].send(job.req, job.resume)
+        else:
+            self.sim.pick_weighted(self, links).send(job.req, job.resume)
+
+    def resume(self, job: Job, outcome: int) -> None:
+        self.finish(job, outcome)
+
+    # -- failure --------------------------------------------------------------------------
+    def fail(self) -> None:
+        if not self.up:
+            return
+        self.up = False
+        self.uptime.update(self.kernel.now, 0.0)
+        self.drop_state()
+        for job in list(self.jobs):
+            self.finish(job, DOWN)
+        for lb in self.watchers:
+            lb.target_changed(self)
+
+    def recover(self) -> None:
+        if self.up:
+            return
+        self.up = True
+        self.uptime.update(self.kernel.now, 1.0)
+        for lb in self.watchers:
+            lb.target_changed(self)
+
+    def drop_state(self) -> None:
+        """Forget what the component holds besides jobs (queues, cache entries)."""
+
+    # -- reporting ------------------------------------------------------------------------
+    def in_flight(self) -> int:
+        return len(self.jobs)
+
+    def report(self, now: float) -> dict[str, Any]:
+        return {"kind": self.kind, "arrivals": self.arrivals, "completed": self.completed,
+                "rejected": self.rejected, "failed": self.failed,
+                "latency_ms": self.latency.summary(), "available_ratio": self.uptime.mean(now)}
+
+    def live(self) -> dict[str, Any]:
+        """Instant state for a live frame (rates are derived from totals by the engine)."""
+        return {"up": self.up, "in_flight": len(self.jobs)}

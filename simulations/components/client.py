@@ -1,0 +1,127 @@
+"""Clients: request arrivals, key choice, timeouts and retries with backoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..distributions import KeyChooser, gap_sampler
+from ..kernel import stream
+from ..metrics import LatencyHistogram
+from .base import OK, OUTCOME_NAMES, TIMEOUT, Component, Request
+
+
+class Attempt:
+    """One try of a client request; answered once, by the system or by the timeout."""
+
+    __slots__ = ("client", "req", "n", "open")
+
+    def __init__(self, client: Client, req: Request, n: int):
+        self.client = client
+        self.req = req
+        self.n = n
+        self.open = True
+
+    def answer(self, outcome: int) -> None:
+        if self.open:
+            self.open = False
+            self.client.answered(self, outcome)
+
+    def expire(self, _: Any = None) -> None:
+        self.answer(TIMEOUT)
+
+
+class Client(Component):
+    def __init__(self, sim, cid, kind, settings):
+        super().__init__(sim, cid, kind, settings)
+        seed = sim.seed
+        self._gap_rng = stream(seed, cid, "arrivals")
+        self._op_rng = stream(seed, cid, "operations")
+        self._keys = KeyChooser(settings["keys"], settings["key_skew"],
+                                stream(seed, cid, "keys"))
+        self._epoch = 0
+        self.requests = self.succeeded = 0
+        self.failures = dict.fromkeys(OUTCOME_NAMES[1:], 0)
+        self.recent: LatencyHistogram | None = None  # latencies since the last live frame
+        self._configure()
+
+    def _configure(self) -> None:
+        s = self.settings
+        self._read_ratio = s["read_ratio"]
+        self._timeout = s["timeout_ms"] / 1000.0 if s["timeout_ms"] else None
+        self._gap = gap_sampler(s["rate_rps"], s["arrival_cv"], self._gap_rng) \
+            if s["rate_rps"] > 0 else None
+
+    def start(self) -> None:
+        """Schedule the first arrival (again after a rate change: the old chain stops)."""
+        self._epoch += 1
+        if self._gap is not None:
+            self.kernel.schedule(self._gap(), self._arrive, self._epoch)
+
+    def apply_settings(self, changes):
+        super().apply_settings(changes)
+        if {"keys", "key_skew"} & set(changes):
+            self._keys = KeyChooser(self.settings["keys"], self.settings["key_skew"],
+                                    stream(self.sim.seed, self.id, "keys",
+                                           str(self.kernel.now)))
+        self._configure()
+        if {"rate_rps", "arrival_cv"} & set(changes):
+            self.start()
+
+    def accept(self, req, reply):  # validation forbids links into a client
+        raise AssertionError("clients are never called")
+
+    def _arrive(self, epoch: int) -> None:
+        if epoch != self._epoch:
+            return
+        kernel = self.kernel
+        kernel.schedule(self._gap(), self._arrive, epoch)
+        if not self.up:
+            return
+        now = kernel.now
+        counted = now >= self.sim.warmup_s
+        if counted:
+            self.requests += 1
+        op = "read" if self._read_ratio >= 1.0 or self._op_rng.random() < self._read_ratio \
+            else "write"
+        req = Request(op, self._keys(), now, counted, self.sim.sample_next())
+        self._try(req, 0)
+
+    def _try(self, req: Request, n: int) -> None:
+        attempt = Attempt(self, req, n)
+        if self._timeout is not None:
+            self.kernel.schedule(self._timeout, attempt.expire)
+        links = self.routes[req.op]
+        link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
+        link.send(req, attempt.answer)
+
+    def _retry(self, attempt: Attempt) -> None:
+        req = attempt.req
+        self._try(req, attempt.n + 1)
+
+    def answered(self, attempt: Attempt, outcome: int) -> None:
+        req = attempt.req
+        if outcome == OK:
+            self.total_ok += 1
+            if req.counted:
+                self.succeeded += 1
+                latency = (self.kernel.now - req.born) * 1000.0
+                self.latency.record(latency)
+                if self.recent is not None:
+                    self.recent.record(latency)
+            return
+        if attempt.n < self.settings["retries"]:
+            backoff = self.settings["backoff_ms"] / 1000.0 * (2 ** attempt.n)
+            self.kernel.schedule(backoff, self._retry, attempt)
+            return
+        self.total_failed += 1
+        if req.counted:
+            self.failures[OUTCOME_NAMES[outcome]] += 1
+
+    def in_flight(self) -> int:
+        return 0
+
+    def report(self, now):
+        failed = sum(self.failures.values())
+        return {"kind": self.kind, "requests": self.requests, "succeeded": self.succeeded,
+                "failed": failed, "failures": dict(self.failures),
+                "latency_ms": self.latency.summary(), "available_ratio": self.uptime.mean(now)}

@@ -1,0 +1,259 @@
+"""The simulation: builds components from a scenario, runs it headless or step by step.
+
+Live use (the web app's run driver): `advance(t)` moves simulated time, `frame()` returns
+the compact state to stream, `apply(command)` changes the running system at the current
+simulated time and logs the command, so that scenario + seed + command log replay a run
+exactly (`replay()`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from .components.base import OUTCOME_NAMES, Component
+from .components.cache import Cache
+from .components.client import Client
+from .components.database import Database, Replication
+from .components.link import Link
+from .components.load_balancer import LoadBalancer
+from .components.messaging import Queue, Worker
+from .components.pool import Service
+from .kernel import Kernel, stream
+from .metrics import LatencyHistogram
+from .scenario import Scenario, ScenarioError, check_command, validate
+
+KIND_CLASSES: dict[str, type[Component]] = {
+    "client": Client, "load_balancer": LoadBalancer, "service": Service, "cache": Cache,
+    "database": Database, "queue": Queue, "worker": Worker,
+}
+REPORT_FORMAT = "playground.report/v1"
+ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
+MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
+
+
+class Simulation:
+    def __init__(self, scenario: Scenario | dict, seed: int | None = None,
+                 duration_s: float | None = None, dots_per_s: float = 0.0):
+        self.scenario = scenario = validate(scenario)
+        self.seed = scenario.seed if seed is None else seed
+        self.duration_s = scenario.duration_s if duration_s is None else duration_s
+        self.warmup_s = min(scenario.warmup_s, self.duration_s)
+        self.kernel = Kernel()
+        self.components: dict[str, Component] = {
+            c.id: KIND_CLASSES[c.kind](self, c.id, c.kind, c.settings)
+            for c in scenario.components}
+        self.links: dict[int, Link] = {}
+        self.replications: dict[int, Replication] = {}
+        self._by_ends: dict[tuple[str, str], Link | Replication] = {}
+        self._build_links()
+        self.command_log: list[dict[str, Any]] = []
+        self._pick_rngs: dict[str, Any] = {}
+        self._dots: deque[list] = deque(maxlen=MAX_DOTS)
+        self._recent: deque[tuple[float, LatencyHistogram]] = deque()
+        self._last_totals: dict[str, tuple[float, int, int, int]] = {}
+        self._last_links: dict[int, tuple[int, int]] = {}
+        self._last_frame_t = 0.0
+        self._sampled = 0
+        total_rate = sum(c.settings["rate_rps"] for c in self.clients())
+        self._sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
+        self._schedule_start()
+        self.wall_s = 0.0
+
+    def _build_links(self) -> None:
+        comps = self.components
+        for i, spec in enumerate(self.scenario.links):
+            a, b = comps[spec.from_], comps[spec.to]
+            if spec.kind == "replication":
+                rep = Replication(self, i, a, b, spec.mode, spec.lag_ms, spec.lag_dist)
+                a.replicas.append(rep)
+                b.primary = a
+                self.replications[i] = self._by_ends[(a.id, b.id)] = rep
+            else:
+                link = Link(self, i, a, b, spec.latency_ms, spec.route, spec.weight)
+                a.out.append(link)
+                self.links[i] = self._by_ends[(a.id, b.id)] = link
+        for c in comps.values():
+            c.wire()
+
+    def _schedule_start(self) -> None:
+        kernel = self.kernel
+        kernel.schedule(self.warmup_s, self._warm)
+        for ev in self.scenario.events:
+            kernel.schedule(ev.at_s, self._event, ev)
+        for c in self.components.values():
+            if c.settings.get("mtbf_s"):
+                rng = stream(self.seed, c.id, "failures")
+                kernel.schedule(rng.expovariate(1 / c.settings["mtbf_s"]), self._break,
+                                (c, rng))
+        for c in self.clients():
+            c.start()
+
+    def clients(self) -> list[Client]:
+        return [c for c in self.components.values() if isinstance(c, Client)]
+
+    # -- running --------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.kernel.now
+
+    def advance(self, t: float) -> None:
+        """Run simulated time forward to `t` (never backwards)."""
+        start = time.perf_counter()
+        self.kernel.run_until(t)
+        self.wall_s += time.perf_counter() - start
+
+    def run(self) -> dict[str, Any]:
+        """Run to the end and return the report."""
+        self.advance(self.duration_s)
+        return self.report()
+
+    def _warm(self, _=None) -> None:
+        for c in self.components.values():
+            for average in c.marks():
+                average.mark(self.kernel.now)
+
+    def _break(self, item) -> None:
+        """mtbf/mttr: exponential failure, then exponential repair, forever."""
+        c, rng = item
+        c.fail()
+        self.kernel.schedule(rng.expovariate(1 / c.settings["mttr_s"]), self._repair, item)
+
+    def _repair(self, item) -> None:
+        c, rng = item
+        c.recover()
+        self.kernel.schedule(rng.expovariate(1 / c.settings["mtbf_s"]), self._break, item)
+
+    # -- events and live commands ---------------------------------------------------------
+    def _event(self, ev) -> None:
+        self._do(ev.action, ev.target, ev.params)
+
+    def apply(self, command: dict[str, Any]) -> None:
+        """Apply a live command now: {"action", "target", "params"}; logged for replay."""
+        if not isinstance(command, dict) or set(command) - {"action", "target", "params"}:
+            raise ScenarioError(["command: must be {action, target, params}"])
+        action = command.get("action")
+        if action not in ("fail", "recover", "slow", "partition", "heal", "set"):
+            raise ScenarioError([f"command.action: unknown action {action!r}"])
+        target, params = command.get("target"), command.get("params") or {}
+        ids = {c.id: c for c in self.scenario.components}
+        errors = check_command(action, target, params, ids, set(self._by_ends), "command")
+        if errors:
+            raise ScenarioError(errors)
+        if action == "set":
+            from .scenario import check_params
+            params = check_params(ids[target].kind, params, "command.params", partial=True)[0]
+        self.command_log.append({"at_s": self.kernel.now, "action": action,
+                                 "target": target, "params": params})
+        self._do(action, target, params)
+
+    def _do(self, action: str, target: Any, params: dict[str, Any]) -> None:
+        if action in ("partition", "heal"):
+            link = self._by_ends[tuple(target)]
+            if action == "partition":
+                link.cut = True
+            elif isinstance(link, Replication):
+                link.heal()
+            else:
+                link.cut = False
+            return
+        c = self.components[target]
+        if action == "fail":
+            c.fail()
+        elif action == "recover":
+            c.recover()
+        elif action == "slow":
+            c.set_slow(params["factor"])
+        else:
+            c.apply_settings(params)
+
+    @classmethod
+    def replay(cls, scenario, seed: int | None, commands: list[dict[str, Any]],
+               until: float | None = None, **kwargs) -> Simulation:
+        """Re-run a live run from its scenario, seed and command log."""
+        sim = cls(scenario, seed=seed, **kwargs)
+        for cmd in commands:
+            sim.advance(cmd["at_s"])
+            sim.apply({k: cmd[k] for k in ("action", "target", "params")})
+        if until is not None:
+            sim.advance(until)
+        return sim
+
+    # -- helpers for components -----------------------------------------------------------
+    def pick_weighted(self, owner: Component, links: list[Link]) -> Link:
+        rng = self._pick_rngs.get(owner.id)
+        if rng is None:
+            rng = self._pick_rngs[owner.id] = stream(self.seed, owner.id, "links")
+        r = rng.random() * sum(link.weight for link in links)
+        for link in links:
+            r -= link.weight
+            if r < 0:
+                return link
+        return links[-1]
+
+    def sample_next(self) -> bool:
+        """Every n-th request is drawn as a dot (no random draw: dots never change a run)."""
+        if not self._sample_every:
+            return False
+        self._sampled += 1
+        return self._sampled % self._sample_every == 0
+
+    def dot(self, link: int, direction: int, req, outcome: int = -1) -> None:
+        self._dots.append([link, direction, outcome, int(req.hit)])
+
+    # -- output ---------------------------------------------------------------------------
+    def frame(self) -> dict[str, Any]:
+        """The live state now, with rates over the time since the previous frame."""
+        now = self.kernel.now
+        span = now - self._last_frame_t
+        comps = {}
+        for cid, c in self.components.items():
+            state = c.live()
+            totals = (c.total_in, c.total_ok, c.total_rejected + c.total_failed)
+            last = self._last_totals.get(cid, (0, 0, 0))
+            self._last_totals[cid] = totals
+            if span > 0:
+                state["rps"] = round((totals[0] - last[0]) / span, 2)
+                state["err_rps"] = round((totals[2] - last[2]) / span, 2)
+            comps[cid] = state
+        links = []
+        for i, link in self.links.items():
+            last = self._last_links.get(i, (0, 0))
+            self._last_links[i] = (link.total, link.errors)
+            if span > 0:
+                links.append([i, round((link.total - last[0]) / span, 2),
+                              round((link.errors - last[1]) / span, 2)])
+        self._last_frame_t = now
+        dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
+        return {"t": round(now, 4), "components": comps, "links": links, "dots": dots,
+                "summary": self._live_summary(now, span)}
+
+    def _live_summary(self, now: float, span: float) -> dict[str, Any]:
+        window = LatencyHistogram()
+        for c in self.clients():
+            if c.recent is None:
+                c.recent = LatencyHistogram()
+            self._recent.append((now, c.recent))
+            c.recent = LatencyHistogram()
+        while self._recent and self._recent[0][0] <= now - ROLLING_S:
+            self._recent.popleft()
+        for _, h in self._recent:
+            window.merge(h)
+        ok = sum(c.total_ok for c in self.clients())
+        bad = sum(c.total_failed for c in self.clients())
+        last_ok, last_bad = self._last_totals.get("*summary*", (0, 0))
+        self._last_totals["*summary*"] = (ok, bad)
+        done = (ok - last_ok) + (bad - last_bad)
+        summary = window.summary((0.5, 0.95, 0.99))
+        summary.update(ok_rps=round((ok - last_ok) / span, 2) if span > 0 else 0.0,
+                       error_ratio=round((bad - last_bad) / done, 4) if done else 0.0)
+        return summary
+
+    def report(self) -> dict[str, Any]:
+        from .report import build_report
+        return build_report(self)
+
+
+def outcome_name(code: int) -> str:
+    return OUTCOME_NAMES[code] if code >= 0 else "pending"

@@ -1,0 +1,51 @@
+"""The report (format playground.report/v1) of a run, with analytic predictions beside it."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .metrics import LatencyHistogram
+
+if TYPE_CHECKING:
+    from .engine import Simulation
+
+REPORT_FORMAT = "playground.report/v1"
+
+
+def build_report(sim: Simulation) -> dict[str, Any]:
+    now = sim.kernel.now
+    clients = sim.clients()
+    latency = LatencyHistogram()
+    for c in clients:
+        latency.merge(c.latency)
+    succeeded = sum(c.succeeded for c in clients)
+    failed = sum(sum(c.failures.values()) for c in clients)
+    measured = max(now - sim.warmup_s, 0.0)
+    summary = {
+        "requests": sum(c.requests for c in clients), "succeeded": succeeded,
+        "failed": failed,
+        "success_ratio": succeeded / (succeeded + failed) if succeeded + failed else 0.0,
+        "throughput_rps": succeeded / measured if measured else 0.0,
+        "latency_ms": latency.summary((0.5, 0.9, 0.95, 0.99)),
+    }
+    return _tidy({
+        "format": REPORT_FORMAT, "scenario": sim.scenario.name, "seed": sim.seed,
+        "duration_s": now, "warmup_s": sim.warmup_s,
+        "events_processed": sim.kernel.events, "wall_s": sim.wall_s,
+        "summary": summary,
+        "components": {cid: c.report(now) for cid, c in sim.components.items()},
+    })
+
+
+def _tidy(value: Any) -> Any:
+    """Round floats for reading (ratios and ms to 4 decimals); never emit NaN."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value

@@ -1,0 +1,407 @@
+"""The scenario document (format playground.scenario/v1) and its one validator.
+
+Every entry point (CLI, websocket, REST API, grading) calls `validate()`. Errors name the path
+of what is wrong (`components[2].params.workers: must be >= 1`) and are collected, not
+raised one at a time, so an editor can mark every bad field at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from typing import Annotated, Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
+
+from .registry import KINDS, Param
+
+FORMAT = "playground.scenario/v1"
+
+# Documented in docs/scenario-format.md (generated from these numbers).
+LIMITS = {
+    "components": 500,
+    "links": 2000,
+    "events": 1000,
+    "duration_s": 86_400,
+    "total_rate_rps": 200_000,
+    "name_chars": 200,
+    "label_chars": 100,
+    "description_chars": 20_000,
+    "document_bytes": 1_000_000,
+}
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+MAX_ERRORS = 50
+
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario; `errors` lists every problem as "path: message"."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors[:MAX_ERRORS]
+        super().__init__("\n".join(self.errors))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+class Position(_Strict):
+    x: Finite
+    y: Finite
+
+
+class Component(_Strict):
+    id: Id
+    kind: Literal[tuple(KINDS)]  # type: ignore[valid-type]
+    label: Annotated[str, Field(max_length=LIMITS["label_chars"])] | None = None
+    position: Position | None = None
+    params: dict[str, Any] = {}
+    # Parameters with defaults filled in, checked against the registry.
+    _settings: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self._settings
+
+
+class Link(_Strict):
+    from_: Id = Field(alias="from")
+    to: Id
+    latency_ms: NonNegative = 0.0
+    route: Literal["any", "read", "write"] = "any"
+    weight: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
+    kind: Literal["call", "replication"] = "call"
+    mode: Literal["async", "sync"] | None = None
+    lag_ms: NonNegative | None = None
+    lag_dist: Literal["exponential", "constant"] | None = None
+
+    def carries(self, op: str) -> bool:
+        return self.route == "any" or self.route == op
+
+
+REPLICATION_DEFAULTS = {"mode": "async", "lag_ms": 100.0, "lag_dist": "exponential"}
+
+Action = Literal["fail", "recover", "slow", "partition", "heal", "set"]
+
+
+class Event(_Strict):
+    at_s: NonNegative
+    action: Action
+    target: Id | Annotated[list[Id], Field(min_length=2, max_length=2)]
+    params: dict[str, Any] = {}
+
+
+class Scenario(_Strict):
+    format: Literal["playground.scenario/v1"]
+    name: Annotated[str, Field(min_length=1, max_length=LIMITS["name_chars"])]
+    description: Annotated[str, Field(max_length=LIMITS["description_chars"])] = ""
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    duration_s: Annotated[float, Field(gt=0, le=LIMITS["duration_s"], allow_inf_nan=False)]
+    warmup_s: NonNegative = 0.0
+    components: Annotated[list[Component], Field(min_length=1,
+                                                 max_length=LIMITS["components"])]
+    links: Annotated[list[Link], Field(max_length=LIMITS["links"])] = []
+    events: Annotated[list[Event], Field(max_length=LIMITS["events"])] = []
+
+    def component(self, cid: str) -> Component:
+        return next(c for c in self.components if c.id == cid)
+
+    def to_document(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=False)
+
+
+# --- messages ------------------------------------------------------------------------------
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + ("from" if part == "from_" else str(part))
+    return out or "(document)"
+
+
+def _message(err: dict) -> str:
+    kind, ctx = err["type"], err.get("ctx", {})
+    simple = {
+        "missing": "is required",
+        "extra_forbidden": "unknown key",
+        "finite_number": "must be a finite number (not NaN or Infinity)",
+        "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_type": "must be a number",
+        "bool_type": "must be true or false",
+        "string_type": "must be a string",
+        "dict_type": "must be an object",
+        "model_type": "must be an object",
+        "list_type": "must be a list",
+        "string_pattern_mismatch": "must be 1 to 64 letters, digits, '_', '-' or '.'",
+    }
+    if kind in simple:
+        return simple[kind]
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+              "less_than": "<"}
+    if kind in bounds:
+        value = next(iter(ctx.values()))
+        return f"must be {bounds[kind]} {value:g}" if isinstance(value, float) else \
+            f"must be {bounds[kind]} {value}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}"
+    if kind in ("too_long", "string_too_long"):
+        return f"must have at most {ctx.get('max_length')} " + \
+            ("characters" if kind == "string_too_long" else "items")
+    if kind in ("too_short", "string_too_short"):
+        return f"must have at least {ctx.get('min_length')} " + \
+            ("characters" if kind == "string_too_short" else "items")
+    return err["msg"][:1].lower() + err["msg"][1:]
+
+
+def _errors_of(exc: ValidationError, prefix: tuple = ()) -> list[str]:
+    seen, out = set(), []
+    for err in exc.errors():
+        loc = prefix + tuple(err["loc"])
+        # A union (event target) reports once per branch; one message per path is enough.
+        loc = tuple(p for p in loc if p not in ("str", "list[str]", "list[constrained-str]",
+                                                  "constrained-str"))
+        line = f"{_path(loc)}: {_message(err)}"
+        if line not in seen:
+            seen.add(line)
+            out.append(line)
+    return out
+
+
+# --- parameters from the registry ----------------------------------------------------------
+
+def _field(p: Param) -> tuple[Any, Any]:
+    base = {"int": int, "float": float, "bool": bool}.get(p.type)
+    if p.type == "choice":
+        base = Literal[p.choices]  # type: ignore[valid-type]
+    constraints: dict[str, Any] = {}
+    if p.type in ("int", "float"):
+        if p.minimum is not None:
+            constraints["gt" if p.exclusive_minimum else "ge"] = p.minimum
+        if p.maximum is not None:
+            constraints["le"] = p.maximum
+        if p.type == "float":
+            constraints["allow_inf_nan"] = False
+    annotated = Annotated[base, Field(**constraints)]
+    if p.nullable:
+        annotated = annotated | None
+    return (annotated, ... if p.required else p.default)
+
+
+@cache
+def params_model(kind: str, partial: bool = False) -> type[BaseModel]:
+    """A pydantic model of one kind's parameters; `partial` makes every field optional."""
+    fields = {}
+    for p in KINDS[kind].params:
+        annotated, default = _field(p)
+        fields[p.name] = (annotated | None, None) if partial else (annotated, default)
+    return create_model(f"{kind}_params", __config__=ConfigDict(extra="forbid", strict=True),
+                        **fields)
+
+
+def check_params(kind: str, params: Any, path: str, partial: bool = False
+                 ) -> tuple[dict[str, Any], list[str]]:
+    """Validate parameters of `kind`; returns (settings, errors). Partial: only those given."""
+    try:
+        model = params_model(kind, partial).model_validate(params)
+    except ValidationError as exc:
+        return {}, [f"{path}.{line}" for line in _errors_of(exc)]
+    return model.model_dump(exclude_unset=partial), []
+
+
+# --- the validator -------------------------------------------------------------------------
+
+def load(text: str | bytes) -> Scenario:
+    """Parse a JSON document and validate it."""
+    if len(text) > LIMITS["document_bytes"]:
+        raise ScenarioError([f"(document): larger than {LIMITS['document_bytes']} bytes"])
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ScenarioError([f"(document): not valid JSON ({exc})"]) from None
+    return validate(doc)
+
+
+def validate(doc: Any) -> Scenario:
+    """Check a scenario document; returns the Scenario or raises ScenarioError."""
+    if isinstance(doc, Scenario):
+        return doc
+    if not isinstance(doc, dict):
+        raise ScenarioError(["(document): must be a JSON object"])
+    try:
+        scenario = Scenario.model_validate(doc)
+    except ValidationError as exc:
+        raise ScenarioError(_errors_of(exc)) from None
+    errors = _check_params(scenario) + _check_references(scenario)
+    if not errors:
+        errors = _check_events(scenario) + _check_topology(scenario)
+    if errors:
+        raise ScenarioError(errors)
+    return scenario
+
+
+def _check_params(s: Scenario) -> list[str]:
+    errors = []
+    for i, c in enumerate(s.components):
+        c._settings, errs = check_params(c.kind, c.params, f"components[{i}].params")
+        errors += errs
+    total = sum(c.settings.get("rate_rps", 0) for c in s.components if c.kind == "client")
+    if not errors and total > LIMITS["total_rate_rps"]:
+        errors.append(f"components: clients send {total:g} rps in all; the limit is "
+                      f"{LIMITS['total_rate_rps']}")
+    if s.warmup_s >= s.duration_s:
+        errors.append(f"warmup_s: must be < duration_s ({s.duration_s:g})")
+    return errors
+
+
+def _check_references(s: Scenario) -> list[str]:
+    errors, first = [], {}
+    for i, c in enumerate(s.components):
+        if c.id in first:
+            errors.append(f"components[{i}].id: duplicate id '{c.id}' "
+                          f"(also components[{first[c.id]}])")
+        else:
+            first[c.id] = i
+    seen_links: dict[tuple, int] = {}
+    for i, link in enumerate(s.links):
+        for end, cid in (("from", link.from_), ("to", link.to)):
+            if cid not in first:
+                errors.append(f"links[{i}].{end}: no component with id '{cid}'")
+        if link.from_ == link.to:
+            errors.append(f"links[{i}]: a component cannot link to itself")
+        key = (link.from_, link.to)
+        if key in seen_links:
+            errors.append(f"links[{i}]: duplicate link {link.from_} -> {link.to} "
+                          f"(also links[{seen_links[key]}])")
+        seen_links[key] = i
+        if link.kind == "call":
+            for extra in REPLICATION_DEFAULTS:
+                if getattr(link, extra) is not None:
+                    errors.append(f"links[{i}].{extra}: only replication links take {extra}")
+        else:
+            for name, default in REPLICATION_DEFAULTS.items():
+                if getattr(link, name) is None:
+                    setattr(link, name, default)
+    return errors
+
+
+def _check_events(s: Scenario) -> list[str]:
+    errors = []
+    ids = {c.id: c for c in s.components}
+    links = {(link.from_, link.to) for link in s.links}
+    for i, ev in enumerate(s.events):
+        path = f"events[{i}]"
+        if ev.at_s > s.duration_s:
+            errors.append(f"{path}.at_s: must be <= duration_s ({s.duration_s:g})")
+        errors += check_command(ev.action, ev.target, ev.params, ids, links, path)
+    return errors
+
+
+def check_command(action: str, target: Any, params: dict, components: dict,
+                  links: set, path: str) -> list[str]:
+    """Check one event or live command; shared by the validator and the stepping API."""
+    if action in ("partition", "heal"):
+        if not isinstance(target, list) or tuple(target) not in links:
+            return [f"{path}.target: must be [from, to] of an existing link"]
+        return [f"{path}.params: {action} takes no params"] if params else []
+    if not isinstance(target, str) or target not in components:
+        return [f"{path}.target: no component with id '{target}'"]
+    if action == "slow":
+        factor = params.get("factor") if isinstance(params, dict) else None
+        ok = (set(params) == {"factor"} and isinstance(factor, int | float)
+              and not isinstance(factor, bool) and math.isfinite(factor) and 0 < factor <= 1000)
+        return [] if ok else [f"{path}.params: slow takes {{\"factor\": number in (0, 1000]}}"]
+    if action == "set":
+        if not params:
+            return [f"{path}.params: set needs at least one parameter"]
+        return check_params(components[target].kind, params, f"{path}.params", partial=True)[1]
+    return [f"{path}.params: {action} takes no params"] if params else []
+
+
+def _check_topology(s: Scenario) -> list[str]:
+    errors = []
+    kinds = {c.id: c.kind for c in s.components}
+    index = {c.id: i for i, c in enumerate(s.components)}
+    calls = nx.DiGraph()
+    calls.add_nodes_from(kinds)
+    reach = nx.DiGraph()
+    reach.add_nodes_from(kinds)
+    replicas_of: dict[str, list[str]] = {}
+    for i, link in enumerate(s.links):
+        a, b = link.from_, link.to
+        reach.add_edge(a, b)
+        if link.kind == "replication":
+            if kinds[a] != "database" or kinds[b] != "database":
+                errors.append(f"links[{i}]: replication links join two databases")
+            replicas_of.setdefault(b, []).append(a)
+            continue
+        calls.add_edge(a, b)
+        if kinds[b] == "client":
+            errors.append(f"links[{i}]: clients only send requests; '{b}' cannot be called")
+        if kinds[a] == "database":
+            errors.append(f"links[{i}]: a database calls nothing; use a replication link")
+        if (kinds[a] == "queue") != (kinds[b] == "worker"):
+            errors.append(f"links[{i}]: queues feed workers, and workers are fed only by "
+                          f"queues ({kinds[a]} -> {kinds[b]})")
+    for replica, primaries in replicas_of.items():
+        if len(primaries) > 1:
+            errors.append(f"components[{index[replica]}]: replica '{replica}' has more than "
+                          "one primary")
+        if any(src in replicas_of for src in primaries):
+            errors.append(f"components[{index[replica]}]: replica '{replica}' replicates from "
+                          "a replica (chained replication is not modelled)")
+    try:
+        cycle = nx.find_cycle(calls)
+        path = " -> ".join([cycle[0][0]] + [edge[1] for edge in cycle])
+        errors.append(f"links: call cycle {path} (a request would loop forever)")
+    except nx.NetworkXNoCycle:
+        pass
+    clients = [cid for cid, kind in kinds.items() if kind == "client"]
+    if not clients:
+        errors.append("components: no client sends requests")
+    reachable = set(clients)
+    for cid in clients:
+        reachable |= nx.descendants(reach, cid)
+    for cid, kind in kinds.items():
+        where = f"components[{index[cid]}]"
+        if cid not in reachable:
+            errors.append(f"{where}: '{cid}' is not reachable from any client")
+        if kind in ("client", "load_balancer", "cache", "queue") and not calls.out_degree(cid):
+            errors.append(f"{where}: {kind} '{cid}' has no outgoing link to send requests to")
+    if not errors:
+        errors += _check_routes(s, calls, kinds, index)
+    return errors
+
+
+def _check_routes(s: Scenario, calls: nx.DiGraph, kinds: dict, index: dict) -> list[str]:
+    """Every operation that reaches a forwarder must have a link that carries it."""
+    out: dict[str, list[Link]] = {cid: [] for cid in kinds}
+    for link in s.links:
+        if link.kind == "call":
+            out[link.from_].append(link)
+    ops: dict[str, set[str]] = {cid: set() for cid in kinds}
+    for c in s.components:
+        if c.kind == "client":
+            ratio = c.settings["read_ratio"]
+            ops[c.id] = {op for op, share in (("read", ratio), ("write", 1 - ratio)) if share}
+    for cid in nx.topological_sort(calls):
+        for link in out[cid]:
+            ops[link.to] |= {op for op in ops[cid] if link.carries(op)}
+    errors = []
+    for cid, kind in kinds.items():
+        if kind not in ("client", "load_balancer", "cache"):
+            continue
+        for op in sorted(ops[cid]):
+            if not any(link.carries(op) for link in out[cid]):
+                errors.append(f"components[{index[cid]}]: {kind} '{cid}' receives {op}s but "
+                              f"none of its links carries {op}s")
+    return errors
