@@ -57,7 +57,10 @@ class Simulation:
         self._last_frame_t = 0.0
         self._sampled = 0
         total_rate = sum(c.settings["rate_rps"] for c in self.clients())
-        self._sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
+        self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
+        # Keys matter only to caches, databases and hashing balancers; skip drawing them else.
+        self.uses_keys = any(c.kind in ("cache", "database", "load_balancer")
+                             for c in scenario.components)
         self._schedule_start()
         self.wall_s = 0.0
 
@@ -111,8 +114,7 @@ class Simulation:
 
     def _warm(self, _=None) -> None:
         for c in self.components.values():
-            for average in c.marks():
-                average.mark(self.kernel.now)
+            c.warm(self.kernel.now)
 
     def _break(self, item) -> None:
         """mtbf/mttr: exponential failure, then exponential repair, forever."""
@@ -194,10 +196,8 @@ class Simulation:
 
     def sample_next(self) -> bool:
         """Every n-th request is drawn as a dot (no random draw: dots never change a run)."""
-        if not self._sample_every:
-            return False
         self._sampled += 1
-        return self._sampled % self._sample_every == 0
+        return self._sampled % self.sample_every == 0
 
     def dot(self, link: int, direction: int, req, outcome: int = -1) -> None:
         self._dots.append([link, direction, outcome, int(req.hit)])

@@ -12,16 +12,16 @@ from typing import Any
 class Kernel:
     """Runs callbacks in time order; ties run in the order they were scheduled."""
 
-    __slots__ = ("now", "heap", "_seq", "events")
+    __slots__ = ("now", "heap", "seq", "events")
 
     def __init__(self) -> None:
         self.now = 0.0
         self.heap: list[tuple[float, int, Callable[[Any], None], Any]] = []
-        self._seq = count()
+        self.seq = count()
         self.events = 0
 
     def schedule(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
-        heappush(self.heap, (self.now + delay, next(self._seq), fn, arg))
+        heappush(self.heap, (self.now + delay, next(self.seq), fn, arg))
 
     def run_until(self, t_end: float) -> None:
         """Run every event due at or before `t_end`, then set the clock to `t_end`."""

@@ -7,10 +7,6 @@ Pure Python, standard library only (never imports Django or numpy).
   exact count / sum / mean / min / max.
 * :class:`TimeAverage` -- time-weighted average of a piecewise-constant
   quantity (queue length, busy workers), with a warm-up ``mark``.
-* :class:`RollingHistogram` -- latencies of the last ``slots * width_s``
-  seconds of simulated time, for live percentiles.
-* :class:`RateMeter` -- events per second over the same kind of rolling
-  window.
 
 Quantile rank convention (``LatencyHistogram.quantile``): for ``n`` recorded
 values sorted ascending as ``x[0] <= ... <= x[n-1]``, ``quantile(q)``
@@ -31,8 +27,6 @@ __all__ = [
     "GAMMA",
     "ZERO_FLOOR",
     "LatencyHistogram",
-    "RateMeter",
-    "RollingHistogram",
     "TimeAverage",
 ]
 
@@ -289,145 +283,3 @@ class TimeAverage:
     def start(self) -> float:
         """Start of the averaging window."""
         return self._start
-
-
-class _Ring:
-    """Shared ring-of-slots bookkeeping: slot ``e % slots`` holds epoch ``e``,
-    epoch ``e`` covering simulated time ``[e * width_s, (e + 1) * width_s)``."""
-
-    __slots__ = (
-        "_slots",
-        "_width",
-        "_epochs",
-        "_cur",
-        "_cur_start",
-        "_cur_end",
-        "_origin",
-    )
-
-    def __init__(self, slots: int, width_s: float, start: float) -> None:
-        if slots < 1:
-            raise ValueError("slots must be >= 1")
-        if not width_s > 0.0:
-            raise ValueError("width_s must be > 0")
-        self._slots = slots
-        self._width = float(width_s)
-        self._epochs = [None] * slots  # epoch held by each slot
-        self._cur = -1  # index of the current slot
-        self._cur_start = _INF  # [start, end) of the current slot's epoch
-        self._cur_end = -_INF
-        self._origin = start
-
-    @property
-    def window_s(self) -> float:
-        """Nominal window length, ``slots * width_s``."""
-        return self._slots * self._width
-
-    def _advance(self, now: float) -> int:
-        """Make the slot for ``now`` current (clearing it if it held an
-        older epoch) and return its index."""
-        w = self._width
-        e = math.floor(now / w)
-        s = e % self._slots
-        if self._epochs[s] != e:
-            self._epochs[s] = e
-            self._clear(s)
-        self._cur = s
-        self._cur_start = e * w
-        self._cur_end = (e + 1) * w
-        return s
-
-    def _clear(self, s: int) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _live(self, now: float) -> list[int]:
-        """Indices of slots whose epoch is within the window ending at now."""
-        e = math.floor(now / self._width)
-        oldest = e - self._slots + 1
-        return [s for s, ep in enumerate(self._epochs) if ep is not None and oldest <= ep <= e]
-
-    def _span(self, now: float) -> float:
-        """Seconds of simulated time the live slots cover up to ``now``:
-        from the start of the oldest epoch in the window (or the origin, if
-        later) to ``now``."""
-        w = self._width
-        e = math.floor(now / w)
-        begin = (e - self._slots + 1) * w
-        if self._origin > begin:
-            begin = self._origin
-        return now - begin
-
-
-class RollingHistogram(_Ring):
-    """Latencies of the last ``slots * width_s`` seconds of simulated time.
-
-    A ring of ``slots`` :class:`LatencyHistogram` s, each covering
-    ``width_s`` seconds; the window is the current (partial) slot plus the
-    ``slots - 1`` before it.  Memory is bounded by ``slots`` histograms
-    whatever the run length.
-    """
-
-    __slots__ = ("_hists", "_cur_hist")
-
-    def __init__(self, slots: int = 5, width_s: float = 1.0, start: float = 0.0):
-        super().__init__(slots, width_s, start)
-        self._hists = [LatencyHistogram() for _ in range(slots)]
-        self._cur_hist = self._hists[0]
-
-    def _clear(self, s: int) -> None:
-        self._hists[s].reset()
-
-    def record(self, now: float, x: float) -> None:
-        """Record latency ``x`` (ms) observed at simulated time ``now`` (s)."""
-        if not (self._cur_start <= now < self._cur_end):
-            self._cur_hist = self._hists[self._advance(now)]
-        self._cur_hist.record(x)
-
-    def snapshot(self, now: float) -> LatencyHistogram:
-        """A new histogram merging the slots still inside the window."""
-        out = LatencyHistogram()
-        hists = self._hists
-        for s in self._live(now):
-            out.merge(hists[s])
-        return out
-
-    def summary(
-        self, now: float, quantiles: Iterable[float] = (0.5, 0.9, 0.95, 0.99)
-    ) -> dict[str, float | None]:
-        return self.snapshot(now).summary(quantiles)
-
-
-class RateMeter(_Ring):
-    """Rolling event rate (events per second) over ``slots * width_s`` s.
-
-    ``rate(now)`` divides the events in the live slots by the simulated time
-    they cover: from the start of the oldest slot in the window (or the
-    meter's ``start``, early in a run) to ``now``.
-    """
-
-    __slots__ = ("_counts",)
-
-    def __init__(self, slots: int = 5, width_s: float = 1.0, start: float = 0.0):
-        super().__init__(slots, width_s, start)
-        self._counts = [0] * slots
-
-    def _clear(self, s: int) -> None:
-        self._counts[s] = 0
-
-    def add(self, now: float, n: int = 1) -> None:
-        """Count ``n`` events at simulated time ``now``."""
-        if not (self._cur_start <= now < self._cur_end):
-            self._advance(now)
-        self._counts[self._cur] += n
-
-    def total(self, now: float) -> int:
-        """Events counted in the window ending at ``now``."""
-        counts = self._counts
-        return sum(counts[s] for s in self._live(now))
-
-    def rate(self, now: float) -> float:
-        """Events per second over the window ending at ``now``."""
-        span = self._span(now)
-        if span <= 0.0:
-            return 0.0
-        return self.total(now) / span

@@ -224,12 +224,12 @@ class MMc:
         return self.c * self.mu - self.lam
 
     def wait_survival(self, t: float) -> float:
-        """P(Wq > t) = C exp(-(c mu - lam) t) for t >= 0 [GSTH eq. 2.35]."""
+        """P(Wq > t) = C exp(-(c mu - lam) t) for t >= 0 [GSTH §2.3]."""
         t = _nonneg("t", t, allow_inf=True)
         return float(self.p_wait * math.exp(-self.wait_decay_rate * t))
 
     def wait_quantile(self, q: float) -> float:
-        """q-quantile of Wq: 0 if q <= 1-C, else ln(C/(1-q))/(c mu - lam) [GSTH eq. 2.35]."""
+        """q-quantile of Wq: 0 if q <= 1-C, else ln(C/(1-q))/(c mu - lam) [GSTH §2.3]."""
         q = _probability_level(q)
         if q <= 1.0 - self.p_wait:
             return 0.0
@@ -442,7 +442,7 @@ class MG1:
 
 
 def mg1(lam: float, mean_s: float, cv_s: float) -> MG1:
-    """Pollaczek–Khinchine: Wq = rho E[S] (1 + cv^2) / (2 (1 - rho)) [Kleinrock eq. 5.76]."""
+    """Pollaczek–Khinchine: Wq = rho E[S] (1 + cv^2) / (2 (1 - rho)) [Kleinrock ch. 5]."""
     lam = _nonneg("lam (arrival rate)", lam)
     mean_s = _positive("mean_s (mean service time)", mean_s)
     cv_s = _nonneg("cv_s (service-time coefficient of variation)", cv_s)
@@ -488,7 +488,7 @@ class GGcApprox:
 def mgc_allen_cunneen(
     lam: float, mean_s: float, c: int, cv_s: float, cv_a: float = 1.0
 ) -> GGcApprox:
-    """APPROXIMATION (Allen–Cunneen): Wq ≈ Wq(M/M/c) (cv_a^2 + cv_s^2)/2 [Allen §6]."""
+    """APPROXIMATION (Allen–Cunneen): Wq ≈ Wq(M/M/c) (cv_a^2 + cv_s^2)/2 [Allen]."""
     lam = _nonneg("lam (arrival rate)", lam)
     mean_s = _positive("mean_s (mean service time)", mean_s)
     c = _integer("c (number of servers)", c, 1)
@@ -583,7 +583,7 @@ def hyperexp2_balanced(mean: float, cv: float) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class GIM1:
-    """Steady state of GI/M/1 FCFS [Kleinrock §6.4; GSTH §6.2]."""
+    """Steady state of GI/M/1 FCFS [Kleinrock ch. 6]."""
 
     mean_a: float
     mu: float
@@ -606,7 +606,7 @@ class GIM1:
         return self.mu * (1.0 - self.sigma)
 
     def wait_survival(self, t: float) -> float:
-        """P(Wq > t) = sigma exp(-mu (1 - sigma) t) [Kleinrock eq. 6.30]."""
+        """P(Wq > t) = sigma exp(-mu (1 - sigma) t) [Kleinrock ch. 6]."""
         t = _nonneg("t", t, allow_inf=True)
         return float(self.sigma * math.exp(-self.decay_rate * t))
 
@@ -618,7 +618,7 @@ class GIM1:
         return float(math.log(self.sigma / (1.0 - q)) / self.decay_rate)
 
     def response_survival(self, t: float) -> float:
-        """P(T > t) = exp(-mu (1 - sigma) t): GI/M/1 response is exponential [Kleinrock §6.4]."""
+        """P(T > t) = exp(-mu (1 - sigma) t): GI/M/1 response is exponential [Kleinrock ch. 6]."""
         t = _nonneg("t", t, allow_inf=True)
         return float(math.exp(-self.decay_rate * t))
 

@@ -22,6 +22,15 @@ def ignore(outcome: int) -> None:
     """The reply of a request nobody waits for (write-behind flushes, queued messages)."""
 
 
+class Unanswered:
+    """Carrier of a request whose answer nobody waits for (write-behind flushes)."""
+
+    __slots__ = ("link",)
+
+    def answer(self, outcome: int) -> None:
+        self.link.returned(outcome)
+
+
 class Request:
     """One attempt's travel through the system. `sample` marks requests drawn as dots."""
 
@@ -39,7 +48,8 @@ class Request:
 class Job:
     """A request held by one component until that component answers its caller."""
 
-    __slots__ = ("owner", "req", "reply", "arrived", "open", "counted", "step", "worker")
+    __slots__ = ("owner", "req", "reply", "arrived", "open", "counted", "step", "worker",
+                 "started", "link")
 
     def __init__(self, owner: Component, req: Request, reply: Reply, now: float,
                  counted: bool):
@@ -51,9 +61,12 @@ class Job:
         self.counted = counted
         self.step = 0
         self.worker = False  # holds one of the owner's workers
+        self.started = now  # when it got that worker
+        self.link: Link | None = None  # the link of its current downstream call
 
-    def resume(self, outcome: int) -> None:
+    def answer(self, outcome: int) -> None:
         """A downstream call answered."""
+        outcome = self.link.returned(outcome)
         if self.open:
             self.owner.resume(self, outcome)
 
@@ -64,6 +77,7 @@ class Component:
     def __init__(self, sim: Simulation, cid: str, kind: str, settings: dict[str, Any]):
         self.sim = sim
         self.kernel = sim.kernel
+        self.warmup = sim.warmup_s
         self.id = cid
         self.kind = kind
         self.settings = dict(settings)
@@ -84,9 +98,9 @@ class Component:
         self.routes = {op: [link for link in self.out if link.carries(op)]
                        for op in ("read", "write")}
 
-    def marks(self) -> list[TimeAverage]:
-        """Time averages restarted at warm-up."""
-        return [self.uptime]
+    def warm(self, now: float) -> None:
+        """Warm-up ends: time averages restart here."""
+        self.uptime.mark(now)
 
     def apply_settings(self, changes: dict[str, Any]) -> None:
         self.settings.update(changes)
@@ -97,14 +111,15 @@ class Component:
     # -- requests -------------------------------------------------------------------------
     def admit(self, req: Request, reply: Reply) -> Job | None:
         """Count an arrival; a component that is down turns it away at once."""
-        counted = self.kernel.now >= self.sim.warmup_s
+        now = self.kernel.now
+        counted = now >= self.warmup
         self.total_in += 1
         if counted:
             self.arrivals += 1
         if not self.up:
             self.refuse(counted, reply, DOWN)
             return None
-        job = Job(self, req, reply, self.kernel.now, counted)
+        job = Job(self, req, reply, now, counted)
         self.jobs.add(job)
         return job
 
@@ -131,10 +146,8 @@ class Component:
 
     def forward(self, job: Job, links: list[Link]) -> None:
         """Send the job's request along one of `links`, chosen by weight."""
-        if len(links) == 1:
-            links[0].send(job.req, job.resume)
-        else:
-            self.sim.pick_weighted(self, links).send(job.req, job.resume)
+        link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
+        link.send(job.req, job)
 
     def resume(self, job: Job, outcome: int) -> None:
         self.finish(job, outcome)

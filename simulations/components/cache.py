@@ -9,7 +9,7 @@ still unflushed when the cache fails are counted as lost writes.
 
 from __future__ import annotations
 
-from .base import OK, Component, Job, Request, ignore
+from .base import OK, Component, Job, Request, Unanswered
 from .cache_stores import INF, STORES
 
 
@@ -17,6 +17,7 @@ class Cache(Component):
     def __init__(self, sim, cid, kind, settings):
         super().__init__(sim, cid, kind, settings)
         self.hits = self.misses = self.lost_writes = 0
+        self.evictions_before = 0  # evictions during warm-up, not reported
         self.dirty: set[int] = set()
         self._flushing = False
         self.store = STORES[settings["eviction"]](settings["capacity_keys"])
@@ -28,6 +29,10 @@ class Cache(Component):
                 self.settings["capacity_keys"])
             self.store.evictions = old.evictions
         self.store.capacity = self.settings["capacity_keys"]
+
+    def warm(self, now):
+        super().warm(now)
+        self.evictions_before = self.store.evictions
 
     def accept(self, req, reply) -> None:
         job = self.admit(req, reply)
@@ -88,10 +93,10 @@ class Cache(Component):
         for key in keys:
             req = Request("write", key, self.kernel.now, False, False)
             link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
-            link.send(req, ignore)
+            link.send(req, Unanswered())
 
     def drop_state(self) -> None:
-        if self.kernel.now >= self.sim.warmup_s:
+        if self.kernel.now >= self.warmup:
             self.lost_writes += len(self.dirty)
         self.dirty.clear()
         self.store.clear()
@@ -101,7 +106,8 @@ class Cache(Component):
         lookups = self.hits + self.misses
         out.update(hits=self.hits, misses=self.misses,
                    hit_ratio=self.hits / lookups if lookups else 0.0,
-                   evictions=self.store.evictions, lost_writes=self.lost_writes)
+                   evictions=self.store.evictions - self.evictions_before,
+                   lost_writes=self.lost_writes)
         return out
 
     def live(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Any
 
 from ..distributions import KeyChooser, gap_sampler
@@ -13,21 +14,25 @@ from .base import OK, OUTCOME_NAMES, TIMEOUT, Component, Request
 class Attempt:
     """One try of a client request; answered once, by the system or by the timeout."""
 
-    __slots__ = ("client", "req", "n", "open")
+    __slots__ = ("client", "req", "n", "open", "link")
 
     def __init__(self, client: Client, req: Request, n: int):
         self.client = client
         self.req = req
         self.n = n
         self.open = True
+        self.link = None
 
     def answer(self, outcome: int) -> None:
+        outcome = self.link.returned(outcome)
         if self.open:
             self.open = False
             self.client.answered(self, outcome)
 
     def expire(self, _: Any = None) -> None:
-        self.answer(TIMEOUT)
+        if self.open:
+            self.open = False
+            self.client.answered(self, TIMEOUT)
 
 
 class Client(Component):
@@ -74,16 +79,18 @@ class Client(Component):
         if epoch != self._epoch:
             return
         kernel = self.kernel
-        kernel.schedule(self._gap(), self._arrive, epoch)
+        now = kernel.now
+        heappush(kernel.heap, (now + self._gap(), next(kernel.seq), self._arrive, epoch))
         if not self.up:
             return
-        now = kernel.now
-        counted = now >= self.sim.warmup_s
+        sim = self.sim
+        counted = now >= sim.warmup_s
         if counted:
             self.requests += 1
         op = "read" if self._read_ratio >= 1.0 or self._op_rng.random() < self._read_ratio \
             else "write"
-        req = Request(op, self._keys(), now, counted, self.sim.sample_next())
+        req = Request(op, self._keys() if sim.uses_keys else 0, now, counted,
+                      sim.sample_every and sim.sample_next())
         self._try(req, 0)
 
     def _try(self, req: Request, n: int) -> None:
@@ -92,7 +99,7 @@ class Client(Component):
             self.kernel.schedule(self._timeout, attempt.expire)
         links = self.routes[req.op]
         link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
-        link.send(req, attempt.answer)
+        link.send(req, attempt)
 
     def _retry(self, attempt: Attempt) -> None:
         req = attempt.req

@@ -1,8 +1,13 @@
-"""A call link at run time: latency each way, partitions, and dots for the animation."""
+"""A call link at run time: latency each way, partitions, and dots for the animation.
+
+The caller passes the object that receives the answer (`carrier`: a Job or a client's
+Attempt); it checks `link.cut` and counts the link's errors when the answer arrives, so a
+link with no latency adds no callback of its own on the way back (the hot path).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .base import CUT, Reply, Request
 
@@ -32,30 +37,29 @@ class Link:
     def carries(self, op: str) -> bool:
         return self.route == "any" or self.route == op
 
-    def send(self, req: Request, reply: Reply) -> None:
+    def send(self, req: Request, carrier: Carrier) -> None:
+        """Carry `req` to the target; the answer goes to `carrier.answer`."""
         self.total += 1
+        carrier.link = self
         if self.cut:
-            self.errors += 1
-            reply(CUT)
+            carrier.answer(CUT)
             return
         if req.sample:
             self.sim.dot(self.index, 0, req)
         if self.latency:
-            self.kernel.schedule(self.latency, self._arrive, (req, reply))
+            self.kernel.schedule(self.latency, self._arrive, (req, carrier.answer))
+        elif req.sample:
+            self.target.accept(req, self._back(req, carrier.answer))
         else:
-            self.target.accept(req, self._back(req, reply))
+            self.target.accept(req, carrier.answer)
 
     def _arrive(self, pair: tuple[Request, Reply]) -> None:
         req, reply = pair
         self.target.accept(req, self._back(req, reply))
 
     def _back(self, req: Request, reply: Reply) -> Reply:
-        """The answer travels back over the same link (and fails if it was cut meanwhile)."""
+        """The answer travels back over the link (drawn as a dot if the request is)."""
         def answered(outcome: int) -> None:
-            if self.cut:
-                outcome = CUT
-            if outcome:
-                self.errors += 1
             if req.sample:
                 self.sim.dot(self.index, 1, req, outcome)
             if self.latency:
@@ -63,3 +67,17 @@ class Link:
             else:
                 reply(outcome)
         return answered
+
+    def returned(self, outcome: int) -> int:
+        """The outcome the caller sees: an answer cannot cross a cut link."""
+        if self.cut:
+            outcome = CUT
+        if outcome:
+            self.errors += 1
+        return outcome
+
+
+class Carrier(Protocol):
+    link: Link
+
+    def answer(self, outcome: int) -> None: ...

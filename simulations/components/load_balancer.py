@@ -62,7 +62,7 @@ class LoadBalancer(Component):
         self.outstanding[i] += 1
         if job.counted:
             self.per_target[i] += 1
-        self.out[i].send(job.req, job.resume)
+        self.out[i].send(job.req, job)
 
     def resume(self, job: Job, outcome: int) -> None:
         self.outstanding[job.step] -= 1

@@ -40,8 +40,9 @@ class Queue(Component):
         for worker in self.consumers:
             worker.sources.append(self)
 
-    def marks(self):
-        return super().marks() + [self.depth]
+    def warm(self, now):
+        super().warm(now)
+        self.depth.mark(now)
 
     def accept(self, req, reply) -> None:
         job = self.admit(req, reply)
@@ -91,7 +92,7 @@ class Queue(Component):
         worker.take(msg)
 
     def drop_state(self) -> None:
-        if self.kernel.now >= self.sim.warmup_s:
+        if self.kernel.now >= self.warmup:
             self.lost += len(self.buffer)
         self.buffer.clear()
         self.depth.update(self.kernel.now, 0)
@@ -122,7 +123,7 @@ class Worker(Pool):
 
     def take(self, msg: Message) -> None:
         """Start processing a message: the job answers nobody (the queue already did)."""
-        counted = self.kernel.now >= self.sim.warmup_s
+        counted = self.kernel.now >= self.warmup
         self.total_in += 1
         if counted:
             self.arrivals += 1
@@ -144,7 +145,7 @@ class Worker(Pool):
                 return
 
     def drop_state(self) -> None:
-        if self.kernel.now >= self.sim.warmup_s:
+        if self.kernel.now >= self.warmup:
             self.lost += len(self.jobs)
         super().drop_state()
 

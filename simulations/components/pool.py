@@ -8,6 +8,7 @@ the order the links are listed). Waiting jobs are served FIFO.
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 
 from ..distributions import service_sampler
 from ..kernel import stream
@@ -23,10 +24,14 @@ class Pool(Component):
         self._rng = stream(sim.seed, cid, "service")
         self.busy = 0
         self.slow = 1.0
-        self.utilisation = TimeAverage(0.0, 0.0)
+        # Utilisation = worker-seconds busy / worker-seconds there were, both since warm-up.
+        # Busy time is added when a worker is released: no bookkeeping per state change.
+        self.busy_time = 0.0
+        self.warm_t = 0.0
         self.served = 0  # counted jobs that started service
         self.wait_sum = 0.0
         self._configure()
+        self.capacity = TimeAverage(0.0, self.workers)
 
     def _configure(self) -> None:
         s = self.settings
@@ -39,13 +44,16 @@ class Pool(Component):
     def mean_s(self, op: str) -> float:
         return self.settings["service_ms"] / 1000.0
 
-    def marks(self):
-        return super().marks() + [self.utilisation]
+    def warm(self, now):
+        super().warm(now)
+        self.warm_t = now
+        self.busy_time = 0.0
+        self.capacity.mark(now)
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
         self._configure()
-        self._track_busy()
+        self.capacity.update(self.kernel.now, self.workers)
         self.pull()
 
     def set_slow(self, factor: float) -> None:
@@ -55,12 +63,14 @@ class Pool(Component):
     def start(self, job: Job) -> None:
         self.busy += 1
         job.worker = True
-        self._track_busy()
-        now = self.kernel.now
+        kernel = self.kernel
+        now = job.started = kernel.now
         if job.counted:
             self.served += 1
             self.wait_sum += now - job.arrived
-        self.kernel.schedule(self._samplers[job.req.op]() * self.slow, self.worked, job)
+        # The hottest line of a run: Kernel.schedule inlined.
+        heappush(kernel.heap, (now + self._samplers[job.req.op]() * self.slow,
+                               next(kernel.seq), self.worked, job))
 
     def worked(self, job: Job) -> None:
         if not job.open:
@@ -74,7 +84,7 @@ class Pool(Component):
         if job.step < len(links):
             link = links[job.step]
             job.step += 1
-            link.send(job.req, job.resume)
+            link.send(job.req, job)
         else:
             self.done(job)
 
@@ -94,26 +104,33 @@ class Pool(Component):
 
     def release(self, job: Job) -> None:
         if job.worker:
-            job.worker = False
-            self.busy -= 1
-            self._track_busy()
+            self._free(job)
             self.pull()
 
-    def _track_busy(self) -> None:
-        self.utilisation.update(self.kernel.now, min(self.busy, self.workers) / self.workers)
+    def _free(self, job: Job) -> None:
+        job.worker = False
+        self.busy -= 1
+        started = job.started
+        self.busy_time += self.kernel.now - (started if started > self.warm_t else self.warm_t)
 
     def pull(self) -> None:
         """A worker is free: take waiting work."""
 
     def drop_state(self) -> None:
         for job in self.jobs:
-            job.worker = False
-        self.busy = 0
-        self._track_busy()
+            if job.worker:
+                self._free(job)
+
+    def utilisation(self, now: float) -> float:
+        warm = self.warm_t
+        busy = self.busy_time + sum(now - (j.started if j.started > warm else warm)
+                                    for j in self.jobs if j.worker)
+        available = self.capacity.integral(now)
+        return min(busy / available, 1.0) if available > 0 else 0.0
 
     def report(self, now):
         out = super().report(now)
-        out["utilisation"] = self.utilisation.mean(now)
+        out["utilisation"] = self.utilisation(now)
         out["mean_wait_ms"] = self.wait_sum / self.served * 1000.0 if self.served else 0.0
         return out
 
@@ -131,8 +148,9 @@ class QueuedPool(Pool):
         self.queue_len = TimeAverage(0.0, 0.0)
         super().__init__(sim, cid, kind, settings)
 
-    def marks(self):
-        return super().marks() + [self.queue_len]
+    def warm(self, now):
+        super().warm(now)
+        self.queue_len.mark(now)
 
     def accept(self, req, reply) -> None:
         job = self.admit(req, reply)

@@ -1,0 +1,154 @@
+"""Shared fixtures, and the rule for tests marked `redis`, `postgres` or `browser`: they are
+skipped when their service is missing, but fail under --require-services (CI), so a broken
+service can never pass as a row of skips."""
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVICES = ("redis", "postgres", "browser")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--require-services",
+        action="store_true",
+        help="fail, instead of skipping, tests whose service (redis, postgres, browser) is missing",
+    )
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@cache
+def missing_service(name: str) -> str | None:
+    """Why the service a marker names is unavailable, or None; checked once per session."""
+    if name == "redis":
+        url = urlsplit(redis_url())
+        host, port = url.hostname or "127.0.0.1", url.port or 6379
+        return None if _answers(host, port) else f"Redis does not answer at {host}:{port}"
+    if name == "postgres":
+        from django.conf import settings
+
+        db = settings.DATABASES["default"]
+        if db["ENGINE"] != "django.db.backends.postgresql":
+            return "DATABASE_URL does not point at PostgreSQL"
+        host, port = db["HOST"] or "localhost", int(db["PORT"] or 5432)
+        return None if _answers(host, port) else f"PostgreSQL does not answer at {host}:{port}"
+    if name == "browser":
+        if not os.access(CHROMIUM, os.X_OK):
+            return f"{CHROMIUM} is missing"
+        if importlib.util.find_spec("playwright") is None:
+            return "Playwright for Python is not installed"
+        return None
+    raise ValueError(name)
+
+
+def pytest_runtest_setup(item):
+    for name in SERVICES:
+        if item.get_closest_marker(name) and (reason := missing_service(name)):
+            if item.config.getoption("--require-services"):
+                pytest.fail(f"{reason} (--require-services)", pytrace=False)
+            pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", name="redis_url")
+def redis_url_fixture() -> str:
+    return redis_url()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server_url(tmp_path_factory):
+    """The app served by a real Daphne in a subprocess, as ./scripts/run serves it.
+
+    It uses DATABASE_URL when set (CI's PostgreSQL), else a fresh SQLite file, never the
+    developer's db.sqlite3, and is migrated first so pages that touch the database work.
+    """
+    tmp = tmp_path_factory.mktemp("live_server")
+    env = {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", **os.environ}
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if migrate.returncode:
+        pytest.fail(f"migrate failed for the live server:\n{migrate.stderr}")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp / "daphne.log"
+    daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [*daphne, "playground.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"Daphne did not come up:\n{log_path.read_text()}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium shared by the session; always Debian's, as Playwright cannot
+    download its own browsers here."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
