@@ -152,7 +152,7 @@ def _batch_stats(batch_sums: list[float], batch_counts: list[int]) -> tuple[floa
     """(mean, variance of the overall mean by batch means, count)."""
     n = sum(batch_counts)
     mean = sum(batch_sums) / n
-    means = [s / k for s, k in zip(batch_sums, batch_counts) if k]
+    means = [s / k for s, k in zip(batch_sums, batch_counts, strict=True) if k]
     var_of_mean = statistics.variance(means) / len(means) if len(means) > 1 else float("nan")
     return mean, var_of_mean, n
 
@@ -264,7 +264,8 @@ def ours_run(model: Model, n: int, seed: int) -> dict:
 
 
 def six_tier_run(seed: int) -> dict:
-    import six_tier                       # bench/ is on sys.path (script dir, or spawn's copy)
+    # bench/ is on sys.path: the script's directory, copied into the spawn child
+    import six_tier
     return six_tier.measure(seed)
 
 
@@ -328,6 +329,10 @@ def fmt_rate(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def fmt_pct(x: float) -> str:
+    return f"{x:.2%}" if math.isfinite(x) else "n/a"
+
+
 def pass_fail(ok: bool | None) -> str:
     return "n/a " if ok is None else ("PASS" if ok else "FAIL")
 
@@ -354,12 +359,15 @@ def print_table(all_rows: dict[str, list[Row]], n: int) -> list[tuple[str, bool 
             sigma = math.sqrt(unit_var / row.requests) if math.isfinite(unit_var) else float("nan")
             in_noise = abs(rel) <= NOISE_SIGMAS * sigma if math.isfinite(sigma) else None
             ratio = f"{ours_rate / row.rate:6.2f}x" if ours_rate and row.engine != "ours" else ""
-            print(f"{model.name:<8} {row.engine:<6} {row.n:>9,} {fmt_rate(row.rate):>10} {ratio:>7} "
+            print(f"{model.name:<8} {row.engine:<6} {row.n:>9,} {fmt_rate(row.rate):>10} "
+                  f"{ratio:>7} "
                   f"{row.peak_mb:>8.1f} {row.base_mb:>8.1f} {row.mean_s * 1000:>8.3f} "
-                  f"{exact * 1000:>9.3f} {rel:>+8.2%} {sigma:>7.2%} {pass_fail(in_noise):>8}")
+                  f"{exact * 1000:>9.3f} {rel:>+8.2%} {fmt_pct(sigma):>7} {pass_fail(in_noise):>8}")
             if row.engine == "ours":
                 targets.append((f"{model.name}: mean response within {NOISE_SIGMAS:g} sigma "
-                                f"(rel err {rel:+.2%}, sigma {sigma:.2%})", in_noise, ""))
+                                f"(rel err {rel:+.2%}, sigma {fmt_pct(sigma)})", in_noise,
+                                "" if in_noise is not None
+                                else "no SimPy/Ciw runs to estimate noise"))
         simpy = by_engine.get("SimPy")
         if ours_rate and simpy and simpy.ok:
             speedup = ours_rate / simpy.rate
@@ -367,7 +375,7 @@ def print_table(all_rows: dict[str, list[Row]], n: int) -> list[tuple[str, bool 
                             speedup >= TARGET_SPEEDUP, ""))
         elif ours is not None:
             targets.append((f"{model.name}: req/s >= {TARGET_SPEEDUP:g}x SimPy", None,
-                            ours.error or "SimPy failed"))
+                            ours.error or (simpy.error if simpy else "SimPy not run")))
         if ours_rate:
             peak_ok = ours.peak_mb < TARGET_PEAK_MB if n >= DEFAULT_REQUESTS else None
             note = "" if peak_ok is not None else f"needs --requests >= {DEFAULT_REQUESTS:,}"
@@ -418,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Each run in a fresh 'spawn' child; req/s = median over seeds; "
           "peak MB = max over seeds of the child's VmHWM (peak RSS, interpreter included);")
     print("base MB = child RSS after imports, before the run; "
-          f"±1σ = noise of the mean by batch means from SimPy/Ciw; in noise = within {NOISE_SIGMAS:g}σ.")
+          "±1σ = noise of the mean by batch means from SimPy/Ciw; "
+          f"in noise = within {NOISE_SIGMAS:g}σ.")
     print()
 
     all_rows: dict[str, list[Row]] = {}

@@ -38,14 +38,15 @@ def scenario(seed: int = 1) -> dict:
         {"id": "users", "kind": "client",
          "params": {"rate_rps": RATE_RPS, "read_ratio": 0.8, "keys": 100_000, "key_skew": 0.9}},
         {"id": "lb", "kind": "load_balancer", "params": {"algorithm": "round_robin"}},
-        *({"id": s, "kind": "service", "params": {"workers": 32, "service_ms": 2}} for s in services),
+        *({"id": s, "kind": "service", "params": {"workers": 32, "service_ms": 2}}
+          for s in services),
         {"id": "cache", "kind": "cache", "params": {"capacity_keys": 20_000, "eviction": "lru"}},
         {"id": "replicas-lb", "kind": "load_balancer", "params": {"algorithm": "round_robin"}},
         {"id": "replica1", "kind": "database", "params": dict(db)},
         {"id": "replica2", "kind": "database", "params": dict(db)},
         {"id": "primary", "kind": "database", "params": dict(db)},
         {"id": "jobs", "kind": "queue", "params": {"enqueue_ms": 1}},
-        {"id": "worker", "kind": "worker", "params": {"workers": 8, "service_ms": 5}},
+        {"id": "worker", "kind": "worker", "params": {"workers": 12, "service_ms": 5}},
     ]
     links = [{"from": "users", "to": "lb"}]
     for s in services:

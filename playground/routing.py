@@ -1,3 +1,7 @@
-"""Websocket routes, kept apart from urls.py as Channels expects."""
+from django.urls import path
 
-websocket_urlpatterns = []
+from playground.consumers import PlayConsumer
+
+websocket_urlpatterns = [
+    path("ws/play/", PlayConsumer.as_asgi()),
+]

@@ -106,3 +106,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Live runs and the play websocket (docs/protocol.md).
+PLAYGROUND_WS_MAX_MESSAGE_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_MESSAGE_BYTES",
+                                                     1024 * 1024))
+PLAYGROUND_WS_RATE = float(os.environ.get("PLAYGROUND_WS_RATE", 20))
+PLAYGROUND_WS_BURST = float(os.environ.get("PLAYGROUND_WS_BURST", 40))
+PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S", 3))
+PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))
+PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
+PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))

@@ -101,11 +101,13 @@ class Simulation:
     def now(self) -> float:
         return self.kernel.now
 
-    def advance(self, t: float) -> None:
-        """Run simulated time forward to `t` (never backwards)."""
+    def advance(self, t: float, budget_s: float | None = None) -> bool:
+        """Run simulated time forward to `t` (never backwards); with a wall-clock budget it
+        may stop short of `t`. Returns whether `t` was reached."""
         start = time.perf_counter()
-        self.kernel.run_until(t)
+        reached = self.kernel.run_until(t, budget_s)
         self.wall_s += time.perf_counter() - start
+        return reached
 
     def run(self) -> dict[str, Any]:
         """Run to the end and return the report."""

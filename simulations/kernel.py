@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
@@ -23,18 +24,34 @@ class Kernel:
     def schedule(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         heappush(self.heap, (self.now + delay, next(self.seq), fn, arg))
 
-    def run_until(self, t_end: float) -> None:
-        """Run every event due at or before `t_end`, then set the clock to `t_end`."""
+    def run_until(self, t_end: float, budget_s: float | None = None) -> bool:
+        """Run every event due at or before `t_end`, then set the clock to `t_end`.
+
+        With a wall-clock budget it may stop early (a live run that cannot keep up); it
+        returns whether `t_end` was reached.
+        """
+        if budget_s is None:
+            self._run(t_end, -1)
+        else:
+            deadline = time.perf_counter() + budget_s
+            while self._run(t_end, 2048) and self.heap and self.heap[0][0] <= t_end:
+                if time.perf_counter() > deadline:
+                    return False
+        if t_end > self.now:
+            self.now = t_end
+        return True
+
+    def _run(self, t_end: float, limit: int) -> int:
+        """Run up to `limit` events (all if negative) due by `t_end`; returns how many ran."""
         heap = self.heap
         done = 0
-        while heap and heap[0][0] <= t_end:
+        while heap and heap[0][0] <= t_end and done != limit:
             t, _, fn, arg = heappop(heap)
             self.now = t
             fn(arg)
             done += 1
         self.events += done
-        if t_end > self.now:
-            self.now = t_end
+        return done
 
 
 def stream(seed: int, *names: str) -> random.Random:

@@ -1,0 +1,58 @@
+"""JSON endpoints the editor needs: the component registry, validation and examples."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from simulations import LIMITS, ScenarioError, load, registry_json
+
+EXAMPLES_DIR = Path(settings.BASE_DIR) / "docs" / "examples"
+
+
+@require_GET
+def kinds(request: HttpRequest) -> JsonResponse:
+    """Every component kind and its parameters: the palette and inspector are built from it."""
+    return JsonResponse({"kinds": registry_json(), "limits": LIMITS})
+
+
+@require_POST
+def validate(request: HttpRequest) -> JsonResponse:
+    """Check a scenario with the engine's validator (the same one the CLI and runs use)."""
+    if len(request.body) > LIMITS["document_bytes"]:
+        return JsonResponse({"ok": False, "errors": [
+            f"(document): larger than {LIMITS['document_bytes']} bytes"]}, status=413)
+    try:
+        load(request.body)
+    except ScenarioError as exc:
+        return JsonResponse({"ok": False, "errors": exc.errors}, status=400)
+    return JsonResponse({"ok": True, "errors": []})
+
+
+@cache
+def _examples() -> dict[str, dict]:
+    out = {}
+    for path in sorted(EXAMPLES_DIR.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        out[path.stem] = doc
+    return out
+
+
+@require_GET
+def examples(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"examples": [
+        {"slug": slug, "name": doc["name"], "description": doc.get("description", "")}
+        for slug, doc in _examples().items()]})
+
+
+@require_GET
+def example(request: HttpRequest, slug: str) -> JsonResponse:
+    doc = _examples().get(slug)
+    if doc is None:
+        raise Http404("no such example")
+    return JsonResponse(doc)

@@ -1,0 +1,92 @@
+"""Messages a browser may send over the play websocket (docs/protocol.md), checked by pydantic.
+
+Only the envelope is checked here; a scenario or a live command inside it is checked by the
+engine's own validator, so there is one set of rules for every entry point.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+Speed = Annotated[float, Field(ge=0.1, le=100, allow_inf_nan=False)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Start(_Message):
+    type: Literal["start"]
+    scenario: dict[str, Any]
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    speed: Speed = 1.0
+    paused: bool = False
+
+
+class Join(_Message):
+    type: Literal["join"]
+    run_id: RunId
+    token: Annotated[str, Field(max_length=128)] | None = None
+
+
+class Leave(_Message):
+    type: Literal["leave"]
+    run_id: RunId
+
+
+class Control(_Message):
+    type: Literal["control"]
+    run_id: RunId
+    action: Literal["play", "pause", "step", "speed", "reset", "stop"]
+    speed: Speed | None = None
+    seconds: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] | None = None
+
+
+class Command(_Message):
+    type: Literal["command"]
+    run_id: RunId
+    command: dict[str, Any]
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+    id: Annotated[int, Field(ge=0, le=2**53)] | Annotated[str, Field(max_length=64)] = 0
+
+
+Incoming = Annotated[Start | Join | Leave | Control | Command | Ping,
+                     Field(discriminator="type")]
+_adapter = TypeAdapter(Incoming)
+
+
+class BadMessage(ValueError):
+    def __init__(self, errors: list[str], ref: str | None):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+        self.ref = ref
+
+
+def parse(data: Any) -> Start | Join | Leave | Control | Command | Ping:
+    """The message as a model, or BadMessage naming each wrong field."""
+    ref = data.get("type") if isinstance(data, dict) and isinstance(data.get("type"), str) \
+        else None
+    try:
+        return _adapter.validate_python(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            # The discriminated union prefixes the path with the tag; drop it.
+            if loc and loc[0] == ref:
+                loc = loc[1:]
+            path = ".".join(loc) or "(message)"
+            if err["type"] == "union_tag_invalid":
+                msg = "type must be one of start, join, leave, control, command, ping"
+            elif err["type"] == "union_tag_not_found":
+                msg = "a message needs a type"
+            else:
+                msg = err["msg"][:1].lower() + err["msg"][1:]
+            errors.append(f"{path}: {msg}")
+        raise BadMessage(errors, ref) from None

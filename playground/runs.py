@@ -1,0 +1,265 @@
+"""The run driver: owns live Simulations and paces them to wall time x speed.
+
+Each run is an asyncio task on the server's event loop. The simulation itself advances in a
+worker thread (`asyncio.to_thread`) within a wall-clock budget per frame, so the event loop
+never blocks: other sockets keep being served while a heavy run plays. Frames are published
+to the run's channel-layer group as ready-to-send JSON text (encoded once for all viewers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from simulations import Scenario, Simulation, validate
+from simulations.scenario import ScenarioError
+
+from .permissions import new_owner_token, new_run_id, run_group
+
+log = logging.getLogger(__name__)
+
+FRAME_HZ = 15
+KEYFRAME_S = 2.0  # a full frame this often, so a viewer that missed one heals
+DOTS_PER_S = 150  # requests drawn as dots per simulated second at speed 1
+MAX_STEP_S = 60.0
+
+
+class RunLimit(Exception):
+    """The server runs as many simulations as it may."""
+
+
+def _predictions(scenario: Scenario) -> dict[str, Any]:
+    try:
+        from simulations.predict import predict
+    except ImportError:  # predictions are optional extras of the report
+        return {}
+    return predict(scenario)
+
+
+def diff(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]:
+    """Per component, only the fields that changed."""
+    out = {}
+    for cid, state in new.items():
+        before = old.get(cid, {})
+        changed = {k: v for k, v in state.items() if before.get(k) != v}
+        if changed:
+            out[cid] = changed
+    return out
+
+
+class Run:
+    def __init__(self, registry: RunRegistry, document: dict[str, Any], seed: int | None,
+                 speed: float, paused: bool):
+        self.registry = registry
+        self.id = new_run_id()
+        self.owner_token = new_owner_token()
+        self.group = run_group(self.id)
+        self.document = document
+        self.scenario = validate(document)
+        self.seed = self.scenario.seed if seed is None else seed
+        self.speed = speed
+        self.playing = not paused
+        self.behind = False
+        self.ended: str | None = None
+        self.seq = 0
+        self.viewers: set[str] = set()
+        self.idle_since = time.monotonic()
+        self.lock = asyncio.Lock()
+        self.layer = get_channel_layer()
+        self._new_simulation()
+        self.predictions = _predictions(self.scenario)
+        self.task: asyncio.Task | None = None
+
+    def _new_simulation(self) -> None:
+        self.sim = Simulation(self.scenario, seed=self.seed, dots_per_s=DOTS_PER_S)
+        self.state: dict[str, dict] = {}  # components as of the last frame published
+        self.last_frame = self.sim.frame()
+        self.state = self.last_frame["components"]
+
+    # -- messages -------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {"playing": self.playing, "speed": self.speed, "t": round(self.sim.now, 4),
+                "ended": self.ended is not None, "behind": self.behind}
+
+    def snapshot(self, owner: bool | None = None) -> dict[str, Any]:
+        frame = dict(self.last_frame, components=self.state)
+        message = {"type": "snapshot", "run_id": self.id, "seq": self.seq,
+                   "status": self.status(), "scenario": self.document, "seed": self.seed,
+                   "predictions": self.predictions, "commands": self.sim.command_log,
+                   "frame": frame}
+        if owner is not None:
+            message["owner"] = owner
+        return message
+
+    async def publish(self, message: dict[str, Any]) -> None:
+        await self.layer.group_send(self.group, {"type": "run.message",
+                                                 "text": json.dumps(message)})
+
+    # -- the driver loop ------------------------------------------------------------------
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._drive(), name=self.id)
+
+    async def _drive(self) -> None:
+        loop = asyncio.get_running_loop()
+        tick = 1.0 / FRAME_HZ
+        last = next_key = loop.time()
+        try:
+            while self.ended is None:
+                await asyncio.sleep(max(0.0, last + tick - loop.time()))
+                now = loop.time()
+                elapsed, last = min(now - last, 4 * tick), now
+                if self._idle_too_long():
+                    await self.end("idle")
+                    break
+                keyframe = now >= next_key
+                if keyframe:
+                    next_key = now + KEYFRAME_S
+                async with self.lock:
+                    if self.playing:
+                        await self._advance(self.sim.now + elapsed * self.speed, tick * 0.6,
+                                            keyframe)
+                    elif keyframe:
+                        await self._publish_frame(full=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("run %s failed", self.id)
+            await self.end("error")
+
+    async def _advance(self, target: float, budget: float | None, full: bool) -> None:
+        """Advance in a worker thread, then publish the frame (called holding the lock)."""
+        def work() -> tuple[bool, dict]:
+            reached = self.sim.advance(target, budget)
+            return reached, self.sim.frame()
+
+        reached, frame = await asyncio.to_thread(work)
+        self.behind = not reached
+        self.last_frame = frame
+        await self._publish_frame(full)
+
+    async def _publish_frame(self, full: bool) -> None:
+        frame = dict(self.last_frame)
+        new_state = frame["components"]
+        if not full:
+            frame["components"] = diff(self.state, new_state)
+        self.state = new_state
+        self.seq += 1
+        message = {"type": "frame", "run_id": self.id, "seq": self.seq,
+                   "status": self.status(), "frame": frame}
+        if full:
+            message["full"] = True
+        await self.publish(message)
+
+    def _idle_too_long(self) -> bool:
+        return not self.viewers and \
+            time.monotonic() - self.idle_since > settings.PLAYGROUND_IDLE_RUN_S
+
+    # -- what viewers ask (each holds the lock: never while the simulation advances) -----
+    async def control(self, action: str, speed: float | None, seconds: float | None) -> None:
+        async with self.lock:
+            if self.ended is not None:
+                return
+            if action == "play":
+                self.playing = True
+            elif action == "pause":
+                self.playing = False
+            elif action == "speed":
+                self.speed = speed if speed is not None else self.speed
+            elif action == "step":
+                step = min(seconds or self.speed / FRAME_HZ, MAX_STEP_S)
+                self.playing = False
+                await self._advance(self.sim.now + step, None, full=False)
+                return
+            elif action == "reset":
+                await asyncio.to_thread(self._new_simulation)
+                self.seq += 1
+                await self.publish(self.snapshot())
+                return
+            elif action == "stop":
+                await self._end_locked("stopped")
+                return
+            await self.publish({"type": "status", "run_id": self.id, "status": self.status()})
+
+    async def command(self, command: dict[str, Any]) -> None:
+        """Apply a live command at the current simulated time (raises ScenarioError)."""
+        async with self.lock:
+            if self.ended is not None:
+                return
+            self.sim.apply(command)
+            applied = self.sim.command_log[-1]
+            await self.publish({"type": "command", "run_id": self.id, "command": applied})
+            if applied["action"] == "set":
+                await self._repredict(applied["target"], applied["params"])
+
+    async def _repredict(self, target: str, params: dict[str, Any]) -> None:
+        doc = json.loads(json.dumps(self.document))
+        for comp in doc["components"]:
+            if comp["id"] == target:
+                comp.setdefault("params", {}).update(params)
+        try:
+            scenario = validate(doc)
+        except ScenarioError:  # a set that made the design invalid as a whole: keep the old
+            return
+        self.predictions = await asyncio.to_thread(_predictions, scenario)
+        await self.publish({"type": "predictions", "run_id": self.id,
+                            "predictions": self.predictions})
+
+    def watch(self, channel: str) -> None:
+        self.viewers.add(channel)
+
+    def unwatch(self, channel: str) -> None:
+        self.viewers.discard(channel)
+        if not self.viewers:
+            self.idle_since = time.monotonic()
+
+    async def end(self, reason: str) -> None:
+        async with self.lock:
+            await self._end_locked(reason)
+
+    async def _end_locked(self, reason: str) -> None:
+        if self.ended is not None:
+            return
+        self.ended = reason
+        self.playing = False
+        self.registry.forget(self)
+        await self.publish({"type": "ended", "run_id": self.id, "reason": reason,
+                            "status": self.status()})
+
+
+class RunRegistry:
+    """The runs of this process (the embedded default: simulations run in the web process)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, Run] = {}
+
+    def get(self, run_id: str) -> Run | None:
+        return self.runs.get(run_id)
+
+    async def create(self, document: dict[str, Any], seed: int | None, speed: float,
+                     paused: bool) -> Run:
+        """Validate and start a run (raises ScenarioError or RunLimit). Building it (key
+        tables, predictions) happens in a thread: a big design must not stall other sockets."""
+        if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
+            raise RunLimit()
+        run = await asyncio.to_thread(Run, self, document, seed, speed, paused)
+        if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
+            raise RunLimit()
+        self.runs[run.id] = run
+        run.start()
+        return run
+
+    def forget(self, run: Run) -> None:
+        self.runs.pop(run.id, None)
+
+    async def stop_all(self) -> None:
+        for run in list(self.runs.values()):
+            await run.end("stopped")
+
+
+registry = RunRegistry()
