@@ -109,3 +109,9 @@ def test_home_page_in_a_browser(browser, live_server_url):
         page.screenshot(path=ARTIFACTS / "home.png", full_page=True)
     finally:
         page.close()
+
+
+def test_pages_carry_a_content_security_policy(client):
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy
+    assert "unsafe-inline" not in policy
