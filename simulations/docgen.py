@@ -1,0 +1,87 @@
+"""Writes the generated parts of docs/scenario-format.md from the registry and the limits.
+
+`python -m simulations.docgen` rewrites the block between the markers; a test checks that
+the committed file is what this would write, so the docs never drift from the validator.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .registry import KINDS, Param
+from .scenario import LIMITS
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "scenario-format.md"
+BEGIN, END = "<!-- generated:registry:begin -->", "<!-- generated:registry:end -->"
+
+LIMIT_HELP = {
+    "components": "components in one scenario",
+    "links": "links in one scenario",
+    "events": "scheduled events in one scenario",
+    "duration_s": "simulated seconds of a headless run (`duration_s`)",
+    "total_rate_rps": "requests per second of all clients together",
+    "name_chars": "characters of `name`",
+    "label_chars": "characters of a component `label`",
+    "description_chars": "characters of `description`",
+    "document_bytes": "bytes of the JSON document",
+}
+
+
+def _num(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:g}"
+
+
+def _default(p: Param) -> str:
+    if p.required:
+        return "required"
+    if p.default is None:
+        return "none"
+    if isinstance(p.default, bool):
+        return "true" if p.default else "false"
+    return f"`{p.default}`" if isinstance(p.default, str) else _num(p.default)
+
+
+def _range(p: Param) -> str:
+    if p.choices:
+        return " \\| ".join(f"`{c}`" for c in p.choices)
+    if p.type == "bool":
+        return "true \\| false"
+    low = "" if p.minimum is None else ("> " if p.exclusive_minimum else "") + _num(p.minimum)
+    high = "" if p.maximum is None else _num(p.maximum)
+    if low.startswith(">"):
+        return f"{low}, <= {high}" if high else low
+    return f"{low} to {high}" if high else f">= {low}"
+
+
+def render() -> str:
+    lines = [BEGIN, "", "## Component kinds and parameters", "",
+             "Generated from `simulations/registry.py` by `python -m simulations.docgen`.", ""]
+    for kind in KINDS.values():
+        lines += [f"### `{kind.name}` ({kind.group})", "", kind.help, "",
+                  "| parameter | type | unit | default | allowed | meaning |",
+                  "|---|---|---|---|---|---|"]
+        for p in kind.params:
+            lines.append(f"| `{p.name}` | {p.type} | {p.unit or '-'} | {_default(p)} | "
+                         f"{_range(p)} | {p.help} |")
+        lines.append("")
+    lines += ["## Limits", "", "| limit | value |", "|---|---|"]
+    lines += [f"| {LIMIT_HELP[k]} | {v:,} |" for k, v in LIMITS.items()]
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def updated(text: str) -> str:
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return head + render() + tail
+
+
+def main() -> int:
+    DOC.write_text(updated(DOC.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
