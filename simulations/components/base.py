@@ -83,7 +83,9 @@ class Component:
         self.settings = dict(settings)
         self.up = True
         self.out: list[Link] = []  # outgoing call links, in the order listed
-        self.jobs: set[Job] = set()
+        # Held jobs in arrival order (a dict, not a set: failing them must happen in the
+        # same order in every run, and a set of objects iterates in memory-address order).
+        self.jobs: dict[Job, None] = {}
         self.watchers: list[Any] = []  # load balancers health-checking this component
         self.uptime = TimeAverage(0.0, 1.0)
         self.latency = LatencyHistogram()
@@ -120,7 +122,7 @@ class Component:
             self.refuse(counted, reply, DOWN)
             return None
         job = Job(self, req, reply, now, counted)
-        self.jobs.add(job)
+        self.jobs[job] = None
         return job
 
     def refuse(self, counted: bool, reply: Reply, outcome: int) -> None:
@@ -132,7 +134,7 @@ class Component:
     def finish(self, job: Job, outcome: int) -> None:
         """Answer the caller of `job` once."""
         job.open = False
-        self.jobs.discard(job)
+        self.jobs.pop(job, None)
         if outcome == OK:
             self.total_ok += 1
             if job.counted:

@@ -59,7 +59,7 @@ class Queue(Component):
             return
         capacity = self.settings["capacity"]
         if capacity is not None and len(self.buffer) >= capacity:
-            self.jobs.discard(job)
+            self.jobs.pop(job, None)
             job.open = False
             self.refuse(job.counted, job.reply, REJECTED)
             return
@@ -128,7 +128,7 @@ class Worker(Pool):
         if counted:
             self.arrivals += 1
         job = Job(self, msg.req, ignore, self.kernel.now, counted)
-        self.jobs.add(job)
+        self.jobs[job] = None
         self.start(job)
 
     def pull(self) -> None:

@@ -161,7 +161,7 @@ class QueuedPool(Pool):
             return
         limit = self.settings["queue_limit"]
         if limit is not None and len(self.waiting) >= limit:
-            self.jobs.discard(job)
+            self.jobs.pop(job, None)
             job.open = False
             self.refuse(job.counted, reply, REJECTED)
             return
