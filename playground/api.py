@@ -30,7 +30,8 @@ def validate(request: HttpRequest) -> JsonResponse:
     try:
         load(request.body)
     except ScenarioError as exc:
-        return JsonResponse({"ok": False, "errors": exc.errors}, status=400)
+        # 200: the check itself worked, and its verdict is in the body.
+        return JsonResponse({"ok": False, "errors": exc.errors})
     return JsonResponse({"ok": True, "errors": []})
 
 

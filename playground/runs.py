@@ -85,7 +85,8 @@ class Run:
     # -- messages -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         return {"playing": self.playing, "speed": self.speed, "t": round(self.sim.now, 4),
-                "ended": self.ended is not None, "behind": self.behind}
+                "duration_s": self.sim.duration_s, "ended": self.ended is not None,
+                "behind": self.behind}
 
     def snapshot(self, owner: bool | None = None) -> dict[str, Any]:
         frame = dict(self.last_frame, components=self.state)
@@ -122,8 +123,7 @@ class Run:
                     next_key = now + KEYFRAME_S
                 async with self.lock:
                     if self.playing:
-                        await self._advance(self.sim.now + elapsed * self.speed, tick * 0.6,
-                                            keyframe)
+                        await self._play(elapsed, tick, keyframe)
                     elif keyframe:
                         await self._publish_frame(full=True)
         except asyncio.CancelledError:
@@ -131,6 +131,18 @@ class Run:
         except Exception:
             log.exception("run %s failed", self.id)
             await self.end("error")
+
+    async def _play(self, elapsed: float, tick: float, keyframe: bool) -> None:
+        """One frame of play. The run pauses once at the scenario's duration_s (its events
+        are over); play goes on from there if asked."""
+        target = self.sim.now + elapsed * self.speed
+        stop_at_end = self.sim.now < self.sim.duration_s <= target
+        if stop_at_end:
+            target = self.sim.duration_s
+        await self._advance(target, tick * 0.6, keyframe)
+        if stop_at_end and self.sim.now >= self.sim.duration_s:
+            self.playing = False
+            await self.publish({"type": "status", "run_id": self.id, "status": self.status()})
 
     async def _advance(self, target: float, budget: float | None, full: bool) -> None:
         """Advance in a worker thread, then publish the frame (called holding the lock)."""

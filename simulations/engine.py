@@ -19,7 +19,7 @@ from .components.database import Database, Replication
 from .components.link import Link
 from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
-from .components.pool import Service
+from .components.pool import Pool, Service
 from .kernel import Kernel, stream
 from .metrics import LatencyHistogram
 from .scenario import Scenario, ScenarioError, check_command, validate
@@ -229,7 +229,14 @@ class Simulation:
         self._last_frame_t = now
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(now, 4), "components": comps, "links": links, "dots": dots,
-                "summary": self._live_summary(now, span)}
+                "summary": self._live_summary(now, span), "bottleneck": self._bottleneck()}
+
+    def _bottleneck(self) -> str | None:
+        """The pool with the most work per worker, if it is at least half busy."""
+        loads = [(c.load(), cid) for cid, c in self.components.items()
+                 if isinstance(c, Pool) and c.up]
+        load, cid = max(loads, default=(0.0, None))
+        return cid if load >= 0.5 else None
 
     def _live_summary(self, now: float, span: float) -> dict[str, Any]:
         window = LatencyHistogram()

@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .metrics import LatencyHistogram
+from .predict import predict
 
 if TYPE_CHECKING:
     from .engine import Simulation
@@ -35,6 +36,8 @@ def build_report(sim: Simulation) -> dict[str, Any]:
         "events_processed": sim.kernel.events, "wall_s": sim.wall_s,
         "summary": summary,
         "components": {cid: c.report(now) for cid, c in sim.components.items()},
+        # From the scenario alone, never from the run: each checks the other.
+        "predictions": predict(sim.scenario),
     })
 
 

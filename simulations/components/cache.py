@@ -18,6 +18,8 @@ class Cache(Component):
         super().__init__(sim, cid, kind, settings)
         self.hits = self.misses = self.lost_writes = 0
         self.evictions_before = 0  # evictions during warm-up, not reported
+        self.all_hits = self.all_lookups = 0  # warm-up included, for live frames
+        self._live = (0, 0)
         self.dirty: set[int] = set()
         self._flushing = False
         self.store = STORES[settings["eviction"]](settings["capacity_keys"])
@@ -49,7 +51,9 @@ class Cache(Component):
             return
         req = job.req
         if req.op == "read":
+            self.all_lookups += 1
             if self.store.lookup(req.key, self.kernel.now):
+                self.all_hits += 1
                 if job.counted:
                     self.hits += 1
                 req.hit = True
@@ -114,4 +118,8 @@ class Cache(Component):
         out = super().live()
         out["entries"] = len(self.store)
         out["dirty"] = len(self.dirty)
+        hits, lookups = self.all_hits - self._live[0], self.all_lookups - self._live[1]
+        self._live = (self.all_hits, self.all_lookups)
+        if lookups:
+            out["hit_ratio"] = round(hits / lookups, 4)
         return out

@@ -111,10 +111,9 @@ class Client(Component):
             self.total_ok += 1
             if req.counted:
                 self.succeeded += 1
-                latency = (self.kernel.now - req.born) * 1000.0
-                self.latency.record(latency)
-                if self.recent is not None:
-                    self.recent.record(latency)
+                self.latency.record((self.kernel.now - req.born) * 1000.0)
+            if self.recent is not None:  # live view: warm-up included, people watch it too
+                self.recent.record((self.kernel.now - req.born) * 1000.0)
             return
         if attempt.n < self.settings["retries"]:
             backoff = self.settings["backoff_ms"] / 1000.0 * (2 ** attempt.n)

@@ -30,6 +30,7 @@ class Pool(Component):
         self.warm_t = 0.0
         self.served = 0  # counted jobs that started service
         self.wait_sum = 0.0
+        self._live_served, self._live_wait = 0, 0.0  # as of the previous live frame
         self._configure()
         self.capacity = TimeAverage(0.0, self.workers)
 
@@ -134,9 +135,18 @@ class Pool(Component):
         out["mean_wait_ms"] = self.wait_sum / self.served * 1000.0 if self.served else 0.0
         return out
 
+    def load(self) -> float:
+        """Busy and waiting work per worker: above 1, work piles up."""
+        return self.busy / self.workers
+
     def live(self):
         out = super().live()
-        out["util"] = min(self.busy, self.workers) / self.workers
+        out["util"] = round(min(self.busy, self.workers) / self.workers, 4)
+        # Mean wait of what started service since the previous frame (after warm-up).
+        served, waited = self.served - self._live_served, self.wait_sum - self._live_wait
+        self._live_served, self._live_wait = self.served, self.wait_sum
+        if served:
+            out["wait_ms"] = round(waited / served * 1000.0, 3)
         return out
 
 
@@ -185,6 +195,9 @@ class QueuedPool(Pool):
         out = super().report(now)
         out["mean_queue"] = self.queue_len.mean(now)
         return out
+
+    def load(self) -> float:
+        return (self.busy + len(self.waiting)) / self.workers
 
     def live(self):
         out = super().live()

@@ -278,3 +278,14 @@ async def test_ping_stays_fast_while_a_heavy_run_plays():
     print(f"ping round trip p50 {rtts[49] * 1000:.2f} ms, p99 {rtts[98] * 1000:.2f} ms")
     await runner.disconnect()
     await pinger.disconnect()
+
+
+async def test_a_playing_run_pauses_at_the_scenario_duration():
+    short = copy.deepcopy(DESIGN)
+    short["duration_s"] = 3
+    comm = await connect()
+    await start(comm, short, speed=20)
+    status = await receive_until(comm, lambda m: m["type"] == "status")
+    assert status["status"]["playing"] is False
+    assert status["status"]["t"] == pytest.approx(3)
+    await comm.disconnect()

@@ -1,0 +1,1142 @@
+"""Analytic predictions for a scenario, from the scenario alone (never from simulated results).
+
+`predict(scenario)` propagates the clients' read and write rates along the call links, predicts
+each cache's hit ratio, fits a queueing model to every pool of workers, and derives replica
+staleness, the saturation point, availability and mean end-to-end latency. Each number names
+the model it comes from (the formulas live in `queueing`); approximations say so. The report
+prints these beside the simulated values, so that each checks the other.
+
+Traffic is followed as *streams*: (origin, op, via), where origin is a client (or a
+write-behind cache, whose flushes are new writes), and via lists the key filters the stream
+went through: ("miss", cache) keeps the keys a cache missed, ("shard", n, j) the keys an
+ip_hash balancer sends to its j-th of n targets. A stream's per-key popularity (its *shape*)
+is computed only where keys matter: caches, replicas and ip_hash balancers.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import math
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from . import queueing as qt
+from .scenario import Link, Scenario, validate
+
+log = logging.getLogger(__name__)
+
+OPS = ("read", "write")
+POOLS = ("service", "database", "worker")
+MS = 1000.0
+NO_TIME = 1e-12  # seconds; shorter holding times count as none (1/mean would overflow)
+MAX_SCALE = 1e12  # the saturation search gives up beyond this many times the client rates
+
+ASSUMPTIONS = [
+    "Steady state of the design as written: scenario events, live commands and the warm-up "
+    "are ignored; failures (mtbf_s/mttr_s) enter availability only.",
+    "Requests that fail or are rejected still count as offered load downstream.",
+    "Arrivals at a pool are Poisson unless a client with arrival_cv != 1 feeds it (then "
+    "Allen-Cunneen with a superposition-of-thinned-streams arrival cv); round robin makes "
+    "arrivals more regular than Poisson, so waits behind it are slightly over-predicted.",
+    "A worker held during downstream calls (blocking) is busy for its own work plus the mean "
+    "downstream time; its holding time is then not exponential and its pool is approximate.",
+    "Caches are warm: compulsory misses and the delay between a miss and its fill are ignored.",
+    "Availability treats component failures as independent, ignores health-check delays, "
+    "timeouts and retries, and uses each cache's average hit ratio.",
+]
+
+Stream = tuple[str, str, tuple]  # (origin, op, via)
+
+
+# --- times as mean and variance ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Moments:
+    """Mean and variance of a time in seconds: all Allen-Cunneen and P-K need."""
+
+    mean: float = 0.0
+    var: float = 0.0
+
+    def __add__(self, other: Moments) -> Moments:  # independent parts one after another
+        return Moments(self.mean + other.mean, self.var + other.var)
+
+    @property
+    def cv(self) -> float:
+        return math.sqrt(self.var) / self.mean if self.mean > 0 else 0.0
+
+    @staticmethod
+    def service(dist: str, mean: float, cv: float) -> Moments:
+        if dist == "exponential":
+            return Moments(mean, mean * mean)
+        if dist == "lognormal":
+            return Moments(mean, (cv * mean) ** 2)
+        return Moments(mean, 0.0)
+
+    @staticmethod
+    def of(samples: list[float]) -> Moments:
+        mean = math.fsum(samples) / len(samples)
+        return Moments(mean, math.fsum((x - mean) ** 2 for x in samples) / len(samples))
+
+
+def _add(*parts: Moments | None) -> Moments | None:
+    if any(p is None for p in parts):
+        return None
+    return sum(parts, Moments())  # type: ignore[arg-type]
+
+
+def _mix(parts: Iterable[tuple[float, Moments | None]]) -> Moments | None:
+    """The time of a request that takes part i with probability w_i (a mixture, not a sum)."""
+    total = mean = second = 0.0
+    for w, m in parts:
+        if w <= 0:
+            continue  # a branch nobody takes needs no prediction
+        if m is None:
+            return None
+        total += w
+        mean += w * m.mean
+        second += w * (m.var + m.mean * m.mean)
+    if total <= 0:
+        return None
+    mean, second = mean / total, second / total
+    return Moments(mean, max(second - mean * mean, 0.0))
+
+
+# --- the structure of the design -----------------------------------------------------------
+
+class _Design:
+    """What does not depend on rates: kinds, settings, call links in order, replication."""
+
+    def __init__(self, scenario: Scenario):
+        self.kind = {c.id: c.kind for c in scenario.components}
+        self.settings = {c.id: c.settings for c in scenario.components}
+        self.calls: dict[str, list[Link]] = {cid: [] for cid in self.kind}
+        self.replication: dict[str, Link] = {}  # replica -> its link from the primary
+        self.graph = nx.DiGraph()
+        self.graph.add_nodes_from(self.kind)
+        for link in scenario.links:
+            if link.kind == "call":
+                self.calls[link.from_].append(link)
+                self.graph.add_edge(link.from_, link.to)
+            else:
+                self.replication[link.to] = link
+        self.order = list(nx.topological_sort(self.graph))
+        self.clients = [cid for cid in self.order if self.kind[cid] == "client"]
+        self.groups = self._consumer_groups()
+
+    def carrying(self, cid: str, op: str) -> list[Link]:
+        return [link for link in self.calls[cid] if link.carries(op)]
+
+    def availability(self, cid: str) -> float:
+        s = self.settings[cid]
+        return qt.availability(s["mtbf_s"], s["mttr_s"]) if s.get("mtbf_s") else 1.0
+
+    def _consumer_groups(self) -> list[tuple[list[str], list[str]]]:
+        """Queues and the workers they share: each group is one pool of competing consumers."""
+        bipartite = nx.Graph()
+        for cid, kind in self.kind.items():
+            if kind == "queue":
+                bipartite.add_edges_from((cid, link.to) for link in self.calls[cid])
+        groups = []
+        for members in nx.connected_components(bipartite):
+            ordered = [cid for cid in self.order if cid in members]
+            groups.append(([c for c in ordered if self.kind[c] == "queue"],
+                           [c for c in ordered if self.kind[c] == "worker"]))
+        return groups
+
+
+# --- caches --------------------------------------------------------------------------------
+
+CHE_MODEL = "Che approximation (LRU)"
+FIFO_MODEL = ("Che-like FIFO approximation, hit_i = p_i T / (1 + p_i T) "
+              "(Fricker, Robert, Roberts 2012; Martina et al. 2014)")
+LFU_MODEL = "perfect-LFU approximation (the capacity_keys most requested keys stay cached)"
+TTL_MODEL = "TTL renewal model (Jung, Berger, Balakrishnan 2003)"
+
+
+def _lru_present(r: float, w: float, t: float, around: bool) -> float:
+    """Che: a key is cached iff touched within the characteristic time t. Reads touch; writes
+    touch too (they fill the entry) unless write_around, where a write removes the entry."""
+    rate = r + w
+    if rate <= 0:
+        return 0.0
+    touched = -math.expm1(-rate * t)
+    return r / rate * touched if around else touched
+
+
+def _lifetime_present(r: float, w: float, life: float, around: bool) -> float:
+    """P(key cached) when an entry lives `life` after its fill (FIFO's Che time, or a TTL).
+
+    Renewal: a fill starts an up period; writes refill (resetting the clock) unless
+    write_around, where a write ends it; a read after it ends misses and refills.
+    """
+    if around:
+        if r <= 0:
+            return 0.0
+        up = -math.expm1(-w * life) / w if w > 0 else life
+        return 1.0 if math.isinf(up) else up * r / (up * r + 1.0)
+    if r + w <= 0:
+        return 0.0
+    if math.isinf(life) or w * life > 700:
+        return 1.0
+    up = math.expm1(w * life) / w if w > 0 else life
+    return up * (r + w) / (up * (r + w) + 1.0)
+
+
+def _characteristic_time(occupancy: Callable[[float], float], capacity: float,
+                         total_rate: float) -> float:
+    """T with occupancy(T) = capacity (occupancy increases with T), by Illinois on ln T."""
+    if occupancy(math.inf) <= capacity:
+        return math.inf
+
+    def f(x: float) -> float:
+        return occupancy(math.exp(x)) - capacity
+
+    lo = math.log(capacity / total_rate)  # occupancy(T) <= T * total_rate: f(lo) <= 0
+    f_lo, hi = f(lo), lo + 1.0
+    f_hi = f(hi)
+    while f_hi < 0:
+        if hi > 700:  # exp would overflow: only keys with negligible rates are left out
+            return math.inf
+        lo, f_lo, hi = hi, f_hi, hi + 1.0
+        f_hi = f(hi)
+    side = 0
+    for _ in range(200):
+        x = (lo * f_hi - hi * f_lo) / (f_hi - f_lo) if f_hi != f_lo else (lo + hi) / 2
+        fx = f(x)
+        if abs(fx) <= 1e-12 * capacity or hi - lo <= 1e-14 * max(1.0, abs(x)):
+            return math.exp(x)
+        if fx < 0:
+            lo, f_lo = x, fx
+            if side < 0:
+                f_hi /= 2
+            side = -1
+        else:
+            hi, f_hi = x, fx
+            if side > 0:
+                f_lo /= 2
+            side = 1
+    return math.exp(x)
+
+
+def cache_presence(settings: dict[str, Any], reads: list[float], writes: list[float]
+                   ) -> tuple[list[float] | None, str]:
+    """P(key i is cached when a read of it arrives), per key, and the model used.
+
+    `reads` and `writes` are per-key rates (per second) at the cache. None: not predicted.
+    """
+    n = max(len(reads), len(writes))
+    rows = list(zip(reads + [0.0] * (n - len(reads)), writes + [0.0] * (n - len(writes)),
+                    strict=True))
+    capacity, ttl = settings["capacity_keys"], settings["ttl_s"]
+    around = settings["write_policy"] == "write_around"
+    eviction = settings["eviction"]
+    # Writes insert keys too, except under write_around.
+    inserted = [r > 0 if around else r + w > 0 for r, w in rows]
+    if capacity == 0:
+        return [0.0] * n, "capacity 0: every read misses"
+    if sum(inserted) <= capacity:
+        if ttl is None:
+            return [float(k) for k in inserted], "every key fits: nothing is evicted"
+        return [_lifetime_present(r, w, ttl, around) for r, w in rows], TTL_MODEL
+    if eviction == "lfu":
+        if ttl is not None or around:
+            return None, "not predicted: LFU with a TTL or write_around"
+        return _perfect_lfu(rows, capacity), LFU_MODEL
+    present_at = _lru_present if eviction == "lru" else _lifetime_present
+    # Presence depends on rate x time only: solve with rates summing to 1 (t in mean gaps).
+    total = math.fsum(r + w for r, w in rows)
+    rows = [(r / total, w / total) for r, w in rows]
+    groups = _group_keys(rows) if n > EXACT_KEYS else [(r, w, 1) for r, w in rows]
+    t = _characteristic_time(
+        lambda t: math.fsum(k * present_at(r, w, t, around) for r, w, k in groups),
+        capacity, 1.0)
+    if ttl is None:
+        return [present_at(r, w, t, around) for r, w in rows], \
+            CHE_MODEL if eviction == "lru" else FIFO_MODEL
+    if eviction == "lru" and t >= ttl * total:
+        # LRU keeps every entry touched within T >= ttl, so only expiry removes fresh entries.
+        return [_lifetime_present(r, w, ttl * total, around) for r, w in rows], \
+            TTL_MODEL + "; LRU never evicts a fresh entry here (Che time >= ttl_s)"
+    return None, "not predicted: TTL with eviction"
+
+
+EXACT_KEYS = 20_000  # beyond, the characteristic time is solved over groups of keys
+
+
+def _group_keys(rows: list[tuple[float, float]], per_efold: int = 1024
+                ) -> list[tuple[float, float, int]]:
+    """Keys whose read and write rates agree within 0.1%, as (mean read, mean write, count):
+    the per-key formulas are smooth, so the error is of second order (about 1e-8)."""
+    log = math.log
+    groups: dict[tuple, list] = {}
+    for r, w in rows:
+        k = (round(log(r) * per_efold) if r > 0 else None,
+             round(log(w) * per_efold) if w > 0 else None)
+        g = groups.get(k)
+        if g is None:
+            g = groups[k] = [0.0, 0.0, 0]
+        g[0] += r
+        g[1] += w
+        g[2] += 1
+    return [(r / k, w / k, k) for r, w, k in groups.values()]
+
+
+def _perfect_lfu(rows: list[tuple[float, float]], capacity: int) -> list[float]:
+    """The `capacity` keys requested most often are always cached."""
+    present = [0.0] * len(rows)
+    hottest = sorted(range(len(rows)), key=lambda i: -(rows[i][0] + rows[i][1]))
+    for i in hottest[:capacity]:
+        present[i] = 1.0 if rows[i][0] + rows[i][1] > 0 else 0.0
+    return present
+
+
+def flush_rates(writes: list[float], flush_s: float) -> list[float]:
+    """Write-behind: per-key rate of the flushed writes (coalesced, so <= the write rate).
+
+    The first write after a flush arms the timer and flush_s later every dirty key goes
+    downstream once: a cycle lasts 1/W + flush_s, and key i is in it unless neither the
+    arming write (i with probability w_i/W) nor any write of the next flush_s is to i.
+    """
+    total = math.fsum(writes)
+    if total <= 0:
+        return [0.0] * len(writes)
+    cycle = 1.0 / total + flush_s
+    return [(1.0 - (1.0 - w / total) * math.exp(-w * flush_s)) / cycle for w in writes]
+
+
+def _ip_hash(key: int, n: int) -> int:
+    """The target index load_balancer._ip_hash picks for `key` among n healthy targets."""
+    return (key * 2654435761 & 0xFFFFFFFF) % n
+
+
+def _normalised(v: list[float]) -> tuple[list[float], float]:
+    total = math.fsum(v)
+    return ([x / total for x in v] if total > 0 else [0.0] * len(v)), total
+
+
+def _weighted_sum(parts: Iterable[tuple[float, list[float]]]) -> list[float]:
+    out: list[float] = []
+    for k, vec in parts:
+        if len(vec) > len(out):
+            out.extend([0.0] * (len(vec) - len(out)))
+        for i, x in enumerate(vec):
+            out[i] += k * x
+    return out
+
+
+@dataclass
+class _CacheFit:
+    present: list[float] | None  # P(key i cached at a read of it); None: not predicted
+    model: str
+    invariant: bool  # unchanged when every client rate is scaled (no TTL, no flush input)
+    hit: float | None = None  # read hit ratio over all reads arriving
+
+
+@dataclass
+class _Shared:
+    """What scaling every client rate leaves unchanged, kept across the saturation search."""
+
+    shapes: dict[Stream, tuple[list[float], float]] = field(default_factory=dict)
+    caches: dict[str, _CacheFit] = field(default_factory=dict)
+
+
+# --- offered load --------------------------------------------------------------------------
+
+class _Load:
+    """Rates (per second) of every stream at every component, with client rates x `scale`."""
+
+    def __init__(self, design: _Design, scale: float, shared: _Shared):
+        self.d, self.scale, self.shared = design, scale, shared
+        self.flows: dict[str, dict[Stream, float]] = {c: defaultdict(float) for c in design.kind}
+        # Requests passed on whose answer the sender waits for: (link, op, rate).
+        self.waited: dict[str, list[tuple[Link, str, float]]] = {c: [] for c in design.kind}
+        self.origin_rate: dict[str, float] = {}
+        self.caches: dict[str, _CacheFit] = {}
+        self.flush_rps: dict[str, float] = {}
+        self.shapes: dict[Stream, tuple[list[float], float]] = {}
+        self.unknown: set[str] = set()  # below a cache whose hit ratio is not predicted
+        for cid in design.order:
+            if cid not in self.unknown:
+                getattr(self, f"_visit_{design.kind[cid]}")(cid)
+
+    def rate(self, cid: str, op: str | None = None) -> float:
+        return math.fsum(r for (_, o, _), r in self.flows[cid].items() if op in (None, o))
+
+    def sent(self, cid: str, op: str) -> list[tuple[Link, float]]:
+        return [(link, r) for link, o, r in self.waited[cid] if o == op]
+
+    def _send(self, cid: str, link: Link, stream: Stream, rate: float,
+              waited: bool = True) -> None:
+        self.flows[link.to][stream] += rate
+        if waited:
+            self.waited[cid].append((link, stream[1], rate))
+
+    def _by_weight(self, cid: str, links: list[Link], stream: Stream, rate: float,
+                   waited: bool = True) -> None:
+        total = sum(link.weight for link in links)
+        for link in links:
+            self._send(cid, link, stream, rate * link.weight / total, waited)
+
+    # Each kind passes its streams on as the engine's component of that kind does.
+    def _visit_client(self, cid: str) -> None:
+        s = self.d.settings[cid]
+        rate = self.origin_rate[cid] = s["rate_rps"] * self.scale
+        for op, share in (("read", s["read_ratio"]), ("write", 1.0 - s["read_ratio"])):
+            if share > 0:
+                self._by_weight(cid, self.d.carrying(cid, op), (cid, op, ()), rate * share)
+                self.flows[cid][(cid, op, ())] += rate * share
+
+    def _visit_load_balancer(self, cid: str) -> None:
+        algorithm = self.d.settings[cid]["algorithm"]
+        for stream, rate in list(self.flows[cid].items()):
+            links = self.d.carrying(cid, stream[1])
+            if algorithm == "ip_hash":  # a key always lands on one target: shard the keys
+                origin, op, via = stream
+                for j, link in enumerate(links):
+                    part = (origin, op, via + (("shard", len(links), j),))
+                    self._send(cid, link, part, rate * self.shape(part)[1])
+            elif algorithm == "weighted":
+                self._by_weight(cid, links, stream, rate)
+            else:  # round robin, random, least connections, power of two: even shares
+                for link in links:
+                    self._send(cid, link, stream, rate / len(links))
+
+    def _visit_service(self, cid: str) -> None:
+        for stream, rate in list(self.flows[cid].items()):
+            for link in self.d.carrying(cid, stream[1]):  # it calls each in turn
+                self._send(cid, link, stream, rate)
+
+    _visit_worker = _visit_service
+
+    def _visit_queue(self, cid: str) -> None:
+        # Competing consumers: each message goes to one worker, whatever the link's route.
+        links = self.d.calls[cid]
+        workers = [self.d.settings[link.to]["workers"] for link in links]
+        for stream, rate in list(self.flows[cid].items()):
+            for link, n in zip(links, workers, strict=True):
+                self._send(cid, link, stream, rate * n / sum(workers), waited=False)
+
+    def _visit_database(self, cid: str) -> None:
+        """A leaf: replication costs replicas no worker time in v1."""
+
+    def _visit_cache(self, cid: str) -> None:
+        fit = self.caches[cid] = self._cache_fit(cid)
+        if fit.present is None:
+            self.unknown |= nx.descendants(self.d.graph, cid)
+            return
+        behind = self.d.settings[cid]["write_policy"] == "write_behind"
+        for stream, rate in list(self.flows[cid].items()):
+            origin, op, via = stream
+            if op == "read":
+                miss = (origin, op, via + (("miss", cid),))
+                self._by_weight(cid, self.d.carrying(cid, op), miss, rate * self.shape(miss)[1])
+            elif not behind:
+                self._by_weight(cid, self.d.carrying(cid, op), stream, rate)
+        if behind:
+            self._flush(cid)
+
+    def _cache_fit(self, cid: str) -> _CacheFit:
+        s = self.d.settings[cid]
+        invariant = s["ttl_s"] is None and all(self._invariant(x) for x in self.flows[cid])
+        if invariant and cid in self.shared.caches:
+            return self.shared.caches[cid]
+        reads = self.key_rates(cid, "read")
+        present, model = cache_presence(s, reads, self.key_rates(cid, "write"))
+        fit = _CacheFit(present, model, invariant)
+        total_reads = math.fsum(reads)
+        if present is not None and total_reads > 0:
+            fit.hit = math.fsum(r * p for r, p in zip(reads, present, strict=False)) / total_reads
+        if invariant:
+            self.shared.caches[cid] = fit
+        return fit
+
+    def _flush(self, cid: str) -> None:
+        """Write-behind flushes are new writes, from the cache, that nobody waits for."""
+        flush_s = self.d.settings[cid]["flush_ms"] / MS
+        shape, total = _normalised(flush_rates(self.key_rates(cid, "write"), flush_s))
+        self.flush_rps[cid] = total
+        if total > 0:
+            self.shapes[(cid, "write", ())] = (shape, 1.0)
+            self._by_weight(cid, self.d.carrying(cid, "write"), (cid, "write", ()), total,
+                            waited=False)
+
+    # -- keys -------------------------------------------------------------------------------
+    def _invariant(self, stream: Stream) -> bool:
+        origin, _, via = stream
+        return self.d.kind[origin] == "client" and all(
+            step[0] == "shard" or self.caches[step[1]].invariant for step in via)
+
+    def shape(self, stream: Stream) -> tuple[list[float], float]:
+        """Per-key probabilities of a stream, and the share of its parent stream it keeps."""
+        memo = self.shared.shapes if self._invariant(stream) else self.shapes
+        if stream not in memo:
+            origin, op, via = stream
+            if not via:  # a client's keys (write-behind shapes are stored by the cache)
+                s = self.d.settings[origin]
+                memo[stream] = (qt.zipf_popularity(s["keys"], s["key_skew"]), 1.0)
+            else:
+                parent = self.shape((origin, op, via[:-1]))[0]
+                step = via[-1]
+                if step[0] == "miss":
+                    present = self.caches[step[1]].present or []
+                    kept = [p * (1.0 - x) for p, x in zip(parent, present, strict=False)]
+                else:
+                    _, n, j = step
+                    kept = [p if _ip_hash(i, n) == j else 0.0 for i, p in enumerate(parent)]
+                memo[stream] = _normalised(kept)
+        return memo[stream]
+
+    def key_rates(self, cid: str, op: str) -> list[float]:
+        return _weighted_sum((r, self.shape(x)[0]) for x, r in self.flows[cid].items()
+                             if x[1] == op and r > 0)
+
+    def key_shape(self, cid: str, op: str) -> list[float]:
+        return _normalised(self.key_rates(cid, op))[0]
+
+    def arrival_cv(self, cids: Iterable[str]) -> float:
+        """cv of the arrivals at these components, QNA-style (Whitt 1983): each origin's
+        renewal stream thinned to a share p has cv^2 = p c^2 + 1 - p; superposition averages
+        cv^2 by rate. Exactly 1 when every client is Poisson."""
+        by_origin: dict[str, float] = defaultdict(float)
+        for cid in cids:
+            for (origin, _, _), r in self.flows[cid].items():
+                by_origin[origin] += r
+        total = math.fsum(by_origin.values())
+        excess = 0.0
+        for origin, r in by_origin.items():
+            cv = self.d.settings[origin].get("arrival_cv", 1.0)
+            if cv != 1.0 and total > 0 and self.origin_rate[origin] > 0:
+                p = min(1.0, r / self.origin_rate[origin])
+                excess += r / total * p * (cv * cv - 1.0)
+        return math.sqrt(max(1.0 + excess, 0.0))
+
+
+# --- queueing models -----------------------------------------------------------------------
+
+@dataclass
+class _PoolFit:
+    offered: float | None  # lambda E[holding] / workers; None: not predicted
+    utilisation: float | None  # busy share of the workers
+    model: str
+    wait: Moments | None = None  # None: no steady state or not predicted
+    saturated: bool = False
+    mmc: qt.MMc | None = None  # set when M/M/c is exact, for latency percentiles
+    p_block: float | None = None
+    admitted_rps: float | None = None
+    note: str = ""
+
+
+def _waits_like_mmc(mean: float, p_wait: float) -> Moments:
+    """Approximate wait variance: no wait w.p. 1 - p_wait, else exponential (as in M/M/c)."""
+    if p_wait <= 0 or mean <= 0:
+        return Moments(mean, 0.0)
+    return Moments(mean, max(2 * mean * mean / p_wait - mean * mean, 0.0))
+
+
+def _mmck_wait(m: qt.MMcK) -> Moments:
+    """Exact wait of an admitted arrival: finding n >= c jobs, it waits Erlang(n-c+1, c mu)."""
+    rate = m.c * m.mu
+    admitted = 1.0 - m.p_block
+    if admitted <= 0:
+        return Moments()
+    mean = second = 0.0
+    for n in range(m.c, m.k):
+        share, k = m.state_probabilities[n] / admitted, n - m.c + 1
+        mean += share * k / rate
+        second += share * k * (k + 1) / (rate * rate)
+    return Moments(mean, max(second - mean * mean, 0.0))
+
+
+MAX_LIMIT = 100_000  # M/M/c/K sums over every state up to the limit
+NOT_PREDICTED = "not predicted"
+
+
+def _limit_unreached(lam: float, mean_s: float, c: int, limit: int) -> bool:
+    """Whether the queue practically never fills: P(limit waiting) = C rho^limit in M/M/c."""
+    m = qt.mmc(lam, 1.0 / mean_s, c)
+    return m.p_wait * m.rho**limit < 1e-12
+
+
+def queue_model(lam: float, hold: Moments, c: int, exponential: bool,
+                limit: int | None = None, cv_a: float = 1.0) -> _PoolFit:
+    """The textbook model that fits a pool: exact where one exists, else an approximation."""
+    if hold.mean <= NO_TIME:
+        return _PoolFit(0.0, 0.0, "no service time", Moments())
+    offered = lam * hold.mean / c
+    poisson = abs(cv_a - 1.0) < 1e-12
+    unstable = offered >= 1.0 or lam >= c * (1.0 / hold.mean)  # both roundings queueing uses
+    if limit is not None and (unstable or not _limit_unreached(lam, hold.mean, c, limit)):
+        if not (exponential and poisson) or limit > MAX_LIMIT:
+            why = "exponential holding times" if limit <= MAX_LIMIT else \
+                f"queue limits up to {MAX_LIMIT}"
+            return _PoolFit(offered, min(offered, 1.0), NOT_PREDICTED,
+                            saturated=unstable, note=f"a queue limit is modelled for {why} only")
+        m = qt.mmck(lam, 1.0 / hold.mean, c, c + limit)
+        return _PoolFit(offered, m.utilisation, "M/M/c/K", _mmck_wait(m),
+                        p_block=m.p_block, admitted_rps=m.throughput)
+    if unstable:
+        return _PoolFit(offered, 1.0, "saturated", saturated=True,
+                        note="offered load >= capacity: the queue grows without bound")
+    if exponential and poisson:
+        m = qt.mmc(lam, 1.0 / hold.mean, c)
+        theta = m.wait_decay_rate
+        wait = Moments(m.mean_wait, max(2 * m.p_wait / theta**2 - m.mean_wait**2, 0.0))
+        return _PoolFit(offered, m.rho, "M/M/c", wait, mmc=m)
+    if c == 1 and poisson:
+        g = qt.mg1(lam, hold.mean, hold.cv)
+        return _PoolFit(offered, g.rho, "M/G/1 (Pollaczek-Khinchine)",
+                        _waits_like_mmc(g.mean_wait, g.rho))
+    a = qt.mgc_allen_cunneen(lam, hold.mean, c, hold.cv, cv_a)
+    return _PoolFit(offered, a.rho, "Allen-Cunneen approximation",
+                    _waits_like_mmc(a.mean_wait, a.p_wait))
+
+
+# --- replication ---------------------------------------------------------------------------
+
+def apply_delays(write_rate: float, lag_s: float, dist: str, n: int = 128) -> list[float]:
+    """n quantiles of the time from a write's commit to its apply on a replica.
+
+    Replicas apply writes in commit order, so a write also waits for every earlier write
+    still in flight. With Poisson writes (rate W) and exponential lags (mean L):
+    P(delay <= t) = (1 - e^{-t/L}) exp(-W L e^{-t/L}). A constant lag keeps the order itself.
+    """
+    if lag_s <= 0:
+        return [0.0]
+    if dist == "constant":
+        return [lag_s]
+    a = write_rate * lag_s
+    out = []
+    for k in range(n):
+        q = (k + 0.5) / n
+        lo, hi = 0.0, 1.0  # u = e^{-t/L}: (1 - u) e^{-a u} falls from 1 to 0 on [0, 1]
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if (1.0 - mid) * math.exp(-a * mid) > q:
+                lo = mid
+            else:
+                hi = mid
+        out.append(-lag_s * math.log(0.5 * (lo + hi)))
+    return out
+
+
+def stale_read_ratio(read_shape: list[float], write_rates: list[float], lag_s: float,
+                     dist: str) -> float:
+    """Share of replica reads that miss the latest write of their key.
+
+    A read of key i is stale iff the latest write of i (its age ~ Exp(w_i)) is not applied
+    yet: P = E[1 - exp(-w_i D)] over the apply delay D. For one key, or a constant lag, this
+    is queueing.stale_read_ratio; with many keys the shared log makes D longer than the lag.
+    Keys are binned by write rate (1/64 of an e-fold) to keep a million keys fast.
+    """
+    total = math.fsum(write_rates)
+    if total <= 0 or lag_s <= 0:
+        return 0.0
+    delays = apply_delays(total, lag_s, dist)
+    bins: dict[int, list[float]] = {}
+    for q, w in zip(read_shape, write_rates, strict=False):
+        if q > 0 and w > 0:
+            b = bins.setdefault(math.floor(math.log(w) * 64), [0.0, 0.0])
+            b[0] += q
+            b[1] += q * w
+    return math.fsum(
+        mass * math.fsum(-math.expm1(-qw / mass * d) for d in delays) / len(delays)
+        for mass, qw in bins.values())
+
+
+# --- response times and pools --------------------------------------------------------------
+
+class _Timing:
+    """Response times (Moments, seconds) per component and op, and the pools' models."""
+
+    def __init__(self, design: _Design, load: _Load):
+        self.d, self.load = design, load
+        self.R: dict[str, dict[str, Moments | None]] = {c: dict.fromkeys(OPS) for c in design.kind}
+        self.fits: dict[str, _PoolFit] = {}
+        self.holding: dict[str, tuple[Moments | None, bool]] = {}
+        self.percentiles: dict[str, tuple[float, float]] = {}
+        for cid in reversed(design.order):
+            if cid not in load.unknown:
+                getattr(self, f"_time_{design.kind[cid]}")(cid)
+        for queues, workers in design.groups:
+            self._consumer_group(queues, workers)
+
+    def _call(self, link: Link, op: str) -> Moments | None:
+        """One call along a link: there, the callee's response, and back."""
+        return _add(self.R[link.to][op], Moments(2 * link.latency_ms / MS))
+
+    def _choice(self, cid: str, op: str) -> Moments | None:
+        """Time downstream of a component that sends a request along at most one link."""
+        inflow = self.load.rate(cid, op)
+        if inflow <= 0:
+            return None
+        sent = self.load.sent(cid, op)
+        answered_here = 1.0 - math.fsum(r for _, r in sent) / inflow  # hits, write-behind
+        return _mix([(max(answered_here, 0.0), Moments())]
+                    + [(r / inflow, self._call(link, op)) for link, r in sent])
+
+    def _calls(self, cid: str, op: str) -> Moments | None:
+        """Time of a service's downstream calls: it makes every one, one after another."""
+        return _add(*(self._call(link, op) for link in self.d.carrying(cid, op)))
+
+    def _time_client(self, cid: str) -> None:
+        for op in OPS:
+            self.R[cid][op] = self._choice(cid, op)
+
+    def _time_load_balancer(self, cid: str) -> None:
+        overhead = Moments(self.d.settings[cid]["overhead_ms"] / MS)
+        for op in OPS:
+            self.R[cid][op] = _add(overhead, self._choice(cid, op))
+
+    def _time_cache(self, cid: str) -> None:
+        lookup = Moments(self.d.settings[cid]["hit_ms"] / MS)  # paid by hits and misses
+        for op in OPS:
+            self.R[cid][op] = _add(lookup, self._choice(cid, op))
+
+    def _time_queue(self, cid: str) -> None:
+        for op in OPS:  # the caller is answered once the message is queued
+            self.R[cid][op] = Moments(self.d.settings[cid]["enqueue_ms"] / MS)
+
+    def _own(self, cid: str) -> dict[str, Moments]:
+        s = self.d.settings[cid]
+        names = {"read": "read_ms", "write": "write_ms"} if self.d.kind[cid] == "database" \
+            else {"read": "service_ms", "write": "service_ms"}
+        return {op: Moments.service(s["service_dist"], s[names[op]] / MS, s["service_cv"])
+                for op in OPS}
+
+    def _time_service(self, cid: str) -> None:
+        own = self._own(cid)
+        down = {op: self._calls(cid, op) for op in OPS}
+        if self.d.settings[cid]["blocking"]:  # the worker stays held during the calls
+            self._pool(cid, own, {op: _add(own[op], down[op]) for op in OPS},
+                       dict.fromkeys(OPS, Moments()))
+        else:
+            self._pool(cid, own, own, down)
+
+    def _time_worker(self, cid: str) -> None:
+        own = self._own(cid)
+        hold = {op: _add(own[op], self._calls(cid, op)) for op in OPS}
+        self._pool(cid, own, hold, dict.fromkeys(OPS, Moments()), waits_here=False)
+
+    def _time_database(self, cid: str) -> None:
+        own = self._own(cid)
+        # A sync write frees its worker, then waits for the replicas before it answers.
+        sync = [link for link in self.d.replication.values()
+                if link.from_ == cid and link.mode == "sync"]
+        rate = self.load.rate(cid, "write")
+        delays = [Moments.of(apply_delays(rate, link.lag_ms / MS, link.lag_dist))
+                  for link in sync]
+        wait_sync = max(delays, key=lambda m: m.mean, default=Moments())
+        self._pool(cid, own, own, {"read": Moments(), "write": wait_sync})
+
+    def _pool(self, cid: str, own: dict[str, Moments], hold: dict[str, Moments | None],
+              after: dict[str, Moments | None], waits_here: bool = True) -> None:
+        """Fit the pool's queue on its holding time; respond = wait + holding + after."""
+        s = self.d.settings[cid]
+        lam = {op: self.load.rate(cid, op) for op in OPS}
+        total = lam["read"] + lam["write"]
+        used = [op for op in OPS if lam[op] > 0]
+        h = _mix((lam[op] / total, hold[op]) for op in used) if total > 0 else None
+        exponential = (s["service_dist"] == "exponential"
+                       and all(hold[op] == own[op] for op in used)
+                       and len({own[op].mean for op in used}) == 1)
+        self.holding[cid] = (h, exponential)
+        if total <= 0:
+            fit = _PoolFit(0.0, 0.0, "no traffic", Moments())
+        elif h is None:
+            fit = self._held_by_unknown(cid)
+        elif not waits_here:  # a worker starts at once: its messages wait in the queue
+            offered = total * h.mean / s["workers"] if h.mean > NO_TIME else 0.0
+            fit = _PoolFit(offered, min(offered, 1.0), "waits are in its queue", Moments(),
+                           saturated=offered >= 1)
+        else:
+            fit = queue_model(total, h, s["workers"], exponential, s.get("queue_limit"),
+                              self.load.arrival_cv([cid]))
+        self.fits[cid] = fit
+        for op in OPS:
+            self.R[cid][op] = _add(fit.wait, hold[op], after[op])
+        if fit.mmc is not None and all(after[op] == Moments() for op in used):
+            self.percentiles[cid] = (fit.mmc.response_quantile(0.95),
+                                     fit.mmc.response_quantile(0.99))
+
+    def _held_by_unknown(self, cid: str) -> _PoolFit:
+        """A worker held during a call whose time has no prediction: why is there none?"""
+        below = nx.descendants(self.d.graph, cid)
+        if below & self.load.unknown or any(
+                self.fits[x].model == NOT_PREDICTED for x in below if x in self.fits):
+            return _PoolFit(None, None, NOT_PREDICTED,
+                            note="it waits on components whose times are not predicted")
+        return _PoolFit(math.inf, 1.0, "saturated", saturated=True,
+                        note="its workers wait on a saturated component downstream")
+
+    def _consumer_group(self, queues: list[str], workers: list[str]) -> None:
+        """A queue's wait is the wait of one pool made of all the workers it feeds."""
+        if any(c in self.load.unknown for c in queues + workers):
+            return
+        lam = math.fsum(self.load.rate(q) for q in queues)
+        rates = {w: self.load.rate(w) for w in workers}
+        servers = sum(self.d.settings[w]["workers"] for w in workers)
+        h = _mix((rates[w] / lam, self.holding[w][0]) for w in workers) if lam > 0 else None
+        exponential = all(self.holding[w][1] for w in workers) and len(
+            {self.holding[w][0].mean for w in workers if self.holding[w][0]}) <= 1
+        limit = self.d.settings[queues[0]]["capacity"] if len(queues) == 1 else None
+        if lam <= 0:
+            fit = _PoolFit(0.0, 0.0, "no traffic", Moments())
+        elif h is None:
+            fit = self._held_by_unknown(next(w for w in workers
+                                             if rates[w] > 0 and self.holding[w][0] is None))
+        else:
+            fit = queue_model(lam, h, servers, exponential, limit, self.load.arrival_cv(queues))
+        for q in queues:
+            self.fits[q] = fit
+
+    def latency(self, cid: str) -> Moments | None:
+        lam = {op: self.load.rate(cid, op) for op in OPS}
+        total = lam["read"] + lam["write"]
+        return _mix((lam[op] / total, self.R[cid][op]) for op in OPS) if total > 0 else None
+
+    def peak(self) -> tuple[float, str | None]:
+        """The highest offered utilisation of any pool, and that pool."""
+        best, who = 0.0, None
+        for cid in self.d.order:  # ties go to the pool nearest the clients
+            fit = self.fits.get(cid)
+            if self.d.kind[cid] in POOLS and fit and fit.offered is not None \
+                    and fit.offered > best:
+                best, who = fit.offered, cid
+        return best, who
+
+
+# --- availability --------------------------------------------------------------------------
+
+Poly = dict[frozenset, float]  # multilinear in the up-indicators of failing components
+ONE: Poly = {frozenset(): 1.0}
+MAX_TERMS = 4096
+
+
+class _Availability:
+    """P(a request succeeds) over independent component up/down states.
+
+    Success is built as a polynomial in the components' up indicators (x^2 = x), so that a
+    component shared by several paths (a database behind two services) counts once; the
+    expectation is the polynomial evaluated at each component's availability.
+    """
+
+    def __init__(self, design: _Design, load: _Load):
+        self.d, self.load = design, load
+        self.a = {cid: design.availability(cid) for cid in design.kind}
+        self.approximate = False
+        # P(success | the component itself is up), per op.
+        self.inner: dict[str, dict[str, Poly | None]] = {}
+        for cid in reversed(design.order):
+            known = cid not in load.unknown
+            self.inner[cid] = {op: self._inner(cid, op) if known else None for op in OPS}
+
+    def _up(self, cid: str) -> Poly:
+        return ONE if self.a[cid] >= 1.0 else {frozenset([cid]): 1.0}
+
+    def _value(self, p: Poly) -> float:
+        return math.fsum(c * math.prod(self.a[x] for x in m) for m, c in p.items())
+
+    def _times(self, p: Poly, q: Poly) -> Poly:
+        out: Poly = defaultdict(float)
+        for m1, c1 in p.items():
+            for m2, c2 in q.items():
+                out[m1 | m2] += c1 * c2
+        if len(out) > MAX_TERMS:  # too many shared paths: fall back to independence
+            self.approximate = True
+            return {frozenset(): self._value(out)}
+        return dict(out)
+
+    def _via(self, link: Link, op: str) -> Poly | None:
+        inner = self.inner[link.to][op]
+        return None if inner is None else self._times(self._up(link.to), inner)
+
+    @staticmethod
+    def _sum(terms: Iterable[tuple[float, Poly | None]]) -> Poly | None:
+        out: Poly = defaultdict(float)
+        for k, p in terms:
+            if k <= 0:
+                continue
+            if p is None:
+                return None
+            for m, c in p.items():
+                out[m] += k * c
+        return dict(out)
+
+    def _inner(self, cid: str, op: str) -> Poly | None:
+        kind = self.d.kind[cid]
+        if kind in ("database", "queue"):
+            return ONE  # a queue answers at enqueue; a database calls nobody
+        if kind in ("service", "worker"):  # series: every call must succeed
+            out: Poly | None = ONE
+            for link in self.d.carrying(cid, op):
+                via = self._via(link, op)
+                out = None if out is None or via is None else self._times(out, via)
+            return out
+        if kind == "load_balancer":  # any target that is up will do
+            links = self.d.carrying(cid, op)
+            shares = self._balancer_shares(cid, links, op)
+            return self._sum((shares[link.to], self.inner[link.to][op]) for link in links)
+        inflow = self.load.rate(cid, op)  # client, cache: one link (or an answer here)
+        if inflow <= 0:
+            return None
+        sent = self.load.sent(cid, op)
+        here = max(1.0 - math.fsum(r for _, r in sent) / inflow, 0.0)
+        return self._sum([(here, ONE)] + [(r / inflow, self._via(link, op)) for link, r in sent])
+
+    def _balancer_shares(self, cid: str, links: list[Link], op: str) -> dict[str, float]:
+        """P(target t is up and picked): the balancer picks among up targets by weight."""
+        algorithm = self.d.settings[cid]["algorithm"]
+        sent = defaultdict(float)
+        for link, r in self.load.sent(cid, op):
+            sent[link.to] += r
+        weights = {link.to: link.weight if algorithm == "weighted" else
+                   sent[link.to] if algorithm == "ip_hash" else 1.0 for link in links}
+        failing = [t for t in weights if self.a[t] < 1.0]
+        shares = dict.fromkeys(weights, 0.0)
+        if len(failing) > 12:  # too many to enumerate: picked in proportion to w_t A_t
+            self.approximate = True
+            norm = math.fsum(weights[t] * self.a[t] for t in weights)
+            anyone = 1.0 - math.prod(1.0 - self.a[t] for t in weights)
+            return {t: anyone * weights[t] * self.a[t] / norm if norm else 0.0 for t in weights}
+        always = [t for t in weights if t not in failing]
+        for states in itertools.product((False, True), repeat=len(failing)):
+            p = math.prod(self.a[t] if up else 1.0 - self.a[t]
+                          for t, up in zip(failing, states, strict=True))
+            up = always + [t for t, s in zip(failing, states, strict=True) if s]
+            total = math.fsum(weights[t] for t in up)
+            for t in up:
+                if total > 0:
+                    shares[t] += p * weights[t] / total
+        return shares
+
+    def of_client(self, cid: str) -> float | None:
+        """A client's success ratio (its own failures stop requests, not fail them)."""
+        lam = {op: self.load.rate(cid, op) for op in OPS}
+        total = lam["read"] + lam["write"]
+        if total <= 0:
+            return None
+        poly = self._sum((lam[op] / total, self.inner[cid][op]) for op in OPS)
+        return None if poly is None else min(max(self._value(poly), 0.0), 1.0)
+
+
+# --- saturation ----------------------------------------------------------------------------
+
+def _saturation(design: _Design, shared: _Shared, base: _Timing) -> dict[str, Any] | None:
+    """The total client rate at which the first pool reaches utilisation 1.
+
+    Utilisations grow linearly with the rate when hit ratios are rate-free and no worker is
+    held during downstream calls: then it is total / peak, found by the first step below.
+    Otherwise (blocking calls whose waits grow, TTL caches, write-behind coalescing) the
+    scale factor is solved for: ln peak against ln scale is nearly a line of slope 1.
+    """
+    total = math.fsum(design.settings[c]["rate_rps"] for c in design.clients)
+    peak, who = base.peak()
+    if total <= 0 or who is None:
+        return None
+    if peak < 1 / MAX_SCALE:
+        return {"note": f"no pool saturates below {MAX_SCALE:g} times the client rates"}
+
+    def at(x: float) -> tuple[float, str | None]:
+        p, w = _Timing(design, _Load(design, math.exp(x), shared)).peak()
+        return math.log(p) if p > 0 else -math.inf, w
+
+    found = _crossing(at, 0.0, math.log(peak), who)
+    if found is None:
+        return {"note": f"no pool saturates below {MAX_SCALE:g} times the client rates"}
+    x, who, steps = found
+    note = "utilisation is linear in the client rate" if steps <= 1 else (
+        "solved numerically: blocking workers wait longer downstream, or hit ratios change "
+        "with the rate")
+    return {"client_rate_rps": total * math.exp(x), "component": who,
+            "headroom": math.exp(x), "note": note}
+
+
+def _crossing(at: Callable[[float], tuple[float, str | None]], x: float, y: float,
+              who: str | None) -> tuple[float, str | None, int] | None:
+    """Where y = at(x) crosses 0 (y increasing), the pool at the last point below, and the
+    number of evaluations: slope-1 steps until the root is bracketed, then Illinois
+    (regula falsi); an infinite y (a blocking pool over a saturated one) is bisected."""
+    below = above = None
+    steps, reach = 0, 1.0
+    while True:
+        if abs(y) < 1e-10:
+            return x, who, steps
+        if y < 0:
+            below = (x, y, who)
+        else:
+            above = (x, y, who)
+        if below and above:
+            break
+        x = x - y * reach if math.isfinite(y) else x - math.log(2) * reach
+        if steps >= 80 or x > math.log(MAX_SCALE):
+            return None
+        reach *= 2  # widen the step each time the root is still on the same side
+        y, who = at(x)
+        steps += 1
+    (lo, y_lo, who_lo), (hi, y_hi, _) = below, above
+    side = 0
+    while hi - lo > 1e-10 and steps < 200:
+        x = (lo + hi) / 2 if math.isinf(y_hi) else lo - y_lo * (hi - lo) / (y_hi - y_lo)
+        y, who = at(x)
+        steps += 1
+        if abs(y) < 1e-10:
+            return x, who, steps
+        if y < 0:
+            lo, y_lo, who_lo = x, y, who
+            if side < 0 and math.isfinite(y_hi):
+                y_hi /= 2
+            side = -1
+        else:
+            hi, y_hi = x, y
+            if side > 0:
+                y_lo /= 2
+            side = 1
+    return lo, who_lo, steps
+
+
+# --- the prediction ------------------------------------------------------------------------
+
+def _component(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[str, Any]:
+    kind = design.kind[cid]
+    out: dict[str, Any] = {"availability": design.availability(cid)}
+    if cid in load.unknown:
+        out["notes"] = ["not predicted: its load depends on a hit ratio that is not predicted"]
+        return out
+    out["offered_rps"] = load.rate(cid)
+    notes = _warnings(design, load, cid)
+    if cid in timing.fits:
+        out.update(_pool_fields(timing.fits[cid], kind))
+        notes += [timing.fits[cid].note] if timing.fits[cid].note else []
+    if kind == "cache":
+        out.update(_cache_fields(load, cid))
+    if kind == "load_balancer":
+        per_target: dict[str, float] = defaultdict(float)
+        for link, _, r in load.waited[cid]:
+            per_target[link.to] += r
+        out["per_target_rps"] = dict(per_target)
+    latency = timing.latency(cid)
+    if latency is not None:
+        out["latency_ms"] = {"mean": latency.mean * MS}
+        if cid in timing.percentiles:  # exact: M/M/c with nothing after the service
+            p95, p99 = timing.percentiles[cid]
+            out["latency_ms"].update(p95=p95 * MS, p99=p99 * MS)
+    if notes:
+        out["notes"] = notes
+    return out
+
+
+def _pool_fields(fit: _PoolFit, kind: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": fit.model, "saturated": fit.saturated}
+    if kind != "queue" and fit.utilisation is not None:  # a queue's workers are the pool
+        out["utilisation"] = fit.utilisation
+    if fit.offered is not None and (fit.saturated or fit.p_block is not None):
+        out["offered_utilisation"] = fit.offered
+    if fit.wait is not None and kind != "worker":  # a worker's messages wait in the queue
+        out["mean_wait_ms"] = fit.wait.mean * MS
+    if fit.p_block is not None:
+        out.update(blocking_probability=fit.p_block, admitted_rps=fit.admitted_rps)
+    return out
+
+
+def _cache_fields(load: _Load, cid: str) -> dict[str, Any]:
+    cache = load.caches[cid]
+    out: dict[str, Any] = {"model": cache.model}
+    if cache.hit is not None:
+        out["hit_ratio"] = cache.hit
+    if cid in load.flush_rps:  # coalesced, so at most the write rate
+        out["flush_rps"] = load.flush_rps[cid]
+    return out
+
+
+def _warnings(design: _Design, load: _Load, cid: str) -> list[str]:
+    """Known ways the engine departs from the model at this component."""
+    notes = []
+    if design.kind[cid] in POOLS + ("queue",) and any(
+            design.kind[origin] == "cache" for origin, _, _ in load.flows[cid]):
+        notes.append("write-behind flushes arrive in bursts every flush_ms: waits here are "
+                     "under-predicted")
+    if any(link.from_ == cid and link.mode == "sync" for link in design.replication.values()):
+        notes.append("sync writes: a slow apply holds back later writes, so the apply delays "
+                     "of consecutive writes are correlated and callers that hold a worker "
+                     "meanwhile wait longer than predicted")
+    return notes
+
+
+def _stale_reads(design: _Design, load: _Load) -> dict[str, float]:
+    out = {}
+    for replica, link in design.replication.items():
+        if {replica, link.from_} & load.unknown or load.rate(replica, "read") <= 0:
+            continue
+        writes = load.key_rates(link.from_, "write")
+        out[replica] = stale_read_ratio(load.key_shape(replica, "read"), writes,
+                                        link.lag_ms / MS, link.lag_dist)
+    return out
+
+
+def _predict(scenario: Scenario) -> dict[str, Any]:
+    design = _Design(scenario)
+    shared = _Shared()
+    load = _Load(design, 1.0, shared)
+    timing = _Timing(design, load)
+    components = {cid: _component(design, load, timing, cid) for cid in design.kind}
+    for replica, ratio in _stale_reads(design, load).items():
+        components[replica]["stale_read_ratio"] = ratio
+        components[replica]["stale_read_model"] = (
+            "Poisson writes applied in commit order. Sync replicas count stale reads too (a "
+            "write is committed before the replica applies it); behind blocking callers they "
+            "are over-predicted, as fewer reads start while writes are in flight.")
+    out: dict[str, Any] = {"components": components, "assumptions": ASSUMPTIONS}
+    saturation = _saturation(design, shared, timing)
+    if saturation:
+        out["saturation"] = saturation
+    avail = _Availability(design, load)
+    clients = {c: a for c in design.clients if (a := avail.of_client(c)) is not None}
+    if clients:
+        rates = {c: load.rate(c) for c in clients}
+        out["availability"] = {
+            "overall": math.fsum(rates[c] * a for c, a in clients.items())
+            / math.fsum(rates.values()),
+            "clients": clients,
+            "model": "series along a service's calls, any up target of a load balancer, "
+                     "hit or downstream at a cache" + (" (partly approximate: too many "
+                                                       "shared paths)" if avail.approximate
+                                                       else "")}
+    out["clients"] = {c: {"mean_latency_ms": m.mean * MS} for c in design.clients
+                      if (m := timing.latency(c)) is not None}
+    return _finite(out)
+
+
+def _finite(value: Any) -> Any:
+    """Drop NaN and infinities (there should be none) so the output is valid JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()
+                if not (isinstance(v, float) and not math.isfinite(v))}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+_memo: dict[int, tuple[weakref.ref, dict[str, Any]]] = {}
+
+
+def predict(scenario: Scenario | dict[str, Any]) -> dict[str, Any]:
+    """Analytic predictions for a scenario (JSON-ready; cached per Scenario object)."""
+    scenario = validate(scenario)
+    key = id(scenario)
+    cached = _memo.get(key)
+    if cached is None or cached[0]() is not scenario:
+        try:
+            result = _predict(scenario)
+        except Exception as exc:  # predictions are an extra: never lose the report for them
+            log.exception("predictions failed for %r", scenario.name)
+            result = {"error": f"predictions failed: {exc}"}
+        _memo[key] = (weakref.ref(scenario, lambda _, key=key: _memo.pop(key, None)), result)
+        cached = _memo[key]
+    return copy.deepcopy(cached[1])

@@ -1,0 +1,172 @@
+// Icons as data: each is a list of SVG shapes on a 24x24 grid, stroked with currentColor.
+// `icon(name)` builds an <svg> with DOM APIs (no innerHTML); `kindTileURL(kind)` makes the
+// coloured tile Cytoscape paints on a node (a data: URL built only from these constants).
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function gearPath() {
+  const teeth = 8, outer = 9.5, inner = 7.2, cx = 12, cy = 12;
+  const pts = [];
+  for (let i = 0; i < teeth; i++) {
+    const a = (i / teeth) * Math.PI * 2;
+    const w = (Math.PI / teeth) * 0.55;
+    for (const [r, da] of [[inner, -w * 1.5], [outer, -w * 0.8], [outer, w * 0.8], [inner, w * 1.5]]) {
+      pts.push([cx + r * Math.cos(a + da), cy + r * Math.sin(a + da)]);
+    }
+  }
+  return `M${pts.map(([x, y]) => `${x.toFixed(2)} ${y.toFixed(2)}`).join("L")}Z`;
+}
+
+export const ICONS = {
+  // component kinds
+  client: [["circle", { cx: 9, cy: 7.5, r: 3.5 }],
+           ["path", { d: "M2.5 20.5v-1.5a4.5 4.5 0 0 1 4.5-4.5h4a4.5 4.5 0 0 1 4.5 4.5v1.5" }],
+           ["path", { d: "M16 4.2a3.5 3.5 0 0 1 0 6.6" }],
+           ["path", { d: "M18.5 14.7a4.5 4.5 0 0 1 3 4.3v1.5" }]],
+  load_balancer: [["path", { d: "M2.5 12h6.5" }], ["path", { d: "M9 12l10-6.5" }],
+                  ["path", { d: "M9 12l10 6.5" }], ["path", { d: "M9 12h10" }],
+                  ["path", { d: "M15.2 4.6l3.8.9-1.3 3.6" }],
+                  ["path", { d: "M15.2 19.4l3.8-.9-1.3-3.6" }],
+                  ["path", { d: "M16.5 9.5l2.5 2.5-2.5 2.5" }]],
+  service: [["rect", { x: 3, y: 3.5, width: 18, height: 7, rx: 1.8 }],
+            ["rect", { x: 3, y: 13.5, width: 18, height: 7, rx: 1.8 }],
+            ["path", { d: "M7 7h.01M7 17h.01M11 7h6M11 17h6" }]],
+  cache: [["path", { d: "M13.5 2.5L4.5 13.5h7l-1 8 9-11h-7l1-8z" }]],
+  database: [["ellipse", { cx: 12, cy: 5.5, rx: 8, ry: 3 }],
+             ["path", { d: "M4 5.5v13c0 1.66 3.58 3 8 3s8-1.34 8-3v-13" }],
+             ["path", { d: "M4 12c0 1.66 3.58 3 8 3s8-1.34 8-3" }]],
+  queue: [["rect", { x: 3, y: 4, width: 18, height: 4, rx: 1 }],
+          ["rect", { x: 3, y: 10, width: 18, height: 4, rx: 1 }],
+          ["rect", { x: 3, y: 16, width: 18, height: 4, rx: 1 }]],
+  worker: [["path", { d: gearPath() }], ["circle", { cx: 12, cy: 12, r: 3 }]],
+  generic: [["path", { d: "M12 2.5l8.5 4.75v9.5L12 21.5l-8.5-4.75v-9.5z" }],
+            ["path", { d: "M3.5 7.25L12 12l8.5-4.75M12 12v9.5" }]],
+  // interface
+  play: [["path", { d: "M7 4.5v15l12.5-7.5z", fill: "currentColor" }]],
+  pause: [["rect", { x: 6, y: 4.5, width: 4, height: 15, rx: 1, fill: "currentColor" }],
+          ["rect", { x: 14, y: 4.5, width: 4, height: 15, rx: 1, fill: "currentColor" }]],
+  step: [["path", { d: "M5 5v14l10-7z", fill: "currentColor" }], ["path", { d: "M18.5 5v14" }]],
+  stop: [["rect", { x: 5.5, y: 5.5, width: 13, height: 13, rx: 2, fill: "currentColor" }]],
+  reset: [["path", { d: "M3.5 12a8.5 8.5 0 1 0 2.6-6.1" }], ["path", { d: "M3.5 3.5v5h5" }]],
+  undo: [["path", { d: "M9 14L4 9l5-5" }], ["path", { d: "M4 9h10.5a5.5 5.5 0 0 1 0 11H11" }]],
+  redo: [["path", { d: "M15 14l5-5-5-5" }], ["path", { d: "M20 9H9.5a5.5 5.5 0 0 0 0 11H13" }]],
+  zoomIn: [["circle", { cx: 11, cy: 11, r: 7 }], ["path", { d: "M20.5 20.5l-4.5-4.5M11 8v6M8 11h6" }]],
+  zoomOut: [["circle", { cx: 11, cy: 11, r: 7 }], ["path", { d: "M20.5 20.5l-4.5-4.5M8 11h6" }]],
+  fit: [["path", { d: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5" }]],
+  grid: [["path", { d: "M4 4h16v16H4zM4 9.33h16M4 14.66h16M9.33 4v16M14.66 4v16" }]],
+  link: [["circle", { cx: 5.5, cy: 12, r: 2.5 }], ["path", { d: "M8 12h9" }],
+         ["path", { d: "M14.5 8.5L18 12l-3.5 3.5" }]],
+  help: [["circle", { cx: 12, cy: 12, r: 9 }],
+         ["path", { d: "M9.5 9.5a2.6 2.6 0 0 1 5 .9c0 1.8-2.5 2.3-2.5 3.8M12 17.2h.01" }]],
+  menu: [["path", { d: "M4 7h16M4 12h16M4 17h16" }]],
+  chevronDown: [["path", { d: "M6 9l6 6 6-6" }]],
+  chevronRight: [["path", { d: "M9 6l6 6-6 6" }]],
+  trash: [["path", { d: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3" }]],
+  copy: [["rect", { x: 8, y: 8, width: 12, height: 12, rx: 2 }],
+         ["path", { d: "M16 8V5a1 1 0 0 0-1-1H5a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h3" }]],
+  close: [["path", { d: "M6 6l12 12M18 6L6 18" }]],
+  alert: [["path", { d: "M12 3l9.5 17h-19z" }], ["path", { d: "M12 10v4.5M12 17.5h.01" }]],
+  check: [["path", { d: "M5 12.5l4.5 4.5L19 7.5" }]],
+  bolt: [["path", { d: "M13.5 2.5L4.5 13.5h7l-1 8 9-11h-7l1-8z" }]],
+  power: [["path", { d: "M12 3v8" }], ["path", { d: "M6.3 6.8a8 8 0 1 0 11.4 0" }]],
+  slow: [["circle", { cx: 12, cy: 13, r: 8 }], ["path", { d: "M12 9v4l2.5 2.5M10 3h4" }]],
+  scissors: [["circle", { cx: 6, cy: 6, r: 3 }], ["circle", { cx: 6, cy: 18, r: 3 }],
+             ["path", { d: "M8.2 8.2L20 20M8.2 15.8L20 4" }]],
+  heal: [["path", { d: "M9 12h6M4.5 12a3.5 3.5 0 0 1 3.5-3.5h2M19.5 12a3.5 3.5 0 0 1-3.5 3.5h-2" }],
+         ["path", { d: "M10 15.5H8A3.5 3.5 0 0 1 4.5 12M14 8.5h2a3.5 3.5 0 0 1 3.5 3.5" }]],
+  upload: [["path", { d: "M12 15V4M7.5 8.5L12 4l4.5 4.5M4 15v4a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-4" }]],
+  download: [["path", { d: "M12 4v11M7.5 10.5L12 15l4.5-4.5M4 15v4a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-4" }]],
+  file: [["path", { d: "M6 3h8l4 4v14H6z" }], ["path", { d: "M14 3v4h4" }]],
+  plus: [["path", { d: "M12 5v14M5 12h14" }]],
+  sliders: [["path", { d: "M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" }],
+            ["circle", { cx: 16, cy: 6, r: 2 }], ["circle", { cx: 10, cy: 12, r: 2 }],
+            ["circle", { cx: 18, cy: 18, r: 2 }]],
+  keyboard: [["rect", { x: 2.5, y: 6, width: 19, height: 12, rx: 2 }],
+             ["path", { d: "M6 10h.01M10 10h.01M14 10h.01M18 10h.01M7 14h10" }]],
+  swap: [["path", { d: "M4 8h14l-3.5-3.5M20 16H6l3.5 3.5" }]],
+  logo: [["circle", { cx: 5, cy: 12, r: 2.5 }], ["circle", { cx: 19, cy: 5.5, r: 2.5 }],
+         ["circle", { cx: 19, cy: 18.5, r: 2.5 }],
+         ["path", { d: "M7.3 11l9.4-4.4M7.3 13l9.4 4.4" }]],
+};
+
+/** Tile colours per kind: a soft tint behind a strong glyph. Unknown kinds get slate. */
+export const KIND_COLORS = {
+  client: { tint: "#dbeafe", ink: "#1d4ed8" },
+  load_balancer: { tint: "#ede9fe", ink: "#6d28d9" },
+  service: { tint: "#ccfbf1", ink: "#0f766e" },
+  cache: { tint: "#fef3c7", ink: "#b45309" },
+  database: { tint: "#e0e7ff", ink: "#4338ca" },
+  queue: { tint: "#fce7f3", ink: "#be185d" },
+  worker: { tint: "#e0f2fe", ink: "#0369a1" },
+  generic: { tint: "#e2e8f0", ink: "#475569" },
+};
+
+export function kindColors(kind) {
+  return KIND_COLORS[kind] || KIND_COLORS.generic;
+}
+
+export function kindIconName(kind) {
+  return ICONS[kind] && KIND_COLORS[kind] ? kind : "generic";
+}
+
+/** An <svg> element for icon `name`, sized `size` px, decorative unless `title` is given. */
+export function icon(name, { size = 18, title = "", strokeWidth = 2 } = {}) {
+  const shapes = ICONS[name] || ICONS.generic;
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("fill", "none");
+  svg.setAttribute("stroke", "currentColor");
+  svg.setAttribute("stroke-width", String(strokeWidth));
+  svg.setAttribute("stroke-linecap", "round");
+  svg.setAttribute("stroke-linejoin", "round");
+  svg.classList.add("icon");
+  if (title) {
+    svg.setAttribute("role", "img");
+    const t = document.createElementNS(SVG_NS, "title");
+    t.textContent = title;
+    svg.append(t);
+  } else {
+    svg.setAttribute("aria-hidden", "true");
+  }
+  for (const [tag, attrs] of shapes) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    svg.append(el);
+  }
+  return svg;
+}
+
+/** A kind's icon on its coloured tile, as a DOM element (palette, inspector header). */
+export function kindTile(kind, size = 32) {
+  const { tint, ink } = kindColors(kind);
+  const tile = document.createElement("span");
+  tile.className = "kind-tile";
+  tile.style.background = tint;
+  tile.style.color = ink;
+  tile.style.width = tile.style.height = `${size}px`;
+  tile.append(icon(kindIconName(kind), { size: Math.round(size * 0.6) }));
+  return tile;
+}
+
+const tileCache = new Map();
+
+/** A data: URL of the tile for Cytoscape node backgrounds (constants only, no user text). */
+export function kindTileURL(kind, { muted = false } = {}) {
+  const key = `${kind}|${muted}`;
+  if (tileCache.has(key)) return tileCache.get(key);
+  const colors = muted ? { tint: "#e5e7eb", ink: "#6b7280" } : kindColors(kind);
+  const shapes = ICONS[kindIconName(kind)];
+  const body = shapes.map(([tag, attrs]) => {
+    const a = Object.entries(attrs).map(([k, v]) => `${k}="${String(v)}"`).join(" ");
+    return `<${tag} ${a}/>`;
+  }).join("");
+  const svg = `<svg xmlns="${SVG_NS}" width="72" height="72" viewBox="0 0 36 36">`
+    + `<rect width="36" height="36" rx="9" fill="${colors.tint}"/>`
+    + `<g transform="translate(6 6)" fill="none" stroke="${colors.ink}" stroke-width="2" `
+    + `stroke-linecap="round" stroke-linejoin="round">${body}</g></svg>`;
+  const url = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  tileCache.set(key, url);
+  return url;
+}

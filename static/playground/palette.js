@@ -1,0 +1,105 @@
+// The palette: every kind from the registry, grouped, with its icon and one-line help.
+// Drag an item onto the canvas to add it there; click it (or Enter) to add it at the
+// centre of the view. Emits "palette:add" {kind, clientX?, clientY?}.
+
+import { h, clear } from "./dom.js";
+import { kindTile } from "./icons.js";
+
+const DRAG_THRESHOLD = 4;
+
+export class Palette {
+  constructor(root, { bus, registry, dropZone }) {
+    this.root = root;
+    this.bus = bus;
+    this.registry = registry;
+    this.dropZone = dropZone;
+    this.drag = null;
+    this.render();
+  }
+
+  render() {
+    const list = this.root.querySelector(".palette-groups");
+    clear(list);
+    for (const { group, title, kinds } of this.registry.groups()) {
+      const items = kinds.map((name) => this.item(name));
+      list.append(h("section", { class: "palette-group", "aria-label": title },
+        h("h3", { class: "palette-group-title", text: title }), items));
+    }
+  }
+
+  item(name) {
+    const k = this.registry.kind(name);
+    const el = h("button", {
+      type: "button", class: "palette-item", "data-kind": name,
+      "data-testid": `palette-${name}`,
+      title: `${k.title}: ${k.help}\nDrag onto the canvas, or press Enter to add it at the centre.`,
+      "aria-label": `Add ${k.title}. ${k.help}`,
+    },
+    kindTile(name, 32),
+    h("span", { class: "palette-text" },
+      h("span", { class: "palette-title", text: k.title }),
+      h("span", { class: "palette-help", text: k.help })));
+    el.addEventListener("pointerdown", (e) => this.down(e, name, el));
+    el.addEventListener("click", (e) => {
+      if (this.suppressClick) {
+        this.suppressClick = false;
+        e.preventDefault();
+        return;
+      }
+      this.bus.emit("palette:add", { kind: name });
+    });
+    return el;
+  }
+
+  down(e, kind, el) {
+    if (e.button !== 0) return;
+    this.drag = { kind, el, x: e.clientX, y: e.clientY, pointerId: e.pointerId, ghost: null };
+    const move = (ev) => this.move(ev);
+    const up = (ev) => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      window.removeEventListener("pointercancel", up);
+      this.up(ev);
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
+    window.addEventListener("pointercancel", up);
+  }
+
+  move(e) {
+    const d = this.drag;
+    if (!d) return;
+    if (!d.ghost) {
+      if (Math.hypot(e.clientX - d.x, e.clientY - d.y) < DRAG_THRESHOLD) return;
+      const k = this.registry.kind(d.kind);
+      d.ghost = h("div", { class: "drag-ghost", "aria-hidden": "true" },
+        kindTile(d.kind, 30), h("span", { text: k.title }));
+      document.body.append(d.ghost);
+      document.body.classList.add("dragging-kind");
+    }
+    d.ghost.style.transform = `translate(${e.clientX - 20}px, ${e.clientY - 22}px)`;
+    const over = this.overDropZone(e);
+    this.dropZone.classList.toggle("drop-target", over);
+    d.ghost.classList.toggle("drag-ghost-ok", over);
+  }
+
+  overDropZone(e) {
+    const r = this.dropZone.getBoundingClientRect();
+    return e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+  }
+
+  up(e) {
+    const d = this.drag;
+    this.drag = null;
+    if (!d) return;
+    this.dropZone.classList.remove("drop-target");
+    document.body.classList.remove("dragging-kind");
+    if (!d.ghost) return; // a plain click: the click handler adds it
+    d.ghost.remove();
+    this.suppressClick = true;
+    setTimeout(() => { this.suppressClick = false; }, 0);
+    if (e.type === "pointerup" && this.overDropZone(e)) {
+      this.bus.emit("palette:add", { kind: d.kind, clientX: e.clientX, clientY: e.clientY });
+    }
+  }
+}

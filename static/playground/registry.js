@@ -1,0 +1,167 @@
+// The component registry from GET /api/kinds, with the local checks the inspector runs on
+// every keystroke. Messages use the server validator's wording ("must be >= 1").
+
+import { bound, num, words } from "./format.js";
+
+export const GROUP_ORDER = ["traffic", "edge", "compute", "storage", "messaging"];
+export const GROUP_TITLES = {
+  traffic: "Traffic", edge: "Edge", compute: "Compute", storage: "Storage",
+  messaging: "Messaging",
+};
+
+// Values for required parameters the registry gives no default for.
+const STARTERS = { rate_rps: 100, service_ms: 10, read_ms: 5, write_ms: 10,
+                   capacity_keys: 1000 };
+
+export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const ID_MESSAGE = "must be 1 to 64 letters, digits, '_', '-' or '.'";
+
+// Link fields (scenario.py Link); the inspector and the checks use these like params.
+export const LINK_FIELDS = [
+  { name: "latency_ms", type: "float", unit: "ms", minimum: 0, maximum: null, default: 0,
+    help: "One-way network delay, added in each direction." },
+  { name: "route", type: "choice", choices: ["any", "read", "write"], default: "any",
+    help: "Which operations may take this link." },
+  { name: "weight", type: "float", minimum: 0, exclusive_minimum: true, maximum: 1e6,
+    default: 1, help: "Share of requests when a caller picks among several links." },
+  { name: "kind", type: "choice", choices: ["call", "replication"], default: "call",
+    help: "Call links carry requests; replication links copy a primary's writes to a replica." },
+];
+export const REPLICATION_FIELDS = [
+  { name: "mode", type: "choice", choices: ["async", "sync"], default: "async",
+    help: "sync: the primary answers a write only once the replica applied it." },
+  { name: "lag_ms", type: "float", unit: "ms", minimum: 0, default: 100,
+    help: "Mean delay before a write reaches the replica." },
+  { name: "lag_dist", type: "choice", choices: ["exponential", "constant"],
+    default: "exponential", help: "Distribution of the replication delay." },
+];
+
+export const SCENARIO_FIELDS = [
+  { name: "duration_s", type: "float", unit: "s", minimum: 0, exclusive_minimum: true,
+    maximum: 86400, required: true, help: "Simulated time of a run, warm-up included." },
+  { name: "warmup_s", type: "float", unit: "s", minimum: 0, default: 0,
+    help: "Counts and averages start after the warm-up." },
+  { name: "seed", type: "int", minimum: 0, maximum: 2 ** 63 - 1, default: 0,
+    help: "Same seed, same run: change it to see another sample." },
+];
+
+export class Registry {
+  constructor({ kinds, limits }) {
+    this.kinds = kinds || {};
+    this.limits = limits || {};
+  }
+
+  has(kind) {
+    return Object.hasOwn(this.kinds, kind);
+  }
+
+  kind(kind) {
+    return this.kinds[kind] || { group: "other", title: words(kind), help: "", params: [] };
+  }
+
+  param(kind, name) {
+    return this.kind(kind).params.find((p) => p.name === name);
+  }
+
+  /** Kinds grouped for the palette: known groups first, new groups after, in order. */
+  groups() {
+    const by = new Map();
+    for (const [name, k] of Object.entries(this.kinds)) {
+      if (!by.has(k.group)) by.set(k.group, []);
+      by.get(k.group).push(name);
+    }
+    const order = [...GROUP_ORDER.filter((g) => by.has(g)),
+                   ...[...by.keys()].filter((g) => !GROUP_ORDER.includes(g))];
+    return order.map((g) => ({ group: g, title: GROUP_TITLES[g] || words(g), kinds: by.get(g) }));
+  }
+
+  /** Parameters a new component starts with: every required one, with a sensible value. */
+  starterParams(kind) {
+    const out = {};
+    for (const p of this.kind(kind).params) {
+      if (!p.required) continue;
+      if (p.default !== null && p.default !== undefined) out[p.name] = p.default;
+      else if (Object.hasOwn(STARTERS, p.name)) out[p.name] = STARTERS[p.name];
+      else if (p.type === "choice") out[p.name] = p.choices[0];
+      else if (p.type === "bool") out[p.name] = false;
+      else out[p.name] = Math.max(1, p.minimum ?? 1);
+    }
+    return out;
+  }
+
+  /** Effective value: the component's own or the registry default. */
+  value(component, name) {
+    const params = component.params || {};
+    if (Object.hasOwn(params, name)) return params[name];
+    return this.param(component.kind, name)?.default ?? null;
+  }
+
+  /** A one-line summary for the node card. */
+  summary(component) {
+    const v = (name) => this.value(component, name);
+    switch (component.kind) {
+      case "client": {
+        const reads = v("read_ratio");
+        return `${num(v("rate_rps"))} rps · ${Math.round((reads ?? 1) * 100)}% reads`;
+      }
+      case "load_balancer": return words(v("algorithm") || "");
+      case "service":
+      case "worker": return `${num(v("workers"))} × ${num(v("service_ms"))} ms`;
+      case "cache": return `${num(v("capacity_keys"))} keys · ${String(v("eviction") || "").toUpperCase()}`;
+      case "database": return `${num(v("workers"))} × r ${num(v("read_ms"))} / w ${num(v("write_ms"))} ms`;
+      case "queue": {
+        const cap = v("capacity");
+        return cap === null ? "unbounded" : `holds ${num(cap)}`;
+      }
+      default: return this.kind(component.kind).title;
+    }
+  }
+}
+
+/**
+ * Check one value against a field spec ({type, minimum, maximum, exclusive_minimum,
+ * choices, required, nullable}). Returns the validator's message or "" when fine.
+ * `value` null/undefined means "not set".
+ */
+export function checkValue(spec, value) {
+  if (value === undefined || value === null) {
+    if (value === null && spec.nullable) return "";
+    return spec.required ? "is required" : "";
+  }
+  switch (spec.type) {
+    case "int":
+    case "float": {
+      if (typeof value !== "number" || Number.isNaN(value)) return "must be a number";
+      if (!Number.isFinite(value)) return "must be a finite number (not NaN or Infinity)";
+      if (spec.type === "int" && !Number.isInteger(value)) return "must be a whole number";
+      if (spec.minimum !== null && spec.minimum !== undefined) {
+        if (spec.exclusive_minimum ? value <= spec.minimum : value < spec.minimum) {
+          return `must be ${spec.exclusive_minimum ? ">" : ">="} ${bound(spec.minimum)}`;
+        }
+      }
+      if (spec.maximum !== null && spec.maximum !== undefined && value > spec.maximum) {
+        return `must be <= ${bound(spec.maximum)}`;
+      }
+      return "";
+    }
+    case "bool":
+      return typeof value === "boolean" ? "" : "must be true or false";
+    case "choice":
+      return spec.choices.includes(value) ? ""
+        : `must be one of ${spec.choices.map((c) => `'${c}'`).join(", ")}`;
+    default:
+      return "";
+  }
+}
+
+/** Parse what a person typed into a number field: {value} or {error}. Empty -> null. */
+export function parseNumber(spec, text) {
+  const t = String(text).trim().replace(/[\s_,](?=\d{3}\b)/g, "");
+  if (t === "") return { value: null };
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) {
+    return { error: spec.type === "int" ? "must be a whole number" : "must be a number" };
+  }
+  const value = Number(t);
+  const error = checkValue(spec, value);
+  return error ? { error, value } : { value };
+}

@@ -1,0 +1,145 @@
+// The run controls in the top bar: play, pause, single step, speed (log steps 0.1x-100x),
+// reset, stop, the simulated clock and the connection status. Reads the player's phase;
+// sends what a person asks for.
+
+import { clock, shortClock } from "./format.js";
+
+export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
+
+export class RunBar {
+  constructor(root, { bus, player, store, onPlay, onStep, toaster }) {
+    Object.assign(this, { root, bus, player, store, onPlay, onStep, toaster });
+    const q = (id) => root.querySelector(`[data-testid="${id}"]`) || document.querySelector(`[data-testid="${id}"]`);
+    this.el = {
+      play: q("play"), pause: q("pause"), step: q("step"), reset: q("reset"), stop: q("stop"),
+      speed: q("speed"), clock: q("clock"), total: document.getElementById("clock-total"),
+      state: document.getElementById("run-state"), conn: q("connection-status"),
+      connText: document.querySelector("#connection-status .conn-text"),
+    };
+    for (const s of SPEEDS) {
+      const o = document.createElement("option");
+      o.value = String(s);
+      o.textContent = `${s}×`;
+      this.el.speed.append(o);
+    }
+    this.el.speed.value = String(player.speed);
+    this.bind();
+    this.render();
+  }
+
+  bind() {
+    const { el, player, bus } = this;
+    el.play.addEventListener("click", () => this.play());
+    el.pause.addEventListener("click", () => this.pause());
+    el.step.addEventListener("click", () => this.step());
+    el.reset.addEventListener("click", () => player.control("reset"));
+    el.stop.addEventListener("click", () => player.stop());
+    el.speed.addEventListener("change", () => {
+      const v = Number(el.speed.value);
+      player.setSpeed(v);
+      bus.emit("speed:changed", v);
+    });
+    el.conn.addEventListener("click", () => { if (player.state === "offline") player.reconnectNow(); });
+    bus.on("run:changed", () => this.render());
+    bus.on("run:snapshot", () => this.render());
+    bus.on("run:frame", ({ run }) => this.tick(run));
+    bus.on("conn:changed", (c) => this.connection(c));
+    bus.on("doc:changed", () => this.renderTotal());
+  }
+
+  play() {
+    const phase = this.player.phase;
+    if (phase === "paused") this.player.control("play");
+    else if (phase === "idle" || phase === "ended") this.onPlay({ paused: false });
+  }
+
+  pause() {
+    if (this.player.phase === "playing") this.player.control("pause");
+  }
+
+  toggle() {
+    if (this.player.phase === "playing") this.pause();
+    else this.play();
+  }
+
+  step() {
+    const phase = this.player.phase;
+    if (phase === "paused") this.player.control("step");
+    else if (phase === "playing") this.player.control("pause");
+    else if (phase === "idle" || phase === "ended") this.onStep();
+  }
+
+  setSpeed(v) {
+    this.el.speed.value = String(v);
+    this.player.setSpeed(v);
+  }
+
+  /** Faster/slower by one step (keyboard). */
+  speedStep(dir) {
+    const i = SPEEDS.indexOf(Number(this.el.speed.value));
+    const next = SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 3 : i) + dir))];
+    this.setSpeed(next);
+    this.bus.emit("speed:changed", next);
+  }
+
+  render() {
+    const { el, player } = this;
+    const phase = player.phase;
+    const online = player.online;
+    const owner = !player.run || player.owner;
+    el.play.disabled = !online || !owner || !["idle", "paused", "ended"].includes(phase);
+    el.pause.disabled = !online || !owner || phase !== "playing";
+    el.step.disabled = !online || !owner || !["idle", "paused", "ended"].includes(phase);
+    el.reset.disabled = !online || !owner || !["playing", "paused", "ended"].includes(phase);
+    el.stop.disabled = !["playing", "paused", "ended", "starting"].includes(phase);
+    el.speed.disabled = !owner;
+    el.play.querySelector(".button-text").textContent = phase === "paused" ? "Resume" : phase === "ended" ? "Play again" : "Play";
+    el.play.setAttribute("aria-label", el.play.querySelector(".button-text").textContent);
+    const run = player.run;
+    if (run?.status?.speed !== undefined && Number(el.speed.value) !== run.status.speed) {
+      el.speed.value = String(run.status.speed);
+      player.speed = run.status.speed;
+    }
+    this.tick(run);
+    const labels = { idle: "Ready", starting: "Starting…", playing: "Running", paused: "Paused", ended: "Finished" };
+    let text = labels[phase];
+    if (run?.status?.behind && phase === "playing") text = "Running · behind";
+    if (run && !run.owner) text += " · watching";
+    el.state.textContent = text;
+    el.state.dataset.phase = phase;
+    el.state.title = run?.status?.behind ? "The server cannot keep up with this speed; the clock runs slower than asked." : "";
+    document.body.dataset.phase = phase;
+    this.renderTotal();
+  }
+
+  renderTotal() {
+    const run = this.player.run;
+    const d = run?.scenario?.duration_s ?? this.store.doc.duration_s;
+    this.el.total.textContent = `/ ${shortClock(d || 0)}`;
+  }
+
+  tick(run) {
+    this.el.clock.textContent = clock(run ? run.t : this.player.lastRun?.t ?? 0);
+    this.el.clock.dataset.t = String(run ? run.t : 0);
+  }
+
+  connection({ state, retryIn, latency }) {
+    const { el } = this;
+    el.conn.dataset.state = state;
+    clearInterval(this.countdown);
+    const text = () => {
+      if (state === "online") return "Connected";
+      if (state === "connecting") return "Connecting…";
+      const left = Math.max(0, Math.ceil((this.player.retryAt - Date.now()) / 1000));
+      return left ? `Offline · retry in ${left} s` : "Offline · retrying";
+    };
+    el.connText.textContent = text();
+    if (state === "offline") {
+      this.countdown = setInterval(() => { el.connText.textContent = text(); }, 500);
+    }
+    el.conn.title = state === "online"
+      ? `Connected to the simulation server${latency !== null && latency !== undefined ? ` (round trip ${latency} ms)` : ""}`
+      : state === "offline" ? "Not connected: click to retry now" : "Connecting to the simulation server";
+    this.render();
+  }
+}

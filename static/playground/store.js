@@ -1,0 +1,192 @@
+// THE client-side scenario store: the v1 document, the selection and the undo history.
+// Every change to the document goes through exec(command); undo/redo replay the inverse.
+// Views listen on the bus: "doc:changed", "selection:changed", "history:changed",
+// "edit:refused" (a command that is not allowed now, e.g. a structural edit during a run).
+
+import { linkKey, emptyDocument } from "./topology.js";
+
+const COALESCE_MS = 900;
+const HISTORY_LIMIT = 300;
+
+export class Store {
+  constructor(bus) {
+    this.bus = bus;
+    this.doc = emptyDocument();
+    this.version = 0;
+    this.selection = { components: new Set(), links: new Set() };
+    this.undoStack = [];
+    this.redoStack = [];
+    this.locked = false; // true while a run is live: only layoutOnly commands pass
+    this.lockReason = "";
+  }
+
+  // -- queries -----------------------------------------------------------------------
+  component(id) {
+    return this.doc.components.find((c) => c.id === id);
+  }
+
+  componentIndex(id) {
+    return this.doc.components.findIndex((c) => c.id === id);
+  }
+
+  link(key) {
+    return this.doc.links.find((l) => linkKey(l) === key);
+  }
+
+  linkIndex(key) {
+    return this.doc.links.findIndex((l) => linkKey(l) === key);
+  }
+
+  ids() {
+    return new Set(this.doc.components.map((c) => c.id));
+  }
+
+  get canUndo() {
+    return this.undoStack.length > 0;
+  }
+
+  get canRedo() {
+    return this.redoStack.length > 0;
+  }
+
+  // -- editing -----------------------------------------------------------------------
+  setLocked(locked, reason = "") {
+    this.locked = locked;
+    this.lockReason = reason;
+    this.bus.emit("lock:changed", { locked, reason });
+  }
+
+  allowed(cmd) {
+    return !this.locked || cmd.layoutOnly;
+  }
+
+  /** Run a command and record it for undo. Returns false if it was refused. */
+  exec(cmd) {
+    if (!cmd || cmd.empty) return false;
+    if (!this.allowed(cmd)) {
+      this.bus.emit("edit:refused", { cmd, reason: this.lockReason });
+      return false;
+    }
+    cmd.do(this.doc);
+    const top = this.undoStack[this.undoStack.length - 1];
+    const now = performance.now();
+    if (top && cmd.coalesceKey && top.coalesceKey === cmd.coalesceKey
+        && now - top.at < COALESCE_MS && top.merge) {
+      top.merge(cmd);
+      top.at = now;
+    } else {
+      cmd.at = now;
+      this.undoStack.push(cmd);
+      if (this.undoStack.length > HISTORY_LIMIT) this.undoStack.shift();
+    }
+    this.redoStack = [];
+    this.changed(cmd, "do");
+    if (cmd.selectAfter) this.select(cmd.selectAfter);
+    return true;
+  }
+
+  undo() {
+    const cmd = this.undoStack[this.undoStack.length - 1];
+    if (!cmd) return false;
+    if (!this.allowed(cmd)) {
+      this.bus.emit("edit:refused", { cmd, reason: this.lockReason, undo: true });
+      return false;
+    }
+    this.undoStack.pop();
+    cmd.undo(this.doc);
+    this.redoStack.push(cmd);
+    this.changed(cmd, "undo");
+    return true;
+  }
+
+  redo() {
+    const cmd = this.redoStack[this.redoStack.length - 1];
+    if (!cmd) return false;
+    if (!this.allowed(cmd)) {
+      this.bus.emit("edit:refused", { cmd, reason: this.lockReason, redo: true });
+      return false;
+    }
+    this.redoStack.pop();
+    cmd.do(this.doc);
+    cmd.at = 0; // never coalesce into a redone command
+    this.undoStack.push(cmd);
+    this.changed(cmd, "redo");
+    return true;
+  }
+
+  /** Start afresh with `doc` and no history (first load). */
+  reset(doc) {
+    this.doc = structuredClone(doc);
+    this.undoStack = [];
+    this.redoStack = [];
+    this.selection = { components: new Set(), links: new Set() };
+    this.changed(null, "reset");
+    this.bus.emit("selection:changed", { origin: "store" });
+  }
+
+  changed(cmd, how) {
+    this.version += 1;
+    if (cmd?.renamed && how !== "reset") {
+      const [a, b] = how === "undo" ? [...cmd.renamed].reverse() : cmd.renamed;
+      this.renameInSelection(a, b);
+    }
+    if (cmd?.rekey) {
+      const [a, b] = how === "undo" ? [...cmd.rekey].reverse() : cmd.rekey;
+      if (this.selection.links.delete(a)) this.selection.links.add(b);
+    }
+    this.bus.emit("doc:changed", { cmd, how, version: this.version });
+    this.bus.emit("history:changed", { canUndo: this.canUndo, canRedo: this.canRedo,
+                                       undoLabel: this.undoStack.at(-1)?.label,
+                                       redoLabel: this.redoStack.at(-1)?.label });
+    this.pruneSelection();
+  }
+
+  renameInSelection(a, b) {
+    const sel = this.selection;
+    if (sel.components.delete(a)) sel.components.add(b);
+    const links = [...sel.links].map((k) => {
+      const [f, t] = k.split(">");
+      return `${f === a ? b : f}>${t === a ? b : t}`;
+    });
+    sel.links = new Set(links);
+  }
+
+  // -- selection ---------------------------------------------------------------------
+  /** Replace (or with additive, extend) the selection. */
+  select({ components = [], links = [] } = {}, { additive = false, origin = "store" } = {}) {
+    const next = additive
+      ? { components: new Set([...this.selection.components, ...components]),
+          links: new Set([...this.selection.links, ...links]) }
+      : { components: new Set(components), links: new Set(links) };
+    const same = next.components.size === this.selection.components.size
+      && next.links.size === this.selection.links.size
+      && [...next.components].every((id) => this.selection.components.has(id))
+      && [...next.links].every((k) => this.selection.links.has(k));
+    if (same) return;
+    this.selection = next;
+    this.bus.emit("selection:changed", { origin });
+  }
+
+  clearSelection(origin = "store") {
+    this.select({}, { origin });
+  }
+
+  pruneSelection() {
+    const ids = this.ids();
+    const keys = new Set(this.doc.links.map(linkKey));
+    const comps = [...this.selection.components].filter((id) => ids.has(id));
+    const links = [...this.selection.links].filter((k) => keys.has(k));
+    if (comps.length !== this.selection.components.size || links.length !== this.selection.links.size) {
+      this.selection = { components: new Set(comps), links: new Set(links) };
+      this.bus.emit("selection:changed", { origin: "store" });
+    }
+  }
+
+  /** The single selected thing: {type: "component"|"link", id|key} or null. */
+  single() {
+    const { components, links } = this.selection;
+    if (components.size === 1 && links.size === 0) return { type: "component", id: [...components][0] };
+    if (links.size === 1 && components.size === 0) return { type: "link", key: [...links][0] };
+    return null;
+  }
+}
