@@ -16,6 +16,7 @@ is computed only where keys matter: caches, replicas and ip_hash balancers.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import logging
 import math
@@ -46,7 +47,10 @@ ASSUMPTIONS = [
     "Allen-Cunneen with a superposition-of-thinned-streams arrival cv); round robin makes "
     "arrivals more regular than Poisson, so waits behind it are slightly over-predicted.",
     "A worker held during downstream calls (blocking) is busy for its own work plus the mean "
-    "downstream time; its holding time is then not exponential and its pool is approximate.",
+    "downstream time; its holding time is then not exponential and its pool is approximate. "
+    "Its callees never see more requests at once than it has workers, which open models "
+    "ignore: near saturation their waits are over-predicted and the saturation point is "
+    "conservative.",
     "Caches are warm: compulsory misses and the delay between a miss and its fill are ignored.",
     "Availability treats component failures as independent, ignores health-check delays, "
     "timeouts and retries, and uses each cache's average hit ratio.",
@@ -189,16 +193,16 @@ def _lifetime_present(r: float, w: float, life: float, around: bool) -> float:
     return up * (r + w) / (up * (r + w) + 1.0)
 
 
-def _characteristic_time(occupancy: Callable[[float], float], capacity: float,
-                         total_rate: float) -> float:
-    """T with occupancy(T) = capacity (occupancy increases with T), by Illinois on ln T."""
+def _characteristic_time(occupancy: Callable[[float], float], capacity: float) -> float:
+    """T with occupancy(T) = capacity, by Illinois on ln T. Occupancy increases with T and,
+    with rates that sum to 1, is at most T: so T >= capacity."""
     if occupancy(math.inf) <= capacity:
         return math.inf
 
     def f(x: float) -> float:
         return occupancy(math.exp(x)) - capacity
 
-    lo = math.log(capacity / total_rate)  # occupancy(T) <= T * total_rate: f(lo) <= 0
+    lo = math.log(capacity)  # f(lo) <= 0
     f_lo, hi = f(lo), lo + 1.0
     f_hi = f(hi)
     while f_hi < 0:
@@ -255,8 +259,7 @@ def cache_presence(settings: dict[str, Any], reads: list[float], writes: list[fl
     rows = [(r / total, w / total) for r, w in rows]
     groups = _group_keys(rows) if n > EXACT_KEYS else [(r, w, 1) for r, w in rows]
     t = _characteristic_time(
-        lambda t: math.fsum(k * present_at(r, w, t, around) for r, w, k in groups),
-        capacity, 1.0)
+        lambda t: math.fsum(k * present_at(r, w, t, around) for r, w, k in groups), capacity)
     if ttl is None:
         return [present_at(r, w, t, around) for r, w in rows], \
             CHE_MODEL if eviction == "lru" else FIFO_MODEL
@@ -531,6 +534,14 @@ class _PoolFit:
     p_block: float | None = None
     admitted_rps: float | None = None
     note: str = ""
+    lam: float | None = None  # arrival rate, per second
+
+    @property
+    def mean_queue(self) -> float | None:
+        """Requests waiting, time-averaged: Little's law on the admitted rate."""
+        if self.wait is None or self.lam is None:
+            return None
+        return (self.admitted_rps if self.p_block is not None else self.lam) * self.wait.mean
 
 
 def _waits_like_mmc(mean: float, p_wait: float) -> Moments:
@@ -567,6 +578,13 @@ def _limit_unreached(lam: float, mean_s: float, c: int, limit: int) -> bool:
 def queue_model(lam: float, hold: Moments, c: int, exponential: bool,
                 limit: int | None = None, cv_a: float = 1.0) -> _PoolFit:
     """The textbook model that fits a pool: exact where one exists, else an approximation."""
+    fit = _fit_queue(lam, hold, c, exponential, limit, cv_a)
+    fit.lam = lam
+    return fit
+
+
+def _fit_queue(lam: float, hold: Moments, c: int, exponential: bool, limit: int | None,
+               cv_a: float) -> _PoolFit:
     if hold.mean <= NO_TIME:
         return _PoolFit(0.0, 0.0, "no service time", Moments())
     offered = lam * hold.mean / c
@@ -793,8 +811,11 @@ class _Timing:
                                              if rates[w] > 0 and self.holding[w][0] is None))
         else:
             fit = queue_model(lam, h, servers, exponential, limit, self.load.arrival_cv(queues))
-        for q in queues:
-            self.fits[q] = fit
+        for q in queues:  # FIFO per queue, so each holds its share of the waiting messages
+            share = self.load.rate(q) / lam if lam > 0 else 0.0
+            self.fits[q] = dataclasses.replace(
+                fit, lam=None if fit.lam is None else fit.lam * share,
+                admitted_rps=None if fit.admitted_rps is None else fit.admitted_rps * share)
 
     def latency(self, cid: str) -> Moments | None:
         lam = {op: self.load.rate(cid, op) for op in OPS}
@@ -1040,6 +1061,8 @@ def _pool_fields(fit: _PoolFit, kind: str) -> dict[str, Any]:
         out["offered_utilisation"] = fit.offered
     if fit.wait is not None and kind != "worker":  # a worker's messages wait in the queue
         out["mean_wait_ms"] = fit.wait.mean * MS
+        if fit.mean_queue is not None:
+            out["mean_queue"] = fit.mean_queue
     if fit.p_block is not None:
         out.update(blocking_probability=fit.p_block, admitted_rps=fit.admitted_rps)
     return out
@@ -1072,7 +1095,9 @@ def _warnings(design: _Design, load: _Load, cid: str) -> list[str]:
 def _stale_reads(design: _Design, load: _Load) -> dict[str, float]:
     out = {}
     for replica, link in design.replication.items():
-        if {replica, link.from_} & load.unknown or load.rate(replica, "read") <= 0:
+        # Sync replicas are left out: whether a write counts before its apply is unsettled.
+        if link.mode != "async" or {replica, link.from_} & load.unknown \
+                or load.rate(replica, "read") <= 0:
             continue
         writes = load.key_rates(link.from_, "write")
         out[replica] = stale_read_ratio(load.key_shape(replica, "read"), writes,
@@ -1089,9 +1114,8 @@ def _predict(scenario: Scenario) -> dict[str, Any]:
     for replica, ratio in _stale_reads(design, load).items():
         components[replica]["stale_read_ratio"] = ratio
         components[replica]["stale_read_model"] = (
-            "Poisson writes applied in commit order. Sync replicas count stale reads too (a "
-            "write is committed before the replica applies it); behind blocking callers they "
-            "are over-predicted, as fewer reads start while writes are in flight.")
+            "async replication of Poisson writes, applied in commit order: a write also "
+            "waits for every earlier write still in flight")
     out: dict[str, Any] = {"components": components, "assumptions": ASSUMPTIONS}
     saturation = _saturation(design, shared, timing)
     if saturation:

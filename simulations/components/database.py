@@ -1,7 +1,8 @@
 """Databases: a worker pool with reads and writes, primaries and replicas.
 
-A primary numbers each committed write of a key. Each replication link carries the write
-with its own lag, but a replica never applies a write before one committed earlier (a
+A primary numbers each write of a key; a write is committed when its caller is answered
+(with sync replicas, once they all applied it). Each replication link carries the write
+with its own lag, but a replica never applies a write before one sent earlier (a
 replication log). A read on a replica is stale if, when it starts service, the replica
 has not applied the primary's latest committed write of that key.
 """
@@ -59,11 +60,13 @@ class Replication:
 class Database(QueuedPool):
     def __init__(self, sim, cid, kind, settings):
         super().__init__(sim, cid, kind, settings)
+        self.shipped: dict[int, int] = {}  # number of the latest write per key sent out
         self.version: dict[int, int] = {}  # latest committed write per key (primaries)
         self.applied: dict[int, int] = {}  # latest applied write per key (replicas)
         self.replicas: list[Replication] = []
         self.primary: Database | None = None
-        self.pending: dict[Job, int] = {}  # writes waiting on sync replicas
+        # Writes waiting on sync replicas: job -> [replicas left, key, write number].
+        self.pending: dict[Job, list[int]] = {}
         self.reads = self.writes = self.stale_reads = 0
 
     def mean_s(self, op: str) -> float:
@@ -87,25 +90,33 @@ class Database(QueuedPool):
             self.end(job, OK)
             return
         key = job.req.key
-        version = self.version[key] = self.version.get(key, 0) + 1
-        sync = [r for r in self.replicas if r.sync]
+        number = self.shipped[key] = self.shipped.get(key, 0) + 1
+        sync = sum(rep.sync for rep in self.replicas)
         for rep in self.replicas:
-            rep.ship(key, version, job if rep.sync else None)
+            rep.ship(key, number, job if rep.sync else None)
         if not sync:
+            self._commit(key, number)
             self.end(job, OK)
             return
-        self.pending[job] = len(sync)
+        self.pending[job] = [sync, key, number]
         self.release(job)  # the worker is free; the answer waits for the replicas
 
+    def _commit(self, key: int, number: int) -> None:
+        """A write is committed when its caller is answered: with sync replicas, only once
+        they all applied it (so a sync replica never serves a stale read)."""
+        if number > self.version.get(key, 0):
+            self.version[key] = number
+
     def replicated(self, job: Job) -> None:
-        left = self.pending.get(job)
-        if left is None:
+        waiting = self.pending.get(job)
+        if waiting is None:
             return
-        if left > 1:
-            self.pending[job] = left - 1
+        waiting[0] -= 1
+        if waiting[0]:
             return
         del self.pending[job]
         if job.open:
+            self._commit(waiting[1], waiting[2])
             self.end(job, OK)
 
     def drop_state(self) -> None:
