@@ -41,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.file}: valid ({len(scenario.components)} components, "
                   f"{len(scenario.links)} links)")
             return 0
-        if args.seed is not None and args.seed < 0:
-            raise ScenarioError(["--seed: must be >= 0"])
-        if args.duration is not None and not 0 < args.duration <= 86_400:
-            raise ScenarioError(["--duration: must be in (0, 86400]"])
+        if args.seed is not None and not 0 <= args.seed <= 2**63 - 1:
+            raise ScenarioError(["--seed: must be from 0 to 2**63-1"])
+        if args.duration is not None and not scenario.warmup_s < args.duration <= 86_400:
+            raise ScenarioError([f"--duration: must be > warmup_s ({scenario.warmup_s:g}) "
+                                 "and <= 86400"])
         report = Simulation(scenario, seed=args.seed, duration_s=args.duration).run()
     except ScenarioError as exc:
         for line in exc.errors:
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         return INVALID
     except OSError as exc:
         print(f"{args.file}: cannot read ({exc.strerror})", file=sys.stderr)
+        return INVALID
+    except UnicodeDecodeError:
+        print(f"{args.file}: not UTF-8 text", file=sys.stderr)
         return INVALID
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0

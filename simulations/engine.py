@@ -22,7 +22,7 @@ from .components.messaging import Queue, Worker
 from .components.pool import Pool, Service
 from .kernel import Kernel, stream
 from .metrics import LatencyHistogram
-from .scenario import Scenario, ScenarioError, check_command, validate
+from .scenario import Scenario, ScenarioError, check_command, check_params, route_errors, validate
 
 KIND_CLASSES: dict[str, type[Component]] = {
     "client": Client, "load_balancer": LoadBalancer, "service": Service, "cache": Cache,
@@ -35,7 +35,10 @@ MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
 
 class Simulation:
     def __init__(self, scenario: Scenario | dict, seed: int | None = None,
-                 duration_s: float | None = None, dots_per_s: float = 0.0):
+                 duration_s: float | None = None, dots_per_s: float = 0.0,
+                 live: bool = False):
+        """`live` (implied by `dots_per_s`) keeps what frames need from the start: the
+        recent latencies of each client. A headless run skips that work."""
         self.scenario = scenario = validate(scenario)
         self.seed = scenario.seed if seed is None else seed
         self.duration_s = scenario.duration_s if duration_s is None else duration_s
@@ -63,6 +66,9 @@ class Simulation:
                              for c in scenario.components)
         self._schedule_start()
         self.wall_s = 0.0
+        if live or dots_per_s:
+            for c in self.clients():
+                c.recent = LatencyHistogram()
 
     def _build_links(self) -> None:
         comps = self.components
@@ -85,11 +91,10 @@ class Simulation:
         kernel.schedule(self.warmup_s, self._warm)
         for ev in self.scenario.events:
             kernel.schedule(ev.at_s, self._event, ev)
+        self._failure_rngs = {cid: stream(self.seed, cid, "failures") for cid in self.components}
+        self._failure_epochs = dict.fromkeys(self.components, 0)
         for c in self.components.values():
-            if c.settings.get("mtbf_s"):
-                rng = stream(self.seed, c.id, "failures")
-                kernel.schedule(rng.expovariate(1 / c.settings["mtbf_s"]), self._break,
-                                (c, rng))
+            self._start_failures(c)
         for c in self.clients():
             c.start()
 
@@ -118,16 +123,31 @@ class Simulation:
         for c in self.components.values():
             c.warm(self.kernel.now)
 
+    def _start_failures(self, c: Component) -> None:
+        """mtbf/mttr: exponential failure, then exponential repair, for as long as the
+        component has an mtbf_s; a `set` of mtbf_s starts the process afresh."""
+        self._failure_epochs[c.id] += 1
+        if c.settings.get("mtbf_s"):
+            rng = self._failure_rngs[c.id]
+            self.kernel.schedule(rng.expovariate(1 / c.settings["mtbf_s"]), self._break,
+                                 (c, self._failure_epochs[c.id]))
+
     def _break(self, item) -> None:
-        """mtbf/mttr: exponential failure, then exponential repair, forever."""
-        c, rng = item
+        c, epoch = item
+        if epoch != self._failure_epochs[c.id]:
+            return
         c.fail()
+        rng = self._failure_rngs[c.id]
         self.kernel.schedule(rng.expovariate(1 / c.settings["mttr_s"]), self._repair, item)
 
     def _repair(self, item) -> None:
-        c, rng = item
+        c, epoch = item
+        if epoch != self._failure_epochs[c.id]:
+            return
         c.recover()
-        self.kernel.schedule(rng.expovariate(1 / c.settings["mtbf_s"]), self._break, item)
+        if c.settings.get("mtbf_s"):
+            rng = self._failure_rngs[c.id]
+            self.kernel.schedule(rng.expovariate(1 / c.settings["mtbf_s"]), self._break, item)
 
     # -- events and live commands ---------------------------------------------------------
     def _event(self, ev) -> None:
@@ -146,8 +166,11 @@ class Simulation:
         if errors:
             raise ScenarioError(errors)
         if action == "set":
-            from .scenario import check_params
             params = check_params(ids[target].kind, params, "command.params", partial=True)[0]
+            if "read_ratio" in params:
+                errors = route_errors(self.scenario, {target: [params["read_ratio"]]})
+                if errors:
+                    raise ScenarioError([f"command.params.read_ratio: {e}" for e in errors])
         self.command_log.append({"at_s": self.kernel.now, "action": action,
                                  "target": target, "params": params})
         self._do(action, target, params)
@@ -171,6 +194,8 @@ class Simulation:
             c.set_slow(params["factor"])
         else:
             c.apply_settings(params)
+            if "mtbf_s" in params:
+                self._start_failures(c)
 
     @classmethod
     def replay(cls, scenario, seed: int | None, commands: list[dict[str, Any]],
@@ -178,6 +203,8 @@ class Simulation:
         """Re-run a live run from its scenario, seed and command log."""
         sim = cls(scenario, seed=seed, **kwargs)
         for cmd in commands:
+            if until is not None and cmd["at_s"] > until:
+                break
             sim.advance(cmd["at_s"])
             sim.apply({k: cmd[k] for k in ("action", "target", "params")})
         if until is not None:
@@ -215,17 +242,15 @@ class Simulation:
             totals = (c.total_in, c.total_ok, c.total_rejected + c.total_failed)
             last = self._last_totals.get(cid, (0, 0, 0))
             self._last_totals[cid] = totals
-            if span > 0:
-                state["rps"] = round((totals[0] - last[0]) / span, 2)
-                state["err_rps"] = round((totals[2] - last[2]) / span, 2)
+            state["rps"] = round((totals[0] - last[0]) / span, 2) if span > 0 else 0.0
+            state["err_rps"] = round((totals[2] - last[2]) / span, 2) if span > 0 else 0.0
             comps[cid] = state
         links = []
         for i, link in self.links.items():
             last = self._last_links.get(i, (0, 0))
             self._last_links[i] = (link.total, link.errors)
-            if span > 0:
-                links.append([i, round((link.total - last[0]) / span, 2),
-                              round((link.errors - last[1]) / span, 2)])
+            links.append([i, round((link.total - last[0]) / span, 2) if span > 0 else 0.0,
+                          round((link.errors - last[1]) / span, 2) if span > 0 else 0.0])
         self._last_frame_t = now
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(now, 4), "components": comps, "links": links, "dots": dots,

@@ -199,11 +199,13 @@ def _field(p: Param) -> tuple[Any, Any]:
 
 @cache
 def params_model(kind: str, partial: bool = False) -> type[BaseModel]:
-    """A pydantic model of one kind's parameters; `partial` makes every field optional."""
+    """A pydantic model of one kind's parameters; with `partial` every field may be left
+    out (a `set` changes some), but a given value is checked as in full (never null unless
+    the parameter is nullable: pydantic does not validate the omitted default)."""
     fields = {}
     for p in KINDS[kind].params:
         annotated, default = _field(p)
-        fields[p.name] = (annotated | None, None) if partial else (annotated, default)
+        fields[p.name] = (annotated, None) if partial else (annotated, default)
     return create_model(f"{kind}_params", __config__=ConfigDict(extra="forbid", strict=True),
                         **fields)
 
@@ -222,6 +224,8 @@ def check_params(kind: str, params: Any, path: str, partial: bool = False
 
 def load(text: str | bytes) -> Scenario:
     """Parse a JSON document and validate it."""
+    if isinstance(text, str):
+        text = text.encode("utf-8", errors="surrogatepass")
     if len(text) > LIMITS["document_bytes"]:
         raise ScenarioError([f"(document): larger than {LIMITS['document_bytes']} bytes"])
     try:
@@ -243,7 +247,9 @@ def validate(doc: Any) -> Scenario:
         raise ScenarioError(_errors_of(exc)) from None
     errors = _check_params(scenario) + _check_references(scenario)
     if not errors:
-        errors = _check_events(scenario) + _check_topology(scenario)
+        errors = _check_events(scenario)
+    if not errors:
+        errors = _check_rates(scenario) + _check_topology(scenario)
     if errors:
         raise ScenarioError(errors)
     return scenario
@@ -254,10 +260,6 @@ def _check_params(s: Scenario) -> list[str]:
     for i, c in enumerate(s.components):
         c._settings, errs = check_params(c.kind, c.params, f"components[{i}].params")
         errors += errs
-    total = sum(c.settings.get("rate_rps", 0) for c in s.components if c.kind == "client")
-    if not errors and total > LIMITS["total_rate_rps"]:
-        errors.append(f"components: clients send {total:g} rps in all; the limit is "
-                      f"{LIMITS['total_rate_rps']}")
     if s.warmup_s >= s.duration_s:
         errors.append(f"warmup_s: must be < duration_s ({s.duration_s:g})")
     return errors
@@ -304,6 +306,22 @@ def _check_events(s: Scenario) -> list[str]:
             errors.append(f"{path}.at_s: must be <= duration_s ({s.duration_s:g})")
         errors += check_command(ev.action, ev.target, ev.params, ids, links, path)
     return errors
+
+
+def _set_values(s: Scenario, cid: str, name: str) -> list[Any]:
+    """A parameter's starting value and every value `set` events give it."""
+    start = next(c.settings[name] for c in s.components if c.id == cid)
+    return [start] + [ev.params[name] for ev in s.events
+                      if ev.action == "set" and ev.target == cid and name in ev.params]
+
+
+def _check_rates(s: Scenario) -> list[str]:
+    total = sum(max(_set_values(s, c.id, "rate_rps")) for c in s.components
+                if c.kind == "client")
+    if total > LIMITS["total_rate_rps"]:
+        return [f"components: clients may send {total:g} rps in all (with their set events); "
+                f"the limit is {LIMITS['total_rate_rps']}"]
+    return []
 
 
 def check_command(action: str, target: Any, params: dict, components: dict,
@@ -378,21 +396,29 @@ def _check_topology(s: Scenario) -> list[str]:
         if kind in ("client", "load_balancer", "cache", "queue") and not calls.out_degree(cid):
             errors.append(f"{where}: {kind} '{cid}' has no outgoing link to send requests to")
     if not errors:
-        errors += _check_routes(s, calls, kinds, index)
+        errors += route_errors(s)
     return errors
 
 
-def _check_routes(s: Scenario, calls: nx.DiGraph, kinds: dict, index: dict) -> list[str]:
-    """Every operation that reaches a forwarder must have a link that carries it."""
+def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> list[str]:
+    """Every operation that reaches a forwarder must have a link that carries it. Clients
+    send what any of their read ratios allows: the starting one and those of `set` events,
+    or the ones given in `ratios` (a live command's)."""
+    kinds = {c.id: c.kind for c in s.components}
+    index = {c.id: i for i, c in enumerate(s.components)}
     out: dict[str, list[Link]] = {cid: [] for cid in kinds}
+    calls = nx.DiGraph()
+    calls.add_nodes_from(kinds)
     for link in s.links:
         if link.kind == "call":
             out[link.from_].append(link)
+            calls.add_edge(link.from_, link.to)
     ops: dict[str, set[str]] = {cid: set() for cid in kinds}
     for c in s.components:
         if c.kind == "client":
-            ratio = c.settings["read_ratio"]
-            ops[c.id] = {op for op, share in (("read", ratio), ("write", 1 - ratio)) if share}
+            for ratio in (ratios or {}).get(c.id) or _set_values(s, c.id, "read_ratio"):
+                ops[c.id] |= {op for op, share in (("read", ratio), ("write", 1 - ratio))
+                              if share}
     for cid in nx.topological_sort(calls):
         for link in out[cid]:
             ops[link.to] |= {op for op in ops[cid] if link.carries(op)}

@@ -26,11 +26,14 @@ class Cache(Component):
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
-        if "eviction" in changes:
+        if "eviction" in changes:  # a new policy keeps the entries it can hold
             old, self.store = self.store, STORES[self.settings["eviction"]](
                 self.settings["capacity_keys"])
+            for key, expiry in old.items():
+                self.store.fill(key, expiry)
             self.store.evictions = old.evictions
         self.store.capacity = self.settings["capacity_keys"]
+        self.store.trim()
 
     def warm(self, now):
         super().warm(now)

@@ -53,6 +53,16 @@ class FifoStore:
     def clear(self) -> None:
         self.entries.clear()
 
+    def items(self) -> list[tuple[int, float]]:
+        """Entries from the first to be evicted to the last."""
+        return list(self.entries.items())
+
+    def trim(self) -> None:
+        """Evict down to the capacity (after the capacity was lowered)."""
+        while len(self.entries) > max(self.capacity, 0):
+            self.entries.popitem(last=False)
+            self.evictions += 1
+
 
 class LruStore(FifoStore):
     """Evicts the least recently used entry."""
@@ -131,6 +141,17 @@ class LfuStore:
         self.freq.clear()
         self.buckets.clear()
         self.min_freq = 0
+
+    def items(self) -> list[tuple[int, float]]:
+        """Entries from the first to be evicted to the last."""
+        return [(key, self.expiry[key]) for f in sorted(self.buckets)
+                for key in self.buckets[f]]
+
+    def trim(self) -> None:
+        """Evict down to the capacity (after the capacity was lowered)."""
+        while len(self.expiry) > max(self.capacity, 0):
+            self.remove(next(iter(self.buckets[min(self.buckets)])))
+            self.evictions += 1
 
 
 STORES = {"lru": LruStore, "lfu": LfuStore, "fifo": FifoStore}

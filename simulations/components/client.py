@@ -85,6 +85,7 @@ class Client(Component):
             return
         sim = self.sim
         counted = now >= sim.warmup_s
+        self.total_in += 1
         if counted:
             self.requests += 1
         op = "read" if self._read_ratio >= 1.0 or self._op_rng.random() < self._read_ratio \
@@ -124,7 +125,8 @@ class Client(Component):
             self.failures[OUTCOME_NAMES[outcome]] += 1
 
     def in_flight(self) -> int:
-        return 0
+        """Requests started and not yet finished (retries included)."""
+        return self.total_in - self.total_ok - self.total_failed
 
     def report(self, now):
         failed = sum(self.failures.values())

@@ -1,0 +1,495 @@
+"""Hypothesis strategies of scenario documents (format playground.scenario/v1).
+
+* `valid_scenarios()`: random valid designs -- clients -> optional load balancer -> services
+  -> optional cache -> database with optional replicas, an optional queue -> worker branch,
+  random parameters within the registry's ranges (modest sizes), random events, optional
+  mtbf/mttr, timeouts and retries. Every document drawn passes `simulations.validate`.
+* `invalid_scenarios()`: mutations of valid documents that each make the document invalid
+  (deleted required keys, unknown keys, wrong types, NaN/Infinity, negative times, dangling,
+  duplicate and self-referencing ids, random JSON values in place of objects and lists).
+* `json_values()`: arbitrary JSON values.
+* `CONTRACT_EXAMPLE`: the example document of the contract (scenario-format-v1.md).
+* `error_path_ok(doc, line)`: whether an error line "path: message" names a real place.
+
+Reused by the web tests' fuzzing; import as `from tests.engine.strategies import ...`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from typing import Any
+
+from hypothesis import strategies as st
+
+from simulations import KINDS
+
+FORMAT = "playground.scenario/v1"
+
+CONTRACT_EXAMPLE: dict[str, Any] = {
+    "format": "playground.scenario/v1",
+    "name": "Cache in front of a database",
+    "description": "markdown, optional",
+    "seed": 7,
+    "duration_s": 300,
+    "warmup_s": 30,
+    "components": [
+        {"id": "users", "kind": "client", "label": "Users", "position": {"x": 80, "y": 200},
+         "params": {"rate_rps": 400, "read_ratio": 0.9, "keys": 100000, "key_skew": 0.99}},
+        {"id": "lb", "kind": "load_balancer", "params": {"algorithm": "round_robin"}},
+        {"id": "app1", "kind": "service", "params": {"workers": 8, "service_ms": 12}},
+        {"id": "app2", "kind": "service", "params": {"workers": 8, "service_ms": 12}},
+        {"id": "cache", "kind": "cache",
+         "params": {"capacity_keys": 5000, "eviction": "lru", "hit_ms": 1}},
+        {"id": "db", "kind": "database", "params": {"workers": 4, "read_ms": 8, "write_ms": 20}},
+    ],
+    "links": [
+        {"from": "users", "to": "lb", "latency_ms": 20},
+        {"from": "lb", "to": "app1"}, {"from": "lb", "to": "app2"},
+        {"from": "app1", "to": "cache"}, {"from": "app2", "to": "cache"},
+        {"from": "cache", "to": "db"},
+    ],
+    "events": [
+        {"at_s": 120, "action": "fail", "target": "app2"},
+        {"at_s": 180, "action": "recover", "target": "app2"},
+    ],
+}
+
+
+def contract_example() -> dict[str, Any]:
+    """A fresh deep copy of the contract's example."""
+    return copy.deepcopy(CONTRACT_EXAMPLE)
+
+
+# --- small value strategies ------------------------------------------------------------------
+
+def _float(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def _maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(st.none(), strategy)
+
+
+DISTS = ("exponential", "constant", "lognormal")
+
+# Modest values inside the registry's ranges, per kind and parameter. Required parameters are
+# always given; the others are given or left to their default at random.
+PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
+    "client": {
+        "arrival_cv": st.one_of(st.just(1.0), _float(0.2, 4.0)),
+        "read_ratio": st.one_of(st.sampled_from([0.0, 1.0]), _float(0.0, 1.0)),
+        "keys": st.integers(1, 5000),
+        "key_skew": _float(0.0, 2.0),
+        "timeout_ms": _maybe(_float(1.0, 2000.0)),
+        "retries": st.integers(0, 3),
+        "backoff_ms": _float(0.0, 500.0),
+    },
+    "load_balancer": {
+        "algorithm": st.sampled_from(KINDS["load_balancer"].param("algorithm").choices),
+        "overhead_ms": _float(0.0, 5.0),
+        "health_check_s": st.one_of(st.just(0.0), _float(0.0, 2.0)),
+    },
+    "service": {
+        "service_ms": st.one_of(st.just(0.0), _float(0.0, 30.0)),
+        "workers": st.integers(1, 16),
+        "service_dist": st.sampled_from(DISTS),
+        "service_cv": _float(0.1, 3.0),
+        "queue_limit": _maybe(st.integers(0, 50)),
+        "blocking": st.booleans(),
+    },
+    "cache": {
+        "capacity_keys": st.integers(0, 2000),
+        "eviction": st.sampled_from(("lru", "lfu", "fifo")),
+        "ttl_s": _maybe(_float(0.01, 5.0)),
+        "hit_ms": _float(0.0, 2.0),
+        "write_policy": st.sampled_from(("write_through", "write_around", "write_behind")),
+        "flush_ms": st.one_of(st.just(0.0), _float(1.0, 1000.0)),
+    },
+    "database": {
+        "read_ms": _float(0.0, 20.0),
+        "write_ms": _float(0.0, 40.0),
+        "workers": st.integers(1, 8),
+        "service_dist": st.sampled_from(DISTS),
+        "service_cv": _float(0.1, 3.0),
+        "queue_limit": _maybe(st.integers(0, 50)),
+    },
+    "queue": {
+        "capacity": _maybe(st.integers(0, 100)),
+        "enqueue_ms": _float(0.0, 2.0),
+    },
+    "worker": {
+        "service_ms": _float(0.0, 30.0),
+        "workers": st.integers(1, 4),
+        "service_dist": st.sampled_from(DISTS),
+        "service_cv": _float(0.1, 3.0),
+    },
+}
+FAILURE_VALUES = {"mtbf_s": _float(0.5, 10.0), "mttr_s": _float(0.1, 3.0)}
+
+
+@st.composite
+def params_for(draw, kind: str, rate_max: float = 2000.0) -> dict[str, Any]:
+    """Random valid parameters of `kind`: required ones always, optional ones at random."""
+    out: dict[str, Any] = {}
+    if kind == "client":
+        # Mostly real traffic; now and then a silent client.
+        out["rate_rps"] = 0.0 if draw(st.integers(0, 15)) == 0 else \
+            draw(st.integers(10, int(rate_max))) * draw(_float(0.9, 1.0))
+    for name, values in PARAM_VALUES[kind].items():
+        if KINDS[kind].param(name).required or draw(st.booleans()):
+            out[name] = draw(values)
+    if draw(st.integers(0, 4)) == 0:
+        out["mtbf_s"] = draw(FAILURE_VALUES["mtbf_s"])
+        if draw(st.booleans()):
+            out["mttr_s"] = draw(FAILURE_VALUES["mttr_s"])
+    return out
+
+
+@st.composite
+def set_params_for(draw, kind: str, rate_max: float) -> dict[str, Any]:
+    """A non-empty, valid `params` of a `set` event on a component of `kind`."""
+    # mtbf_s may be set to null (never fails) by the contract; that crashes the engine today
+    # (test_validation.py::test_set_mtbf_to_null_stops_failures), so it is not drawn here.
+    values = dict(PARAM_VALUES[kind], mtbf_s=FAILURE_VALUES["mtbf_s"],
+                  mttr_s=FAILURE_VALUES["mttr_s"])
+    if kind == "client":
+        values["rate_rps"] = _float(0.0, rate_max)
+    names = draw(st.lists(st.sampled_from(sorted(values)), min_size=1, max_size=3, unique=True))
+    return {name: draw(values[name]) for name in names}
+
+
+# --- valid documents -------------------------------------------------------------------------
+
+@st.composite
+def valid_scenarios(draw, max_duration_s: float = 5.0, max_rate_rps: float = 2000.0,
+                    warmup: bool = False, events: bool = True) -> dict[str, Any]:
+    """A random valid scenario document (warm-up 0 unless `warmup`)."""
+    n_clients = draw(st.integers(1, 2))
+    rate_max = max_rate_rps / n_clients
+    comps: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+
+    def add(cid: str, kind: str) -> str:
+        comp: dict[str, Any] = {"id": cid, "kind": kind,
+                                "params": draw(params_for(kind, rate_max))}
+        if draw(st.integers(0, 3)) == 0:
+            comp["label"] = draw(st.text(max_size=20))
+            comp["position"] = {"x": draw(_float(-1e4, 1e4)), "y": draw(_float(-1e4, 1e4))}
+        comps.append(comp)
+        return cid
+
+    def link(a: str, b: str, **fields: Any) -> None:
+        spec: dict[str, Any] = {"from": a, "to": b}
+        if draw(st.booleans()):
+            spec["latency_ms"] = draw(_float(0.0, 20.0))
+        if draw(st.integers(0, 3)) == 0:
+            spec["weight"] = draw(_float(0.1, 10.0))
+        spec.update(fields)
+        links.append(spec)
+
+    clients = [add(f"client{i}", "client") for i in range(n_clients)]
+    services = [add(f"svc{i}", "service") for i in range(draw(st.integers(1, 3)))]
+    lb = add("lb", "load_balancer") if draw(st.booleans()) else None
+    cache = add("cache", "cache") if draw(st.booleans()) else None
+    db = add("db", "database")
+    replicas = [add(f"replica{i}", "database") for i in range(draw(st.integers(0, 2)))]
+    queue = add("queue", "queue") if draw(st.booleans()) else None
+    workers = [add(f"worker{i}", "worker") for i in range(draw(st.integers(1, 2)))] \
+        if queue else []
+
+    # Forwarders (clients, load balancers, caches) take "any" links so that they always have
+    # a link for both operations, whatever a `set` event does to read_ratio.
+    front = [lb] if lb else services
+    for c in clients:
+        for target in front:
+            link(c, target)
+        if queue and draw(st.integers(0, 3)) == 0:
+            link(c, queue)
+    if lb:
+        for s in services:
+            link(lb, s)
+    for s in services:
+        route = draw(st.sampled_from(["any", "any", "read", "write"]))
+        link(s, cache or db, **({} if route == "any" else {"route": route}))
+        for r in replicas:
+            if draw(st.booleans()):
+                link(s, r, route="read")
+        if queue and draw(st.booleans()):
+            link(s, queue, route=draw(st.sampled_from(["any", "write"])))
+    if cache:
+        link(cache, db)
+    for r in replicas:
+        spec: dict[str, Any] = {"kind": "replication"}
+        for name, values in (("mode", st.sampled_from(["async", "sync"])),
+                             ("lag_ms", _float(0.0, 200.0)),
+                             ("lag_dist", st.sampled_from(["exponential", "constant"]))):
+            if draw(st.booleans()):
+                spec[name] = draw(values)
+        link(db, r, **spec)
+    if queue:
+        # A queue must be reachable: if no client or service links to it, one service does.
+        if not any(spec["to"] == queue for spec in links):
+            link(services[0], queue)
+        for w in workers:
+            link(queue, w)
+            if draw(st.booleans()):
+                link(w, db)
+
+    duration = draw(st.integers(2, int(max_duration_s * 10))) / 10
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "name": draw(st.text(min_size=1, max_size=30)),
+        "seed": draw(st.integers(0, 2**32)),
+        "duration_s": duration,
+        "components": comps,
+        "links": links,
+    }
+    if warmup and draw(st.booleans()):
+        doc["warmup_s"] = draw(_float(0.0, duration * 0.5))
+    if draw(st.booleans()):
+        doc["description"] = draw(st.text(max_size=50))
+    if events:
+        kinds = {c["id"]: c["kind"] for c in comps}
+        ids = sorted(kinds)
+        ends = [[spec["from"], spec["to"]] for spec in links]
+        evs = []
+        for _ in range(draw(st.integers(0, 6))):
+            action = draw(st.sampled_from(["fail", "recover", "slow", "partition", "heal",
+                                           "set"]))
+            ev: dict[str, Any] = {"at_s": draw(_float(0.0, duration)), "action": action}
+            if action in ("partition", "heal"):
+                ev["target"] = list(draw(st.sampled_from(ends)))
+            else:
+                ev["target"] = draw(st.sampled_from(ids))
+            if action == "slow":
+                ev["params"] = {"factor": draw(_float(0.1, 10.0))}
+            elif action == "set":
+                ev["params"] = draw(set_params_for(kinds[ev["target"]], rate_max))
+            evs.append(ev)
+        doc["events"] = evs
+    return doc
+
+
+# --- arbitrary JSON and invalid documents ----------------------------------------------------
+
+def json_values(max_leaves: int = 10) -> st.SearchStrategy[Any]:
+    """Any JSON value (floats include NaN and Infinity, which Python's json accepts)."""
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text())
+    return st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+        max_leaves=max_leaves)
+
+
+TOP_REQUIRED = ("format", "name", "duration_s", "components")
+COMPONENT_REQUIRED = ("id", "kind")
+LINK_REQUIRED = ("from", "to")
+EVENT_REQUIRED = ("at_s", "action", "target")
+KNOWN_KEYS = frozenset(
+    {"format", "name", "description", "seed", "duration_s", "warmup_s", "components", "links",
+     "events", "id", "kind", "label", "position", "params", "x", "y", "from", "to",
+     "latency_ms", "route", "weight", "mode", "lag_ms", "lag_dist", "at_s", "action",
+     "target", "factor"}
+    | {p.name for k in KINDS.values() for p in k.params})
+
+NOT_A_NUMBER = st.one_of(st.text(max_size=5), st.booleans(), st.none(),
+                         st.lists(st.integers(), max_size=2), st.just({}))
+# For fields where null means "none" (nullable parameters, lag_ms).
+NOT_A_NUMBER_OR_NULL = st.one_of(st.text(max_size=5), st.booleans(),
+                                 st.lists(st.integers(), max_size=2), st.just({}))
+NOT_FINITE = st.sampled_from([math.nan, math.inf, -math.inf])
+NEGATIVE = st.one_of(st.integers(-10**6, -1), _float(-1e6, -1e-9))
+
+
+def _at(doc: Any, path: list[Any]) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
+
+
+@st.composite
+def _mutate(draw, doc: dict[str, Any]) -> dict[str, Any]:
+    """Apply one mutation that makes a (valid or already invalid) document invalid."""
+    doc = copy.deepcopy(doc)
+    if not isinstance(doc, dict) or not all(
+            isinstance(doc.get(k), list) for k in ("components", "links")) or not all(
+            isinstance(c, dict) and isinstance(c.get("params"), dict) and c.get("kind") in KINDS
+            for c in doc["components"]):
+        # Already mangled beyond the structured mutations: replace the whole document.
+        return draw(st.one_of(json_values().filter(lambda v: not isinstance(v, dict)),
+                              st.dictionaries(st.text(max_size=8), json_values(), max_size=4)))
+    what = draw(st.sampled_from([
+        "delete", "unknown_key", "wrong_type", "not_finite", "negative", "dangling",
+        "duplicate_id", "duplicate_link", "self_link", "unknown_kind", "replace_list",
+        "replace_item", "replace_document", "float_for_int"]))
+    comps, links = doc["components"], doc["links"]
+    if what == "delete":
+        choices: list[tuple[Any, str]] = [(doc, k) for k in TOP_REQUIRED if k in doc]
+        choices += [(c, k) for c in comps for k in COMPONENT_REQUIRED if k in c]
+        choices += [(spec, k) for spec in links if isinstance(spec, dict)
+                    for k in LINK_REQUIRED if k in spec]
+        events = doc.get("events")
+        choices += [(ev, k) for ev in (events if isinstance(events, list) else [])
+                    if isinstance(ev, dict)
+                    for k in EVENT_REQUIRED if k in ev]
+        choices += [(c["params"], p.name) for c in comps for p in KINDS[c["kind"]].params
+                    if p.required and p.name in c["params"]]
+        holder, key = draw(st.sampled_from(choices))
+        del holder[key]
+    elif what == "unknown_key":
+        holder = draw(st.sampled_from(_dicts_loose(doc)))
+        key = draw(st.one_of(st.from_regex(r"\A[a-z_]{1,12}\Z"), st.text(min_size=1,
+                                                                           max_size=8))
+                   .filter(lambda k: k not in KNOWN_KEYS))
+        holder[key] = draw(json_values(4))
+    elif what in ("wrong_type", "not_finite", "negative", "float_for_int"):
+        fields = _number_fields(doc)
+        if what == "float_for_int":
+            fields = [f for f in fields if f[2] == "int"]
+        path, key, _typ, nullable = draw(st.sampled_from(fields))
+        holder = _at(doc, path)
+        if what == "wrong_type":
+            holder[key] = draw(NOT_A_NUMBER_OR_NULL if nullable else NOT_A_NUMBER)
+        elif what == "not_finite":
+            holder[key] = draw(NOT_FINITE)
+        elif what == "negative":
+            holder[key] = draw(NEGATIVE)
+        else:
+            holder[key] = draw(st.floats(-1e6, 1e6))
+    elif what == "dangling":
+        missing = draw(st.from_regex(r"\Aghost_[a-z0-9]{1,8}\Z"))
+        dicts = [spec for spec in links if isinstance(spec, dict)]
+        if dicts and draw(st.booleans()):
+            spec = draw(st.sampled_from(dicts))
+            spec[draw(st.sampled_from(["from", "to"]))] = missing
+        else:
+            doc.setdefault("events", [])
+            if not isinstance(doc["events"], list):
+                doc["events"] = []
+            doc["events"].append({"at_s": 0, "action": draw(st.sampled_from(
+                ["fail", "recover", "set"])), "target": missing,
+                "params": {}})
+    elif what == "duplicate_id":
+        if len(comps) > 1:
+            i, j = draw(st.lists(st.integers(0, len(comps) - 1), min_size=2, max_size=2,
+                                 unique=True))
+            comps[j]["id"] = comps[i].get("id", "dup")
+            comps[i]["id"] = comps[j]["id"]
+        else:
+            comps.append(copy.deepcopy(comps[0]))
+    elif what == "duplicate_link":
+        if links:
+            links.append(copy.deepcopy(draw(st.sampled_from(links))))
+        else:
+            doc["links"] = [{"from": "a", "to": "a"}]
+    elif what == "self_link":
+        cid = draw(st.sampled_from([c.get("id", "x") for c in comps]))
+        links.append({"from": cid, "to": cid})
+    elif what == "unknown_kind":
+        comp = draw(st.sampled_from(comps))
+        comp["kind"] = draw(st.text(max_size=12).filter(lambda k: k not in KINDS))
+    elif what == "replace_list":
+        key = draw(st.sampled_from(["components", "links", "events"]))
+        doc[key] = draw(json_values(4).filter(lambda v: not isinstance(v, list)))
+    elif what == "replace_item":
+        key = draw(st.sampled_from(["components", "links"]))
+        seq = doc[key]
+        if seq:
+            seq[draw(st.integers(0, len(seq) - 1))] = draw(
+                json_values(4).filter(lambda v: not isinstance(v, dict)))
+        else:
+            doc[key] = [draw(json_values(4).filter(lambda v: not isinstance(v, dict)))]
+    else:  # replace_document
+        return draw(st.one_of(json_values().filter(lambda v: not isinstance(v, dict)),
+                              st.dictionaries(st.text(max_size=8), json_values(), max_size=4)))
+    return doc
+
+
+def _dicts_loose(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [doc]
+    for comp in doc["components"]:
+        out += [comp, comp["params"]]
+        if isinstance(comp.get("position"), dict):
+            out.append(comp["position"])
+    out += [spec for spec in doc["links"] if isinstance(spec, dict)]
+    events = doc.get("events")
+    if isinstance(events, list):
+        out += [ev for ev in events if isinstance(ev, dict)]
+    return out
+
+
+def _number_fields(doc: dict[str, Any]) -> list[tuple[list[Any], str, str, bool]]:
+    """(path to the holding object, key, "int" or "float", nullable) of every number field
+    of a document. Every number of v1 has a minimum >= 0 (or > 0): a negative is invalid."""
+    out: list[tuple[list[Any], str, str, bool]] = [([], "duration_s", "float", False),
+                                                   ([], "seed", "int", False)]
+    if "warmup_s" in doc:
+        out.append(([], "warmup_s", "float", False))
+    for i, comp in enumerate(doc["components"]):
+        for name, value in comp["params"].items():
+            if value is None or not any(p.name == name for p in KINDS[comp["kind"]].params):
+                continue
+            p = KINDS[comp["kind"]].param(name)
+            if p.type in ("int", "float"):
+                out.append((["components", i, "params"], name, p.type, p.nullable))
+    for i, spec in enumerate(doc["links"]):
+        if isinstance(spec, dict):
+            for name in ("latency_ms", "weight", "lag_ms"):
+                if name in spec:
+                    out.append((["links", i], name, "float", name == "lag_ms"))
+    events = doc.get("events")
+    if isinstance(events, list):
+        for i, ev in enumerate(events):
+            if isinstance(ev, dict) and "at_s" in ev:
+                out.append((["events", i], "at_s", "float", False))
+    return out
+
+
+@st.composite
+def invalid_scenarios(draw, max_mutations: int = 3) -> dict[str, Any] | Any:
+    """A valid document with one to `max_mutations` mutations, each making it invalid."""
+    doc = draw(valid_scenarios())
+    for _ in range(draw(st.integers(1, max_mutations))):
+        doc = draw(_mutate(doc))
+    return doc
+
+
+# --- checking error lines --------------------------------------------------------------------
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def _resolves(node: Any, rest: str, message: str) -> bool:
+    """Whether `rest` (a path suffix like ".params.workers" or "[3].id") names a place in
+    `node`; the last key may be missing when the message says it is required."""
+    if not rest:
+        return True
+    m = _INDEX.match(rest)
+    if m:
+        i = int(m.group(1))
+        return isinstance(node, list) and i < len(node) and \
+            _resolves(node[i], rest[m.end():], message)
+    if not rest.startswith("."):
+        return False
+    rest = rest[1:]
+    if isinstance(node, dict):
+        for key in sorted(node, key=lambda k: -len(str(k))):
+            k = str(key)
+            if (rest == k or (rest.startswith(k) and rest[len(k)] in ".[")) and \
+                    _resolves(node[key], rest[len(k):], message):
+                return True
+    # A field that is not there: only a required one may be named, as the last part.
+    return bool(re.fullmatch(r"[A-Za-z_]+", rest)) and message == "is required"
+
+
+def error_path_ok(doc: Any, line: str) -> bool:
+    """An error line is "path: message" with a path into `doc` (or "(document)")."""
+    if ": " not in line:
+        return False
+    path, message = line.split(": ", 1)
+    if not message.strip():
+        return False
+    if path == "(document)":
+        return True
+    return _resolves(doc, "." + path, message)
