@@ -98,6 +98,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
               maximum=10),
         Param("backoff_ms", "float", "Wait before the first retry, doubled for each later one.",
               100.0, unit="ms", minimum=0, maximum=3_600_000),
+        Param("malicious_ratio", "float", "Share of requests that are attacks (a WAF may "
+              "block them).", 0.0, minimum=0, maximum=1),
     )),
     Kind("load_balancer", "edge", "Load balancer", "Sends each request to one healthy target.", (
         Param("algorithm", "choice", "How a target is chosen.", "round_robin", choices=(

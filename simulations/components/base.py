@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from .link import Link
 
 # Outcomes a caller is answered with. Only OK is a success.
-OK, REJECTED, DOWN, CUT, TIMEOUT, FAILED = range(6)
-OUTCOME_NAMES = ("ok", "rejected", "down", "cut", "timeout", "failed")
+OK, REJECTED, DOWN, CUT, TIMEOUT, FAILED, RATE_LIMITED, BLOCKED = range(8)
+OUTCOME_NAMES = ("ok", "rejected", "down", "cut", "timeout", "failed", "rate_limited",
+                 "blocked")
 
 Reply = Callable[[int], None]
 
@@ -34,15 +35,17 @@ class Unanswered:
 class Request:
     """One attempt's travel through the system. `sample` marks requests drawn as dots."""
 
-    __slots__ = ("op", "key", "born", "counted", "sample", "hit")
+    __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious")
 
-    def __init__(self, op: str, key: int, born: float, counted: bool, sample: bool):
+    def __init__(self, op: str, key: int, born: float, counted: bool, sample: bool,
+                 malicious: bool = False):
         self.op = op
-        self.key = key
+        self.key = key  # also stands for the caller's address (ip_hash, per-client limits)
         self.born = born
         self.counted = counted
         self.sample = sample
         self.hit = False
+        self.malicious = malicious  # an attack a WAF may block
 
 
 class Job:

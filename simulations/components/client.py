@@ -41,6 +41,7 @@ class Client(Component):
         seed = sim.seed
         self._gap_rng = stream(seed, cid, "arrivals")
         self._op_rng = stream(seed, cid, "operations")
+        self._malicious_rng = stream(seed, cid, "malicious")
         self._keys = KeyChooser(settings["keys"], settings["key_skew"],
                                 stream(seed, cid, "keys"))
         self._epoch = 0
@@ -52,6 +53,7 @@ class Client(Component):
     def _configure(self) -> None:
         s = self.settings
         self._read_ratio = s["read_ratio"]
+        self._malicious = s["malicious_ratio"]
         self._timeout = s["timeout_ms"] / 1000.0 if s["timeout_ms"] else None
         self._gap = gap_sampler(s["rate_rps"], s["arrival_cv"], self._gap_rng) \
             if s["rate_rps"] > 0 else None
@@ -91,7 +93,8 @@ class Client(Component):
         op = "read" if self._read_ratio >= 1.0 or self._op_rng.random() < self._read_ratio \
             else "write"
         req = Request(op, self._keys() if sim.uses_keys else 0, now, counted,
-                      sim.sample_every and sim.sample_next())
+                      sim.sample_every and sim.sample_next(),
+                      self._malicious and self._malicious_rng.random() < self._malicious)
         self._try(req, 0)
 
     def _try(self, req: Request, n: int) -> None:
