@@ -110,7 +110,7 @@ export const cyStyle = [
       "text-background-shape": "round-rectangle",
       "overlay-opacity": 0,
       "overlay-padding": 6,
-      "transition-property": "width, line-color",
+      "transition-property": "line-color",
       "transition-duration": 120,
     },
   },

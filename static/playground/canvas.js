@@ -12,6 +12,17 @@ import { clientToModel, neighbourInDirection } from "./geometry.js";
 import { compact, num } from "./format.js";
 import { h } from "./dom.js";
 
+const LINK_REFRESH_MS = 500; // live link widths and rps labels follow the frames this often
+const LINK_SMOOTH_S = 1; // ... showing link rates averaged over about this long (wall time)
+const MIN_WIDTH_STEP = 0.4; // px: a smaller change of a link's width is not worth a redraw
+const LABEL_MIN_ZOOM = 0.5; // below this zoom an 11 px link label is unreadable: none is set
+
+/** Cytoscape's toggleClass restyles the element even when the class does not change (every
+ * node and edge, every frame, while a run plays): only touch what changes. */
+function setClass(el, cls, on) {
+  if (el.hasClass(cls) !== on) el.toggleClass(cls, on);
+}
+
 export class Canvas {
   constructor(container, { bus, store, registry, snapToGrid = true }) {
     this.container = container;
@@ -23,6 +34,8 @@ export class Canvas {
     this.problems = null;
     this.dragStart = null;
     this.live = null;
+    this.linkRates = new Map(); // link key -> smoothed rps while a run is live
+    this.linkSamples = 0;
     this.cy = cytoscape({
       container,
       style: cyStyle,
@@ -188,26 +201,55 @@ export class Canvas {
       }
       cy.nodes().not(".ghost").forEach((n) => {
         const s = live.components[n.id()];
-        n.toggleClass("down", !!s && s.up === false);
-        n.toggleClass("erroring", !!s && s.up !== false && (s.err_rps || 0) > 0.5);
-        n.toggleClass("bottleneck", live.bottleneck === n.id());
+        setClass(n, "down", !!s && s.up === false);
+        setClass(n, "erroring", !!s && s.up !== false && (s.err_rps || 0) > 0.5);
+        setClass(n, "bottleneck", live.bottleneck === n.id());
       });
+      // Widths and rps labels: every change makes Cytoscape restyle and redraw the edges
+      // (a full redraw of a 200-component design takes 10-50 ms). So they follow link
+      // rates smoothed over about a second, at most twice a second (at once when a link is
+      // cut or healed), a width only when it moves visibly, and labels too small to read
+      // are not set at all. Per-frame rates are noisy: this also makes them readable.
+      const now = performance.now();
+      const dt = wasLive && this.liveAt ? (now - this.liveAt) / 1000 : 0;
+      this.liveAt = now;
+      if (!wasLive) {
+        this.linkRates.clear();
+        this.linkSamples = 0;
+      }
+      // a plain mean of the first samples, then an exponential average (no start-up bias)
+      this.linkSamples += 1;
+      const alpha = Math.max(1 / this.linkSamples, dt > 0 ? 1 - Math.exp(-dt / LINK_SMOOTH_S) : 0);
+      for (const [key, [rps]] of Object.entries(live.links)) {
+        const prev = this.linkRates.get(key);
+        if (prev === undefined && !rps) continue; // the run's first snapshot: 0 over 0 s
+        this.linkRates.set(key, prev === undefined ? rps : prev + alpha * (rps - prev));
+      }
+      const cutSig = [...live.cut].sort().join("|");
+      const refresh = this.linkSamples <= 3 || cutSig !== this.cutSig // 3: the first real rates
+        || !(now - this.linksAt < LINK_REFRESH_MS);
+      if (refresh) {
+        this.linksAt = now;
+        this.cutSig = cutSig;
+      }
+      const readable = cy.zoom() >= LABEL_MIN_ZOOM;
       let max = 1;
-      for (const v of Object.values(live.links)) max = Math.max(max, v[0]);
+      for (const v of this.linkRates.values()) max = Math.max(max, v);
       cy.edges().not(".ghost").forEach((e) => {
         const key = e.data("key");
         const v = live.links[key];
         const cut = live.cut.has(key);
-        e.toggleClass("cut", cut);
+        setClass(e, "cut", cut);
         if (e.hasClass("replication")) return;
-        const rps = v ? v[0] : 0;
         const err = v ? v[1] : 0;
-        e.toggleClass("erroring", !cut && err > 0.5 && err >= rps * 0.05);
+        setClass(e, "erroring", !cut && err > 0.5 && err >= (v ? v[0] : 0) * 0.05);
+        if (!refresh) return;
+        const rps = this.linkRates.get(key) ?? 0;
         const width = 1.5 + 6 * Math.sqrt(Math.min(1, rps / max));
         const s = e.source().position(), t = e.target().position();
-        const roomy = Math.hypot(t.x - s.x, t.y - s.y) >= NODE_W + 110; // room for a label between the cards
+        const roomy = readable && Math.hypot(t.x - s.x, t.y - s.y) >= NODE_W + 110; // room for a label between the cards
         const label = cut ? "cut" : v && roomy ? `${compact(rps)} rps${err > 0.5 ? ` · ${compact(err)} err/s` : ""}` : "";
-        if (Math.abs(e.data("width") - width) > 0.2) e.data("width", width);
+        if (Math.abs(e.data("width") - width) >= MIN_WIDTH_STEP) e.data("width", width);
         if (e.data("label") !== label) e.data("label", label);
       });
     });

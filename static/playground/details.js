@@ -123,7 +123,14 @@ export class Details {
       if (s.util !== undefined || "utilisation" in pred) {
         show("util", "Utilisation", r.smooth[id]?.util ?? s.util, take("utilisation"), (v) => percent(v), true);
       }
-      show("rps", "Arrivals", s.rps, take("offered_rps"), (v) => `${compact(v)} rps`);
+      if (c.kind === "client") {
+        // a client receives nothing (its rps is 0): what it sends is on its links
+        const sent = Object.entries(r.links).filter(([k]) => k.startsWith(`${id}>`))
+          .reduce((sum, [, [rps]]) => sum + rps, 0);
+        show("rps", "Sent", sent, take("offered_rps"), (v) => `${compact(v)} rps`);
+      } else {
+        show("rps", "Arrivals", s.rps, take("offered_rps"), (v) => `${compact(v)} rps`);
+      }
       if (s.queue !== undefined) show("queue", "Queue", s.queue, take("mean_queue"), (v) => num(v, 1));
       show("wait", "Mean wait", undefined, take("mean_wait_ms"), ms);
       const lat = take("latency_ms");

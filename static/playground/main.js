@@ -300,7 +300,8 @@ async function boot() {
     }
   });
   bus.on("run:ended", ({ reason, run }) => {
-    const why = { stopped: "Run stopped", idle: "Run closed: nobody was watching", error: "The run failed on the server" }[reason] || "Run ended";
+    const why = { stopped: "Run stopped", idle: "Run closed: nobody was watching", error: "The run failed on the server",
+                  left: "You stopped watching the run (it goes on for the others)" }[reason] || "Run ended";
     const sets = (run?.commands || []).filter((c) => c.action === "set").length;
     toaster.show({
       title: why, tone: reason === "error" ? "error" : "info", key: "run",

@@ -188,9 +188,11 @@ export class Player {
       return;
     }
     if (!this.run) return;
-    if (this.run.status?.ended) {
+    if (this.run.status?.ended || !this.run.owner) {
+      // a finished run, or someone else's (a viewer cannot end it: Stop leaves it)
+      const left = !this.run.owner && !this.run.status?.ended;
       this.forget(this.run.id, this.run.owner ? "stop" : "leave");
-      this.bus.emit("run:ended", { reason: "stopped" });
+      this.bus.emit("run:ended", { reason: left ? "left" : "stopped" });
       this.bus.emit("run:changed", this.view());
       return;
     }
@@ -273,7 +275,9 @@ export class Player {
       return;
     }
     const f = msg.frame || {};
-    if (msg.full) run.components = {};
+    // a new object per frame: the views hold the previous one until they redraw, so a
+    // card never shows this frame's component numbers next to last frame's link rates
+    run.components = msg.full ? {} : { ...run.components };
     run.seq = msg.seq;
     run.waiting = false;
     const dt = (f.t ?? run.t) - run.t;

@@ -47,13 +47,24 @@ export class RunBar {
     bus.on("doc:changed", () => this.renderTotal());
   }
 
+  /** A viewer of someone else's run: the keys (Space, ., [, ]) must not send what the
+   * disabled buttons would not (the server refuses it with an error toast). */
+  watching() {
+    if (!this.player.run || this.player.owner) return false;
+    this.toaster.show({ title: "You are watching this run", tone: "info", key: "watching",
+                        message: "Only the person who started it can play, pause, step or change its speed." });
+    return true;
+  }
+
   play() {
+    if (this.watching()) return;
     const phase = this.player.phase;
     if (phase === "paused") this.player.control("play");
     else if (phase === "idle" || phase === "ended") this.onPlay({ paused: false });
   }
 
   pause() {
+    if (this.watching()) return;
     if (this.player.phase === "playing") this.player.control("pause");
   }
 
@@ -63,6 +74,7 @@ export class RunBar {
   }
 
   step() {
+    if (this.watching()) return;
     const phase = this.player.phase;
     if (phase === "paused") this.player.control("step");
     else if (phase === "playing") this.player.control("pause");
@@ -76,6 +88,7 @@ export class RunBar {
 
   /** Faster/slower by one step (keyboard). */
   speedStep(dir) {
+    if (this.watching()) return;
     const i = SPEEDS.indexOf(Number(this.el.speed.value));
     const next = SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 3 : i) + dir))];
     this.setSpeed(next);
