@@ -59,3 +59,9 @@ class KeyChooser:
         if self._cumulative is None:
             return int(self._rand() * self.n)
         return bisect_left(self._cumulative, self._rand())
+
+
+def key_bucket(key: int, n: int) -> int:
+    """Bucket 0..n-1 of a key by Knuth's multiplicative hash: a topic's partition of a key
+    (the same hash ip_hash balancing uses)."""
+    return (key * 2654435761 & 0xFFFFFFFF) % n

@@ -12,21 +12,30 @@ import time
 from collections import deque
 from typing import Any
 
-from .components.base import OUTCOME_NAMES, Component
+from .components.base import Component
 from .components.cache import Cache
 from .components.client import Client
 from .components.database import Database, Replication
+from .components.edge import Cdn, Dns, RateLimiter, ReverseProxy, Waf
 from .components.link import Link
 from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
 from .components.pool import Pool, Service
+from .components.quorum import KVStore
+from .components.sharding import ShardRouter
+from .components.topic import Topic
 from .kernel import Kernel, stream
 from .metrics import LatencyHistogram
+from .registry import hourly_cost
 from .scenario import Scenario, ScenarioError, check_command, check_params, route_errors, validate
 
 KIND_CLASSES: dict[str, type[Component]] = {
     "client": Client, "load_balancer": LoadBalancer, "service": Service, "cache": Cache,
     "database": Database, "queue": Queue, "worker": Worker,
+    "dns": Dns, "cdn": Cdn, "reverse_proxy": ReverseProxy, "rate_limiter": RateLimiter,
+    "waf": Waf,
+    "shard_router": ShardRouter, "kv_store": KVStore,
+    "topic": Topic,
 }
 REPORT_FORMAT = "playground.report/v1"
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
@@ -61,8 +70,11 @@ class Simulation:
         self._sampled = 0
         total_rate = sum(c.settings["rate_rps"] for c in self.clients())
         self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
-        # Keys matter only to caches, databases and hashing balancers; skip drawing them else.
-        self.uses_keys = any(c.kind in ("cache", "database", "load_balancer")
+        # Keys matter only to caches, databases, hashing balancers and the edge kinds that
+        # cache or tell callers apart, shard routers, key-value stores and topics (keys pick
+        # partitions); skip drawing them else.
+        self.uses_keys = any(c.kind in ("cache", "database", "load_balancer", "dns", "cdn",
+                                        "reverse_proxy", "shard_router", "kv_store", "topic")
                              for c in scenario.components)
         self._schedule_start()
         self.wall_s = 0.0
@@ -242,24 +254,25 @@ class Simulation:
             totals = (c.total_in, c.total_ok, c.total_rejected + c.total_failed)
             last = self._last_totals.get(cid, (0, 0, 0))
             self._last_totals[cid] = totals
-            state["rps"] = round((totals[0] - last[0]) / span, 2) if span > 0 else 0.0
-            state["err_rps"] = round((totals[2] - last[2]) / span, 2) if span > 0 else 0.0
+            state["rps"] = _rate(totals[0] - last[0], span)
+            state["err_rps"] = _rate(totals[2] - last[2], span)
             comps[cid] = state
         links = []
         for i, link in self.links.items():
             last = self._last_links.get(i, (0, 0))
             self._last_links[i] = (link.total, link.errors)
-            links.append([i, round((link.total - last[0]) / span, 2) if span > 0 else 0.0,
-                          round((link.errors - last[1]) / span, 2) if span > 0 else 0.0])
+            links.append([i, _rate(link.total - last[0], span),
+                          _rate(link.errors - last[1], span)])
         self._last_frame_t = now
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(now, 4), "components": comps, "links": links, "dots": dots,
-                "summary": self._live_summary(now, span), "bottleneck": self._bottleneck()}
+                "summary": self._live_summary(now, span), "bottleneck": self._bottleneck(comps)}
 
-    def _bottleneck(self) -> str | None:
-        """The pool with the most work per worker, if it is at least half busy."""
-        loads = [(c.load(), cid) for cid, c in self.components.items()
-                 if isinstance(c, Pool) and c.up]
+    def _bottleneck(self, states: dict[str, dict]) -> str | None:
+        """The pool with the most work per worker (utilisation over the frame plus its queue
+        per worker), if that is at least 0.5."""
+        loads = [(states[cid]["util"] + states[cid].get("queue", 0) / c.workers, cid)
+                 for cid, c in self.components.items() if isinstance(c, Pool) and c.up]
         load, cid = max(loads, default=(0.0, None))
         return cid if load >= 0.5 else None
 
@@ -276,12 +289,19 @@ class Simulation:
             window.merge(h)
         ok = sum(c.total_ok for c in self.clients())
         bad = sum(c.total_failed for c in self.clients())
-        last_ok, last_bad = self._last_totals.get("*summary*", (0, 0))
-        self._last_totals["*summary*"] = (ok, bad)
+        limited = sum(c.total_limited for c in self.clients())
+        last_ok, last_bad, last_limited = self._last_totals.get("*summary*", (0, 0, 0))
+        self._last_totals["*summary*"] = (ok, bad, limited)
         done = (ok - last_ok) + (bad - last_bad)
         summary = window.summary((0.5, 0.95, 0.99))
         summary.update(ok_rps=round((ok - last_ok) / span, 2) if span > 0 else 0.0,
-                       error_ratio=round((bad - last_bad) / done, 4) if done else 0.0)
+                       error_ratio=round((bad - last_bad) / done, 4) if done else 0.0,
+                       # 429s apart from other errors (a part of error_ratio)
+                       rate_limited_ratio=round((limited - last_limited) / done, 4)
+                       if done else 0.0)
+        # The design as it stands now: a `set` of workers shows in the next frame.
+        summary["cost_per_hour"] = round(sum(hourly_cost(c.settings)
+                                             for c in self.components.values()), 4)
         return summary
 
     def report(self) -> dict[str, Any]:
@@ -289,5 +309,6 @@ class Simulation:
         return build_report(self)
 
 
-def outcome_name(code: int) -> str:
-    return OUTCOME_NAMES[code] if code >= 0 else "pending"
+def _rate(count: int, span: float) -> float:
+    """Per second, to 3 significant digits: enough to draw, and frames stay small."""
+    return float(f"{count / span:.3g}") if span > 0 else 0.0

@@ -29,6 +29,10 @@ from typing import Any
 import networkx as nx
 
 from . import queueing as qt
+from .components.quorum import contact_moments, stale_read_probability
+from .components.sharding import imbalance, key_owners
+from .distributions import key_bucket
+from .registry import hourly_cost
 from .scenario import Link, Scenario, validate
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,8 @@ ASSUMPTIONS = [
     "Caches are warm: compulsory misses and the delay between a miss and its fill are ignored.",
     "Availability treats component failures as independent, ignores health-check delays, "
     "timeouts and retries, and uses each cache's average hit ratio.",
+    "Each request is offered once: retries (which multiply the attempts of failing requests) "
+    "and circuit breakers (which turn calls away) are ignored.",
 ]
 
 Stream = tuple[str, str, tuple]  # (origin, op, via)
@@ -162,6 +168,24 @@ FIFO_MODEL = ("Che-like FIFO approximation, hit_i = p_i T / (1 + p_i T) "
               "(Fricker, Robert, Roberts 2012; Martina et al. 2014)")
 LFU_MODEL = "perfect-LFU approximation (the capacity_keys most requested keys stay cached)"
 TTL_MODEL = "TTL renewal model (Jung, Berger, Balakrishnan 2003)"
+PUSH_MODEL = "exact: the pushed keys always hit, every other key misses"
+DNS_MODEL = ("TTL renewal per user: a lookup caches the answer for ttl_s, so a user with "
+             "Poisson requests at rate r looks up 1/(1 + r ttl_s) of the time")
+LIMIT_MODEL = "fluid: admitted = min(offered, rate_rps); bursts within burst are not modelled"
+CLIENT_LIMIT_MODEL = ("fluid: each client (key modulo clients) is admitted min(its rate, "
+                      "client_rate_rps), taken evenly from its keys; admitted requests are "
+                      "more regular than Poisson, so a cache behind the limits hits less")
+
+
+def dns_split(policy: str, links: list[Link]) -> list[float]:
+    """The share of fresh answers each target gets when these are up (as edge.Dns picks)."""
+    if policy in ("failover", "latency") and links:
+        first = 0 if policy == "failover" else min(range(len(links)),
+                                                   key=lambda i: links[i].latency_ms)
+        return [float(i == first) for i in range(len(links))]
+    weights = [link.weight if policy == "weighted" else 1.0 for link in links]
+    total = math.fsum(weights)
+    return [w / total for w in weights]
 
 
 def _lru_present(r: float, w: float, t: float, around: bool) -> float:
@@ -314,9 +338,14 @@ def flush_rates(writes: list[float], flush_s: float) -> list[float]:
     return [(1.0 - (1.0 - w / total) * math.exp(-w * flush_s)) / cycle for w in writes]
 
 
-def _ip_hash(key: int, n: int) -> int:
-    """The target index load_balancer._ip_hash picks for `key` among n healthy targets."""
-    return (key * 2654435761 & 0xFFFFFFFF) % n
+MAX_SPLIT = 4_000_000  # targets x keys of a shard router's split of its key shapes
+
+
+def _router_owners(design: _Design, cid: str, keys: int) -> tuple[int, ...]:
+    """The target index a shard router gives each key 0..keys-1 (every target up)."""
+    s = design.settings[cid]
+    targets = tuple((link.to, link.weight) for link in design.calls[cid])
+    return key_owners(s["strategy"], targets, s["key_space"], s["vnodes"], keys)
 
 
 def _normalised(v: list[float]) -> tuple[list[float], float]:
@@ -365,6 +394,10 @@ class _Load:
         self.flush_rps: dict[str, float] = {}
         self.shapes: dict[Stream, tuple[list[float], float]] = {}
         self.unknown: set[str] = set()  # below a cache whose hit ratio is not predicted
+        # Rates answered here with a failure (429s, WAF blocks), per component and op.
+        self.refused: dict[str, dict[str, float]] = {c: dict.fromkeys(OPS, 0.0)
+                                                     for c in design.kind}
+        self.edge: dict[str, dict[str, Any]] = {}  # predicted figures of the edge kinds
         for cid in design.order:
             if cid not in self.unknown:
                 getattr(self, f"_visit_{design.kind[cid]}")(cid)
@@ -374,6 +407,13 @@ class _Load:
 
     def sent(self, cid: str, op: str) -> list[tuple[Link, float]]:
         return [(link, r) for link, o, r in self.waited[cid] if o == op]
+
+    def answered_here(self, cid: str, op: str) -> float:
+        """Share of the arriving `op`s a component answers itself, successfully (cache hits,
+        write-behind): neither passed on nor refused."""
+        inflow = self.rate(cid, op)
+        passed = math.fsum(r for _, r in self.sent(cid, op)) + self.refused[cid][op]
+        return max(1.0 - passed / inflow, 0.0) if inflow > 0 else 0.0
 
     def _send(self, cid: str, link: Link, stream: Stream, rate: float,
               waited: bool = True) -> None:
@@ -426,6 +466,37 @@ class _Load:
             for link, n in zip(links, workers, strict=True):
                 self._send(cid, link, stream, rate * n / sum(workers), waited=False)
 
+    def _visit_topic(self, cid: str) -> None:
+        """Every group receives every message; within a group partition j goes to the
+        worker it is dealt to (keys hash to partitions as ip_hash hashes them to targets)."""
+        n = self.d.settings[cid]["partitions"]
+        groups = _topic_groups(self.d.calls[cid])
+        for stream, rate in list(self.flows[cid].items()):
+            if n * len(self.shape(stream)[0]) > MAX_SPLIT:
+                self.unknown |= {cid} | nx.descendants(self.d.graph, cid)
+                return
+            origin, op, via = stream
+            for j in range(n):
+                part = (origin, op, via + (("shard", n, j),))
+                for links in groups.values():
+                    self._send(cid, links[j % len(links)], part, rate * self.shape(part)[1],
+                               waited=False)
+
+    def _visit_shard_router(self, cid: str) -> None:
+        """Each key has one target: the streams split by the router's key mapping."""
+        links = self.d.calls[cid]  # every one carries reads and writes
+        for stream, rate in list(self.flows[cid].items()):
+            if len(links) * len(self.shape(stream)[0]) > MAX_SPLIT:
+                self.unknown |= {cid} | nx.descendants(self.d.graph, cid)
+                return
+            origin, op, via = stream
+            for j, link in enumerate(links):
+                part = (origin, op, via + (("router", cid, j),))
+                self._send(cid, link, part, rate * self.shape(part)[1])
+
+    def _visit_kv_store(self, cid: str) -> None:
+        """A leaf: its replicas are inside it."""
+
     def _visit_database(self, cid: str) -> None:
         """A leaf: replication costs replicas no worker time in v1."""
 
@@ -445,13 +516,22 @@ class _Load:
         if behind:
             self._flush(cid)
 
-    def _cache_fit(self, cid: str) -> _CacheFit:
-        s = self.d.settings[cid]
-        invariant = s["ttl_s"] is None and all(self._invariant(x) for x in self.flows[cid])
+    def _cache_fit(self, cid: str, edge: dict[str, Any] | None = None,
+                   read_share: float = 1.0, pushed: int | None = None) -> _CacheFit:
+        """A cache's fit. The edge kinds pass their cache in a cache's terms (`edge`):
+        `read_share` of the reads reach it, writes do not touch it, and `pushed` keys
+        (ranks 0 to pushed-1, a push CDN) are always held."""
+        s = edge or self.d.settings[cid]
+        invariant = (pushed is not None or s["ttl_s"] is None) and all(
+            self._invariant(x) for x in self.flows[cid])
         if invariant and cid in self.shared.caches:
             return self.shared.caches[cid]
-        reads = self.key_rates(cid, "read")
-        present, model = cache_presence(s, reads, self.key_rates(cid, "write"))
+        reads = [r * read_share for r in self.key_rates(cid, "read")]
+        if pushed is not None:
+            present, model = [float(i < pushed) for i in range(len(reads))], PUSH_MODEL
+        else:
+            writes = [] if edge else self.key_rates(cid, "write")
+            present, model = cache_presence(s, reads, writes)
         fit = _CacheFit(present, model, invariant)
         total_reads = math.fsum(reads)
         if present is not None and total_reads > 0:
@@ -470,11 +550,103 @@ class _Load:
             self._by_weight(cid, self.d.carrying(cid, "write"), (cid, "write", ()), total,
                             waited=False)
 
+    # -- edge kinds (components/edge.py): each answers some requests, passes on the rest --
+    def _pass_on(self, cid: str, stream: Stream, rate: float, cached: bool = False) -> None:
+        """Send `rate` of a stream along the links that carry it, by weight; `cached`: only
+        the keys the component's cache misses go on."""
+        if cached:
+            origin, op, via = stream
+            stream = (origin, op, via + (("miss", cid),))
+            rate *= self.shape(stream)[1]
+        if rate > 0:
+            self._by_weight(cid, self.d.carrying(cid, stream[1]), stream, rate)
+
+    def _per_caller(self, cid: str, n: int) -> list[float]:
+        """Request rates per caller, the request key modulo n standing for the caller."""
+        out = [0.0] * n
+        for op in OPS:
+            for key, r in enumerate(self.key_rates(cid, op)):
+                out[key % n] += r
+        return out
+
+    def _visit_dns(self, cid: str) -> None:
+        s = self.d.settings[cid]
+        for stream, rate in list(self.flows[cid].items()):
+            links = self.d.carrying(cid, stream[1])
+            for link, share in zip(links, dns_split(s["policy"], links), strict=True):
+                self._send(cid, link, stream, rate * share)
+        users = self._per_caller(cid, s["users"])
+        total = math.fsum(users)
+        if total > 0:  # a user's answer is one TTL cache entry, filled by its lookups
+            hit = qt.ttl_hit_ratio(_normalised(users)[0], total, s["ttl_s"])
+            self.edge[cid] = {"lookup_ratio": 1.0 - hit, "lookup_model": DNS_MODEL}
+
+    def _visit_cdn(self, cid: str) -> None:
+        s = self.d.settings[cid]
+        static = 1.0 - s["dynamic_ratio"]
+        edge = {"capacity_keys": s["capacity_keys"], "ttl_s": s["ttl_s"], "eviction": "lru",
+                "write_policy": "write_through"}
+        fit = self.caches[cid] = self._cache_fit(
+            cid, edge, static, s["push_keys"] if s["mode"] == "push" else None)
+        if fit.present is None:
+            self.unknown |= nx.descendants(self.d.graph, cid)
+            return
+        for stream, rate in list(self.flows[cid].items()):
+            if stream[1] == "read":
+                self._pass_on(cid, stream, rate * static, cached=True)
+                self._pass_on(cid, stream, rate * (1.0 - static))
+            else:
+                self._pass_on(cid, stream, rate)
+
+    def _visit_reverse_proxy(self, cid: str) -> None:
+        s = self.d.settings[cid]
+        admitted = 1.0
+        if s["client_rate_rps"]:
+            clients = self._per_caller(cid, s["clients"])
+            total = math.fsum(clients)
+            if total > 0:
+                admitted = math.fsum(min(r, s["client_rate_rps"]) for r in clients) / total
+            self.edge[cid] = {"rate_limited_rps": total * (1.0 - admitted),
+                              "rate_limit_model": CLIENT_LIMIT_MODEL}
+        fit = None
+        if s["cache_keys"]:
+            edge = {"capacity_keys": s["cache_keys"], "ttl_s": s["cache_ttl_s"],
+                    "eviction": "lru", "write_policy": "write_through"}
+            fit = self.caches[cid] = self._cache_fit(cid, edge, admitted)
+            if fit.present is None:
+                self.unknown |= nx.descendants(self.d.graph, cid)
+                return
+        for stream, rate in list(self.flows[cid].items()):
+            self.refused[cid][stream[1]] += rate * (1.0 - admitted)
+            self._pass_on(cid, stream, rate * admitted,
+                          cached=fit is not None and stream[1] == "read")
+
+    def _visit_rate_limiter(self, cid: str) -> None:
+        total = self.rate(cid)
+        admitted = min(1.0, self.d.settings[cid]["rate_rps"] / total) if total > 0 else 1.0
+        for stream, rate in list(self.flows[cid].items()):
+            self.refused[cid][stream[1]] += rate * (1.0 - admitted)
+            self._pass_on(cid, stream, rate * admitted)
+        self.edge[cid] = {"admitted_rps": total * admitted,
+                          "limited_rps": total * (1.0 - admitted), "model": LIMIT_MODEL}
+
+    def _visit_waf(self, cid: str) -> None:
+        s = self.d.settings[cid]
+        blocked = 0.0
+        for stream, rate in list(self.flows[cid].items()):
+            attacks = self.d.settings[stream[0]].get("malicious_ratio", 0.0)
+            share = attacks * s["block_ratio"] + (1.0 - attacks) * s["false_positive_ratio"]
+            blocked += rate * share
+            self.refused[cid][stream[1]] += rate * share
+            self._pass_on(cid, stream, rate * (1.0 - share))
+        total = self.rate(cid)
+        self.edge[cid] = {"blocked_ratio": blocked / total if total > 0 else 0.0}
+
     # -- keys -------------------------------------------------------------------------------
     def _invariant(self, stream: Stream) -> bool:
         origin, _, via = stream
         return self.d.kind[origin] == "client" and all(
-            step[0] == "shard" or self.caches[step[1]].invariant for step in via)
+            step[0] in ("shard", "router") or self.caches[step[1]].invariant for step in via)
 
     def shape(self, stream: Stream) -> tuple[list[float], float]:
         """Per-key probabilities of a stream, and the share of its parent stream it keeps."""
@@ -490,9 +662,12 @@ class _Load:
                 if step[0] == "miss":
                     present = self.caches[step[1]].present or []
                     kept = [p * (1.0 - x) for p, x in zip(parent, present, strict=False)]
+                elif step[0] == "router":
+                    owners = _router_owners(self.d, step[1], len(parent))
+                    kept = [p if owners[i] == step[2] else 0.0 for i, p in enumerate(parent)]
                 else:
                     _, n, j = step
-                    kept = [p if _ip_hash(i, n) == j else 0.0 for i, p in enumerate(parent)]
+                    kept = [p if key_bucket(i, n) == j else 0.0 for i, p in enumerate(parent)]
                 memo[stream] = _normalised(kept)
         return memo[stream]
 
@@ -689,15 +864,15 @@ class _Timing:
         """One call along a link: there, the callee's response, and back."""
         return _add(self.R[link.to][op], Moments(2 * link.latency_ms / MS))
 
-    def _choice(self, cid: str, op: str) -> Moments | None:
-        """Time downstream of a component that sends a request along at most one link."""
+    def _choice(self, cid: str, op: str, wait: Moments | None = None) -> Moments | None:
+        """Time downstream of a component that sends a request along at most one link (after
+        `wait`, for a connection), over the requests it does not refuse."""
         inflow = self.load.rate(cid, op)
         if inflow <= 0:
             return None
-        sent = self.load.sent(cid, op)
-        answered_here = 1.0 - math.fsum(r for _, r in sent) / inflow  # hits, write-behind
-        return _mix([(max(answered_here, 0.0), Moments())]
-                    + [(r / inflow, self._call(link, op)) for link, r in sent])
+        return _mix([(self.load.answered_here(cid, op), Moments())]  # hits, write-behind
+                    + [(r / inflow, _add(wait or Moments(), self._call(link, op)))
+                       for link, r in self.load.sent(cid, op)])
 
     def _calls(self, cid: str, op: str) -> Moments | None:
         """Time of a service's downstream calls: it makes every one, one after another."""
@@ -717,9 +892,47 @@ class _Timing:
         for op in OPS:
             self.R[cid][op] = _add(lookup, self._choice(cid, op))
 
+    def _time_edge(self, cid: str) -> None:
+        """A fixed time (the CDN's edge, the WAF's inspection), then at most one link."""
+        name = {"cdn": "edge_ms", "waf": "inspect_ms"}.get(self.d.kind[cid])
+        own = Moments(self.d.settings[cid][name] / MS if name else 0.0)
+        for op in OPS:
+            self.R[cid][op] = _add(own, self._choice(cid, op))
+
+    _time_cdn = _time_waf = _time_rate_limiter = _time_edge
+
+    def _time_dns(self, cid: str) -> None:
+        share = self.load.edge.get(cid, {}).get("lookup_ratio", 1.0)
+        lookup = _mix([(share, Moments(self.d.settings[cid]["lookup_ms"] / MS)),
+                       (1.0 - share, Moments())])
+        for op in OPS:
+            self.R[cid][op] = _add(lookup, self._choice(cid, op))
+
+    def _time_reverse_proxy(self, cid: str) -> None:
+        """Its connections are a pool whose holding time is the upstream call."""
+        s = self.d.settings[cid]
+        sent = [(r, self._call(link, op)) for op in OPS for link, r in self.load.sent(cid, op)]
+        lam = math.fsum(r for r, _ in sent)
+        hold = _mix(sent) if lam > 0 else None
+        if lam <= 0:
+            fit = _PoolFit(0.0, 0.0, "no traffic", Moments())
+        elif hold is None:
+            fit = self._held_by_unknown(cid)
+        else:  # a call's time is not exponential, even where the callee's service is
+            fit = queue_model(lam, hold, s["connections"], False, s["queue_limit"],
+                              self.load.arrival_cv([cid]))
+        self.fits[cid] = fit
+        own = Moments((s["tls_ms"] + s["compress_ms"]) / MS)
+        for op in OPS:  # no wait predicted: no time either
+            self.R[cid][op] = _add(own, fit.wait and self._choice(cid, op, fit.wait))
+
     def _time_queue(self, cid: str) -> None:
         for op in OPS:  # the caller is answered once the message is queued
             self.R[cid][op] = Moments(self.d.settings[cid]["enqueue_ms"] / MS)
+
+    def _time_topic(self, cid: str) -> None:
+        for op in OPS:  # the producer is answered once the message is appended
+            self.R[cid][op] = Moments(self.d.settings[cid]["append_ms"] / MS)
 
     def _own(self, cid: str) -> dict[str, Moments]:
         s = self.d.settings[cid]
@@ -741,6 +954,19 @@ class _Timing:
         own = self._own(cid)
         hold = {op: _add(own[op], self._calls(cid, op)) for op in OPS}
         self._pool(cid, own, hold, dict.fromkeys(OPS, Moments()), waits_here=False)
+
+    def _time_shard_router(self, cid: str) -> None:
+        for op in OPS:
+            self.R[cid][op] = self._choice(cid, op)
+
+    def _time_kv_store(self, cid: str) -> None:
+        """No queueing: a read waits for the slowest of the R replicas it asks, a write for
+        the W-th fastest of N."""
+        s = self.d.settings[cid]
+        n, m = s["replicas_n"], s["replica_ms"] / MS
+        r, w = min(s["read_quorum"], n), min(s["write_quorum"], n)
+        self.R[cid] = {"read": Moments(*contact_moments(r, r, m)),
+                       "write": Moments(*contact_moments(w, n, m))}
 
     def _time_database(self, cid: str) -> None:
         own = self._own(cid)
@@ -892,50 +1118,92 @@ class _Availability:
 
     def _inner(self, cid: str, op: str) -> Poly | None:
         kind = self.d.kind[cid]
-        if kind in ("database", "queue"):
-            return ONE  # a queue answers at enqueue; a database calls nobody
+        if kind in ("database", "queue", "kv_store", "topic"):
+            return ONE  # a queue (topic) answers at enqueue (append); a database or kv_store
+            # calls nobody
         if kind in ("service", "worker"):  # series: every call must succeed
             out: Poly | None = ONE
             for link in self.d.carrying(cid, op):
                 via = self._via(link, op)
                 out = None if out is None or via is None else self._times(out, via)
             return out
-        if kind == "load_balancer":  # any target that is up will do
+        if kind == "dns":
+            return self._dns(cid, op)
+        if kind in ("load_balancer", "shard_router"):  # any target that is up will do
             links = self.d.carrying(cid, op)
             shares = self._balancer_shares(cid, links, op)
             return self._sum((shares[link.to], self.inner[link.to][op]) for link in links)
         inflow = self.load.rate(cid, op)  # client, cache: one link (or an answer here)
         if inflow <= 0:
             return None
-        sent = self.load.sent(cid, op)
-        here = max(1.0 - math.fsum(r for _, r in sent) / inflow, 0.0)
-        return self._sum([(here, ONE)] + [(r / inflow, self._via(link, op)) for link, r in sent])
+        here = self.load.answered_here(cid, op)  # answered here, not refused
+        return self._sum([(here, ONE)] + [(r / inflow, self._via(link, op))
+                                          for link, r in self.load.sent(cid, op)])
 
     def _balancer_shares(self, cid: str, links: list[Link], op: str) -> dict[str, float]:
         """P(target t is up and picked): the balancer picks among up targets by weight."""
-        algorithm = self.d.settings[cid]["algorithm"]
+        algorithm = self.d.settings[cid].get("algorithm")  # None: a shard router
         sent = defaultdict(float)
         for link, r in self.load.sent(cid, op):
             sent[link.to] += r
         weights = {link.to: link.weight if algorithm == "weighted" else
-                   sent[link.to] if algorithm == "ip_hash" else 1.0 for link in links}
+                   sent[link.to] if algorithm in ("ip_hash", None) else 1.0 for link in links}
         failing = [t for t in weights if self.a[t] < 1.0]
-        shares = dict.fromkeys(weights, 0.0)
         if len(failing) > 12:  # too many to enumerate: picked in proportion to w_t A_t
             self.approximate = True
             norm = math.fsum(weights[t] * self.a[t] for t in weights)
             anyone = 1.0 - math.prod(1.0 - self.a[t] for t in weights)
             return {t: anyone * weights[t] * self.a[t] / norm if norm else 0.0 for t in weights}
-        always = [t for t in weights if t not in failing]
+
+        def by_weight(up: list[str]) -> dict[str, float]:
+            total = math.fsum(weights[t] for t in up)
+            return {t: weights[t] / total for t in up} if total > 0 else {}
+
+        return self._picks(list(weights), by_weight)[0]
+
+    def _picks(self, targets: list[str], split: Callable[[list[str]], dict[str, float]]
+               ) -> tuple[dict[str, float], dict[str, float]]:
+        """Over the up/down states of `targets`: P(t is up and picked), and P(t is up and
+        picked while another target is up). `split(up)` shares the picks among the targets
+        that are up (listed in the order of `targets`)."""
+        failing = [t for t in targets if self.a[t] < 1.0]
+        picked, backed = dict.fromkeys(targets, 0.0), dict.fromkeys(targets, 0.0)
         for states in itertools.product((False, True), repeat=len(failing)):
             p = math.prod(self.a[t] if up else 1.0 - self.a[t]
                           for t, up in zip(failing, states, strict=True))
-            up = always + [t for t, s in zip(failing, states, strict=True) if s]
-            total = math.fsum(weights[t] for t in up)
-            for t in up:
-                if total > 0:
-                    shares[t] += p * weights[t] / total
-        return shares
+            down = {t for t, up in zip(failing, states, strict=True) if not up}
+            up = [t for t in targets if t not in down]
+            for t, share in split(up).items():
+                picked[t] += p * share
+                if len(up) > 1:
+                    backed[t] += p * share
+        return picked, backed
+
+    def _dns(self, cid: str, op: str) -> Poly | None:
+        """A lookup picks among the targets that are up. But a caller keeps its answer for
+        ttl_s: when the target it points to fails while another is up, the requests that
+        use a cached answer fail until it expires or the target is repaired, whichever
+        comes first. The residual life of an answer is uniform on (0, ttl_s) (renewal), the
+        repair exponential (mean mttr_s), so that lasts E[min] = mttr_s (1 - mttr_s/ttl_s
+        (1 - exp(-ttl_s/mttr_s))), and such failures come at rate P(t picked, another up) /
+        mtbf_s. Each costs that window times the share of requests using a cached answer."""
+        s = self.d.settings[cid]
+        links = {link.to: link for link in self.d.carrying(cid, op)}
+        if sum(self.a[t] < 1.0 for t in links) > 12:  # too many to enumerate
+            return None
+        picked, backed = self._picks(list(links), lambda up: dict(zip(
+            up, dns_split(s["policy"], [links[t] for t in up]), strict=True)))
+        poly = self._sum((picked[t], self.inner[t][op]) for t in links)
+        cached = 1.0 - self.load.edge.get(cid, {}).get("lookup_ratio", 1.0)
+        ttl, loss = s["ttl_s"], 0.0
+        for t in links:
+            mtbf, mttr = self.d.settings[t]["mtbf_s"], self.d.settings[t]["mttr_s"]
+            if mtbf and ttl > 0:
+                window = mttr * (1.0 + mttr / ttl * math.expm1(-ttl / mttr))
+                loss += cached * backed[t] / mtbf * window
+        if poly is None or loss <= 0:
+            return poly
+        return self._sum([(1.0, poly), (loss, {frozenset(): -1.0})])
 
     def of_client(self, cid: str) -> float | None:
         """A client's success ratio (its own failures stop requests, not fail them)."""
@@ -1028,7 +1296,8 @@ def _component(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[
     kind = design.kind[cid]
     out: dict[str, Any] = {"availability": design.availability(cid)}
     if cid in load.unknown:
-        out["notes"] = ["not predicted: its load depends on a hit ratio that is not predicted"]
+        out["notes"] = ["not predicted: its load depends on a hit ratio or a key split that "
+                        "is not predicted"]
         return out
     out["offered_rps"] = load.rate(cid)
     notes = _warnings(design, load, cid)
@@ -1037,11 +1306,18 @@ def _component(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[
         notes += [timing.fits[cid].note] if timing.fits[cid].note else []
     if kind == "cache":
         out.update(_cache_fields(load, cid))
-    if kind == "load_balancer":
+    if kind in ("cdn", "reverse_proxy") and cid in load.caches:
+        fields = _cache_fields(load, cid)  # a proxy's `model` is its connections'
+        out["cache_model" if kind == "reverse_proxy" else "model"] = fields.pop("model")
+        out.update(fields)
+    out.update(load.edge.get(cid, {}))
+    if kind in ("load_balancer", "shard_router", "dns"):
         per_target: dict[str, float] = defaultdict(float)
         for link, _, r in load.waited[cid]:
             per_target[link.to] += r
         out["per_target_rps"] = dict(per_target)
+        if kind == "shard_router":
+            out.update(imbalance([per_target[link.to] for link in design.calls[cid]]))
     latency = timing.latency(cid)
     if latency is not None:
         out["latency_ms"] = {"mean": latency.mean * MS}
@@ -1092,6 +1368,21 @@ def _warnings(design: _Design, load: _Load, cid: str) -> list[str]:
     return notes
 
 
+def _quorum_stale_reads(design: _Design, load: _Load) -> dict[str, float]:
+    """Stale-read ratio of each kv_store not partitioned from the start, key by key."""
+    out = {}
+    for cid, kind in design.kind.items():
+        s = design.settings[cid]
+        if kind != "kv_store" or s["partitioned_replicas"] or cid in load.unknown \
+                or load.rate(cid, "read") <= 0:
+            continue
+        n, m = s["replicas_n"], s["replica_ms"] / MS
+        r, w = min(s["read_quorum"], n), min(s["write_quorum"], n)
+        out[cid] = math.fsum(q * stale_read_probability(n, r, w, m, rate) for q, rate in zip(
+            load.key_shape(cid, "read"), load.key_rates(cid, "write"), strict=False))
+    return out
+
+
 def _stale_reads(design: _Design, load: _Load) -> dict[str, float]:
     out = {}
     for replica, link in design.replication.items():
@@ -1105,17 +1396,114 @@ def _stale_reads(design: _Design, load: _Load) -> dict[str, float]:
     return out
 
 
+# --- topics and failover -------------------------------------------------------------------
+
+TOPIC_MODEL = ("each partition a FIFO queue at the worker it is dealt to, at the rate of its "
+               "keys (by the key hash): M/G/1 (Pollaczek-Khinchine; M/M/1 for exponential "
+               "service) per partition when the worker has a slot for each, one M/G/1 for all "
+               "its partitions when it has one slot; lag = messages waiting + in service")
+
+
+def _topic_groups(links: list[Link]) -> dict[str, list[Link]]:
+    """A topic's consumer groups: the links of each, in the order listed."""
+    groups: dict[str, list[Link]] = {}
+    for link in links:
+        groups.setdefault(link.group, []).append(link)
+    return groups
+
+
+def _topic_lags(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[str, Any]:
+    """Mean lag and wait of each consumer group. Exact for Poisson arrivals when every worker
+    takes messages from this group only and has a slot per partition (independent queues)
+    or a single slot (a work-conserving server: its number in system does not depend on the
+    order it serves partitions in); other slot counts are not predicted."""
+    n = design.settings[cid]["partitions"]
+    rates = [0.0] * n
+    for (origin, op, via), rate in load.flows[cid].items():
+        for j in range(n):
+            rates[j] += rate * load.shape((origin, op, via + (("shard", n, j),)))[1]
+    total = math.fsum(rates)
+    out: dict[str, Any] = {}
+    for name, links in _topic_groups(design.calls[cid]).items():
+        lag = waiting = 0.0
+        note = None
+        for k, link in enumerate(links):
+            w, parts = link.to, rates[k::len(links)]
+            hold, slots = timing.holding.get(w, (None, False))[0], design.settings[w]["workers"]
+            if not math.fsum(parts):
+                continue
+            if design.graph.in_degree(w) > 1:
+                note = f"not predicted: worker '{w}' also takes messages from elsewhere"
+            elif hold is None:
+                note = f"not predicted: the time of worker '{w}' is not predicted"
+            elif 1 < slots < len(parts):
+                note = f"not predicted: worker '{w}' has fewer slots than partitions, but more " \
+                       "than one"
+            elif hold.mean > NO_TIME:
+                for lam in (parts if slots >= len(parts) else [math.fsum(parts)]):
+                    if lam * hold.mean >= 1.0:
+                        note = f"saturated at worker '{w}': the lag grows without bound"
+                    elif lam > 0:
+                        m = qt.mg1(lam, hold.mean, hold.cv)
+                        lag, waiting = lag + m.mean_in_system, waiting + m.mean_queue
+        out[name] = {"note": note} if note else {
+            "mean_lag": lag, "mean_wait_ms": waiting / total * MS if total > 0 else 0.0,
+            "model": TOPIC_MODEL + ("" if load.arrival_cv([cid]) == 1.0 else
+                                    " (arrivals are not Poisson here: approximate)")}
+    return out
+
+
+def _failover(design: _Design, load: _Load) -> dict[str, dict[str, Any]]:
+    """Per failover: writes fail for heartbeat + promotion, and the writes in flight to the
+    promoted replica are lost: by Little's law, on average the write rate times the mean
+    apply delay. Between multi-primary peers a write conflicts when a write of its key from
+    the peer is in flight: the stale-read formula with the peer's writes."""
+    out = {}
+    for cid, s in design.settings.items():
+        if design.kind[cid] != "database" or cid in load.unknown:
+            continue
+        links = [link for link in design.replication.values() if link.from_ == cid]
+        writes = load.rate(cid, "write")
+        if s["failover"] == "active_passive":
+            fields: dict[str, Any] = {
+                "write_downtime_per_failover_s": s["heartbeat_s"] + s["promotion_s"]}
+            if len(links) == 1:  # with more, the most up-to-date replica is promoted
+                link = links[0]
+                delay = Moments.of(apply_delays(writes, link.lag_ms / MS, link.lag_dist))
+                fields["lost_writes_per_failover"] = 0.0 if link.mode == "sync" else \
+                    writes * delay.mean
+            out[cid] = fields
+        elif s["failover"] == "multi_primary" and writes > 0:
+            link = design.replication[cid]  # from the peer
+            out[cid] = {"conflict_ratio": stale_read_ratio(
+                load.key_shape(cid, "write"), load.key_rates(link.from_, "write"),
+                link.lag_ms / MS, link.lag_dist),
+                "conflict_model": "Poisson writes per key on each side: a write conflicts "
+                                  "when a write of its key from the peer is not applied yet"}
+    return out
+
+
 def _predict(scenario: Scenario) -> dict[str, Any]:
     design = _Design(scenario)
     shared = _Shared()
     load = _Load(design, 1.0, shared)
     timing = _Timing(design, load)
     components = {cid: _component(design, load, timing, cid) for cid in design.kind}
+    for cid, ratio in _quorum_stale_reads(design, load).items():
+        components[cid]["stale_read_ratio"] = ratio
+        components[cid]["stale_read_model"] = (
+            "quorum store, Poisson writes per key, no partition: C(N-W, R)/C(N, R) "
+            "w m/(w m + R); writes still in flight ignored (exact as w m -> 0)")
     for replica, ratio in _stale_reads(design, load).items():
         components[replica]["stale_read_ratio"] = ratio
         components[replica]["stale_read_model"] = (
             "async replication of Poisson writes, applied in commit order: a write also "
             "waits for every earlier write still in flight")
+    for cid, fields in _failover(design, load).items():
+        components[cid].update(fields)
+    for cid, kind in design.kind.items():
+        if kind == "topic" and cid not in load.unknown:
+            components[cid]["groups"] = _topic_lags(design, load, timing, cid)
     out: dict[str, Any] = {"components": components, "assumptions": ASSUMPTIONS}
     saturation = _saturation(design, shared, timing)
     if saturation:
@@ -1134,7 +1522,18 @@ def _predict(scenario: Scenario) -> dict[str, Any]:
                                                        else "")}
     out["clients"] = {c: {"mean_latency_ms": m.mean * MS} for c in design.clients
                       if (m := timing.latency(c)) is not None}
+    out["cost"] = _cost(design, load)
     return _finite(out)
+
+
+def _cost(design: _Design, load: _Load) -> dict[str, Any]:
+    """The design's running cost, and per million requests if every offered one succeeds."""
+    per_hour = math.fsum(hourly_cost(s) for s in design.settings.values())
+    out = {"cost_per_hour": per_hour}
+    offered = math.fsum(load.origin_rate.values())
+    if offered > 0:
+        out["cost_per_million_requests"] = per_hour / (offered * 3600.0) * 1e6
+    return out
 
 
 def _finite(value: Any) -> Any:

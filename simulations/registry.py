@@ -26,6 +26,7 @@ class Param:
     choices: tuple[str, ...] = ()
     required: bool = False
     nullable: bool = False  # the default None is a meaningful "none"
+    fixed: bool = False  # shapes the design: a `set` command may not change it
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,57 @@ def _failures() -> tuple[Param, ...]:
     )
 
 
+def _resilience(call: str) -> tuple[Param, ...]:
+    """How a caller (a client, a service for its downstream calls) treats a failing callee:
+    components/resilience.py."""
+    return (
+        Param("timeout_ms", "float", f"{call} not answered by then fails. None = no timeout.",
+              None, unit="ms", minimum=0, exclusive_minimum=True, maximum=3_600_000,
+              nullable=True),
+        Param("retries", "int", "Attempts made again after a failure.", 0, minimum=0,
+              maximum=10),
+        Param("backoff_ms", "float", "Wait before the first retry, doubled for each later one.",
+              100.0, unit="ms", minimum=0, maximum=3_600_000),
+        Param("jitter", "choice", "Randomises each wait: full draws it uniformly in [0, wait], "
+              "equal in [wait/2, wait].", "none", choices=("none", "full", "equal")),
+        Param("breaker_errors", "int", "Failed calls within breaker_window_s that open the "
+              "circuit breaker of a link (it then fails calls at once). None = no breaker.",
+              None, unit="calls", minimum=1, maximum=1_000_000, nullable=True),
+        Param("breaker_window_s", "float", "The window in which breaker_errors failures open "
+              "the breaker.", 10.0, unit="s", minimum=0, exclusive_minimum=True,
+              maximum=86_400),
+        Param("breaker_open_s", "float", "How long an open breaker fails calls before it lets "
+              "one trial call through: success closes it, failure opens it again.", 5.0,
+              unit="s", minimum=0, maximum=86_400),
+    )
+
+
+# Running cost per hour, in currency units, per unit of what sizes a component: the first of
+# COST_SIZES its kind has (per worker, per 1000 keys), else the component itself. Kinds not
+# listed cost DEFAULT_HOURLY_COST.
+COST_SIZES = (("workers", 1, "worker"), ("replicas_n", 1, "replica"),
+              ("capacity_keys", 1000, "1000 keys"))
+HOURLY_COST = {"client": 0.0, "load_balancer": 0.025, "service": 0.10, "cache": 0.05,
+               "database": 0.50, "queue": 0.05, "worker": 0.10}
+DEFAULT_HOURLY_COST = 0.10
+
+
+def _cost(kind: Kind) -> Param:
+    names = {p.name for p in kind.params}
+    per = next((f" per {unit}" for name, _, unit in COST_SIZES if name in names), "")
+    return Param("cost_per_hour", "float", f"Running cost in currency units{per} per hour.",
+                 HOURLY_COST.get(kind.name, DEFAULT_HOURLY_COST), unit=f"{per[1:]}-hour"
+                 if per else "per hour", minimum=0, maximum=1e6)
+
+
+def hourly_cost(settings: dict[str, Any]) -> float:
+    """What a component costs per hour as configured: cost_per_hour times its size."""
+    for name, per, _ in COST_SIZES:
+        if name in settings:
+            return settings["cost_per_hour"] * settings[name] / per
+    return settings["cost_per_hour"]
+
+
 def _ms(name: str, help_: str, default: float | None, required: bool = False) -> Param:
     return Param(name, "float", help_, default, unit="ms", minimum=0, maximum=3_600_000,
                  required=required)
@@ -91,13 +143,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
               maximum=1_000_000),
         Param("key_skew", "float", "Zipf exponent of key popularity (0 = uniform).", 0.0,
               minimum=0, maximum=5),
-        Param("timeout_ms", "float", "A request not answered by then fails. None = no timeout.",
-              None, unit="ms", minimum=0, exclusive_minimum=True, maximum=3_600_000,
-              nullable=True),
-        Param("retries", "int", "Attempts made again after a failure.", 0, minimum=0,
-              maximum=10),
-        Param("backoff_ms", "float", "Wait before the first retry, doubled for each later one.",
-              100.0, unit="ms", minimum=0, maximum=3_600_000),
+        *_resilience("A request"),
         Param("malicious_ratio", "float", "Share of requests that are attacks (a WAF may "
               "block them).", 0.0, minimum=0, maximum=1),
     )),
@@ -110,6 +156,73 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
               "before it is taken out (and a recovered one before it is put back).", 5.0,
               unit="s", minimum=0, maximum=3600),
     )),
+    # -- edge kinds (components/edge.py) --
+    Kind("dns", "edge", "DNS", "Tells callers where to send requests; each caller caches "
+         "the answer for ttl_s, so only some requests pay the lookup.", (
+        Param("policy", "choice", "How an answer picks among the targets that are up: in "
+              "turn, by link weight, the lowest link latency, or the first in link order.",
+              "round_robin", choices=("round_robin", "weighted", "latency", "failover")),
+        _ms("lookup_ms", "Time of a lookup, paid by requests whose caller's cached answer "
+            "has expired.", 20.0),
+        Param("ttl_s", "float", "How long a caller keeps an answer; it keeps using it even "
+              "if its target fails (0 = every request looks up).", 60.0, unit="s",
+              minimum=0, maximum=1e7),
+        Param("users", "int", "Distinct callers, each with its own cached answer (the "
+              "request key modulo users).", 1000, minimum=1, maximum=1_000_000),
+    )),
+    Kind("cdn", "edge", "CDN", "An edge cache in front of an origin: static reads it holds "
+         "answer at the edge.", (
+        Param("mode", "choice", "pull: fetch from the origin on a miss and keep it (LRU); "
+              "push: the push_keys most popular keys are preloaded.", "pull",
+              choices=("pull", "push")),
+        Param("capacity_keys", "int", "Pull: objects the edge holds.", 10_000, unit="keys",
+              minimum=0, maximum=1_000_000),
+        Param("ttl_s", "float", "Pull: an object expires this long after it was fetched. "
+              "None = never.", None, unit="s", minimum=0, exclusive_minimum=True,
+              maximum=1e7, nullable=True),
+        Param("push_keys", "int", "Push: the keys of popularity ranks 0 to N-1, always hit.",
+              0, unit="keys", minimum=0, maximum=1_000_000),
+        _ms("edge_ms", "Time at the edge, paid by every request (a hit answers after it).",
+            5.0),
+        Param("dynamic_ratio", "float", "Share of reads that are dynamic: never cached, "
+              "always sent to the origin.", 0.0, minimum=0, maximum=1),
+    )),
+    Kind("reverse_proxy", "edge", "Reverse proxy", "Terminates TLS, limits each client, "
+         "caches responses and forwards over a bounded number of connections.", (
+        Param("connections", "int", "Requests forwarded at once; more wait their turn.",
+              100, minimum=1, maximum=10_000),
+        _queue_limit(),
+        _ms("tls_ms", "TLS termination, paid by every request.", 1.0),
+        _ms("compress_ms", "Compression, paid by every successful response.", 0.0),
+        Param("cache_keys", "int", "Responses to reads it caches (LRU); 0 = no cache.", 0,
+              unit="keys", minimum=0, maximum=1_000_000),
+        Param("cache_ttl_s", "float", "A cached response expires this long after it was "
+              "stored. None = never.", None, unit="s", minimum=0, exclusive_minimum=True,
+              maximum=1e7, nullable=True),
+        Param("client_rate_rps", "float", "Requests per second each client may send (token "
+              "bucket); more are answered rate_limited (429). None = no limit.", None,
+              unit="rps", minimum=0, exclusive_minimum=True, maximum=200_000, nullable=True),
+        Param("client_burst", "int", "Requests a client may send at once after a quiet "
+              "spell (its bucket size).", 10, minimum=1, maximum=1_000_000),
+        Param("clients", "int", "Distinct clients, each with its own limit (the request key "
+              "modulo clients).", 1000, minimum=1, maximum=1_000_000),
+    )),
+    Kind("rate_limiter", "edge", "Rate limiter", "A token bucket: requests over the limit "
+         "are answered rate_limited (429) at once.", (
+        Param("rate_rps", "float", "Requests admitted per second (the bucket's refill).",
+              None, unit="rps", minimum=0, exclusive_minimum=True, maximum=200_000,
+              required=True),
+        Param("burst", "int", "Requests admitted at once after a quiet spell (the bucket "
+              "size).", 10, minimum=1, maximum=1_000_000),
+    )),
+    Kind("waf", "edge", "WAF", "Web application firewall: inspects every request and "
+         "blocks attacks (and some legitimate requests).", (
+        _ms("inspect_ms", "Inspection time, paid by every request.", 1.0),
+        Param("block_ratio", "float", "Share of attacks (the client's malicious_ratio) it "
+              "blocks.", 0.95, minimum=0, maximum=1),
+        Param("false_positive_ratio", "float", "Share of legitimate requests it blocks.",
+              0.0, minimum=0, maximum=1),
+    )),
     Kind("service", "compute", "Service", "A pool of workers doing its own work, then calling "
          "what it links to.", (
         _workers(),
@@ -117,6 +230,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         _service_dist(), _service_cv(), _queue_limit(),
         Param("blocking", "bool", "Whether a worker stays held while downstream calls run.",
               True),
+        *_resilience("A downstream call"),
     )),
     Kind("cache", "storage", "Cache", "Key-value cache in front of a slower store.", (
         Param("capacity_keys", "int", "Entries the cache holds.", None, unit="keys",
@@ -138,12 +252,57 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         _ms("read_ms", "Mean time of a read.", None, True),
         _ms("write_ms", "Mean time of a write.", None, True),
         _service_dist(), _service_cv(), _queue_limit(),
+        Param("failover", "choice", "On a primary: active_passive promotes a replica when it "
+              "fails; multi_primary lets two databases replicating to each other both take "
+              "writes.", "none", choices=("none", "active_passive", "multi_primary"),
+              fixed=True),
+        Param("heartbeat_s", "float", "Active-passive: how long a dead primary goes unnoticed "
+              "before its failover starts.", 1.0, unit="s", minimum=0, maximum=3600),
+        Param("promotion_s", "float", "Active-passive: time to promote a replica once the "
+              "failure is noticed; writes fail until then.", 5.0, unit="s", minimum=0,
+              maximum=3600),
+    )),
+    # -- sharding and quorum stores (components/sharding.py, components/quorum.py) --
+    Kind("shard_router", "storage", "Shard router", "Sends each key to one of its targets "
+         "(shards), by hash, key range or a consistent-hash ring over the targets that are "
+         "up.", (
+        Param("strategy", "choice", "hash_mod: hash(key) mod N; range: N equal ranges of "
+              "0..key_space-1; consistent_hash: a ring of virtual nodes.", "consistent_hash",
+              choices=("hash_mod", "range", "consistent_hash")),
+        Param("key_space", "int", "Range: keys 0..key_space-1 are split (set it to the "
+              "clients' keys); larger keys go to the last range.", 1000, unit="keys",
+              minimum=1, maximum=1_000_000),
+        Param("vnodes", "int", "Consistent hash: virtual nodes per target, times the link's "
+              "weight (at most 10,000 per target).", 100, minimum=1, maximum=1000),
+    )),
+    Kind("kv_store", "storage", "Key-value store", "A Dynamo-style cluster of N replicas: "
+         "writes wait for W acknowledgements, reads ask R replicas.", (
+        Param("replicas_n", "int", "Copies of every key (N).", 3, minimum=1, maximum=15),
+        Param("read_quorum", "int", "Replicas a read asks and waits for (R <= N).", 2,
+              minimum=1, maximum=15),
+        Param("write_quorum", "int", "Acknowledgements a write waits for (W <= N).", 2,
+              minimum=1, maximum=15),
+        _ms("replica_ms", "Mean time of one replica contact (exponential).", 5.0),
+        Param("partitioned_replicas", "int", "Replicas cut off from the rest, with the "
+              "clients near them (< N; 0 = no partition).", 0, minimum=0, maximum=14),
+        Param("on_partition", "choice", "refuse (CP): fail requests without a full quorum "
+              "on their side; serve (AP): answer from the replicas there.", "refuse",
+              choices=("refuse", "serve")),
     )),
     Kind("queue", "messaging", "Queue", "Buffers messages for the workers it links to; the "
          "caller is answered once the message is queued.", (
         Param("capacity", "int", "Messages it holds; a full queue rejects. None = unbounded.",
               None, unit="messages", minimum=0, maximum=10_000_000, nullable=True),
         _ms("enqueue_ms", "Time to accept a message.", 1.0),
+    )),
+    Kind("topic", "messaging", "Topic", "A partitioned log: each consumer group (the group "
+         "of its links) receives every message, one worker per partition, in key order.", (
+        Param("partitions", "int", "Partitions; a message goes to the one its key hashes to.",
+              4, minimum=1, maximum=1000, fixed=True),
+        _ms("append_ms", "Time to append a message; the producer is answered then.", 1.0),
+        Param("retention_s", "float", "Messages older than this are dropped, consumed or not. "
+              "None = kept until every group consumed them.", None, unit="s", minimum=0,
+              exclusive_minimum=True, maximum=1e7, nullable=True),
     )),
     Kind("worker", "messaging", "Worker", "Consumers pulling messages from the queues that "
          "link to it; may call downstream like a service.", (
@@ -155,7 +314,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 
 for _kind in list(KINDS.values()):
     KINDS[_kind.name] = Kind(_kind.name, _kind.group, _kind.title, _kind.help,
-                             _kind.params + _failures())
+                             _kind.params + _failures() + (_cost(_kind),))
 
 
 def registry_json() -> dict[str, Any]:

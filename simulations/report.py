@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from .components.base import OUTCOME_NAMES
 from .metrics import LatencyHistogram
 from .predict import predict
 
@@ -22,20 +23,27 @@ def build_report(sim: Simulation) -> dict[str, Any]:
         latency.merge(c.latency)
     succeeded = sum(c.succeeded for c in clients)
     failed = sum(sum(c.failures.values()) for c in clients)
+    failures = {name: sum(c.failures[name] for c in clients) for name in OUTCOME_NAMES[1:]}
     measured = max(now - sim.warmup_s, 0.0)
     summary = {
         "requests": sum(c.requests for c in clients), "succeeded": succeeded,
-        "failed": failed,
+        "failed": failed, "failures": failures,  # by outcome: 429s apart from 503s
         "success_ratio": succeeded / (succeeded + failed) if succeeded + failed else 0.0,
         "throughput_rps": succeeded / measured if measured else 0.0,
         "latency_ms": latency.summary((0.5, 0.9, 0.95, 0.99)),
     }
+    costs = {cid: c.cost_per_hour(now) for cid, c in sim.components.items()}
+    summary["cost_per_hour"] = math.fsum(costs.values())
+    if summary["throughput_rps"]:  # else there is no cost per request
+        summary["cost_per_million_requests"] = \
+            summary["cost_per_hour"] / (summary["throughput_rps"] * 3600.0) * 1e6
     return _tidy({
         "format": REPORT_FORMAT, "scenario": sim.scenario.name, "seed": sim.seed,
         "duration_s": now, "warmup_s": sim.warmup_s,
         "events_processed": sim.kernel.events, "wall_s": sim.wall_s,
         "summary": summary,
-        "components": {cid: c.report(now) for cid, c in sim.components.items()},
+        "components": {cid: {**c.report(now), "cost_per_hour": costs[cid]}
+                       for cid, c in sim.components.items()},
         # From the scenario alone, never from the run: each checks the other.
         "predictions": predict(sim.scenario),
     })

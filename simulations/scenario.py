@@ -80,12 +80,16 @@ class Link(_Strict):
     mode: Literal["async", "sync"] | None = None
     lag_ms: NonNegative | None = None
     lag_dist: Literal["exponential", "constant"] | None = None
+    group: Id | None = None  # links out of a topic: the consumer group (default "default")
 
     def carries(self, op: str) -> bool:
         return self.route == "any" or self.route == op
 
 
 REPLICATION_DEFAULTS = {"mode": "async", "lag_ms": 100.0, "lag_dist": "exponential"}
+MAX_SHARDS = 100  # targets of one shard_router (its ring holds up to 10,000 points each)
+# Edge kinds pass each request to one of their outgoing call links (components/edge.py).
+EDGE_FORWARDERS = ("dns", "cdn", "reverse_proxy", "rate_limiter", "waf")
 
 Action = Literal["fail", "recover", "slow", "partition", "heal", "set"]
 
@@ -259,7 +263,7 @@ def _check_params(s: Scenario) -> list[str]:
     errors = []
     for i, c in enumerate(s.components):
         c._settings, errs = check_params(c.kind, c.params, f"components[{i}].params")
-        errors += errs
+        errors += errs or bound_errors(c.kind, c.settings, f"components[{i}].params", c.params)
     if s.warmup_s >= s.duration_s:
         errors.append(f"warmup_s: must be < duration_s ({s.duration_s:g})")
     return errors
@@ -341,8 +345,61 @@ def check_command(action: str, target: Any, params: dict, components: dict,
     if action == "set":
         if not params:
             return [f"{path}.params: set needs at least one parameter"]
-        return check_params(components[target].kind, params, f"{path}.params", partial=True)[1]
+        kind = components[target].kind
+        changes, errors = check_params(kind, params, f"{path}.params", partial=True)
+        errors += [f"{path}.params.{name}: cannot change while running (it shapes the design)"
+                   for name in changes if KINDS[kind].param(name).fixed]
+        return errors or bound_errors(kind, {**components[target].settings, **changes},
+                                      f"{path}.params", changes)
     return [f"{path}.params: {action} takes no params"] if params else []
+
+
+def bound_errors(kind: str, settings: dict[str, Any], path: str, given: Any) -> list[str]:
+    """Parameters bounded by another of the same component (a kv_store's quorums and
+    partition by its replicas). The error names whichever of the two the document gives."""
+    if kind != "kv_store":
+        return []
+    n, errors = settings["replicas_n"], []
+    for name, limit, rel in (("read_quorum", n, "<="), ("write_quorum", n, "<="),
+                             ("partitioned_replicas", n - 1, "<")):
+        value = settings[name]
+        if value > limit:
+            errors.append(f"{path}.{name}: must be {rel} replicas_n ({n})" if name in given
+                          else f"{path}.replicas_n: must be {'>=' if rel == '<=' else '>'} "
+                          f"{name} ({value})")
+    return errors
+
+
+def failover_errors(s: Scenario, primaries_of: dict[str, list[str]]) -> list[str]:
+    """Failover is set on primaries: active_passive on one with replicas (they follow it),
+    multi_primary on two databases that replicate to each other and to nobody else."""
+    errors = []
+    replicas: dict[str, list[str]] = {}
+    for replica, primaries in primaries_of.items():
+        for primary in primaries:
+            replicas.setdefault(primary, []).append(replica)
+    for i, c in enumerate(s.components):
+        if c.kind != "database":
+            continue
+        path, mode = f"components[{i}].params.failover", c.settings["failover"]
+        outs, ins = replicas.get(c.id, []), primaries_of.get(c.id, [])
+        peers = [x for x in outs if x in ins]
+        if peers and mode != "multi_primary":
+            errors.append(f"{path}: '{c.id}' and '{peers[0]}' replicate to each other, which "
+                          "needs failover multi_primary on both")
+        if mode == "multi_primary" and not peers:
+            errors.append(f"{path}: multi_primary needs a peer, a database that '{c.id}' "
+                          "replicates to and from")
+        elif mode == "multi_primary" and (len(peers) > 1 or len(outs) > 1 or len(ins) > 1):
+            errors.append(f"{path}: a multi_primary database replicates with its one peer "
+                          "only (both ways)")
+        if mode == "active_passive" and ins:
+            errors.append(f"{path}: '{c.id}' is a replica; set failover on its primary "
+                          f"'{ins[0]}' (its replicas follow it)")
+        elif mode == "active_passive" and not outs:
+            errors.append(f"{path}: active_passive needs a replica to promote (a replication "
+                          f"link from '{c.id}')")
+    return errors
 
 
 def _check_topology(s: Scenario) -> list[str]:
@@ -357,6 +414,10 @@ def _check_topology(s: Scenario) -> list[str]:
     for i, link in enumerate(s.links):
         a, b = link.from_, link.to
         reach.add_edge(a, b)
+        if kinds[a] == "topic" and link.kind == "call":
+            link.group = link.group or "default"
+        elif link.group is not None:
+            errors.append(f"links[{i}].group: only links out of a topic take a group")
         if link.kind == "replication":
             if kinds[a] != "database" or kinds[b] != "database":
                 errors.append(f"links[{i}]: replication links join two databases")
@@ -367,9 +428,18 @@ def _check_topology(s: Scenario) -> list[str]:
             errors.append(f"links[{i}]: clients only send requests; '{b}' cannot be called")
         if kinds[a] == "database":
             errors.append(f"links[{i}]: a database calls nothing; use a replication link")
-        if (kinds[a] == "queue") != (kinds[b] == "worker"):
-            errors.append(f"links[{i}]: queues feed workers, and workers are fed only by "
-                          f"queues ({kinds[a]} -> {kinds[b]})")
+        if kinds[a] == "kv_store":
+            errors.append(f"links[{i}]: a kv_store calls nothing (its replicas are inside it)")
+        if kinds[a] == "shard_router" and link.route != "any":
+            errors.append(f"links[{i}].route: a shard_router's links carry reads and writes "
+                          "('any'): a key has one shard for both")
+        if (kinds[a] in ("queue", "topic")) != (kinds[b] == "worker"):
+            errors.append(f"links[{i}]: queues feed workers, as topics do; workers are fed "
+                          f"only by queues and topics ({kinds[a]} -> {kinds[b]})")
+    errors += failover_errors(s, replicas_of)
+    # Multi-primary peers replicate both ways: neither is the other's replica.
+    replicas_of = {replica: kept for replica, primaries in replicas_of.items()
+                   if (kept := [p for p in primaries if replica not in replicas_of.get(p, ())])}
     for replica, primaries in replicas_of.items():
         if len(primaries) > 1:
             errors.append(f"components[{index[replica]}]: replica '{replica}' has more than "
@@ -393,8 +463,12 @@ def _check_topology(s: Scenario) -> list[str]:
         where = f"components[{index[cid]}]"
         if cid not in reachable:
             errors.append(f"{where}: '{cid}' is not reachable from any client")
-        if kind in ("client", "load_balancer", "cache", "queue") and not calls.out_degree(cid):
+        if kind in ("client", "load_balancer", "cache", "queue", "topic") + EDGE_FORWARDERS \
+                and not calls.out_degree(cid):
             errors.append(f"{where}: {kind} '{cid}' has no outgoing link to send requests to")
+        if kind == "shard_router" and not 0 < calls.out_degree(cid) <= MAX_SHARDS:
+            errors.append(f"{where}: shard_router '{cid}' needs 1 to {MAX_SHARDS} targets "
+                          f"(it has {calls.out_degree(cid)})")
     if not errors:
         errors += route_errors(s)
     return errors
@@ -424,7 +498,7 @@ def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> l
             ops[link.to] |= {op for op in ops[cid] if link.carries(op)}
     errors = []
     for cid, kind in kinds.items():
-        if kind not in ("client", "load_balancer", "cache"):
+        if kind not in ("client", "load_balancer", "cache") + EDGE_FORWARDERS:
             continue
         for op in sorted(ops[cid]):
             if not any(link.carries(op) for link in out[cid]):

@@ -6,15 +6,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..metrics import LatencyHistogram, TimeAverage
+from ..registry import hourly_cost
 
 if TYPE_CHECKING:
     from ..engine import Simulation
     from .link import Link
 
 # Outcomes a caller is answered with. Only OK is a success.
-OK, REJECTED, DOWN, CUT, TIMEOUT, FAILED, RATE_LIMITED, BLOCKED = range(8)
+OK, REJECTED, DOWN, CUT, TIMEOUT, FAILED, RATE_LIMITED, BLOCKED, OPEN = range(9)
 OUTCOME_NAMES = ("ok", "rejected", "down", "cut", "timeout", "failed", "rate_limited",
-                 "blocked")
+                 "blocked", "breaker_open")
 
 Reply = Callable[[int], None]
 
@@ -91,6 +92,7 @@ class Component:
         self.jobs: dict[Job, None] = {}
         self.watchers: list[Any] = []  # load balancers health-checking this component
         self.uptime = TimeAverage(0.0, 1.0)
+        self.cost = TimeAverage(0.0, hourly_cost(self.settings))  # currency units per hour
         self.latency = LatencyHistogram()
         # Counted over requests that arrived after warm-up.
         self.arrivals = self.completed = self.rejected = self.failed = 0
@@ -106,9 +108,11 @@ class Component:
     def warm(self, now: float) -> None:
         """Warm-up ends: time averages restart here."""
         self.uptime.mark(now)
+        self.cost.mark(now)
 
     def apply_settings(self, changes: dict[str, Any]) -> None:
         self.settings.update(changes)
+        self.cost.update(self.kernel.now, hourly_cost(self.settings))
 
     def set_slow(self, factor: float) -> None:
         """Only kinds with service times slow down."""
@@ -133,6 +137,12 @@ class Component:
         if counted:
             self.rejected += 1
         reply(outcome)
+
+    def turn_away(self, job: Job, outcome: int) -> None:
+        """Refuse a request already admitted (a full queue, a limit): counted as rejected."""
+        self.jobs.pop(job, None)
+        job.open = False
+        self.refuse(job.counted, job.reply, outcome)
 
     def finish(self, job: Job, outcome: int) -> None:
         """Answer the caller of `job` once."""
@@ -183,6 +193,10 @@ class Component:
     # -- reporting ------------------------------------------------------------------------
     def in_flight(self) -> int:
         return len(self.jobs)
+
+    def cost_per_hour(self, now: float) -> float:
+        """Running cost per hour, averaged since warm-up (a `set` may have resized it)."""
+        return self.cost.mean(now) if now > self.warmup else hourly_cost(self.settings)
 
     def report(self, now: float) -> dict[str, Any]:
         return {"kind": self.kind, "arrivals": self.arrivals, "completed": self.completed,

@@ -1,38 +1,14 @@
-"""Clients: request arrivals, key choice, timeouts and retries with backoff."""
+"""Clients: request arrivals, key choice; timeouts, retries and breakers (resilience.py)."""
 
 from __future__ import annotations
 
 from heapq import heappush
-from typing import Any
 
 from ..distributions import KeyChooser, gap_sampler
 from ..kernel import stream
 from ..metrics import LatencyHistogram
-from .base import OK, OUTCOME_NAMES, TIMEOUT, Component, Request
-
-
-class Attempt:
-    """One try of a client request; answered once, by the system or by the timeout."""
-
-    __slots__ = ("client", "req", "n", "open", "link")
-
-    def __init__(self, client: Client, req: Request, n: int):
-        self.client = client
-        self.req = req
-        self.n = n
-        self.open = True
-        self.link = None
-
-    def answer(self, outcome: int) -> None:
-        outcome = self.link.returned(outcome)
-        if self.open:
-            self.open = False
-            self.client.answered(self, outcome)
-
-    def expire(self, _: Any = None) -> None:
-        if self.open:
-            self.open = False
-            self.client.answered(self, TIMEOUT)
+from .base import OK, OUTCOME_NAMES, RATE_LIMITED, Component, Request
+from .resilience import Call, Calls
 
 
 class Client(Component):
@@ -47,14 +23,15 @@ class Client(Component):
         self._epoch = 0
         self.requests = self.succeeded = 0
         self.failures = dict.fromkeys(OUTCOME_NAMES[1:], 0)
+        self.total_limited = 0  # failed as rate_limited, warm-up included (live frames)
         self.recent: LatencyHistogram | None = None  # latencies since the last live frame
+        self.calls = Calls(self)
         self._configure()
 
     def _configure(self) -> None:
         s = self.settings
         self._read_ratio = s["read_ratio"]
         self._malicious = s["malicious_ratio"]
-        self._timeout = s["timeout_ms"] / 1000.0 if s["timeout_ms"] else None
         self._gap = gap_sampler(s["rate_rps"], s["arrival_cv"], self._gap_rng) \
             if s["rate_rps"] > 0 else None
 
@@ -71,8 +48,16 @@ class Client(Component):
                                     stream(self.sim.seed, self.id, "keys",
                                            str(self.kernel.now)))
         self._configure()
+        self.calls.update(changes)
         if {"rate_rps", "arrival_cv"} & set(changes):
             self.start()
+
+    def warm(self, now):
+        super().warm(now)
+        self.calls.warm(now)
+
+    def drop_state(self) -> None:
+        self.calls.reset_breakers()
 
     def accept(self, req, reply):  # validation forbids links into a client
         raise AssertionError("clients are never called")
@@ -95,22 +80,15 @@ class Client(Component):
         req = Request(op, self._keys() if sim.uses_keys else 0, now, counted,
                       sim.sample_every and sim.sample_next(),
                       self._malicious and self._malicious_rng.random() < self._malicious)
-        self._try(req, 0)
+        self.calls.send(self.routes[op], req, req)
 
-    def _try(self, req: Request, n: int) -> None:
-        attempt = Attempt(self, req, n)
-        if self._timeout is not None:
-            self.kernel.schedule(self._timeout, attempt.expire)
-        links = self.routes[req.op]
-        link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
-        link.send(req, attempt)
+    def retry(self, call: Call) -> None:
+        """Attempt n + 1, along a link chosen afresh."""
+        req = call.subject
+        self.calls.send(self.routes[req.op], req, req, call.n + 1)
 
-    def _retry(self, attempt: Attempt) -> None:
-        req = attempt.req
-        self._try(req, attempt.n + 1)
-
-    def answered(self, attempt: Attempt, outcome: int) -> None:
-        req = attempt.req
+    def settled(self, req: Request, outcome: int) -> None:
+        """The request is over: answered OK, or failed with no retry left."""
         if outcome == OK:
             self.total_ok += 1
             if req.counted:
@@ -119,11 +97,8 @@ class Client(Component):
             if self.recent is not None:  # live view: warm-up included, people watch it too
                 self.recent.record((self.kernel.now - req.born) * 1000.0)
             return
-        if attempt.n < self.settings["retries"]:
-            backoff = self.settings["backoff_ms"] / 1000.0 * (2 ** attempt.n)
-            self.kernel.schedule(backoff, self._retry, attempt)
-            return
         self.total_failed += 1
+        self.total_limited += outcome == RATE_LIMITED
         if req.counted:
             self.failures[OUTCOME_NAMES[outcome]] += 1
 
@@ -135,4 +110,8 @@ class Client(Component):
         failed = sum(self.failures.values())
         return {"kind": self.kind, "requests": self.requests, "succeeded": self.succeeded,
                 "failed": failed, "failures": dict(self.failures),
-                "latency_ms": self.latency.summary(), "available_ratio": self.uptime.mean(now)}
+                "latency_ms": self.latency.summary(), "available_ratio": self.uptime.mean(now),
+                **self.calls.report(now)}
+
+    def live(self):
+        return {**super().live(), **self.calls.live()}

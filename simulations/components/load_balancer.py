@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..distributions import key_bucket
 from ..kernel import stream
 from .base import DOWN, Component, Job
 
@@ -99,7 +100,7 @@ class LoadBalancer(Component):
 
     def _ip_hash(self, healthy, job):
         """The key stands for the caller's address: one key always lands on one target."""
-        return healthy[(job.req.key * 2654435761 & 0xFFFFFFFF) % len(healthy)]
+        return healthy[key_bucket(job.req.key, len(healthy))]
 
     def _power_of_two(self, healthy, job):
         if len(healthy) == 1:

@@ -2,16 +2,18 @@
 
 The caller of a queue is answered once its message is queued. Each message goes to one
 free worker of the worker components the queue links to; a worker with a free slot pulls
-from its queues in turn. A message lost to a failure (the queue's or the worker's) is
-counted as lost: nobody is waiting for its answer any more.
+from its sources (queues, and topics: components/topic.py) in turn. A message lost to a
+failure (the queue's or the worker's) is counted as lost: nobody is waiting for its answer
+any more.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 from ..metrics import TimeAverage
-from .base import OK, REJECTED, Component, Job, Request, ignore
+from .base import OK, REJECTED, Component, Job, Reply, Request, ignore
 from .pool import Pool
 
 
@@ -22,6 +24,16 @@ class Message:
         self.req = req
         self.queued = queued
         self.counted = counted
+
+
+class Source(Protocol):
+    """What a worker pulls messages from."""
+
+    def ready(self, worker: Worker) -> bool:
+        """Whether a message is waiting for this worker."""
+
+    def hand(self, worker: Worker) -> None:
+        """Give the worker one waiting message (`worker.take`)."""
 
 
 class Queue(Component):
@@ -81,6 +93,9 @@ class Queue(Component):
             else:
                 return
 
+    def ready(self, worker: Worker) -> bool:
+        return bool(self.buffer) and self.up
+
     def hand(self, worker: Worker) -> None:
         msg = self.buffer.popleft()
         now = self.kernel.now
@@ -117,29 +132,30 @@ class Queue(Component):
 class Worker(Pool):
     def __init__(self, sim, cid, kind, settings):
         super().__init__(sim, cid, kind, settings)
-        self.sources: list[Queue] = []
+        self.sources: list[Source] = []
         self._turn = 0
         self.lost = 0
 
-    def take(self, msg: Message) -> None:
-        """Start processing a message: the job answers nobody (the queue already did)."""
+    def take(self, msg: Message, reply: Reply = ignore) -> None:
+        """Start processing a message. Its producer was answered already; `reply` tells the
+        source when it is processed (a topic's partition waits for it)."""
         counted = self.kernel.now >= self.warmup
         self.total_in += 1
         if counted:
             self.arrivals += 1
-        job = Job(self, msg.req, ignore, self.kernel.now, counted)
+        job = Job(self, msg.req, reply, self.kernel.now, counted)
         self.jobs[job] = None
         self.start(job)
 
     def pull(self) -> None:
-        """Free slots take messages from the source queues in turn."""
+        """Free slots take messages from the sources in turn."""
         n = len(self.sources)
         while self.up and self.busy < self.workers:
             for k in range(n):
-                queue = self.sources[(self._turn + k) % n]
-                if queue.buffer and queue.up:
+                source = self.sources[(self._turn + k) % n]
+                if source.ready(self):
                     self._turn = (self._turn + k + 1) % n
-                    queue.hand(self)
+                    source.hand(self)
                     break
             else:
                 return

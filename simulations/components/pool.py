@@ -2,7 +2,9 @@
 
 A pool has `workers` servers. A job holds a worker for its own work; with `blocking` it
 keeps holding it while the downstream calls run (calls are made one after another, in
-the order the links are listed). Waiting jobs are served FIFO.
+the order the links are listed). Waiting jobs are served FIFO. A service may make its calls
+with timeouts, retries and breakers (`calls`, resilience.py); with none, a call is a plain
+`link.send` whose carrier is the job itself.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from ..distributions import service_sampler
 from ..kernel import stream
 from ..metrics import TimeAverage
 from .base import OK, REJECTED, Component, Job
+from .resilience import Call, Calls, wanted
 
 
 class Pool(Component):
     blocking = True
+    calls: Calls | None = None
 
     def __init__(self, sim, cid, kind, settings):
         super().__init__(sim, cid, kind, settings)
@@ -30,7 +34,8 @@ class Pool(Component):
         self.warm_t = 0.0
         self.served = 0  # counted jobs that started service
         self.wait_sum = 0.0
-        self._live_served, self._live_wait = 0, 0.0  # as of the previous live frame
+        # As of the previous live frame: time, busy worker-seconds, served, wait.
+        self._live_t, self._live_busy, self._live_served, self._live_wait = 0.0, 0.0, 0, 0.0
         self._configure()
         self.capacity = TimeAverage(0.0, self.workers)
 
@@ -48,7 +53,7 @@ class Pool(Component):
     def warm(self, now):
         super().warm(now)
         self.warm_t = now
-        self.busy_time = 0.0
+        self.busy_time = self._live_busy = 0.0
         self.capacity.mark(now)
 
     def apply_settings(self, changes):
@@ -85,7 +90,10 @@ class Pool(Component):
         if job.step < len(links):
             link = links[job.step]
             job.step += 1
-            link.send(job.req, job)
+            if self.calls is None:
+                link.send(job.req, job)
+            else:
+                self.calls.send((link,), job.req, job)
         else:
             self.done(job)
 
@@ -122,12 +130,15 @@ class Pool(Component):
             if job.worker:
                 self._free(job)
 
-    def utilisation(self, now: float) -> float:
+    def busy_seconds(self, now: float) -> float:
+        """Worker-seconds busy since warm-up, the jobs still in service included."""
         warm = self.warm_t
-        busy = self.busy_time + sum(now - (j.started if j.started > warm else warm)
+        return self.busy_time + sum(now - (j.started if j.started > warm else warm)
                                     for j in self.jobs if j.worker)
+
+    def utilisation(self, now: float) -> float:
         available = self.capacity.integral(now)
-        return min(busy / available, 1.0) if available > 0 else 0.0
+        return min(self.busy_seconds(now) / available, 1.0) if available > 0 else 0.0
 
     def report(self, now):
         out = super().report(now)
@@ -135,13 +146,17 @@ class Pool(Component):
         out["mean_wait_ms"] = self.wait_sum / self.served * 1000.0 if self.served else 0.0
         return out
 
-    def load(self) -> float:
-        """Busy and waiting work per worker: above 1, work piles up."""
-        return self.busy / self.workers
-
     def live(self):
         out = super().live()
-        out["util"] = round(min(self.busy, self.workers) / self.workers, 4)
+        # Utilisation averaged since the previous frame: steadier than the busy count now.
+        now = self.kernel.now
+        busy, span = self.busy_seconds(now), now - self._live_t
+        if span > 0:
+            out["util"] = round(min(max(busy - self._live_busy, 0.0) / (span * self.workers),
+                                    1.0), 4)
+        else:
+            out["util"] = round(min(self.busy, self.workers) / self.workers, 4)
+        self._live_t, self._live_busy = now, busy
         # Mean wait of what started service since the previous frame (after warm-up).
         served, waited = self.served - self._live_served, self.wait_sum - self._live_wait
         self._live_served, self._live_wait = self.served, self.wait_sum
@@ -164,16 +179,17 @@ class QueuedPool(Pool):
 
     def accept(self, req, reply) -> None:
         job = self.admit(req, reply)
-        if job is None:
-            return
+        if job is not None:
+            self.enter(job)
+
+    def enter(self, job: Job) -> None:
+        """Serve the job now, or queue it, or reject it when the queue is full."""
         if self.busy < self.workers:
             self.start(job)
             return
         limit = self.settings["queue_limit"]
         if limit is not None and len(self.waiting) >= limit:
-            self.jobs.pop(job, None)
-            job.open = False
-            self.refuse(job.counted, reply, REJECTED)
+            self.turn_away(job, REJECTED)
             return
         self.waiting.append(job)
         self.queue_len.update(self.kernel.now, len(self.waiting))
@@ -196,9 +212,6 @@ class QueuedPool(Pool):
         out["mean_queue"] = self.queue_len.mean(now)
         return out
 
-    def load(self) -> float:
-        return (self.busy + len(self.waiting)) / self.workers
-
     def live(self):
         out = super().live()
         out["queue"] = len(self.waiting)
@@ -207,3 +220,47 @@ class QueuedPool(Pool):
 
 class Service(QueuedPool):
     """Does its own work, then calls each outgoing link that carries the operation."""
+
+    def __init__(self, sim, cid, kind, settings):
+        super().__init__(sim, cid, kind, settings)
+        if wanted(self.settings):
+            self.calls = Calls(self)
+
+    def apply_settings(self, changes):
+        super().apply_settings(changes)
+        if self.calls is not None:
+            self.calls.update(changes)
+        elif wanted(self.settings):
+            self.calls = Calls(self)
+
+    def warm(self, now):
+        super().warm(now)
+        if self.calls is not None:
+            self.calls.warm(now)
+
+    def drop_state(self) -> None:
+        super().drop_state()
+        if self.calls is not None:
+            self.calls.reset_breakers()
+
+    # The downstream calls' ends, for `calls`.
+    def settled(self, job: Job, outcome: int) -> None:
+        if job.open:
+            self.resume(job, outcome)
+
+    def retry(self, call: Call) -> None:
+        job = call.subject
+        if job.open:
+            self.calls.send((call.link,), job.req, job, call.n + 1)
+
+    def report(self, now):
+        out = super().report(now)
+        if self.calls is not None:
+            out.update(self.calls.report(now))
+        return out
+
+    def live(self):
+        out = super().live()
+        if self.calls is not None:
+            out.update(self.calls.live())
+        return out

@@ -17,6 +17,21 @@ function gearPath() {
   return `M${pts.map(([x, y]) => `${x.toFixed(2)} ${y.toFixed(2)}`).join("L")}Z`;
 }
 
+/** Replicas on a hash ring: hollow nodes joined by arcs that stop at their edges (no fill,
+ * so the glyph reads the same on a tile, where currentColor is not set). */
+function ringOfNodes(nodes = 6, r = 7.5, dot = 2.2) {
+  const at = (t) => [12 + r * Math.cos(t), 12 + r * Math.sin(t)].map((v) => +v.toFixed(2));
+  const shapes = [];
+  for (let i = 0; i < nodes; i++) {
+    const a = (i / nodes) * Math.PI * 2 - Math.PI / 2;
+    const b = a + (Math.PI * 2) / nodes;
+    const [cx, cy] = at(a);
+    shapes.push(["circle", { cx, cy, r: dot }]);
+    shapes.push(["path", { d: `M${at(a + dot / r).join(" ")}A${r} ${r} 0 0 1 ${at(b - dot / r).join(" ")}` }]);
+  }
+  return shapes;
+}
+
 export const ICONS = {
   // component kinds
   client: [["circle", { cx: 9, cy: 7.5, r: 3.5 }],
@@ -28,6 +43,16 @@ export const ICONS = {
                   ["path", { d: "M15.2 4.6l3.8.9-1.3 3.6" }],
                   ["path", { d: "M15.2 19.4l3.8-.9-1.3-3.6" }],
                   ["path", { d: "M16.5 9.5l2.5 2.5-2.5 2.5" }]],
+  // edge kinds: a globe (dns), a cloud (cdn), a shield passing traffic both ways (reverse
+  // proxy), a gauge (rate limiter), a flame (waf, a firewall)
+  dns: [["circle", { cx: 12, cy: 12, r: 9.5 }], ["ellipse", { cx: 12, cy: 12, rx: 4, ry: 9.5 }],
+        ["path", { d: "M2.5 12h19M4 7h16M4 17h16" }]],
+  cdn: [["path", { d: "M7 19a4.5 4.5 0 0 1-.6-8.96A6 6 0 0 1 17.8 9.2 4.9 4.9 0 0 1 17.5 19z" }]],
+  reverse_proxy: [["path", { d: "M12 2.5l7.5 3v5.5c0 4.6-3.1 8.4-7.5 10.5-4.4-2.1-7.5-5.9-7.5-10.5V5.5z" }],
+                  ["path", { d: "M8 9.5h8M13.5 7l2.5 2.5-2.5 2.5M16 14.5H8M10.5 12L8 14.5l2.5 2.5" }]],
+  rate_limiter: [["path", { d: "M3.5 17a8.5 8.5 0 1 1 17 0" }], ["path", { d: "M12 17l4.5-5.5" }],
+                 ["circle", { cx: 12, cy: 17, r: 1.5 }], ["path", { d: "M12 8.5v1.5M6 11l1 1M18 11l-1 1" }]],
+  waf: [["path", { d: "M12 21.5c-3.9 0-6.5-2.7-6.5-6.2 0-3.6 2.6-5.4 3.7-8.8 1.9 1.3 2.7 3.2 2.6 5 1.1-.6 1.9-1.8 2.1-3.4 2.4 1.9 4.6 4.5 4.6 7.4 0 3.5-2.6 6-6.5 6z" }]],
   service: [["rect", { x: 3, y: 3.5, width: 18, height: 7, rx: 1.8 }],
             ["rect", { x: 3, y: 13.5, width: 18, height: 7, rx: 1.8 }],
             ["path", { d: "M7 7h.01M7 17h.01M11 7h6M11 17h6" }]],
@@ -38,7 +63,16 @@ export const ICONS = {
   queue: [["rect", { x: 3, y: 4, width: 18, height: 4, rx: 1 }],
           ["rect", { x: 3, y: 10, width: 18, height: 4, rx: 1 }],
           ["rect", { x: 3, y: 16, width: 18, height: 4, rx: 1 }]],
+  // a partitioned log: rows of appended cells, each row as long as its partition
+  topic: [["path", { d: "M3 4.5h13v4H3zM3 10h18v4H3zM3 15.5h9v4H3z" }],
+          ["path", { d: "M7.5 4.5v4M12 4.5v4M7.5 10v4M12 10v4M16.5 10v4M7.5 15.5v4" }]],
   worker: [["path", { d: gearPath() }], ["circle", { cx: 12, cy: 12, r: 3 }]],
+  // a key forks to one of several shards
+  shard_router: [["path", { d: "M2.5 12h5M7.5 12l4.5-6.5h2.5M7.5 12h7M7.5 12l4.5 6.5h2.5" }],
+                 ["rect", { x: 15.5, y: 3.5, width: 6, height: 4, rx: 1 }],
+                 ["rect", { x: 15.5, y: 10, width: 6, height: 4, rx: 1 }],
+                 ["rect", { x: 15.5, y: 16.5, width: 6, height: 4, rx: 1 }]],
+  kv_store: ringOfNodes(),
   generic: [["path", { d: "M12 2.5l8.5 4.75v9.5L12 21.5l-8.5-4.75v-9.5z" }],
             ["path", { d: "M3.5 7.25L12 12l8.5-4.75M12 12v9.5" }]],
   // interface
@@ -93,11 +127,19 @@ export const ICONS = {
 export const KIND_COLORS = {
   client: { tint: "#dbeafe", ink: "#1d4ed8" },
   load_balancer: { tint: "#ede9fe", ink: "#6d28d9" },
+  dns: { tint: "#cffafe", ink: "#0e7490" },
+  cdn: { tint: "#ecfccb", ink: "#4d7c0f" },
+  reverse_proxy: { tint: "#fae8ff", ink: "#a21caf" },
+  rate_limiter: { tint: "#fef9c3", ink: "#a16207" },
+  waf: { tint: "#fee2e2", ink: "#b91c1c" },
   service: { tint: "#ccfbf1", ink: "#0f766e" },
   cache: { tint: "#fef3c7", ink: "#b45309" },
   database: { tint: "#e0e7ff", ink: "#4338ca" },
   queue: { tint: "#fce7f3", ink: "#be185d" },
   worker: { tint: "#e0f2fe", ink: "#0369a1" },
+  topic: { tint: "#ffedd5", ink: "#c2410c" },
+  shard_router: { tint: "#dcfce7", ink: "#15803d" },
+  kv_store: { tint: "#f3e8ff", ink: "#7e22ce" },
   generic: { tint: "#e2e8f0", ink: "#475569" },
 };
 

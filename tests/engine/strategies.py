@@ -1,9 +1,14 @@
 """Hypothesis strategies of scenario documents (format playground.scenario/v1).
 
 * `valid_scenarios()`: random valid designs -- clients -> optional load balancer -> services
-  -> optional cache -> database with optional replicas, an optional queue -> worker branch,
+  -> optional cache -> database with optional replicas (and an active-passive or
+  multi-primary failover), an optional queue -> worker branch, an optional topic -> consumer
+  groups branch, optional key-value stores (behind a shard router when there are several),
+  up to three edge kinds (dns, cdn, reverse_proxy, rate_limiter, waf) between the clients and
+  the front,
   random parameters within the registry's ranges (modest sizes), random events, optional
-  mtbf/mttr, timeouts and retries. Every document drawn passes `simulations.validate`.
+  mtbf/mttr, costs, and timeouts, retries (with jitter) and circuit breakers on clients and
+  services. Every document drawn passes `simulations.validate`.
 * `invalid_scenarios()`: mutations of valid documents that each make the document invalid
   (deleted required keys, unknown keys, wrong types, NaN/Infinity, negative times, dangling,
   duplicate and self-referencing ids, random JSON values in place of objects and lists).
@@ -74,6 +79,17 @@ def _maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 DISTS = ("exponential", "constant", "lognormal")
 
+# Timeouts, retries and breakers of callers (clients, and services for their calls).
+RESILIENCE_VALUES: dict[str, st.SearchStrategy] = {
+    "timeout_ms": _maybe(_float(1.0, 2000.0)),
+    "retries": st.integers(0, 3),
+    "backoff_ms": _float(0.0, 500.0),
+    "jitter": st.sampled_from(("none", "full", "equal")),
+    "breaker_errors": _maybe(st.integers(1, 20)),
+    "breaker_window_s": _float(0.01, 5.0),
+    "breaker_open_s": _float(0.0, 2.0),
+}
+
 # Modest values inside the registry's ranges, per kind and parameter. Required parameters are
 # always given; the others are given or left to their default at random.
 PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
@@ -82,9 +98,8 @@ PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
         "read_ratio": st.one_of(st.sampled_from([0.0, 1.0]), _float(0.0, 1.0)),
         "keys": st.integers(1, 5000),
         "key_skew": _float(0.0, 2.0),
-        "timeout_ms": _maybe(_float(1.0, 2000.0)),
-        "retries": st.integers(0, 3),
-        "backoff_ms": _float(0.0, 500.0),
+        "malicious_ratio": _float(0.0, 0.5),
+        **RESILIENCE_VALUES,
     },
     "load_balancer": {
         "algorithm": st.sampled_from(KINDS["load_balancer"].param("algorithm").choices),
@@ -98,6 +113,7 @@ PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
         "service_cv": _float(0.1, 3.0),
         "queue_limit": _maybe(st.integers(0, 50)),
         "blocking": st.booleans(),
+        **RESILIENCE_VALUES,
     },
     "cache": {
         "capacity_keys": st.integers(0, 2000),
@@ -114,6 +130,13 @@ PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
         "service_dist": st.sampled_from(DISTS),
         "service_cv": _float(0.1, 3.0),
         "queue_limit": _maybe(st.integers(0, 50)),
+        "heartbeat_s": _float(0.0, 1.0),
+        "promotion_s": _float(0.0, 1.0),
+    },
+    "topic": {
+        "partitions": st.integers(1, 8),
+        "append_ms": _float(0.0, 2.0),
+        "retention_s": _maybe(_float(0.05, 2.0)),
     },
     "queue": {
         "capacity": _maybe(st.integers(0, 100)),
@@ -125,8 +148,59 @@ PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
         "service_dist": st.sampled_from(DISTS),
         "service_cv": _float(0.1, 3.0),
     },
+    "shard_router": {
+        "strategy": st.sampled_from(KINDS["shard_router"].param("strategy").choices),
+        "key_space": st.integers(1, 5000),
+        "vnodes": st.integers(1, 200),
+    },
+    # Quorums and partitions stay below the fewest replicas drawn (3), in sets too.
+    "kv_store": {
+        "replicas_n": st.integers(3, 5),
+        "read_quorum": st.integers(1, 3),
+        "write_quorum": st.integers(1, 3),
+        "replica_ms": _float(0.0, 20.0),
+        "partitioned_replicas": st.integers(0, 2),
+        "on_partition": st.sampled_from(("refuse", "serve")),
+    },
+    # edge kinds (components/edge.py)
+    "dns": {
+        "policy": st.sampled_from(KINDS["dns"].param("policy").choices),
+        "lookup_ms": _float(0.0, 5.0),
+        "ttl_s": st.one_of(st.just(0.0), _float(0.0, 3.0)),
+        "users": st.integers(1, 200),
+    },
+    "cdn": {
+        "mode": st.sampled_from(("pull", "push")),
+        "capacity_keys": st.integers(0, 2000),
+        "ttl_s": _maybe(_float(0.01, 5.0)),
+        "push_keys": st.integers(0, 2000),
+        "edge_ms": _float(0.0, 5.0),
+        "dynamic_ratio": _float(0.0, 1.0),
+    },
+    "reverse_proxy": {
+        "connections": st.integers(1, 32),
+        "queue_limit": _maybe(st.integers(0, 50)),
+        "tls_ms": _float(0.0, 2.0),
+        "compress_ms": _float(0.0, 2.0),
+        "cache_keys": st.integers(0, 500),
+        "cache_ttl_s": _maybe(_float(0.01, 5.0)),
+        "client_rate_rps": _maybe(_float(0.1, 500.0)),
+        "client_burst": st.integers(1, 50),
+        "clients": st.integers(1, 200),
+    },
+    "rate_limiter": {
+        "rate_rps": _float(0.1, 3000.0),
+        "burst": st.integers(1, 100),
+    },
+    "waf": {
+        "inspect_ms": _float(0.0, 5.0),
+        "block_ratio": _float(0.0, 1.0),
+        "false_positive_ratio": _float(0.0, 0.5),
+    },
 }
+EDGE_KINDS = ("dns", "cdn", "reverse_proxy", "rate_limiter", "waf")
 FAILURE_VALUES = {"mtbf_s": _float(0.5, 10.0), "mttr_s": _float(0.1, 3.0)}
+COST_VALUES = _float(0.0, 5.0)  # cost_per_hour, which every kind has
 
 
 @st.composite
@@ -144,6 +218,8 @@ def params_for(draw, kind: str, rate_max: float = 2000.0) -> dict[str, Any]:
         out["mtbf_s"] = draw(FAILURE_VALUES["mtbf_s"])
         if draw(st.booleans()):
             out["mttr_s"] = draw(FAILURE_VALUES["mttr_s"])
+    if draw(st.integers(0, 3)) == 0:
+        out["cost_per_hour"] = draw(COST_VALUES)
     return out
 
 
@@ -152,8 +228,10 @@ def set_params_for(draw, kind: str, rate_max: float) -> dict[str, Any]:
     """A non-empty, valid `params` of a `set` event on a component of `kind`."""
     # mtbf_s may be set to null (never fails) by the contract; that crashes the engine today
     # (test_validation.py::test_set_mtbf_to_null_stops_failures), so it is not drawn here.
-    values = dict(PARAM_VALUES[kind], mtbf_s=FAILURE_VALUES["mtbf_s"],
-                  mttr_s=FAILURE_VALUES["mttr_s"])
+    values = {name: v for name, v in PARAM_VALUES[kind].items()
+              if not KINDS[kind].param(name).fixed}  # a set may not change these
+    values.update(mtbf_s=FAILURE_VALUES["mtbf_s"], mttr_s=FAILURE_VALUES["mttr_s"],
+                  cost_per_hour=COST_VALUES)
     if kind == "client":
         values["rate_rps"] = _float(0.0, rate_max)
     names = draw(st.lists(st.sampled_from(sorted(values)), min_size=1, max_size=3, unique=True))
@@ -194,30 +272,58 @@ def valid_scenarios(draw, max_duration_s: float = 5.0, max_rate_rps: float = 200
     lb = add("lb", "load_balancer") if draw(st.booleans()) else None
     cache = add("cache", "cache") if draw(st.booleans()) else None
     db = add("db", "database")
-    replicas = [add(f"replica{i}", "database") for i in range(draw(st.integers(0, 2)))]
+    # active_passive needs a replica; multi_primary joins db and one peer both ways.
+    failover = draw(st.sampled_from(["none", "none", "active_passive", "multi_primary"]))
+    n_replicas = 1 if failover == "multi_primary" else \
+        draw(st.integers(int(failover == "active_passive"), 2))
+    replicas = [add(f"replica{i}", "database") for i in range(n_replicas)]
+    for comp in comps:
+        if comp["id"] == db or (failover == "multi_primary" and comp["id"] in replicas):
+            comp["params"]["failover"] = failover
+        if comp["id"] == db and failover == "active_passive":  # short enough to happen
+            comp["params"].update(heartbeat_s=draw(PARAM_VALUES["database"]["heartbeat_s"]),
+                                  promotion_s=draw(PARAM_VALUES["database"]["promotion_s"]))
     queue = add("queue", "queue") if draw(st.booleans()) else None
     workers = [add(f"worker{i}", "worker") for i in range(draw(st.integers(1, 2)))] \
         if queue else []
+    topic = add("topic", "topic") if draw(st.booleans()) else None
+    consumers = [add(f"consumer{i}", "worker") for i in range(draw(st.integers(1, 3)))] \
+        if topic else []
+    stores = [add(f"kv{i}", "kv_store") for i in range(draw(st.integers(0, 3)))]
+    router = add("router", "shard_router") \
+        if len(stores) > 1 or (stores and draw(st.booleans())) else None
+    edges = [add(f"{kind}{i}", kind)
+             for i, kind in enumerate(draw(st.lists(st.sampled_from(EDGE_KINDS), max_size=3)))]
 
     # Forwarders (clients, load balancers, caches) take "any" links so that they always have
     # a link for both operations, whatever a `set` event does to read_ratio.
     front = [lb] if lb else services
+    first_hop = front
+    for e in reversed(edges):  # edge kinds stand one after another before the front
+        for target in first_hop:
+            link(e, target)
+        first_hop = [e]
     for c in clients:
-        for target in front:
+        for target in first_hop:
             link(c, target)
         if queue and draw(st.integers(0, 3)) == 0:
             link(c, queue)
+        if topic and draw(st.integers(0, 3)) == 0:
+            link(c, topic)
     if lb:
         for s in services:
             link(lb, s)
     for s in services:
         route = draw(st.sampled_from(["any", "any", "read", "write"]))
         link(s, cache or db, **({} if route == "any" else {"route": route}))
-        for r in replicas:
+        for r in replicas:  # a multi-primary peer takes writes too
             if draw(st.booleans()):
-                link(s, r, route="read")
+                link(s, r, route="read" if failover != "multi_primary" else
+                     draw(st.sampled_from(["any", "read", "write"])))
         if queue and draw(st.booleans()):
             link(s, queue, route=draw(st.sampled_from(["any", "write"])))
+        if topic and draw(st.booleans()):
+            link(s, topic, route=draw(st.sampled_from(["any", "write"])))
     if cache:
         link(cache, db)
     for r in replicas:
@@ -228,6 +334,8 @@ def valid_scenarios(draw, max_duration_s: float = 5.0, max_rate_rps: float = 200
             if draw(st.booleans()):
                 spec[name] = draw(values)
         link(db, r, **spec)
+        if failover == "multi_primary":
+            link(r, db, **spec)
     if queue:
         # A queue must be reachable: if no client or service links to it, one service does.
         if not any(spec["to"] == queue for spec in links):
@@ -236,6 +344,25 @@ def valid_scenarios(draw, max_duration_s: float = 5.0, max_rate_rps: float = 200
             link(queue, w)
             if draw(st.booleans()):
                 link(w, db)
+    if topic:
+        if not any(spec["to"] == topic for spec in links):
+            link(services[0], topic)
+        groups = st.sampled_from([{}, {"group": "default"}, {"group": "audit"}])
+        for w in consumers + workers[:draw(st.integers(0, 1))]:  # a queue's worker too
+            link(topic, w, **draw(groups))
+        for w in consumers:
+            if draw(st.booleans()):
+                link(w, db)
+    if stores:
+        entry = router or stores[0]
+        for s in services:
+            if draw(st.booleans()):
+                link(s, entry, route=draw(st.sampled_from(["any", "read", "write"])))
+        if not any(spec["to"] == entry for spec in links):
+            link(services[0], entry)
+        if router:
+            for kv in stores:
+                link(router, kv)
 
     duration = draw(st.integers(2, int(max_duration_s * 10))) / 10
     doc: dict[str, Any] = {
@@ -289,7 +416,7 @@ EVENT_REQUIRED = ("at_s", "action", "target")
 KNOWN_KEYS = frozenset(
     {"format", "name", "description", "seed", "duration_s", "warmup_s", "components", "links",
      "events", "id", "kind", "label", "position", "params", "x", "y", "from", "to",
-     "latency_ms", "route", "weight", "mode", "lag_ms", "lag_dist", "at_s", "action",
+     "latency_ms", "route", "weight", "mode", "lag_ms", "lag_dist", "group", "at_s", "action",
      "target", "factor"}
     | {p.name for k in KINDS.values() for p in k.params})
 

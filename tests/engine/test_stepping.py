@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulations import ScenarioError, Simulation, run
+from simulations.components.base import OUTCOME_NAMES
 from tests.engine.strategies import contract_example, valid_scenarios
 
 MAX_DOTS = 600  # the engine keeps at most this many dots per frame
 POOLS = ("service", "database", "worker")
 QUEUED = ("service", "database", "queue")
-OUTCOMES = range(-1, 6)  # pending, ok, rejected, down, cut, timeout, failed
+OUTCOMES = range(-1, len(OUTCOME_NAMES))  # pending, then the outcome codes
 
 
 def without_wall(report: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,6 @@ from tests.engine.strategies import CONTRACT_EXAMPLE, contract_example
 
 # --- a document with every kind ---------------------------------------------------------------
 
-KIND_INDEX = {"client": 0, "load_balancer": 1, "service": 2, "cache": 4, "database": 5,
-              "queue": 7, "worker": 8}
-
 
 def full_doc() -> dict[str, Any]:
     """A valid document using every kind, replication, a queue branch and every event."""
@@ -39,6 +36,18 @@ def full_doc() -> dict[str, Any]:
             {"id": "rep", "kind": "database", "params": {"read_ms": 1, "write_ms": 2}},
             {"id": "q", "kind": "queue", "params": {}},
             {"id": "w", "kind": "worker", "params": {"service_ms": 3}},
+            # edge kinds: c -> dns -> waf -> rl -> proxy -> cdn -> db
+            {"id": "dns", "kind": "dns", "params": {}},
+            {"id": "waf", "kind": "waf", "params": {}},
+            {"id": "rl", "kind": "rate_limiter", "params": {"rate_rps": 50}},
+            {"id": "proxy", "kind": "reverse_proxy", "params": {}},
+            {"id": "cdn", "kind": "cdn", "params": {}},
+            # s2 -> router -> kv; 15 replicas and quorums of 1: every quorum in range is valid
+            {"id": "router", "kind": "shard_router", "params": {}},
+            {"id": "kv", "kind": "kv_store",
+             "params": {"replicas_n": 15, "read_quorum": 1, "write_quorum": 1}},
+            # s1 -> topic -> w (which the queue feeds too)
+            {"id": "t", "kind": "topic", "params": {}},
         ],
         "links": [
             {"from": "c", "to": "lb", "latency_ms": 5},
@@ -51,6 +60,16 @@ def full_doc() -> dict[str, Any]:
             {"from": "s1", "to": "q", "route": "write"},
             {"from": "q", "to": "w"},
             {"from": "w", "to": "db"},
+            {"from": "c", "to": "dns"},
+            {"from": "dns", "to": "waf"},
+            {"from": "waf", "to": "rl"},
+            {"from": "rl", "to": "proxy"},
+            {"from": "proxy", "to": "cdn"},
+            {"from": "cdn", "to": "db"},
+            {"from": "s2", "to": "router"},
+            {"from": "router", "to": "kv"},
+            {"from": "s1", "to": "t", "route": "write"},
+            {"from": "t", "to": "w", "group": "g"},
         ],
         "events": [
             {"at_s": 1, "action": "fail", "target": "s2"},
@@ -61,6 +80,12 @@ def full_doc() -> dict[str, Any]:
             {"at_s": 3.5, "action": "set", "target": "c", "params": {"rate_rps": 50}},
         ],
     }
+
+
+# The first component of each kind in full_doc().
+KIND_INDEX: dict[str, int] = {}
+for _i, _c in enumerate(full_doc()["components"]):
+    KIND_INDEX.setdefault(_c["kind"], _i)
 
 
 def tiny(components: list[dict], links: list[dict], **top: Any) -> dict[str, Any]:
@@ -398,13 +423,13 @@ def test_duplicate_ids():
 def test_duplicate_links():
     doc = full_doc()
     doc["links"].append({"from": "lb", "to": "s1", "latency_ms": 3})
-    assert_rejected(doc, "links[10]", "duplicate", "lb -> s1")
+    assert_rejected(doc, f"links[{len(doc['links']) - 1}]", "duplicate", "lb -> s1")
 
 
 def test_self_links():
     doc = full_doc()
     doc["links"].append({"from": "s2", "to": "s2"})
-    assert_rejected(doc, "links[10]", "itself")
+    assert_rejected(doc, f"links[{len(doc['links']) - 1}]", "itself")
 
 
 @pytest.mark.parametrize("kind", ["mainframe", "Client", "", "services"])
@@ -801,6 +826,10 @@ def with_param(kind: str, name: str, value: Any) -> tuple[dict[str, Any], str]:
     doc = full_doc()
     i = KIND_INDEX[kind]
     doc["components"][i]["params"][name] = value
+    if (kind, name, value) == ("database", "failover", "multi_primary"):
+        # Two primaries replicate to each other: rep (next to db) becomes db's peer.
+        doc["components"][i + 1]["params"][name] = value
+        doc["links"].append({"from": "rep", "to": "db", "kind": "replication"})
     return doc, f"components[{i}].params.{name}"
 
 

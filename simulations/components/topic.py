@@ -1,0 +1,231 @@
+"""Topics: partitioned logs read by consumer groups (queues are in messaging.py).
+
+A producer is answered once its message is appended (after `append_ms`) to the partition its
+key hashes to, so the messages of one key keep their order. Each consumer group -- the
+workers the topic links to with the same link `group` -- receives every message. Within a
+group each partition belongs to one worker component (partitions dealt round-robin over the
+group's workers, in link order), which processes its messages one at a time, in order; a
+worker with c slots works on up to c of its partitions at once. A group's offset moves on
+delivery (at most once): a message whose processing fails is not delivered again. Messages
+older than `retention_s` leave the log even if a group has not read them (`expired` for that
+group); a topic that fails loses its log (`lost`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..distributions import key_bucket
+from ..metrics import TimeAverage
+from .base import OK, Component, Job
+from .messaging import Message, Worker
+
+EXPIRY_SLACK_S = 1e-9  # a message due to expire now is not kept by a rounding error
+
+
+class Group:
+    """A consumer group: its claims (one per partition) and what it has read."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.claims: list[Claim] = []
+        self.lag = 0  # messages appended and not yet processed (in service included)
+        self.mean_lag = TimeAverage(0.0, 0.0)
+        self.delivered = self.expired = self.lost = 0
+        self.wait_sum = 0.0  # from append to delivery, of counted messages delivered
+
+    def grow(self, now: float, change: int) -> None:
+        self.lag += change
+        self.mean_lag.update(now, self.lag)
+
+
+class Claim:
+    """One partition as one group reads it, through the worker it was dealt to."""
+
+    __slots__ = ("topic", "group", "partition", "worker", "next", "busy", "listed")
+
+    def __init__(self, topic: Topic, group: Group, partition: int, worker: Worker):
+        self.topic = topic
+        self.group = group
+        self.partition = partition
+        self.worker = worker
+        self.next = 0  # offset of the next message to deliver
+        self.busy = False  # a message of it is being processed
+        self.listed = False  # in the topic's list of claims waiting for this worker
+
+    def processed(self, outcome: int) -> None:
+        """The reply of the worker's job: the partition may go on, whatever the outcome."""
+        self.topic.processed(self)
+
+
+class Topic(Component):
+    def __init__(self, sim, cid, kind, settings):
+        super().__init__(sim, cid, kind, settings)
+        n = settings["partitions"]
+        self.logs: list[deque[Message]] = [deque() for _ in range(n)]
+        self.base = [0] * n  # offset of the first message each log holds
+        self.appended = [0] * n  # counted messages per partition
+        self.groups: dict[str, Group] = {}
+        # Per worker id: its claims with a message to deliver, in the order they got one
+        # (entries whose claim has since become busy or empty are skipped).
+        self.waiting: dict[str, deque[Claim]] = {}
+        self._expiry_epoch = 0
+        self._expiring = [False] * n  # a retention check is scheduled for the partition
+
+    def wire(self):
+        super().wire()
+        consumers: dict[str, list[Worker]] = {}
+        for link in self.out:
+            group = self.sim.scenario.links[link.index].group
+            consumers.setdefault(group, []).append(link.target)
+            link.target.sources.append(self)
+            self.waiting[link.target.id] = deque()
+        for name, workers in consumers.items():
+            group = self.groups[name] = Group(name)
+            group.claims = [Claim(self, group, p, workers[p % len(workers)])
+                            for p in range(len(self.logs))]
+
+    def warm(self, now):
+        super().warm(now)
+        for group in self.groups.values():
+            group.mean_lag.mark(now)
+
+    def apply_settings(self, changes):
+        super().apply_settings(changes)
+        if "retention_s" in changes:  # timers armed for the old retention are ignored
+            self._expiry_epoch += 1
+            self._expiring = [False] * len(self.logs)
+            for p in range(len(self.logs)):
+                self._arm(p)
+
+    # -- producing ------------------------------------------------------------------------
+    def accept(self, req, reply) -> None:
+        job = self.admit(req, reply)
+        if job is None:
+            return
+        append_ms = self.settings["append_ms"]
+        if append_ms:
+            self.kernel.schedule(append_ms / 1000.0, self._append, job)
+        else:
+            self._append(job)
+
+    def _append(self, job: Job) -> None:
+        if not job.open:  # the topic failed meanwhile
+            return
+        p = key_bucket(job.req.key, len(self.logs))
+        now = self.kernel.now
+        self.logs[p].append(Message(job.req, now, job.counted))
+        if job.counted:
+            self.appended[p] += 1
+        self.finish(job, OK)
+        for group in self.groups.values():
+            group.grow(now, 1)
+            self._offer(group.claims[p])
+        self._arm(p)
+
+    # -- consuming: the Source protocol of workers ----------------------------------------
+    def _has_message(self, claim: Claim) -> bool:
+        p = claim.partition
+        return not claim.busy and claim.next < self.base[p] + len(self.logs[p])
+
+    def _offer(self, claim: Claim) -> None:
+        """List a claim that has a message to deliver; its worker takes it if it is free."""
+        if claim.listed or not self._has_message(claim):
+            return
+        claim.listed = True
+        self.waiting[claim.worker.id].append(claim)
+        claim.worker.pull()
+
+    def ready(self, worker: Worker) -> bool:
+        claims = self.waiting[worker.id]
+        while claims and not self._has_message(claims[0]):
+            claims.popleft().listed = False
+        return bool(claims)
+
+    def hand(self, worker: Worker) -> None:
+        claim = self.waiting[worker.id].popleft()
+        claim.listed = False
+        p = claim.partition
+        msg = self.logs[p][claim.next - self.base[p]]
+        claim.next += 1
+        claim.busy = True
+        if msg.counted:
+            claim.group.delivered += 1
+            claim.group.wait_sum += self.kernel.now - msg.queued
+        self._trim(p)
+        worker.take(msg, claim.processed)
+
+    def processed(self, claim: Claim) -> None:
+        claim.busy = False
+        claim.group.grow(self.kernel.now, -1)
+        self._offer(claim)
+
+    def _trim(self, p: int) -> None:
+        """Forget the messages every group has been given."""
+        low = min(group.claims[p].next for group in self.groups.values())
+        log = self.logs[p]
+        while self.base[p] < low:
+            log.popleft()
+            self.base[p] += 1
+
+    # -- retention ------------------------------------------------------------------------
+    def _arm(self, p: int) -> None:
+        """Check the partition again when its oldest message reaches the retention age."""
+        retention = self.settings["retention_s"]
+        log = self.logs[p]
+        if retention is None or not log or self._expiring[p]:
+            return
+        self._expiring[p] = True
+        self.kernel.schedule(max(log[0].queued + retention - self.kernel.now, 0.0),
+                             self._expire, (p, self._expiry_epoch))
+
+    def _expire(self, item: tuple[int, int]) -> None:
+        p, epoch = item
+        if epoch != self._expiry_epoch:
+            return
+        self._expiring[p] = False
+        now = self.kernel.now
+        cutoff = now - self.settings["retention_s"] + EXPIRY_SLACK_S
+        log = self.logs[p]
+        while log and log[0].queued <= cutoff:
+            msg = log.popleft()
+            offset = self.base[p]
+            self.base[p] += 1
+            for group in self.groups.values():
+                claim = group.claims[p]
+                if claim.next <= offset:  # never delivered to this group
+                    claim.next = offset + 1
+                    group.grow(now, -1)
+                    if msg.counted:
+                        group.expired += 1
+        self._arm(p)
+
+    # -- failure and reporting ------------------------------------------------------------
+    def drop_state(self) -> None:
+        now = self.kernel.now
+        for p, log in enumerate(self.logs):
+            end = self.base[p] + len(log)
+            for group in self.groups.values():
+                claim = group.claims[p]
+                undelivered = end - claim.next
+                if now >= self.warmup:
+                    group.lost += undelivered
+                group.grow(now, -undelivered)
+                claim.next = end
+            self.base[p] = end
+            log.clear()
+
+    def report(self, now):
+        out = super().report(now)
+        out["per_partition"] = list(self.appended)
+        out["groups"] = {
+            name: {"lag": g.lag, "mean_lag": g.mean_lag.mean(now), "delivered": g.delivered,
+                   "mean_wait_ms": g.wait_sum / g.delivered * 1000.0 if g.delivered else 0.0,
+                   "expired": g.expired, "lost": g.lost}
+            for name, g in self.groups.items()}
+        return out
+
+    def live(self):
+        out = super().live()
+        out["lag"] = {name: g.lag for name, g in self.groups.items()}
+        return out
