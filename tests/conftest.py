@@ -73,6 +73,12 @@ def missing_service(name: str) -> str | None:
     raise ValueError(name)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: while Playwright's session-wide sync API lives, it keeps an event
+    loop running in the main thread, and asyncio tests after it could not start theirs."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def pytest_runtest_setup(item):
     for name in SERVICES:
         if item.get_closest_marker(name) and (reason := missing_service(name)):
