@@ -67,6 +67,7 @@ class Simulation:
         self._last_totals: dict[str, tuple[float, int, int, int]] = {}
         self._last_links: dict[int, tuple[int, int]] = {}
         self._last_frame_t = 0.0
+        self._last_bottleneck: str | None = None
         self._sampled = 0
         total_rate = sum(c.settings["rate_rps"] for c in self.clients())
         self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
@@ -270,11 +271,18 @@ class Simulation:
 
     def _bottleneck(self, states: dict[str, dict]) -> str | None:
         """The pool with the most work per worker (utilisation over the frame plus its queue
-        per worker), if that is at least 0.5."""
-        loads = [(states[cid]["util"] + states[cid].get("queue", 0) / c.workers, cid)
-                 for cid, c in self.components.items() if isinstance(c, Pool) and c.up]
-        load, cid = max(loads, default=(0.0, None))
-        return cid if load >= 0.5 else None
+        per worker), if that is at least 0.5. The previous one is kept while it stays above
+        0.4 and within 0.1 of the top, so the highlight does not flicker between frames."""
+        loads = {cid: states[cid]["util"] + states[cid].get("queue", 0) / c.workers
+                 for cid, c in self.components.items() if isinstance(c, Pool) and c.up}
+        top = max(loads, key=loads.get, default=None)
+        held = self._last_bottleneck
+        if held in loads and loads[held] >= 0.4 and loads[held] >= loads[top] - 0.1:
+            top = held
+        elif top is not None and loads[top] < 0.5:
+            top = None
+        self._last_bottleneck = top
+        return top
 
     def _live_summary(self, now: float, span: float) -> dict[str, Any]:
         window = LatencyHistogram()
