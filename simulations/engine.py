@@ -37,7 +37,6 @@ KIND_CLASSES: dict[str, type[Component]] = {
     "shard_router": ShardRouter, "kv_store": KVStore,
     "topic": Topic,
 }
-REPORT_FORMAT = "playground.report/v1"
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
 MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
 
