@@ -1,9 +1,22 @@
-"""The one place that decides who may do what to a run, and how groups are named."""
+"""The one place that decides who may do what: to runs, scenarios and run links.
+
+Anonymous people own what they save through a workspace secret: a random value in an
+HttpOnly cookie, stored server-side only as its SHA-256. Signing in moves the workspace's
+scenarios to the account (`claim_workspace`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+
+WORKSPACE_COOKIE = "sdp_workspace"
+WORKSPACE_MAX_AGE_S = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
 
 
 def new_run_id() -> str:
@@ -27,3 +40,93 @@ def may_watch(run) -> bool:
 def may_control(run, token: str | None) -> bool:
     """Only the holder of the owner token (the tab that started the run) steers it."""
     return bool(token) and hmac.compare_digest(token, run.owner_token)
+
+
+# -- workspaces (anonymous ownership) ---------------------------------------------------------
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def workspace_of(request: HttpRequest) -> str:
+    """The SHA-256 of this browser's workspace secret, or "" if it has none yet."""
+    secret = request.COOKIES.get(WORKSPACE_COOKIE, "")
+    if not secret or len(secret) > 64:
+        return ""
+    return _digest(secret)
+
+
+def ensure_workspace(request: HttpRequest) -> str:
+    """The browser's workspace, creating one for a first save. The new secret is kept on the
+    request until `remember_workspace` puts it in the response's cookie."""
+    current = workspace_of(request)
+    if current:
+        return current
+    secret = getattr(request, "_new_workspace_secret", None) or secrets.token_urlsafe(24)
+    request._new_workspace_secret = secret
+    return _digest(secret)
+
+
+def remember_workspace(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    secret = getattr(request, "_new_workspace_secret", None)
+    if secret:
+        response.set_cookie(WORKSPACE_COOKIE, secret, max_age=WORKSPACE_MAX_AGE_S,
+                            httponly=True, samesite="Lax",
+                            secure=not settings.DEBUG)
+    return response
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+def owns(request: HttpRequest, obj) -> bool:
+    """Does this request act for the owner of a scenario or run record?"""
+    user = getattr(request, "user", None)
+    if obj.owner_id is not None:
+        return bool(user and user.is_authenticated and user.pk == obj.owner_id)
+    workspace = workspace_of(request)
+    return bool(workspace and obj.workspace) and hmac.compare_digest(workspace, obj.workspace)
+
+
+def may_view_scenario(request: HttpRequest, scenario) -> bool:
+    """Anyone holding a share id may view (the id is the secret of a share link)."""
+    return scenario is not None
+
+
+def may_edit_scenario(request: HttpRequest, scenario) -> bool:
+    """Only the owner changes, renames, restores or deletes; built-in lessons are read-only."""
+    return scenario is not None and scenario.lesson_slug is None and owns(request, scenario)
+
+
+def owned_scenarios(request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    """The scenarios this request may list: its account's, or its workspace's."""
+    user = getattr(request, "user", None)
+    mine = Q(pk__in=[])
+    if user and user.is_authenticated:
+        mine |= Q(owner=user)
+    workspace = workspace_of(request)
+    if workspace:
+        mine |= Q(owner__isnull=True, workspace=workspace)
+    return queryset.filter(mine, lesson_slug__isnull=True)
+
+
+def set_owner(request: HttpRequest, obj) -> None:
+    """Make the requester the owner of a new scenario or run record."""
+    user = getattr(request, "user", None)
+    if user and user.is_authenticated:
+        obj.owner = user
+        obj.workspace = ""
+    else:
+        obj.owner = None
+        obj.workspace = ensure_workspace(request)
+
+
+def claim_workspace(request: HttpRequest, user) -> int:
+    """On sign-in: the anonymous workspace's scenarios and run links move to the account."""
+    from .models import RunRecord, Scenario
+
+    workspace = workspace_of(request)
+    if not workspace:
+        return 0
+    moved = Scenario.objects.filter(owner__isnull=True, workspace=workspace,
+                                    lesson_slug__isnull=True).update(owner=user, workspace="")
+    RunRecord.objects.filter(owner__isnull=True, workspace=workspace).update(owner=user,
+                                                                            workspace="")
+    return moved
