@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "playground",
+    "playground.classrooms",
 ]
 
 MIDDLEWARE = [
@@ -129,3 +130,9 @@ PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S"
 PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))
 PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))
+
+# Classrooms: grading submissions (playground/classrooms/grader.py). "thread" grades in a
+# background thread of the web process (embedded default); "worker" leaves the queue to
+# `manage.py grader` processes.
+PLAYGROUND_GRADER = os.environ.get("PLAYGROUND_GRADER", "thread")
+PLAYGROUND_GRADE_TIMEOUT_S = float(os.environ.get("PLAYGROUND_GRADE_TIMEOUT_S", 600))

@@ -48,7 +48,7 @@ def check_goals(data: Any, brief: dict[str, Any] | None = None) -> Goals:
     except ValidationError as exc:
         raise ScenarioError(_errors_of(exc, ("goals",))) from None
     errors = []
-    if _count(goals) == 0:
+    if count_goals(goals) == 0:
         errors.append("goals: set at least one of p99_ms_max, success_ratio_min, "
                       "cost_per_hour_max")
     if goals.warmup_s >= goals.duration_s:
@@ -168,7 +168,7 @@ def grade(design: dict[str, Any], brief: dict[str, Any], goals: Goals,
         doc = graded_document(design, brief, goals)
     except ScenarioError as exc:
         return {"gradable": False, "errors": exc.errors, "met": False, "goals": [],
-                "score": 0, "out_of": _count(goals), "seeds": goals.seeds}
+                "score": 0, "out_of": count_goals(goals), "seeds": goals.seeds}
     figures = [measured(run(doc, seed)) for seed in goals.seeds]
     results = evaluate(figures, goals)
     score = sum(r["met"] for r in results)
@@ -177,5 +177,11 @@ def grade(design: dict[str, Any], brief: dict[str, Any], goals: Goals,
             "worst": {r["goal"]: r["measured"] for r in results}}
 
 
-def _count(goals: Goals) -> int:
+def count_goals(goals: Goals) -> int:
     return sum(getattr(goals, field) is not None for _, field, _ in GOAL_TEXT.values())
+
+
+def grade_plain(design: dict[str, Any], brief: dict[str, Any], goals: dict[str, Any]
+                ) -> dict[str, Any]:
+    """`grade` with plain data in and out: what a grading child process runs."""
+    return grade(design, brief, check_goals(goals))

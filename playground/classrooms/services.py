@@ -1,0 +1,147 @@
+"""What people do in a classroom: join, leave a design, submit, and how the class ranks.
+
+Who may do each is decided in playground/permissions.py; these functions assume it was asked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from simulations import ScenarioError, validate
+from simulations.grading import check_goals, count_goals
+
+from . import grader
+from .models import Assignment, Classroom, Student, Submission, Work
+
+MAX_STUDENTS = 500
+MAX_QUEUED_PER_STUDENT = 3  # submissions waiting at once: a student cannot flood the graders
+
+
+class ClassroomError(ValueError):
+    """A request that cannot be done; the message says why, for the person who asked."""
+
+
+def join(classroom: Classroom, display_name: str, user=None) -> Student:
+    name = " ".join(display_name.split())
+    if not name:
+        raise ClassroomError("display_name: enter the name your instructor will see")
+    if len(name) > 60:
+        raise ClassroomError("display_name: at most 60 characters")
+    if user is not None and user.is_authenticated:
+        seat = classroom.students.filter(user=user).first()
+        if seat is not None:
+            if seat.removed:
+                raise ClassroomError("you were removed from this classroom")
+            return seat
+    if classroom.students.filter(removed=False).count() >= MAX_STUDENTS:
+        raise ClassroomError(f"this classroom is full ({MAX_STUDENTS} students)")
+    return Student.objects.create(classroom=classroom, display_name=name,
+                                  user=user if user is not None and user.is_authenticated
+                                  else None)
+
+
+def remove(student: Student) -> None:
+    student.removed = True
+    student.save(update_fields=["removed"])
+
+
+def work_of(assignment: Assignment, student: Student) -> Work:
+    """The student's copy of the assignment's design, made from the brief on first open."""
+    work, _ = Work.objects.get_or_create(assignment=assignment, student=student,
+                                         defaults={"document": assignment.brief})
+    return work
+
+
+def past_deadline(assignment: Assignment) -> bool:
+    return assignment.deadline is not None and timezone.now() > assignment.deadline
+
+
+def _checked(document: Any) -> dict[str, Any]:
+    try:
+        validate(document)
+    except ScenarioError as exc:
+        raise ClassroomError("; ".join(f"document.{e}" for e in exc.errors[:5])) from None
+    return document
+
+
+def save_work(assignment: Assignment, student: Student, document: Any) -> Work:
+    work = work_of(assignment, student)
+    work.document = _checked(document)
+    work.save()
+    return work
+
+
+def submit(assignment: Assignment, student: Student, document: Any) -> Submission:
+    """Queue a design for grading (graded in the background; the result arrives later)."""
+    if past_deadline(assignment):
+        raise ClassroomError("the deadline has passed: submissions are closed")
+    document = _checked(document)
+    with transaction.atomic():
+        waiting = Submission.objects.filter(
+            assignment=assignment, student=student,
+            state__in=[Submission.QUEUED, Submission.RUNNING]).count()
+        if waiting >= MAX_QUEUED_PER_STUDENT:
+            raise ClassroomError(f"{waiting} submissions are still being graded: wait for "
+                                 "their results")
+        sub = Submission.objects.create(
+            assignment=assignment, student=student, document=document,
+            out_of=count_goals(check_goals(assignment.goals)))
+        Work.objects.update_or_create(assignment=assignment, student=student,
+                                      defaults={"document": document})
+    transaction.on_commit(grader.kick)
+    return sub
+
+
+def best_submissions(assignment: Assignment) -> dict[int, Submission]:
+    """Each student's best graded submission: most goals met, then cheapest, then first."""
+    best: dict[int, Submission] = {}
+    for sub in assignment.submissions.filter(state=Submission.DONE, student__removed=False):
+        if sub.student_id not in best or _rank(sub) < _rank(best[sub.student_id]):
+            best[sub.student_id] = sub
+    return best
+
+
+def _rank(sub: Submission) -> tuple:
+    cost = sub.cost_per_hour if sub.cost_per_hour is not None else float("inf")
+    return (-sub.score, cost, sub.created_at)
+
+
+def leaderboard(assignment: Assignment) -> list[dict[str, Any]]:
+    """By goals met, then cost per hour (cheaper first)."""
+    best = best_submissions(assignment)
+    tries = dict(assignment.submissions.values_list("student").annotate(n=Count("id")))
+    rows = sorted(best.values(), key=_rank)
+    return [{"rank": i + 1, "student": sub.student.display_name, "student_id": sub.student_id,
+             "score": sub.score, "out_of": sub.out_of, "met": sub.met,
+             "cost_per_hour": sub.cost_per_hour, "submitted_at": sub.created_at,
+             "submissions": tries.get(sub.student_id, 0)}
+            for i, sub in enumerate(rows)]
+
+
+def grades_csv(assignment: Assignment) -> str:
+    """One row per student of the class (also those who never submitted)."""
+    best = best_submissions(assignment)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student", "goals_met", "goals", "all_met", "cost_per_hour",
+                     "submitted_at"])
+    for student in assignment.classroom.students.filter(removed=False):
+        sub = best.get(student.pk)
+        writer.writerow([_cell(student.display_name),
+                         sub.score if sub else 0, sub.out_of if sub else "",
+                         sub.met if sub else False,
+                         "" if sub is None or sub.cost_per_hour is None
+                         else f"{sub.cost_per_hour:.4f}",
+                         sub.created_at.isoformat() if sub else ""])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet must not run a name as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
