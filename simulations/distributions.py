@@ -14,14 +14,12 @@ Sampler = Callable[[], float]
 def service_sampler(dist: str, mean: float, cv: float, rng: random.Random) -> Sampler:
     """Times with the given mean: exponential, constant, or lognormal with that CV."""
     if mean <= 0 or dist == "constant":
-        return lambda: mean
+        return Constant(mean).sample
     if dist == "exponential":
-        rand, log = rng.random, math.log
-        return lambda: -mean * log(1.0 - rand())
+        return Exponential(mean, rng).sample
     if dist == "lognormal":
         sigma2 = math.log(1.0 + cv * cv)
-        mu, sigma = math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
-        return lambda: rng.lognormvariate(mu, sigma)
+        return Lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), rng).sample
     raise ValueError(f"unknown distribution {dist!r}")
 
 
@@ -29,17 +27,71 @@ def gap_sampler(rate: float, cv: float, rng: random.Random) -> Sampler:
     """Gaps between arrivals at `rate` per second: Poisson for cv=1, hyperexponential with
     balanced means above 1, gamma below 1."""
     mean = 1.0 / rate
-    rand, log = rng.random, math.log
     if cv == 1.0:
-        return lambda: -mean * log(1.0 - rand())
+        return Exponential(mean, rng).sample
     if cv > 1.0:
         c2 = cv * cv
         p1 = (1.0 + math.sqrt((c2 - 1.0) / (c2 + 1.0))) / 2.0
-        m1, m2 = mean / (2.0 * p1), mean / (2.0 * (1.0 - p1))
-        return lambda: -(m1 if rand() < p1 else m2) * log(1.0 - rand())
+        return Hyperexponential(p1, mean / (2.0 * p1), mean / (2.0 * (1.0 - p1)), rng).sample
     shape = 1.0 / (cv * cv)
-    scale = mean / shape
-    return lambda: rng.gammavariate(shape, scale)
+    return Gamma(shape, mean / shape, rng).sample
+
+
+# Samplers are bound methods of small objects rather than closures: a simulation must
+# survive pickle and deepcopy (checkpoints, simulations/replay.py), and a closure does not.
+# They are no slower: the hot path calls them once per service time or arrival.
+
+class Constant:
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def sample(self) -> float:
+        return self.value
+
+
+class Exponential:
+    __slots__ = ("mean", "rand")
+
+    def __init__(self, mean: float, rng: random.Random):
+        self.mean, self.rand = mean, rng.random
+
+    def sample(self, _log=math.log) -> float:
+        return -self.mean * _log(1.0 - self.rand())
+
+
+class Hyperexponential:
+    """Exponential with mean m1 (probability p1) or m2."""
+
+    __slots__ = ("p1", "m1", "m2", "rand")
+
+    def __init__(self, p1: float, m1: float, m2: float, rng: random.Random):
+        self.p1, self.m1, self.m2, self.rand = p1, m1, m2, rng.random
+
+    def sample(self, _log=math.log) -> float:
+        rand = self.rand
+        return -(self.m1 if rand() < self.p1 else self.m2) * _log(1.0 - rand())
+
+
+class Lognormal:
+    __slots__ = ("mu", "sigma", "rng")
+
+    def __init__(self, mu: float, sigma: float, rng: random.Random):
+        self.mu, self.sigma, self.rng = mu, sigma, rng
+
+    def sample(self) -> float:
+        return self.rng.lognormvariate(self.mu, self.sigma)
+
+
+class Gamma:
+    __slots__ = ("shape", "scale", "rng")
+
+    def __init__(self, shape: float, scale: float, rng: random.Random):
+        self.shape, self.scale, self.rng = shape, scale, rng
+
+    def sample(self) -> float:
+        return self.rng.gammavariate(self.shape, self.scale)
 
 
 class KeyChooser:

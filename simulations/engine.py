@@ -8,11 +8,13 @@ exactly (`replay()`).
 
 from __future__ import annotations
 
+import math
+import pickle
 import time
 from collections import deque
 from typing import Any
 
-from .components.base import Component
+from .components.base import Component, rate
 from .components.cache import Cache
 from .components.client import Client
 from .components.database import Database, Replication
@@ -37,6 +39,11 @@ KIND_CLASSES: dict[str, type[Component]] = {
     "shard_router": ShardRouter, "kv_store": KVStore,
     "topic": Topic,
 }
+# Live figures (rates, utilisation, ratios, percentiles) are taken at fixed simulated times,
+# the multiples of WINDOW_S, never at frame() calls: a frame at time t is then the same
+# however the run was sliced, paced or restored from a checkpoint (simulations/replay.py).
+WINDOW_S = 0.25
+RATE_WINDOWS = 4  # rates cover the last four windows: one simulated second
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
 MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
 
@@ -62,11 +69,11 @@ class Simulation:
         self.command_log: list[dict[str, Any]] = []
         self._pick_rngs: dict[str, Any] = {}
         self._dots: deque[list] = deque(maxlen=MAX_DOTS)
+        # Counters at the ends of the last windows: (t, per component, per link, clients).
+        self._marks: deque[tuple] | None = None  # None: a headless run keeps no windows
+        self._window_k = 0  # windows end at k * WINDOW_S
         self._recent: deque[tuple[float, LatencyHistogram]] = deque()
-        self._last_totals: dict[str, tuple[float, int, int, int]] = {}
-        self._last_links: dict[int, tuple[int, int]] = {}
-        self._last_frame_t = 0.0
-        self._last_bottleneck: str | None = None
+        self._bottleneck: str | None = None
         self._sampled = 0
         total_rate = sum(c.settings["rate_rps"] for c in self.clients())
         self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
@@ -79,8 +86,13 @@ class Simulation:
         self._schedule_start()
         self.wall_s = 0.0
         if live or dots_per_s:
-            for c in self.clients():
-                c.recent = LatencyHistogram()
+            self._start_windows()
+
+    def __deepcopy__(self, memo: dict) -> Simulation:
+        """An independent copy that continues exactly as this one would. Through pickle:
+        several times faster than deepcopy, and deepcopy would share the bound methods of
+        random streams (`rng.random`) that samplers hold, pickle copies them."""
+        return pickle.loads(pickle.dumps(self, pickle.HIGHEST_PROTOCOL))
 
     def _build_links(self) -> None:
         comps = self.components
@@ -122,7 +134,15 @@ class Simulation:
         """Run simulated time forward to `t` (never backwards); with a wall-clock budget it
         may stop short of `t`. Returns whether `t` was reached."""
         start = time.perf_counter()
-        reached = self.kernel.run_until(t, budget_s)
+        deadline = None if budget_s is None else start + budget_s
+        kernel = self.kernel
+        reached = True
+        while reached and self._marks is not None and self._window_k * WINDOW_S <= t:
+            reached = kernel.run_until(self._window_k * WINDOW_S, _left(deadline))
+            if reached:
+                self._close_window()
+        if reached:
+            reached = kernel.run_until(t, _left(deadline))
         self.wall_s += time.perf_counter() - start
         return reached
 
@@ -183,6 +203,9 @@ class Simulation:
                 errors = route_errors(self.scenario, {target: [params["read_ratio"]]})
                 if errors:
                     raise ScenarioError([f"command.params.read_ratio: {e}" for e in errors])
+        # A budgeted advance may have stopped between two events due at the same time: run
+        # the rest first, so the command lands where a replay's advance(at_s) puts it.
+        self.kernel.run_until(self.kernel.now)
         self.command_log.append({"at_s": self.kernel.now, "action": action,
                                  "target": target, "params": params})
         self._do(action, target, params)
@@ -244,69 +267,86 @@ class Simulation:
         self._dots.append([link, direction, outcome, int(req.hit)])
 
     # -- output ---------------------------------------------------------------------------
-    def frame(self) -> dict[str, Any]:
-        """The live state now, with rates over the time since the previous frame."""
-        now = self.kernel.now
-        span = now - self._last_frame_t
-        comps = {}
-        for cid, c in self.components.items():
-            state = c.live()
-            totals = (c.total_in, c.total_ok, c.total_rejected + c.total_failed)
-            last = self._last_totals.get(cid, (0, 0, 0))
-            self._last_totals[cid] = totals
-            state["rps"] = _rate(totals[0] - last[0], span)
-            state["err_rps"] = _rate(totals[2] - last[2], span)
-            comps[cid] = state
-        links = []
-        for i, link in self.links.items():
-            last = self._last_links.get(i, (0, 0))
-            self._last_links[i] = (link.total, link.errors)
-            links.append([i, _rate(link.total - last[0], span),
-                          _rate(link.errors - last[1], span)])
-        self._last_frame_t = now
-        dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
-        return {"t": round(now, 4), "components": comps, "links": links, "dots": dots,
-                "summary": self._live_summary(now, span), "bottleneck": self._bottleneck(comps)}
-
-    def _bottleneck(self, states: dict[str, dict]) -> str | None:
-        """The pool with the most work per worker (utilisation over the frame plus its queue
-        per worker), if that is at least 0.5. The previous one is kept while it stays above
-        0.4 and within 0.1 of the top, so the highlight does not flicker between frames."""
-        loads = {cid: states[cid]["util"] + states[cid].get("queue", 0) / c.workers
-                 for cid, c in self.components.items() if isinstance(c, Pool) and c.up}
-        top = max(loads, key=loads.get, default=None)
-        held = self._last_bottleneck
-        if held in loads and loads[held] >= 0.4 and loads[held] >= loads[top] - 0.1:
-            top = held
-        elif top is not None and loads[top] < 0.5:
-            top = None
-        self._last_bottleneck = top
-        return top
-
-    def _live_summary(self, now: float, span: float) -> dict[str, Any]:
-        window = LatencyHistogram()
+    def _start_windows(self) -> None:
+        """Keep live figures from now on (from the start in a live run)."""
         for c in self.clients():
-            if c.recent is None:
-                c.recent = LatencyHistogram()
+            c.recent = LatencyHistogram()
+        self._marks = deque(maxlen=RATE_WINDOWS + 1)
+        self._window_k = math.floor(self.kernel.now / WINDOW_S)
+        self._close_window()
+
+    def _close_window(self) -> None:
+        """A window ends (at k * WINDOW_S, or where the windows start): take the counters."""
+        now = self.kernel.now
+        clients = self.clients()
+        self._marks.append((
+            now, {cid: c.counters(now) for cid, c in self.components.items()},
+            {i: (link.total, link.errors) for i, link in self.links.items()},
+            (sum(c.total_ok for c in clients), sum(c.total_failed for c in clients),
+             sum(c.total_limited for c in clients))))
+        for c in clients:
             self._recent.append((now, c.recent))
             c.recent = LatencyHistogram()
         while self._recent and self._recent[0][0] <= now - ROLLING_S:
             self._recent.popleft()
+        self._bottleneck = self._pick_bottleneck()
+        self._window_k += 1
+
+    def frame(self) -> dict[str, Any]:
+        """The live state now: instant values as of now, figures over the last windows
+        (rates over the second before the last multiple of WINDOW_S). A headless simulation
+        keeps windows from its first frame on."""
+        if self._marks is None:
+            self._start_windows()
+        old, new = self._marks[0], self._marks[-1]
+        span = new[0] - old[0]
+        comps = {}
+        for cid, c in self.components.items():
+            state = c.live()
+            c.windowed(old[1][cid], new[1][cid], span, state)
+            comps[cid] = state
+        links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
+                 for i, (total, errors) in new[2].items()]
+        dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
+        return {"t": round(self.kernel.now, 4), "components": comps, "links": links,
+                "dots": dots, "summary": self._live_summary(old, new, span),
+                "bottleneck": self._bottleneck}
+
+    def drop_dots(self) -> None:
+        """Forget the dots not yet handed out (after a jump in time they show nothing)."""
+        self._dots.clear()
+
+    def _pick_bottleneck(self) -> str | None:
+        """The pool with the most work per worker (utilisation over the windows plus its
+        queue per worker), if that is at least 0.5. The previous one is kept while it stays
+        above 0.4 and within 0.1 of the top, so the highlight does not flicker."""
+        old, new = self._marks[0], self._marks[-1]
+        loads = {}
+        for cid, c in self.components.items():
+            if isinstance(c, Pool) and c.up:
+                state = c.live()
+                c.windowed(old[1][cid], new[1][cid], new[0] - old[0], state)
+                loads[cid] = state["util"] + state.get("queue", 0) / c.workers
+        top = max(loads, key=loads.get, default=None)
+        held = self._bottleneck
+        if held in loads and loads[held] >= 0.4 and loads[held] >= loads[top] - 0.1:
+            top = held
+        elif top is not None and loads[top] < 0.5:
+            top = None
+        return top
+
+    def _live_summary(self, old: tuple, new: tuple, span: float) -> dict[str, Any]:
+        window = LatencyHistogram()
         for _, h in self._recent:
             window.merge(h)
-        ok = sum(c.total_ok for c in self.clients())
-        bad = sum(c.total_failed for c in self.clients())
-        limited = sum(c.total_limited for c in self.clients())
-        last_ok, last_bad, last_limited = self._last_totals.get("*summary*", (0, 0, 0))
-        self._last_totals["*summary*"] = (ok, bad, limited)
-        done = (ok - last_ok) + (bad - last_bad)
+        ok, bad, limited = (n - o for n, o in zip(new[3], old[3], strict=True))
+        done = ok + bad
         summary = window.summary((0.5, 0.95, 0.99))
-        summary.update(ok_rps=round((ok - last_ok) / span, 2) if span > 0 else 0.0,
-                       error_ratio=round((bad - last_bad) / done, 4) if done else 0.0,
+        summary.update(ok_rps=round(ok / span, 2) if span > 0 else 0.0,
+                       error_ratio=round(bad / done, 4) if done else 0.0,
                        # 429s apart from other errors (a part of error_ratio)
-                       rate_limited_ratio=round((limited - last_limited) / done, 4)
-                       if done else 0.0)
-        # The design as it stands now: a `set` of workers shows in the next frame.
+                       rate_limited_ratio=round(limited / done, 4) if done else 0.0)
+        # The design as it stands now: a `set` of workers shows at once.
         summary["cost_per_hour"] = round(sum(hourly_cost(c.settings)
                                              for c in self.components.values()), 4)
         return summary
@@ -316,6 +356,6 @@ class Simulation:
         return build_report(self)
 
 
-def _rate(count: int, span: float) -> float:
-    """Per second, to 3 significant digits: enough to draw, and frames stay small."""
-    return float(f"{count / span:.3g}") if span > 0 else 0.0
+def _left(deadline: float | None) -> float | None:
+    """The wall-clock budget left until `deadline` (None: no budget)."""
+    return None if deadline is None else max(deadline - time.perf_counter(), 0.0)

@@ -21,6 +21,16 @@ class Kernel:
         self.seq = count()
         self.events = 0
 
+    def __getstate__(self) -> tuple:
+        # itertools.count stops pickling in Python 3.14: carry the next number instead.
+        n = next(self.seq)
+        self.seq = count(n)
+        return self.now, self.heap, n, self.events
+
+    def __setstate__(self, state: tuple) -> None:
+        self.now, self.heap, n, self.events = state
+        self.seq = count(n)
+
     def schedule(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         heappush(self.heap, (self.now + delay, next(self.seq), fn, arg))
 
@@ -31,7 +41,7 @@ class Kernel:
         returns whether `t_end` was reached.
         """
         if budget_s is None:
-            self._run(t_end, -1)
+            self._run_all(t_end)
         else:
             deadline = time.perf_counter() + budget_s
             while self._run(t_end, 2048) and self.heap and self.heap[0][0] <= t_end:
@@ -40,6 +50,20 @@ class Kernel:
         if t_end > self.now:
             self.now = t_end
         return True
+
+    def _run_all(self, t_end: float) -> None:
+        """Run every event due by `t_end`: `_run` without a limit, the hot loop of a run."""
+        heap = self.heap
+        done = 0
+        while heap:
+            event = heappop(heap)
+            if event[0] > t_end:  # popping first and putting back the one event not yet
+                heappush(heap, event)  # due is cheaper than peeking at every event
+                break
+            self.now, _, fn, arg = event
+            fn(arg)
+            done += 1
+        self.events += done
 
     def _run(self, t_end: float, limit: int) -> int:
         """Run up to `limit` events (all if negative) due by `t_end`; returns how many ran."""

@@ -34,12 +34,17 @@ class Unanswered:
 
 
 class Request:
-    """One attempt's travel through the system. `sample` marks requests drawn as dots."""
+    """One attempt's travel through the system. `sample` marks requests drawn as dots.
 
-    __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious")
+    A client with no timeout, retries or breaker sends a request as its own carrier (no
+    `Call` around it, the hot path): `origin` is that client, `link` the link it took.
+    """
+
+    __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious", "origin",
+                 "link")
 
     def __init__(self, op: str, key: int, born: float, counted: bool, sample: bool,
-                 malicious: bool = False):
+                 malicious: bool = False, origin: Any = None):
         self.op = op
         self.key = key  # also stands for the caller's address (ip_hash, per-client limits)
         self.born = born
@@ -47,6 +52,15 @@ class Request:
         self.sample = sample
         self.hit = False
         self.malicious = malicious  # an attack a WAF may block
+        self.origin = origin
+
+    def answer(self, outcome: int) -> None:
+        """The answer to a request sent as its own carrier."""
+        outcome = self.link.returned(outcome)
+        if outcome:
+            self.origin.calls.failed_uncalled(self, outcome)
+        else:
+            self.origin.settled(self, OK)
 
 
 class Job:
@@ -204,5 +218,28 @@ class Component:
                 "latency_ms": self.latency.summary(), "available_ratio": self.uptime.mean(now)}
 
     def live(self) -> dict[str, Any]:
-        """Instant state for a live frame (rates are derived from totals by the engine)."""
+        """Instant state for a live frame (figures over a window: `windowed`)."""
         return {"up": self.up, "in_flight": len(self.jobs)}
+
+    def counters(self, now: float) -> dict[str, float]:
+        """Running totals, taken at fixed simulated times, that live frames turn into
+        figures over a window (so a frame never depends on when the previous one was)."""
+        return {"in": self.total_in, "bad": self.total_rejected + self.total_failed}
+
+    def windowed(self, old: dict[str, float], new: dict[str, float], span: float,
+                 out: dict[str, Any]) -> None:
+        """Add to `out` the figures over the `span` seconds from `old` to `new` counters."""
+        out["rps"] = rate(new["in"] - old["in"], span)
+        out["err_rps"] = rate(new["bad"] - old["bad"], span)
+
+
+def rate(count: float, span: float) -> float:
+    """Per second, to 3 significant digits: enough to draw, and frames stay small."""
+    return float(f"{count / span:.3g}") if span > 0 else 0.0
+
+
+def hit_ratio(old: dict[str, float], new: dict[str, float], out: dict[str, Any]) -> None:
+    """A cache's hit ratio over a window (absent when nothing was looked up)."""
+    lookups = new["lookups"] - old["lookups"]
+    if lookups:
+        out["hit_ratio"] = round((new["hits"] - old["hits"]) / lookups, 4)

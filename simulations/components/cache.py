@@ -9,7 +9,7 @@ still unflushed when the cache fails are counted as lost writes.
 
 from __future__ import annotations
 
-from .base import OK, Component, Job, Request, Unanswered
+from .base import OK, Component, Job, Request, Unanswered, hit_ratio
 from .cache_stores import INF, STORES
 
 
@@ -19,7 +19,6 @@ class Cache(Component):
         self.hits = self.misses = self.lost_writes = 0
         self.evictions_before = 0  # evictions during warm-up, not reported
         self.all_hits = self.all_lookups = 0  # warm-up included, for live frames
-        self._live = (0, 0)
         self.dirty: set[int] = set()
         self._flushing = False
         self.store = STORES[settings["eviction"]](settings["capacity_keys"])
@@ -121,8 +120,11 @@ class Cache(Component):
         out = super().live()
         out["entries"] = len(self.store)
         out["dirty"] = len(self.dirty)
-        hits, lookups = self.all_hits - self._live[0], self.all_lookups - self._live[1]
-        self._live = (self.all_hits, self.all_lookups)
-        if lookups:
-            out["hit_ratio"] = round(hits / lookups, 4)
         return out
+
+    def counters(self, now):
+        return {**super().counters(now), "hits": self.all_hits, "lookups": self.all_lookups}
+
+    def windowed(self, old, new, span, out):
+        super().windowed(old, new, span, out)
+        hit_ratio(old, new, out)

@@ -71,7 +71,7 @@ class Client(Component):
         if not self.up:
             return
         sim = self.sim
-        counted = now >= sim.warmup_s
+        counted = now >= self.warmup
         self.total_in += 1
         if counted:
             self.requests += 1
@@ -79,8 +79,13 @@ class Client(Component):
             else "write"
         req = Request(op, self._keys() if sim.uses_keys else 0, now, counted,
                       sim.sample_every and sim.sample_next(),
-                      self._malicious and self._malicious_rng.random() < self._malicious)
-        self.calls.send(self.routes[op], req, req)
+                      self._malicious and self._malicious_rng.random() < self._malicious, self)
+        links = self.routes[op]
+        if self.calls.uncalled:
+            link = links[0] if len(links) == 1 else sim.pick_weighted(self, links)
+            link.send(req, req)
+        else:
+            self.calls.send(links, req, req)
 
     def retry(self, call: Call) -> None:
         """Attempt n + 1, along a link chosen afresh."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..distributions import Constant
 from ..kernel import stream
-from .base import BLOCKED, DOWN, OK, RATE_LIMITED, Component, Job
+from .base import BLOCKED, DOWN, OK, RATE_LIMITED, Component, Job, hit_ratio
 from .cache_stores import INF, LruStore
 from .pool import QueuedPool
 
@@ -69,7 +70,6 @@ class ResponseCache:
         self.hits = self.misses = 0  # counted after warm-up
         self.evictions_before = 0  # evictions during warm-up, not reported
         self.all_hits = self.all_lookups = 0  # warm-up included, for live frames
-        self._live = (0, 0)
 
     def lookup(self, key: int, now: float, counted: bool) -> bool:
         hit = self.store.lookup(key, now)
@@ -101,10 +101,10 @@ class ResponseCache:
 
     def live(self, out: dict[str, Any]) -> None:
         out["entries"] = len(self.store)
-        hits, lookups = self.all_hits - self._live[0], self.all_lookups - self._live[1]
-        self._live = (self.all_hits, self.all_lookups)
-        if lookups:
-            out["hit_ratio"] = round(hits / lookups, 4)
+
+    def counters(self, out: dict[str, float]) -> dict[str, float]:
+        out.update(hits=self.all_hits, lookups=self.all_lookups)
+        return out
 
 
 # --- DNS -----------------------------------------------------------------------------------
@@ -253,6 +253,13 @@ class Cdn(Component):
         self.cache.live(out)
         return out
 
+    def counters(self, now):
+        return self.cache.counters(super().counters(now))
+
+    def windowed(self, old, new, span, out):
+        super().windowed(old, new, span, out)
+        hit_ratio(old, new, out)
+
 
 # --- reverse proxy -------------------------------------------------------------------------
 
@@ -271,7 +278,7 @@ class ReverseProxy(QueuedPool):
         s = self.settings
         self.workers = s["connections"]
         self.blocking = True  # the connection is held until the upstream answers
-        self._samplers = dict.fromkeys(("read", "write"), lambda: 0.0)  # no own work
+        self._samplers = dict.fromkeys(("read", "write"), Constant(0.0).sample)  # no own work
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
@@ -346,6 +353,13 @@ class ReverseProxy(QueuedPool):
         out = super().live()
         self.cache.live(out)
         return out
+
+    def counters(self, now):
+        return self.cache.counters(super().counters(now))
+
+    def windowed(self, old, new, span, out):
+        super().windowed(old, new, span, out)
+        hit_ratio(old, new, out)
 
 
 # --- rate limiter and WAF ------------------------------------------------------------------

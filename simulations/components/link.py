@@ -59,14 +59,7 @@ class Link:
 
     def _back(self, req: Request, reply: Reply) -> Reply:
         """The answer travels back over the link (drawn as a dot if the request is)."""
-        def answered(outcome: int) -> None:
-            if req.sample:
-                self.sim.dot(self.index, 1, req, outcome)
-            if self.latency:
-                self.kernel.schedule(self.latency, reply, outcome)
-            else:
-                reply(outcome)
-        return answered
+        return _Back(self, req, reply).answered
 
     def returned(self, outcome: int) -> int:
         """The outcome the caller sees: an answer cannot cross a cut link."""
@@ -75,6 +68,25 @@ class Link:
         if outcome:
             self.errors += 1
         return outcome
+
+
+class _Back:
+    """An answer on its way back over a link: an object, not a closure, so that a running
+    simulation can be copied (checkpoints)."""
+
+    __slots__ = ("link", "req", "reply")
+
+    def __init__(self, link: Link, req: Request, reply: Reply):
+        self.link, self.req, self.reply = link, req, reply
+
+    def answered(self, outcome: int) -> None:
+        link = self.link
+        if self.req.sample:
+            link.sim.dot(link.index, 1, self.req, outcome)
+        if link.latency:
+            link.kernel.schedule(link.latency, self.reply, outcome)
+        else:
+            self.reply(outcome)
 
 
 class Carrier(Protocol):

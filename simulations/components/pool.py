@@ -34,8 +34,6 @@ class Pool(Component):
         self.warm_t = 0.0
         self.served = 0  # counted jobs that started service
         self.wait_sum = 0.0
-        # As of the previous live frame: time, busy worker-seconds, served, wait.
-        self._live_t, self._live_busy, self._live_served, self._live_wait = 0.0, 0.0, 0, 0.0
         self._configure()
         self.capacity = TimeAverage(0.0, self.workers)
 
@@ -53,7 +51,7 @@ class Pool(Component):
     def warm(self, now):
         super().warm(now)
         self.warm_t = now
-        self.busy_time = self._live_busy = 0.0
+        self.busy_time = 0.0
         self.capacity.mark(now)
 
     def apply_settings(self, changes):
@@ -103,32 +101,31 @@ class Pool(Component):
         else:
             self.end(job, outcome)
 
-    def done(self, job: Job) -> None:
-        """The job's work and calls are over."""
-        self.end(job, OK)
-
-    def end(self, job: Job, outcome: int) -> None:
-        self.release(job)
+    def end(self, job: Job, outcome: int = OK) -> None:
+        if job.worker:
+            self.release(job)
         self.finish(job, outcome)
 
-    def release(self, job: Job) -> None:
-        if job.worker:
-            self._free(job)
-            self.pull()
+    # The job's work and calls are over: it ends OK (one call less on the hot path than a
+    # method calling end).
+    done = end
 
-    def _free(self, job: Job) -> None:
-        job.worker = False
-        self.busy -= 1
-        started = job.started
-        self.busy_time += self.kernel.now - (started if started > self.warm_t else self.warm_t)
+    def release(self, job: Job, take_next: bool = True) -> None:
+        """Free the job's worker, if it holds one, and let it take waiting work."""
+        if job.worker:
+            job.worker = False
+            self.busy -= 1
+            started, warm = job.started, self.warm_t
+            self.busy_time += self.kernel.now - (started if started > warm else warm)
+            if take_next:
+                self.pull()
 
     def pull(self) -> None:
         """A worker is free: take waiting work."""
 
     def drop_state(self) -> None:
         for job in self.jobs:
-            if job.worker:
-                self._free(job)
+            self.release(job, take_next=False)
 
     def busy_seconds(self, now: float) -> float:
         """Worker-seconds busy since warm-up, the jobs still in service included."""
@@ -146,23 +143,24 @@ class Pool(Component):
         out["mean_wait_ms"] = self.wait_sum / self.served * 1000.0 if self.served else 0.0
         return out
 
-    def live(self):
-        out = super().live()
-        # Utilisation averaged since the previous frame: steadier than the busy count now.
-        now = self.kernel.now
-        busy, span = self.busy_seconds(now), now - self._live_t
+    def counters(self, now):
+        out = super().counters(now)
+        out.update(busy=self.busy_seconds(now), served=self.served, wait=self.wait_sum)
+        return out
+
+    def windowed(self, old, new, span, out):
+        super().windowed(old, new, span, out)
+        # Utilisation averaged over the window: steadier than the busy count now. (Busy
+        # time restarts at warm-up: a window across it counts from there.)
         if span > 0:
-            out["util"] = round(min(max(busy - self._live_busy, 0.0) / (span * self.workers),
-                                    1.0), 4)
+            busy = max(new["busy"] - old["busy"], 0.0)
+            out["util"] = round(min(busy / (span * self.workers), 1.0), 4)
         else:
             out["util"] = round(min(self.busy, self.workers) / self.workers, 4)
-        self._live_t, self._live_busy = now, busy
-        # Mean wait of what started service since the previous frame (after warm-up).
-        served, waited = self.served - self._live_served, self.wait_sum - self._live_wait
-        self._live_served, self._live_wait = self.served, self.wait_sum
+        # Mean wait of what started service in the window (after warm-up).
+        served = new["served"] - old["served"]
         if served:
-            out["wait_ms"] = round(waited / served * 1000.0, 3)
-        return out
+            out["wait_ms"] = round((new["wait"] - old["wait"]) / served * 1000.0, 3)
 
 
 class QueuedPool(Pool):
@@ -179,7 +177,11 @@ class QueuedPool(Pool):
 
     def accept(self, req, reply) -> None:
         job = self.admit(req, reply)
-        if job is not None:
+        if job is None:
+            return
+        if self.busy < self.workers:  # enter()'s first case, inlined (the hot path)
+            self.start(job)
+        else:
             self.enter(job)
 
     def enter(self, job: Job) -> None:

@@ -127,6 +127,9 @@ class Calls:
         self.jitter = s["jitter"]
         self.breaker = (s["breaker_errors"], s["breaker_window_s"], s["breaker_open_s"]) \
             if s["breaker_errors"] else None
+        # No timeout, retry or breaker: a Call would only pass the answer on, so the caller
+        # may send without one (the hot path).
+        self.uncalled = not wanted(s)
 
     def update(self, changes: dict[str, Any]) -> None:
         """A `set` changed the owner's settings; new breaker settings start closed breakers."""
@@ -163,6 +166,11 @@ class Calls:
         if self.timeout is not None:
             self.kernel.schedule(self.timeout, call.expire)
         link.send(req, call)
+
+    def failed_uncalled(self, req: Request, outcome: int) -> None:
+        """A request sent without a Call failed: as if by a Call of its first attempt, which
+        is retried if a `set` asked for retries since it left."""
+        self.settle(Call(self, req, 0, None), outcome)
 
     def settle(self, call: Call, outcome: int) -> None:
         if call.breaker is not None:

@@ -263,3 +263,22 @@ def test_circuit_breaker_prevents_the_retry_storm():
     assert slowed[0] < 1.1  # no amplification
     assert slowed[1] > 0.7
     assert after[0] < 1.1 and after[1] > 0.95
+
+
+def test_requests_sent_before_a_set_of_retries_are_retried():
+    """A client with no timeout, retries or breaker sends its requests without a Call (the
+    fast path); a `set` of retries still covers the requests already out, as a Call would."""
+    doc = chain({"rate_rps": 50.0}, [("service", {"workers": 1, "service_ms": 1000.0})])
+    sim = Simulation(doc, seed=3)
+    client = sim.components["client"]
+    sim.advance(5)
+    assert client.calls.uncalled
+    out = client.in_flight()
+    assert out > 10  # one slow worker: the queue holds most of what was sent
+    sim.apply({"action": "set", "target": "client", "params": {"retries": 1, "backoff_ms": 0}})
+    assert not client.calls.uncalled
+    sim.apply({"action": "fail", "target": "s1"})
+    sim.advance(5.0001)  # the retries land while s1 is still down, and fail for good
+    report = sim.report()["components"]["client"]
+    assert report["retries_made"] == out
+    assert report["failures"]["down"] == out

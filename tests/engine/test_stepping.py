@@ -51,8 +51,8 @@ def link_rates(frame: dict[str, Any]) -> dict[int, tuple[float, float]]:
 
 
 def window(sim: Simulation, start: float, end: float) -> dict[str, Any]:
-    """Advance to `start`, take a frame (closing the previous window), advance to `end` and
-    return the frame covering [start, end]."""
+    """Advance to `start`, take a frame, advance to `end` and return the frame there (its
+    rates cover the simulated second before the last multiple of WINDOW_S)."""
     sim.advance(start)
     sim.frame()
     sim.advance(end)
@@ -134,14 +134,23 @@ def test_no_dots_without_dots_per_s():
     assert sim.frame()["dots"] == []
 
 
-def test_frame_rates_cover_the_time_since_the_previous_frame():
-    sim = Simulation(live_doc(duration_s=60), seed=1)
-    quiet = window(sim, 10, 20)
-    # The client's link carries every request: ~400 rps, no errors.
-    rps, err = link_rates(quiet)[0]
-    assert rps == pytest.approx(400, rel=0.15) and err == 0
-    assert quiet["summary"]["ok_rps"] == pytest.approx(400, rel=0.15)
-    assert quiet["summary"]["error_ratio"] == 0
+def test_frame_rates_cover_the_second_before_the_last_window_end():
+    """Rates are taken at multiples of WINDOW_S over the second before, never relative to
+    the previous frame: a frame at 20.2 s counts what crossed a link in [19, 20]."""
+    sim = Simulation(live_doc(duration_s=60), seed=1, live=True)
+    sent = {}
+    for t in (19.0, 20.0):
+        sim.advance(t)
+        sent[t] = sim.links[0].total
+    sim.advance(20.2)
+    frame = sim.frame()
+    rps, err = link_rates(frame)[0]
+    assert rps == float(f"{sent[20.0] - sent[19.0]:.3g}") and err == 0
+    assert frame["summary"]["error_ratio"] == 0
+    # The client's link carries every request: ~400 rps over ten seconds of frames.
+    quiet = [window(sim, t - 0.5, t) for t in range(21, 31)]
+    assert sum(link_rates(f)[0][0] for f in quiet) / 10 == pytest.approx(400, rel=0.1)
+    assert sum(f["summary"]["ok_rps"] for f in quiet) / 10 == pytest.approx(400, rel=0.1)
 
 
 def test_client_rps_in_frames():
