@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class PlaygroundConfig(AppConfig):
     name = "playground"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import accounts  # noqa: F401  (connects the sign-in receiver)
+        from .lessons import load_after_migrate
+
+        # Once per migrate (sender: this app), the built-in lessons follow docs/lessons.
+        post_migrate.connect(load_after_migrate, sender=self,
+                             dispatch_uid="playground.load_lessons")

@@ -158,3 +158,14 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as migrate leaves it, less the built-in lessons migrate loads
+    (playground/lessons.py): a test makes the rows it needs (tests/web/conftest.py's
+    `lesson`), and tests/web/test_lessons_loaded.py loads the real ones itself."""
+    from playground.models import Scenario
+
+    with django_db_blocker.unblock():
+        Scenario.objects.filter(lesson_slug__isnull=False).delete()
