@@ -7,13 +7,15 @@ import json
 import time
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from simulations.scenario import ScenarioError
 
 from . import permissions, protocol
-from .runs import RunLimit, registry
+from .models import RunRecord
+from .runs import ReplayOnly, RunLimit, registry
 
 POLICY_VIOLATION = 4008
 
@@ -95,22 +97,45 @@ class PlayConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "pong", "id": message.id})
 
     async def on_start(self, message: protocol.Start) -> None:
+        seat = None
+        if message.assignment is not None:
+            seat = await _seat(self.scope, message.assignment)
+            if seat is None:
+                await self.error("not_in_class", "join the assignment's classroom first",
+                                 ref="start")
+                return
+        await self._start("start", message.scenario, message.seed, message.speed,
+                          message.paused, seat=seat)
+
+    async def on_replay(self, message: protocol.Replay) -> None:
+        record = await _run_link(message.run_link)
+        if record is None:
+            await self.error("unknown_run_link", "no shared run has this link (it may have "
+                             "been deleted)", ref="replay")
+            return
+        await self._start("replay", record["document"], record["seed"], message.speed,
+                          message.paused, replay={
+                              "run_link": message.run_link, "title": record["title"],
+                              "commands": record["commands"], "until_s": record["until_s"]})
+
+    async def _start(self, ref: str, document: Any, seed: int | None, speed: float,
+                     paused: bool, replay: dict[str, Any] | None = None,
+                     seat: tuple[int, int] | None = None) -> None:
         mine = [rid for rid in self.tokens if registry.get(rid) is not None]
         if len(mine) >= settings.PLAYGROUND_RUNS_PER_CONNECTION:
             await self.error("too_many_runs", f"one tab may run at most "
                              f"{settings.PLAYGROUND_RUNS_PER_CONNECTION} designs at once; "
-                             "stop one first", ref="start")
+                             "stop one first", ref=ref)
             return
         try:
-            run = await registry.create(message.scenario, message.seed, message.speed,
-                                        message.paused)
+            run = await registry.create(document, seed, speed, paused, replay, seat)
         except ScenarioError as exc:
-            await self.error("invalid_scenario", "the scenario is not valid", exc.errors,
-                             "start")
+            what = "the scenario" if replay is None else "the shared run"
+            await self.error("invalid_scenario", f"{what} is not valid", exc.errors, ref)
             return
         except RunLimit:
             await self.error("server_busy", "the server is running as many designs as it "
-                             "can; try again in a minute", ref="start")
+                             "can; try again in a minute", ref=ref)
             return
         self.tokens[run.id] = run.owner_token
         await self._join(run, owner=True)
@@ -146,8 +171,16 @@ class PlayConsumer(AsyncWebsocketConsumer):
 
     async def on_control(self, message: protocol.Control) -> None:
         run = await self._steerable(message.run_id, "control")
-        if run is not None:
-            await run.control(message.action, message.speed, message.seconds)
+        if run is None:
+            return
+        if message.action == "seek" and message.t is None:
+            await self.error("bad_message", "the message is not valid",
+                             ["t: seek needs the time to go to, in seconds"], "control")
+            return
+        try:
+            await run.control(message.action, message.speed, message.seconds, message.t)
+        except ReplayOnly as exc:
+            await self.error("not_a_replay", str(exc), ref="control")
 
     async def on_command(self, message: protocol.Command) -> None:
         run = await self._steerable(message.run_id, "command")
@@ -158,6 +191,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
         except ScenarioError as exc:
             await self.error("invalid_command", "the command is not valid", exc.errors,
                              "command")
+        except ReplayOnly as exc:
+            await self.error("replay_is_fixed", str(exc), ref="command")
 
     async def _steerable(self, run_id: str, ref: str):
         run = registry.get(run_id)
@@ -185,3 +220,24 @@ class PlayConsumer(AsyncWebsocketConsumer):
         if ref:
             payload["ref"] = ref
         await self.send_json(payload)
+
+
+@database_sync_to_async
+def _run_link(share_id: str) -> dict[str, Any] | None:
+    return RunRecord.objects.filter(share_id=share_id).values(
+        "title", "document", "seed", "commands", "until_s").first()
+
+
+
+@database_sync_to_async
+def _seat(scope: dict[str, Any], assignment_id: str) -> tuple[int, int] | None:
+    """(classroom, student) of this socket's seat in the assignment's classroom, or None."""
+    from .classrooms.models import Assignment
+
+    assignment = Assignment.objects.select_related("classroom").filter(
+        share_id=assignment_id).first()
+    if assignment is None:
+        return None
+    seat = permissions.find_seat(scope.get("user"), permissions.seat_keys(
+        scope.get("cookies", {})), assignment.classroom)
+    return None if seat is None else (assignment.classroom_id, seat.pk)

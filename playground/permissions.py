@@ -12,6 +12,7 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -48,8 +49,10 @@ def _digest(secret: str) -> str:
 
 
 def workspace_of(request: HttpRequest) -> str:
-    """The SHA-256 of this browser's workspace secret, or "" if it has none yet."""
-    secret = request.COOKIES.get(WORKSPACE_COOKIE, "")
+    """The SHA-256 of this browser's workspace secret (one created by this very request
+    counts), or "" if it has none yet."""
+    secret = (request.COOKIES.get(WORKSPACE_COOKIE, "")
+              or getattr(request, "_new_workspace_secret", ""))
     if not secret or len(secret) > 64:
         return ""
     return _digest(secret)
@@ -130,3 +133,71 @@ def claim_workspace(request: HttpRequest, user) -> int:
     RunRecord.objects.filter(owner__isnull=True, workspace=workspace).update(owner=user,
                                                                             workspace="")
     return moved
+
+
+# -- run links ---------------------------------------------------------------------------------
+def may_view_run_link(record) -> bool:
+    """Anyone holding a run link's id may replay it (the id is the link's secret)."""
+    return record is not None
+
+
+# -- classrooms --------------------------------------------------------------------------------
+SEATS_COOKIE = "sdp_seats"  # signed: the keys of the classroom seats this browser holds
+SEATS_SALT = "playground.seats"
+MAX_SEATS_PER_BROWSER = 20
+
+
+def seat_keys(cookies: dict[str, str]) -> list[str]:
+    """The seat keys in a request's (or websocket scope's) signed seats cookie."""
+    try:
+        value = signing.Signer(salt=SEATS_SALT).unsign(cookies.get(SEATS_COOKIE, ""))
+    except signing.BadSignature:
+        return []
+    return [k for k in value.split(",") if k][:MAX_SEATS_PER_BROWSER]
+
+
+def remember_seat(request: HttpRequest, response: HttpResponse, key: str) -> HttpResponse:
+    keys = [key] + [k for k in seat_keys(request.COOKIES) if k != key]
+    value = signing.Signer(salt=SEATS_SALT).sign(",".join(keys[:MAX_SEATS_PER_BROWSER]))
+    response.set_cookie(SEATS_COOKIE, value, max_age=WORKSPACE_MAX_AGE_S, httponly=True,
+                        samesite="Lax", secure=not settings.DEBUG)
+    return response
+
+
+def may_teach(user, classroom) -> bool:
+    """Instructors of a classroom see its dashboard, roster, every design and the grades."""
+    return bool(user and user.is_authenticated) and \
+        classroom.instructors.filter(pk=user.pk).exists()
+
+
+def seat_of(request: HttpRequest, classroom):
+    """This requester's seat in the classroom (account or signed cookie), or None. A removed
+    student has no seat."""
+    return find_seat(getattr(request, "user", None), seat_keys(request.COOKIES), classroom)
+
+
+def find_seat(user, keys: list[str], classroom):
+    """`seat_of` for a websocket: its scope's user and seat keys."""
+    seats = classroom.students.filter(removed=False)
+    if user and user.is_authenticated:
+        seat = seats.filter(user=user).first()
+        if seat is not None:
+            return seat
+    return seats.filter(key__in=keys).first() if keys else None
+
+
+def may_see_work(request: HttpRequest, work) -> bool:
+    """A student's design: its author and the instructors; classmates only once the deadline
+    has passed and the assignment allows it."""
+    from playground.classrooms.services import past_deadline
+
+    assignment = work.assignment
+    classroom = assignment.classroom
+    if may_teach(getattr(request, "user", None), classroom):
+        return True
+    seat = seat_of(request, classroom)
+    if seat is None:
+        return False
+    if seat.pk == work.student_id:
+        return True
+    return assignment.peers_visible_after_deadline and past_deadline(assignment)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+ShareId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,32}$")]
 Speed = Annotated[float, Field(ge=0.1, le=100, allow_inf_nan=False)]
 
 
@@ -22,6 +23,17 @@ class Start(_Message):
     type: Literal["start"]
     scenario: dict[str, Any]
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    speed: Speed = 1.0
+    paused: bool = False
+    # A student's run on an assignment: its digests go to the classroom's dashboard.
+    assignment: ShareId | None = None
+
+
+class Replay(_Message):
+    """Replay a shared run (a run link): its id is the RunRecord's share id."""
+
+    type: Literal["replay"]
+    run_link: ShareId
     speed: Speed = 1.0
     paused: bool = False
 
@@ -40,9 +52,10 @@ class Leave(_Message):
 class Control(_Message):
     type: Literal["control"]
     run_id: RunId
-    action: Literal["play", "pause", "step", "speed", "reset", "stop"]
+    action: Literal["play", "pause", "step", "speed", "reset", "stop", "seek"]
     speed: Speed | None = None
     seconds: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] | None = None
+    t: Annotated[float, Field(ge=0, le=10**7, allow_inf_nan=False)] | None = None  # seek
 
 
 class Command(_Message):
@@ -56,7 +69,7 @@ class Ping(_Message):
     id: Annotated[int, Field(ge=0, le=2**53)] | Annotated[str, Field(max_length=64)] = 0
 
 
-Incoming = Annotated[Start | Join | Leave | Control | Command | Ping,
+Incoming = Annotated[Start | Replay | Join | Leave | Control | Command | Ping,
                      Field(discriminator="type")]
 _adapter = TypeAdapter(Incoming)
 
@@ -68,7 +81,7 @@ class BadMessage(ValueError):
         self.ref = ref
 
 
-def parse(data: Any) -> Start | Join | Leave | Control | Command | Ping:
+def parse(data: Any) -> Start | Replay | Join | Leave | Control | Command | Ping:
     """The message as a model, or BadMessage naming each wrong field."""
     ref = data.get("type") if isinstance(data, dict) and isinstance(data.get("type"), str) \
         else None
@@ -83,7 +96,8 @@ def parse(data: Any) -> Start | Join | Leave | Control | Command | Ping:
                 loc = loc[1:]
             path = ".".join(loc) or "(message)"
             if err["type"] == "union_tag_invalid":
-                msg = "type must be one of start, join, leave, control, command, ping"
+                msg = "type must be one of start, replay, join, leave, control, " \
+                    "command, ping"
             elif err["type"] == "union_tag_not_found":
                 msg = "a message needs a type"
             else:

@@ -18,8 +18,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from simulations import Scenario, Simulation, validate
+from simulations.replay import Replayer
 from simulations.scenario import ScenarioError
 
+from .classrooms.live import DIGEST_HZ, publish_digest
 from .permissions import new_owner_token, new_run_id, run_group
 
 log = logging.getLogger(__name__)
@@ -53,10 +55,23 @@ def diff(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+class ReplayOnly(Exception):
+    """What a live run cannot do (seek) or a replay must not (commands: it is fixed)."""
+
+
 class Run:
+    """A live run, or with `replay` (a run link: share id, command log, until_s) the
+    replay of a recorded one: its commands apply at their times, it can seek, it ends at
+    until_s, and it takes no commands."""
+
     def __init__(self, registry: RunRegistry, document: dict[str, Any], seed: int | None,
-                 speed: float, paused: bool):
+                 speed: float, paused: bool, replay: dict[str, Any] | None = None,
+                 seat: tuple[int, int] | None = None):
         self.registry = registry
+        self.replay = replay
+        self.seat = seat  # (classroom, student) of a run on an assignment: it sends digests
+        self.digest_at = 0.0
+        self.replayer: Replayer | None = None
         self.id = new_run_id()
         self.owner_token = new_owner_token()
         self.group = run_group(self.id)
@@ -77,12 +92,22 @@ class Run:
         self.task: asyncio.Task | None = None
 
     def _new_simulation(self) -> None:
-        self.sim = Simulation(self.scenario, seed=self.seed, dots_per_s=DOTS_PER_S)
+        if self.replay is None:
+            self.sim = Simulation(self.scenario, seed=self.seed, dots_per_s=DOTS_PER_S)
+        else:
+            self.replayer = Replayer(self.scenario, self.seed, self.replay["commands"],
+                                     self.replay["until_s"], dots_per_s=DOTS_PER_S)
+            self.sim = self.replayer.sim
         self.state: dict[str, dict] = {}  # components as of the last frame published
         self.last_frame = self.sim.frame()
         self.state = self.last_frame["components"]
 
     # -- messages -------------------------------------------------------------------------
+    @property
+    def end_s(self) -> float:
+        """Where play pauses: the scenario's duration, or a replay's until_s."""
+        return self.sim.duration_s if self.replayer is None else self.replayer.until_s
+
     def status(self) -> dict[str, Any]:
         return {"playing": self.playing, "speed": self.speed, "t": round(self.sim.now, 4),
                 "duration_s": self.sim.duration_s, "ended": self.ended is not None,
@@ -96,6 +121,11 @@ class Run:
                    "frame": frame}
         if owner is not None:
             message["owner"] = owner
+        if self.replay is not None:
+            message["replay"] = {"run_link": self.replay["run_link"],
+                                 "title": self.replay["title"],
+                                 "until_s": self.replayer.until_s,
+                                 "commands": self.replayer.commands}
         return message
 
     async def publish(self, message: dict[str, Any]) -> None:
@@ -133,21 +163,23 @@ class Run:
             await self.end("error")
 
     async def _play(self, elapsed: float, tick: float, keyframe: bool) -> None:
-        """One frame of play. The run pauses once at the scenario's duration_s (its events
-        are over); play goes on from there if asked."""
+        """One frame of play. A live run pauses once at the scenario's duration_s (its
+        events are over) and plays on from there if asked; a replay pauses at its until_s
+        and goes no further."""
+        end = self.end_s
         target = self.sim.now + elapsed * self.speed
-        stop_at_end = self.sim.now < self.sim.duration_s <= target
+        stop_at_end = self.replayer is not None or self.sim.now < end <= target
         if stop_at_end:
-            target = self.sim.duration_s
+            target = min(target, end)
         await self._advance(target, tick * 0.6, keyframe)
-        if stop_at_end and self.sim.now >= self.sim.duration_s:
+        if stop_at_end and self.sim.now >= end:
             self.playing = False
             await self.publish({"type": "status", "run_id": self.id, "status": self.status()})
 
     async def _advance(self, target: float, budget: float | None, full: bool) -> None:
         """Advance in a worker thread, then publish the frame (called holding the lock)."""
         def work() -> tuple[bool, dict]:
-            reached = self.sim.advance(target, budget)
+            reached = (self.replayer or self.sim).advance(target, budget)
             return reached, self.sim.frame()
 
         reached, frame = await asyncio.to_thread(work)
@@ -167,15 +199,37 @@ class Run:
         if full:
             message["full"] = True
         await self.publish(message)
+        await self._digest()
+
+    async def _digest(self, force: bool = False) -> None:
+        """A few numbers for the classroom's dashboard, at most DIGEST_HZ a second."""
+        now = time.monotonic()
+        if self.seat is None or (not force and now - self.digest_at < 1 / DIGEST_HZ):
+            return
+        self.digest_at = now
+        summary = self.last_frame.get("summary") or {}
+        await publish_digest(*self.seat, {
+            "run_id": self.id, "t": round(self.sim.now, 2), "playing": self.playing,
+            "ended": self.ended is not None, "throughput_rps": summary.get("ok_rps"),
+            "p99_ms": summary.get("p99"), "error_ratio": summary.get("error_ratio"),
+            "cost_per_hour": summary.get("cost_per_hour"), "at": time.time()})
 
     def _idle_too_long(self) -> bool:
         return not self.viewers and \
             time.monotonic() - self.idle_since > settings.PLAYGROUND_IDLE_RUN_S
 
     # -- what viewers ask (each holds the lock: never while the simulation advances) -----
-    async def control(self, action: str, speed: float | None, seconds: float | None) -> None:
+    async def control(self, action: str, speed: float | None, seconds: float | None,
+                      t: float | None = None) -> None:
+        """Raises ReplayOnly for a seek of a live run."""
+        if action == "seek" and self.replayer is None:
+            raise ReplayOnly("only a replay of a shared run can seek; a live run only goes "
+                             "forward")
         async with self.lock:
             if self.ended is not None:
+                return
+            if action == "seek":
+                await self._seek(t or 0.0)
                 return
             if action == "play":
                 self.playing = True
@@ -198,8 +252,23 @@ class Run:
                 return
             await self.publish({"type": "status", "run_id": self.id, "status": self.status()})
 
+    async def _seek(self, t: float) -> None:
+        """Restore from the nearest checkpoint and publish a keyframe (holding the lock)."""
+        def work() -> dict:
+            self.replayer.seek(t)
+            return self.replayer.frame()
+
+        self.last_frame = await asyncio.to_thread(work)
+        self.sim = self.replayer.sim
+        self.behind = False
+        await self._publish_frame(full=True)
+
     async def command(self, command: dict[str, Any]) -> None:
-        """Apply a live command at the current simulated time (raises ScenarioError)."""
+        """Apply a live command at the current simulated time (raises ScenarioError, or
+        ReplayOnly in a replay)."""
+        if self.replayer is not None:
+            raise ReplayOnly("a replay plays a recorded run and takes no commands; start "
+                             "the design yourself to change it")
         async with self.lock:
             if self.ended is not None:
                 return
@@ -242,6 +311,7 @@ class Run:
         self.registry.forget(self)
         await self.publish({"type": "ended", "run_id": self.id, "reason": reason,
                             "status": self.status()})
+        await self._digest(force=True)
 
 
 class RunRegistry:
@@ -254,12 +324,14 @@ class RunRegistry:
         return self.runs.get(run_id)
 
     async def create(self, document: dict[str, Any], seed: int | None, speed: float,
-                     paused: bool) -> Run:
-        """Validate and start a run (raises ScenarioError or RunLimit). Building it (key
-        tables, predictions) happens in a thread: a big design must not stall other sockets."""
+                     paused: bool, replay: dict[str, Any] | None = None,
+                     seat: tuple[int, int] | None = None) -> Run:
+        """Validate and start a run, or with `replay` the replay of a run link (raises
+        ScenarioError or RunLimit). Building it (key tables, predictions) happens in a
+        thread: a big design must not stall other sockets."""
         if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
             raise RunLimit()
-        run = await asyncio.to_thread(Run, self, document, seed, speed, paused)
+        run = await asyncio.to_thread(Run, self, document, seed, speed, paused, replay, seat)
         if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
             raise RunLimit()
         self.runs[run.id] = run

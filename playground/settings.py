@@ -32,6 +32,20 @@ ALLOWED_HOSTS = [
     if host.strip()
 ]
 
+# Production (DJANGO_DEBUG off) is served over HTTPS only, behind a proxy that terminates TLS
+# and sets X-Forwarded-Proto (docs/deploy.md). `manage.py check --deploy` passes with these.
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 31536000))
+    # What `check --deploy` asks for; a site sharing its domain with plain-HTTP subdomains
+    # turns these off (docs/deploy.md), and the check then says so.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    # The load balancer's health checks come over plain HTTP from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
 INSTALLED_APPS = [
     # First, so that runserver is Daphne's ASGI server rather than Django's WSGI one.
     "daphne",
@@ -112,6 +126,12 @@ else:
     # Only reaches consumers in this one process: fine for a single Daphne.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds rate-limit counts (playground/ratelimit.py) and rendered previews: Redis
+# when there is one, so limits hold across processes; else this process's memory.
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -136,3 +156,32 @@ PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))
 # `manage.py grader` processes.
 PLAYGROUND_GRADER = os.environ.get("PLAYGROUND_GRADER", "thread")
 PLAYGROUND_GRADE_TIMEOUT_S = float(os.environ.get("PLAYGROUND_GRADE_TIMEOUT_S", 600))
+
+# Saved scenarios and run links (docs/api.md).
+PLAYGROUND_MAX_VERSIONS = int(os.environ.get("PLAYGROUND_MAX_VERSIONS", 200))
+PLAYGROUND_MAX_SCENARIOS_PER_OWNER = int(os.environ.get("PLAYGROUND_MAX_SCENARIOS_PER_OWNER",
+                                                        1000))
+# Rate limits, "N/S" = N requests per S seconds per client IP and account; "off" disables.
+PLAYGROUND_RATE_LIMITS = {
+    "api_write": os.environ.get("PLAYGROUND_RATE_API_WRITE", "120/60"),
+    "login": os.environ.get("PLAYGROUND_RATE_LOGIN", "20/300"),
+    "signup": os.environ.get("PLAYGROUND_RATE_SIGNUP", "10/3600"),
+    # Join codes: 31^8 codes at 30 tries per 5 minutes is beyond any brute force.
+    "join": os.environ.get("PLAYGROUND_RATE_JOIN", "30/300"),
+}
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+PLAYGROUND_PROXY_HOPS = int(os.environ.get("PLAYGROUND_PROXY_HOPS", 0))
+CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"
+
+# Accounts (playground/accounts.py); password-reset mail goes to the console by default.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in ("UserAttributeSimilarityValidator", "MinimumLengthValidator",
+                 "CommonPasswordValidator", "NumericPasswordValidator")
+]
+LOGIN_URL = "/accounts/login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND",
+                               "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "playground@localhost")

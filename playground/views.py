@@ -1,13 +1,14 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
+
+from . import pages
 
 
 @require_GET
 @ensure_csrf_cookie  # the editor's API writes send the token back in X-CSRFToken
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "playground/index.html")
+    return pages.editor(request, pages.page_data(request, "editor"))
 
 
 @require_GET

@@ -18,6 +18,10 @@ export class Actions {
   }
 
   lockedNotice(what) {
+    if (this.store.readOnly) {
+      this.store.bus.emit("design:read-only");
+      return;
+    }
     this.toaster.show({
       title: `Stop the run to ${what}`, tone: "warn", key: "locked",
       message: "The topology is locked while a simulation runs. Parameters can still change live in the inspector; moving components is fine.",

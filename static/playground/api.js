@@ -37,6 +37,54 @@ export async function postJSON(url, body, { signal } = {}) {
   return { status: response.status, data: await parse(response) };
 }
 
+/** Why a request failed, in the server's words: `errors` is its list of messages. */
+export class ApiError extends Error {
+  constructor(status, data) {
+    const errors = Array.isArray(data?.errors) && data.errors.length ? data.errors.map(String)
+      : [status === 0 ? "the server could not be reached" : `HTTP ${status}`];
+    super(errors.join("; "));
+    this.status = status;
+    this.errors = errors;
+    this.data = data;
+  }
+}
+
+/** Any method, JSON in and out; resolves to the data, throws ApiError (with the server's
+ * messages) for any status but 2xx, and for a network failure (status 0). */
+export async function request(method, url, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, { method, credentials: "same-origin", headers,
+                                  body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  const data = await parse(response);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+const scenarioUrl = (id, rest = "") => `/api/scenarios/${encodeURIComponent(id)}${rest}`;
+
+/** The saved-scenario endpoints (docs/api.md). */
+export const scenarios = {
+  list: ({ q = "", page = 1 } = {}) =>
+    request("GET", `/api/scenarios?${new URLSearchParams({ q, page: String(page) })}`),
+  get: (id) => request("GET", scenarioUrl(id)),
+  create: (doc) => request("POST", "/api/scenarios", { document: doc }),
+  update: (id, doc, baseVersion) => request("PUT", scenarioUrl(id),
+                                            { document: doc, base_version: baseVersion }),
+  rename: (id, title) => request("PATCH", scenarioUrl(id), { title }),
+  remove: (id) => request("DELETE", scenarioUrl(id)),
+  fork: (id) => request("POST", scenarioUrl(id, "/fork")),
+  versions: (id) => request("GET", scenarioUrl(id, "/versions")),
+  version: (id, n) => request("GET", scenarioUrl(id, `/versions/${n}`)),
+  restore: (id, n) => request("POST", scenarioUrl(id, `/versions/${n}/restore`)),
+};
+
 export const api = {
   kinds: () => getJSON("/api/kinds"),
   examples: () => getJSON("/api/examples"),

@@ -22,7 +22,7 @@ export class ContextMenu {
   itemsFor(req) {
     const { store, player, actions, connector, registry, canvas } = this;
     const locked = store.locked;
-    const control = player.live && player.owner && !player.run?.status?.ended;
+    const control = player.canCommand;
     const items = [];
     if (req.kind === "component") {
       const id = req.id;

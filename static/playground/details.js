@@ -62,7 +62,7 @@ export class Details {
   }
 
   canControl() {
-    return this.player.owner && this.player.live && !this.player.run?.status?.ended;
+    return this.player.canCommand;
   }
 
   renderComponent(id, run) {

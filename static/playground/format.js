@@ -78,3 +78,15 @@ export function paramLabel(name) {
 export function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** How long ago a moment was (a Date, ISO text or ms): "just now", "5 min ago", "3 days ago". */
+export function ago(when, now = Date.now()) {
+  const t = when instanceof Date ? when.getTime() : typeof when === "number" ? when : Date.parse(when);
+  if (!Number.isFinite(t)) return "";
+  const s = Math.max(0, (now - t) / 1000);
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return plural(Math.round(s / 3600), "hour") + " ago";
+  if (s < 86400 * 30) return plural(Math.round(s / 86400), "day") + " ago";
+  return new Date(t).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
+}

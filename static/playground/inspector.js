@@ -79,6 +79,9 @@ export class Inspector {
     }
     this.root.scrollTop = sig.startsWith("scenario") ? keepScroll : 0;
     this.showProblems();
+    if (this.store.readOnly) {
+      for (const el of this.root.querySelectorAll("input, select, textarea")) el.disabled = true;
+    }
   }
 
   refresh() {
@@ -95,7 +98,7 @@ export class Inspector {
     if (!c) return;
     const k = this.registry.kind(c.kind);
     const live = this.liveEdit;
-    const canLive = live && this.player.owner;
+    const canLive = live && this.player.canCommand;
     const header = h("header", { class: "panel-header" },
       kindTile(c.kind, 40),
       h("div", { class: "panel-titles" },

@@ -1,6 +1,7 @@
 // Every keyboard shortcut, declared once: the key handler below and the help overlay (?)
 // both read SHORTCUTS. Scopes: "global" (anywhere but a text field), "canvas" (the design
-// canvas has focus), "connect" (drawing a link with the keyboard).
+// canvas has focus), "connect" (drawing a link with the keyboard). `inFields`: also while
+// typing in a field, which is first committed (blurred) so the action sees its value.
 
 import { typingTarget } from "./dom.js";
 
@@ -28,7 +29,8 @@ export const SHORTCUTS = [
     match: (e) => e.key.toLowerCase() === "a" && plain(e) },
   { group: "Edit", keys: ["E"], desc: "Edit the selection in the inspector", id: "inspect",
     match: (e) => e.key.toLowerCase() === "e" && plain(e) },
-  { group: "Edit", keys: ["Ctrl+S"], desc: "Export the design as JSON", id: "export", match: (e) => mod(e) && e.key.toLowerCase() === "s" },
+  { group: "Edit", keys: ["Ctrl+S"], desc: "Save the design (the first save gives it a link)", id: "save",
+    inFields: true, match: (e) => mod(e) && e.key.toLowerCase() === "s" },
   { group: "Canvas", keys: ["Tab", "Shift+Tab"], desc: "Focus the next / previous component", id: "tab",
     scope: "canvas", match: (e) => e.key === "Tab" && !mod(e) },
   { group: "Canvas", keys: ["← ↑ → ↓"], desc: "Focus the nearest component in that direction", id: "arrow",
@@ -62,6 +64,13 @@ export class Keyboard {
     if (this.isBlocked()) return;
     const target = e.target;
     const inCanvas = target === this.canvasEl;
+    const fieldKey = typingTarget(target) && SHORTCUTS.find((sc) => sc.inFields && sc.match(e));
+    if (fieldKey) {
+      e.preventDefault();
+      target.blur();
+      this.handlers[fieldKey.id]?.(e, fieldKey);
+      return;
+    }
     if (typingTarget(target) && e.key !== "Escape") return;
     if (typingTarget(target) && e.key === "Escape") return; // fields handle their own Escape
     const onControl = target instanceof HTMLElement && target.closest("button, a, [role=menu], dialog, summary, select");

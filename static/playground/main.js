@@ -22,10 +22,14 @@ import { Details } from "./details.js";
 import { Charts } from "./charts.js";
 import { CommandLog } from "./commandlog.js";
 import { RunBar } from "./runbar.js";
+import { Timeline } from "./timeline.js";
+import { ShareRun } from "./share-run.js";
 import { ContextMenu } from "./contextmenu.js";
 import { Keyboard } from "./keyboard.js";
 import { Help } from "./help.js";
 import { FileMenu } from "./menu.js";
+import { Designs } from "./designs.js";
+import { readPageData } from "./page-data.js";
 import { Toaster } from "./toast.js";
 import { GRID, emptyDocument, linkKey, normalize } from "./topology.js";
 import { exportDocument, loadDocument, pickDocument, prefs, runMemory, watchDocument } from "./persistence.js";
@@ -47,7 +51,9 @@ function announcer() {
   };
 }
 
-async function firstDocument(toaster) {
+async function firstDocument(toaster, designs) {
+  const opened = designs.openedDocument();
+  if (opened) return opened;
   const saved = loadDocument();
   if (saved) return saved;
   try {
@@ -69,6 +75,9 @@ const ERROR_TITLES = {
   too_many_runs: "Too many runs open",
   server_busy: "The server is busy",
   closed_by_server: "The server closed the connection",
+  unknown_run_link: "That run link does not exist",
+  replay_is_fixed: "A replay cannot be changed",
+  not_a_replay: "Only a replay can jump in time",
 };
 
 async function boot() {
@@ -113,8 +122,17 @@ async function boot() {
   const help = new Help();
 
   // -- run control ---------------------------------------------------------------------
+  const page = readPageData();
+  // a run link's page (/r/<id>) replays the recorded run instead of running the design
+  const runLink = page.mode === "run" ? page.run?.id : null;
   let stepAfterStart = false;
   const startRun = ({ paused }) => {
+    if (runLink) {
+      charts.clear();
+      overlay.clearDots();
+      player.replay(runLink, { paused });
+      return;
+    }
     if (!store.doc.components.length) {
       toaster.show({ title: "Nothing to run yet", tone: "info", key: "run",
                      message: "Add a client and something for it to call, then press Play." });
@@ -122,7 +140,7 @@ async function boot() {
     }
     charts.clear();
     overlay.clearDots();
-    player.start(structuredClone(store.doc), { paused });
+    player.start(structuredClone(store.doc), { paused, assignment: page.assignment?.id });
   };
   const runbar = new RunBar($(".runbar"), {
     bus, player, store, toaster,
@@ -133,20 +151,24 @@ async function boot() {
     },
   });
   bus.on("speed:changed", (v) => prefs.set("speed", v));
+  new Timeline($("#stage"), { bus, player });
+  new ShareRun($(".runbar"), { bus, player, toaster, page });
 
   // -- file menu -----------------------------------------------------------------------
   const examples = await api.examples().then((d) => d.examples).catch(() => []);
+  const designs = new Designs({ bus, store, toaster, actions, registry, canvas, player, page });
   new FileMenu($("#file-menu-button"), $("#file-menu"), {
+    ...designs.menuHandlers(),
     examples,
     onNew: () => {
-      if (actions.loadDocument(emptyDocument(), "New design")) {
+      if (designs.startNew(emptyDocument(), "New design")) {
         toaster.show({ title: "New empty design", message: "Undo (Ctrl+Z) brings the previous one back.", tone: "info" });
       }
     },
     onExample: async (slug) => {
       try {
         const { doc } = normalize(await api.example(slug));
-        if (actions.loadDocument(doc, `Load example: ${doc.name}`)) {
+        if (designs.startNew(doc, `Load example: ${doc.name}`)) {
           toaster.show({ title: `Loaded “${doc.name}”`, message: "Undo (Ctrl+Z) brings the previous design back.", tone: "success" });
         }
       } catch (err) {
@@ -156,7 +178,7 @@ async function boot() {
     onImport: async () => {
       try {
         const { doc, notes, fileName } = await pickDocument();
-        if (actions.loadDocument(doc, `Import ${fileName}`)) {
+        if (designs.startNew(doc, `Import ${fileName}`)) {
           toaster.show({ title: `Imported ${fileName}`, tone: notes.length ? "warn" : "success", items: notes,
                          message: notes.length ? "Some things were repaired:" : "Undo (Ctrl+Z) brings the previous design back." });
         }
@@ -206,6 +228,7 @@ async function boot() {
     redoBtn.title = canRedo ? `Redo: ${redoLabel} (Ctrl+Shift+Z)` : "Nothing to redo";
   });
   bus.on("edit:refused", ({ undo, redo }) => {
+    if (store.readOnly) return designs.readOnlyNotice();
     toaster.show({ title: undo || redo ? "Stop the run to undo that" : "Stop the run to change the topology",
                    tone: "warn", key: "locked",
                    message: "The simulation is running this design. Parameters still change live in the inspector." });
@@ -252,7 +275,7 @@ async function boot() {
   const lockBanner = $("#lock-banner");
   const syncLock = () => {
     const locked = ["starting", "playing", "paused"].includes(player.phase);
-    if (locked !== store.locked) store.setLocked(locked, locked ? "run" : "");
+    if (locked !== store.locked && !store.readOnly) store.setLocked(locked, locked ? "run" : "");
     lockBanner.hidden = !locked;
     document.body.classList.toggle("run-locked", locked);
   };
@@ -284,7 +307,13 @@ async function boot() {
       player.control("step");
     }
   });
+  let chartT = 0;
   bus.on("run:frame", ({ run, frame }) => {
+    if (run.t < chartT - 1e-9) { // a replay went back in time: its charts start again
+      charts.clear();
+      overlay.clearDots();
+    }
+    chartT = run.t;
     charts.push(run.t, frame.summary);
     overlay.addDots(frame.dots || []);
     pushLive();
@@ -402,7 +431,8 @@ async function boot() {
   new Keyboard({
     canvasEl,
     isConnecting: () => connector.active && connector.mode.via !== "drag",
-    isBlocked: () => help.isOpen || contextMenu.isOpen || !$("#file-menu").hidden,
+    isBlocked: () => help.isOpen || contextMenu.isOpen || !$("#file-menu").hidden
+      || !!document.querySelector("dialog[open]"),
     handlers: {
       toggle: () => runbar.toggle(),
       step: () => runbar.step(),
@@ -427,7 +457,7 @@ async function boot() {
         const first = $("#details:not([hidden]) button, #inspector input:not([disabled]), #inspector select:not([disabled]), #inspector textarea");
         first?.focus();
       },
-      export: () => exportDocument(store.doc),
+      save: () => { designs.saver.save(); },
       tab: (e) => {
         const comps = store.doc.components;
         if (!comps.length) return false;
@@ -495,12 +525,24 @@ async function boot() {
   });
 
   // -- start ---------------------------------------------------------------------------
-  store.reset(await firstDocument(toaster));
-  watchDocument(bus, store);
+  store.reset(await firstDocument(toaster, designs));
+  watchDocument(bus, store, (doc) => designs.saver.keep(doc));
   renderDocChrome();
+  designs.start();
   canvas.sync();
   requestAnimationFrame(() => canvas.fit());
   player.connect();
+  if (runLink) startRun({ paused: false });
+  if (page.mode === "watch") {
+    // someone else's live run (the instructor's dashboard links here): show its design
+    bus.on("run:snapshot", ({ run, fresh }) => {
+      if (!fresh || !run.scenario) return;
+      store.reset(normalize(run.scenario).doc);
+      canvas.sync();
+      requestAnimationFrame(() => canvas.fit());
+    });
+    player.watch(page.run_id);
+  }
 
   window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus });
   document.body.classList.add("ready");

@@ -1,9 +1,13 @@
 // Keeps the working document (and a few preferences) in localStorage so a reload does not
-// lose work, and moves documents in and out as JSON files (import/export).
+// lose work, and moves documents in and out as JSON files (import/export). Drafts are kept
+// per design: the editor's own (/) and one per saved scenario (/s/<id>), so editing one
+// design never overwrites the draft of another.
 
 import { normalize } from "./topology.js";
 
-const DOC_KEY = "sdp.document.v1";
+const DOC_KEY = "sdp.document.v1"; // the editor's draft (/): a bare document
+const DRAFT_PREFIX = "sdp.draft.v1:"; // + scenario id: {doc, base_version, at}
+const MAX_SCENARIO_DRAFTS = 20; // the oldest go first: localStorage holds ~5 MB
 const PREFS_KEY = "sdp.prefs.v1";
 const RUN_KEY = "sdp.run.v1"; // sessionStorage: the run this tab watches, to re-join after a reload
 
@@ -15,20 +19,52 @@ function safe(fn, fallback = null) {
   }
 }
 
+/** Drafts by scope: null is the editor's (/), a scenario id that scenario's unsaved edits. */
+export const drafts = {
+  /** {doc, base_version, at} or null. */
+  load(scope) {
+    const text = safe(() => localStorage.getItem(scope ? DRAFT_PREFIX + scope : DOC_KEY));
+    if (!text) return null;
+    const data = safe(() => JSON.parse(text));
+    const entry = scope ? data : { doc: data, base_version: null, at: 0 };
+    const doc = entry?.doc && safe(() => normalize(entry.doc).doc);
+    return doc ? { ...entry, doc } : null;
+  },
+  save(scope, doc, baseVersion = null) {
+    if (!scope) {
+      safe(() => localStorage.setItem(DOC_KEY, JSON.stringify(doc)));
+      return;
+    }
+    const entry = { doc, base_version: baseVersion, at: Date.now() };
+    safe(() => localStorage.setItem(DRAFT_PREFIX + scope, JSON.stringify(entry)));
+    this.prune();
+  },
+  remove(scope) {
+    safe(() => localStorage.removeItem(scope ? DRAFT_PREFIX + scope : DOC_KEY));
+  },
+  prune() {
+    const keys = safe(() => Object.keys(localStorage), []).filter((k) => k.startsWith(DRAFT_PREFIX));
+    if (keys.length <= MAX_SCENARIO_DRAFTS) return;
+    const at = (k) => safe(() => JSON.parse(localStorage.getItem(k)).at, 0) || 0;
+    keys.sort((a, b) => at(a) - at(b));
+    for (const k of keys.slice(0, keys.length - MAX_SCENARIO_DRAFTS)) safe(() => localStorage.removeItem(k));
+  },
+};
+
 export function loadDocument() {
-  const text = safe(() => localStorage.getItem(DOC_KEY));
-  if (!text) return null;
-  return safe(() => normalize(JSON.parse(text)).doc);
+  return drafts.load(null)?.doc || null;
 }
 
-export function watchDocument(bus, store) {
+/** Call keep(doc) a moment after each change (and when the page goes): keep decides where
+ * the draft goes (saving.js), or drops it. */
+export function watchDocument(bus, store, keep) {
   let timer = 0;
   const save = () => {
     timer = 0;
-    safe(() => localStorage.setItem(DOC_KEY, JSON.stringify(store.doc)));
+    keep(store.doc);
   };
-  bus.on("doc:changed", () => {
-    if (!timer) timer = setTimeout(save, 250);
+  bus.on("doc:changed", ({ how }) => {
+    if (how !== "reset" && !timer) timer = setTimeout(save, 250);
   });
   window.addEventListener("pagehide", () => { if (timer) { clearTimeout(timer); save(); } });
 }
@@ -60,17 +96,21 @@ export function slug(name) {
     .slice(0, 60) || "design";
 }
 
-/** Download the document as pretty JSON. */
-export function exportDocument(doc) {
-  const blob = new Blob([`${JSON.stringify(doc, null, 2)}\n`], { type: "application/json" });
+/** Hand a file to the browser's downloads. */
+export function download(blob, fileName) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
-  a.download = `${slug(doc.name)}.json`;
+  a.download = fileName;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Download the document as pretty JSON. */
+export function exportDocument(doc) {
+  download(new Blob([`${JSON.stringify(doc, null, 2)}\n`], { type: "application/json" }), `${slug(doc.name)}.json`);
 }
 
 /** Ask for a JSON file; resolves to {doc, notes} or rejects with a readable Error. */

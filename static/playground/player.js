@@ -69,7 +69,8 @@ export class Player {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.ping(), PING_MS);
     this.ping();
-    const remembered = !this.starting && !this.run ? this.runMemory?.get() : null;
+    const remembered = !this.starting && !this.run
+      ? (this.watchId ? { id: this.watchId } : this.runMemory?.get()) : null;
     const rejoin = this.run ? { id: this.run.id, token: this.run.token } : remembered;
     if (rejoin?.id && !(this.run?.status?.ended)) {
       this.send({ type: "join", run_id: rejoin.id, ...(rejoin.token ? { token: rejoin.token } : {}) });
@@ -138,14 +139,36 @@ export class Player {
     return !!this.run?.owner;
   }
 
+  /** May this tab change the running system (fail, set...)? Not in a replay: it is fixed. */
+  get canCommand() {
+    return this.owner && this.live && !this.run.replay;
+  }
+
   view() {
     return { phase: this.phase, run: this.run, state: this.state };
   }
 
-  start(doc, { paused = false } = {}) {
+  /** Run a design; `assignment` (its id) marks a student's run, whose digests reach the
+   * classroom's dashboard. */
+  start(doc, { paused = false, assignment = null } = {}) {
+    this.sendStart({ type: "start", scenario: doc, speed: this.speed, paused,
+                     ...(assignment ? { assignment } : {}) });
+  }
+
+  /** Watch someone else's live run (its id is the link's secret), read-only. */
+  watch(runId) {
+    this.watchId = runId;
+    if (this.online) this.send({ type: "join", run_id: runId });
+  }
+
+  /** Replay a run link (its share id): a run of the recorded commands that can seek. */
+  replay(runLink, { paused = false } = {}) {
+    this.sendStart({ type: "replay", run_link: runLink, speed: this.speed, paused });
+  }
+
+  sendStart(msg) {
     if (this.run) this.forget(this.run.id, this.run.owner ? "stop" : "leave");
-    const msg = { type: "start", scenario: doc, speed: this.speed, paused };
-    this.starting = { msg, sent: false, paused };
+    this.starting = { msg, sent: false, paused: msg.paused };
     if (this.online) {
       this.starting.sent = true;
       this.send(msg);
@@ -168,6 +191,11 @@ export class Player {
     if (!this.run) return false;
     if (action === "speed") this.speed = extra.speed;
     return this.send({ type: "control", run_id: this.run.id, action, ...extra });
+  }
+
+  /** Go to simulated time `t` (replays only; the server answers with a keyframe). */
+  seek(t) {
+    return this.control("seek", { t });
   }
 
   setSpeed(speed) {
@@ -234,7 +262,9 @@ export class Player {
       scenario,
       seed: msg.seed,
       predictions: msg.predictions || { components: {} },
-      commands: msg.commands || [],
+      // a replay knows its whole log up front: commands count from their time on
+      replay: msg.replay || prev?.replay || null,
+      commands: msg.replay?.commands || prev?.replay?.commands || msg.commands || [],
       seq: msg.seq,
       t: f.t ?? msg.status?.t ?? 0,
       components: structuredClone(f.components || {}),
@@ -359,7 +389,7 @@ export class Player {
   }
 
   error(msg) {
-    if (msg.ref === "start" && this.starting) {
+    if ((msg.ref === "start" || msg.ref === "replay") && this.starting) {
       this.starting = null;
       this.bus.emit("run:changed", this.view());
     }
@@ -393,7 +423,7 @@ export class Player {
   cutLinks(run = this.run) {
     const cut = new Set();
     if (!run) return cut;
-    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands]
+    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
       .filter((e) => e.action === "partition" || e.action === "heal")
       .sort((a, b) => a.at_s - b.at_s);
     for (const e of events) {
@@ -408,7 +438,7 @@ export class Player {
   slowFactor(id, run = this.run) {
     if (!run) return 1;
     let factor = 1;
-    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands]
+    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
       .filter((e) => e.action === "slow" && e.target === id).sort((a, b) => a.at_s - b.at_s);
     for (const e of events) factor = e.params?.factor ?? 1;
     return factor;
@@ -420,7 +450,7 @@ export class Player {
     const c = run.scenario?.components?.find((x) => x.id === id);
     if (!c) return null;
     const params = { ...(c.params || {}) };
-    const sets = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands]
+    const sets = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
       .filter((e) => e.action === "set" && e.target === id).sort((a, b) => a.at_s - b.at_s);
     for (const e of sets) Object.assign(params, e.params || {});
     return params;

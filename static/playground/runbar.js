@@ -127,7 +127,7 @@ export class RunBar {
 
   renderTotal() {
     const run = this.player.run;
-    const d = run?.scenario?.duration_s ?? this.store.doc.duration_s;
+    const d = run?.replay?.until_s ?? run?.scenario?.duration_s ?? this.store.doc.duration_s;
     this.el.total.textContent = `/ ${shortClock(d || 0)}`;
   }
 

@@ -2,6 +2,8 @@
 // Every change to the document goes through exec(command); undo/redo replay the inverse.
 // Views listen on the bus: "doc:changed", "selection:changed", "history:changed",
 // "edit:refused" (a command that is not allowed now, e.g. a structural edit during a run).
+// Read-only (someone else's design, a lesson, a run link, an embed) refuses every command
+// and keeps `locked` set, so every view that greys out edits during a run does so too.
 
 import { linkKey, emptyDocument } from "./topology.js";
 
@@ -18,6 +20,7 @@ export class Store {
     this.redoStack = [];
     this.locked = false; // true while a run is live: only layoutOnly commands pass
     this.lockReason = "";
+    this.readOnly = false;
   }
 
   // -- queries -----------------------------------------------------------------------
@@ -51,13 +54,18 @@ export class Store {
 
   // -- editing -----------------------------------------------------------------------
   setLocked(locked, reason = "") {
-    this.locked = locked;
-    this.lockReason = reason;
-    this.bus.emit("lock:changed", { locked, reason });
+    this.locked = locked || this.readOnly;
+    this.lockReason = this.readOnly ? "read-only" : reason;
+    this.bus.emit("lock:changed", { locked: this.locked, reason: this.lockReason });
+  }
+
+  setReadOnly(readOnly) {
+    this.readOnly = readOnly;
+    this.setLocked(readOnly);
   }
 
   allowed(cmd) {
-    return !this.locked || cmd.layoutOnly;
+    return !this.locked || (cmd.layoutOnly && !this.readOnly);
   }
 
   /** Run a command and record it for undo. Returns false if it was refused. */

@@ -1,0 +1,235 @@
+"""Saved scenarios, their version history, copies and the built-in lessons (docs/api.md).
+
+Every save of an existing scenario first copies its current state into the history (in one
+transaction, the row locked), so nothing is lost; the newest PLAYGROUND_MAX_VERSIONS stay.
+Who may do what is permissions.py's to say.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from pydantic import ValidationError
+
+from simulations import LIMITS
+
+from . import permissions
+from .jsonapi import ApiError, checked_document, endpoint, not_found, parse_body, pydantic_errors
+from .models import Scenario, ScenarioVersion
+from .ratelimit import rate_limited
+from .schemas import (
+    Empty,
+    ListQuery,
+    ScenarioCreate,
+    ScenarioRename,
+    ScenarioUpdate,
+    VersionList,
+    VersionOut,
+    VersionSummary,
+    lesson_out,
+    scenario_out,
+    scenario_summary,
+)
+
+PAGE_SIZE = 25
+
+
+def find_scenario(share_id: str, lock: bool = False) -> Scenario:
+    rows = Scenario.objects.select_related("forked_from")
+    if lock:
+        # Not select_related: PostgreSQL cannot lock the nullable side of an outer join.
+        rows = Scenario.objects.select_for_update()
+    scenario = rows.filter(share_id=share_id).first()
+    if scenario is None:
+        raise not_found("scenario")
+    return scenario
+
+
+def editable(request: HttpRequest, share_id: str, lock: bool = False) -> Scenario:
+    scenario = find_scenario(share_id, lock)
+    if not permissions.may_edit_scenario(request, scenario):
+        reason = ("built-in lessons are read-only; make a copy to change one"
+                  if scenario.lesson_slug else "not yours; make a copy to change it")
+        raise ApiError(403, [f"scenario: {reason}"])
+    return scenario
+
+
+def _check_quota(request: HttpRequest) -> None:
+    limit = settings.PLAYGROUND_MAX_SCENARIOS_PER_OWNER
+    if permissions.owned_scenarios(request, Scenario.objects.all()).count() >= limit:
+        raise ApiError(400, [f"scenarios: you have {limit} saved designs, the most one may "
+                             "keep; delete some to save more"])
+
+
+def _create(request: HttpRequest, document: dict[str, Any], forked_from=None) -> Scenario:
+    _check_quota(request)
+    scenario = Scenario(document=document, title=document["name"],
+                        description=document.get("description", ""), forked_from=forked_from)
+    permissions.set_owner(request, scenario)
+    scenario.save()
+    return scenario
+
+
+def _save(request: HttpRequest, share_id: str, base_version: int | None,
+          change: Any) -> Scenario:
+    """Apply `change(document) -> document` to the locked scenario as a new version."""
+    with transaction.atomic():
+        scenario = editable(request, share_id, lock=True)
+        if base_version is not None and base_version != scenario.version:
+            raise ApiError(409, [f"base_version: the scenario is at version {scenario.version} "
+                                 f"now, not {base_version}; reload it to see the changes"],
+                           version=scenario.version)
+        document = change(copy.deepcopy(scenario.document))
+        checked_document(document)
+        ScenarioVersion.objects.create(
+            scenario=scenario, number=scenario.version, title=scenario.title,
+            description=scenario.description, document=scenario.document,
+            created_at=scenario.updated_at)
+        scenario.document = document
+        scenario.title = document["name"]
+        scenario.description = document.get("description", "")
+        scenario.version += 1
+        scenario.save()
+        ScenarioVersion.objects.filter(
+            scenario=scenario,
+            number__lte=scenario.version - 1 - settings.PLAYGROUND_MAX_VERSIONS).delete()
+    return find_scenario(share_id)
+
+
+# -- /api/scenarios --------------------------------------------------------------------------
+def list_scenarios(request: HttpRequest) -> JsonResponse:
+    try:
+        query = ListQuery.model_validate(request.GET.dict())
+    except ValidationError as exc:
+        raise ApiError(400, pydantic_errors(exc)) from None
+    rows = permissions.owned_scenarios(request, Scenario.objects.select_related("forked_from"))
+    if query.q.strip():
+        rows = rows.filter(title__icontains=query.q.strip())
+    count = rows.count()
+    start = (query.page - 1) * PAGE_SIZE
+    page = rows.order_by("-updated_at", "-id")[start:start + PAGE_SIZE]
+    return JsonResponse({"results": [scenario_summary(request, s) for s in page],
+                         "page": query.page, "pages": max(1, math.ceil(count / PAGE_SIZE)),
+                         "count": count})
+
+
+@rate_limited("api_write")
+def create_scenario(request: HttpRequest) -> JsonResponse:
+    body = parse_body(request, ScenarioCreate)
+    checked_document(body.document)
+    scenario = _create(request, body.document)
+    return JsonResponse(scenario_out(request, scenario), status=201)
+
+
+scenarios = endpoint(GET=list_scenarios, POST=create_scenario)
+
+
+# -- /api/scenarios/<id> ---------------------------------------------------------------------
+def show_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
+    scenario = find_scenario(share_id)
+    if not permissions.may_view_scenario(request, scenario):
+        raise not_found("scenario")
+    return JsonResponse(scenario_out(request, scenario))
+
+
+@rate_limited("api_write")
+def update_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
+    body = parse_body(request, ScenarioUpdate)
+    scenario = _save(request, share_id, body.base_version, lambda _old: body.document)
+    return JsonResponse(scenario_out(request, scenario))
+
+
+@rate_limited("api_write")
+def rename_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
+    body = parse_body(request, ScenarioRename)
+    title = body.title.strip()
+    if not title:
+        raise ApiError(400, ["title: must not be blank"])
+
+    def renamed(document: dict[str, Any]) -> dict[str, Any]:
+        return document | {"name": title}
+
+    scenario = _save(request, share_id, body.base_version, renamed)
+    return JsonResponse(scenario_out(request, scenario))
+
+
+@rate_limited("api_write")
+def delete_scenario(request: HttpRequest, share_id: str) -> HttpResponse:
+    editable(request, share_id).delete()
+    return HttpResponse(status=204)
+
+
+scenario = endpoint(GET=show_scenario, PUT=update_scenario, PATCH=rename_scenario,
+                    DELETE=delete_scenario)
+
+
+@rate_limited("api_write")
+def fork_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
+    original = find_scenario(share_id)
+    if not permissions.may_view_scenario(request, original):
+        raise not_found("scenario")
+    name = f"Copy of {original.title}"[:LIMITS["name_chars"]]
+    document = copy.deepcopy(original.document) | {"name": name}
+    scenario = _create(request, document, forked_from=original)
+    return JsonResponse(scenario_out(request, scenario), status=201)
+
+
+fork = endpoint(POST=fork_scenario)
+
+
+# -- history ---------------------------------------------------------------------------------
+def list_versions(request: HttpRequest, share_id: str) -> JsonResponse:
+    scenario = editable(request, share_id)
+    rows = scenario.versions.order_by("-number").only("number", "title", "created_at")
+    return JsonResponse(VersionList(results=[
+        VersionSummary(number=row.number, title=row.title, created_at=row.created_at)
+        for row in rows]).model_dump(mode="json"))
+
+
+versions = endpoint(GET=list_versions)
+
+
+def _version(scenario: Scenario, number: int) -> ScenarioVersion:
+    found = scenario.versions.filter(number=number).first()
+    if found is None:
+        raise not_found(f"version {number}")
+    return found
+
+
+def show_version(request: HttpRequest, share_id: str, number: int) -> JsonResponse:
+    old = _version(editable(request, share_id), number)
+    return JsonResponse(VersionOut(
+        number=old.number, title=old.title, description=old.description,
+        document=old.document, created_at=old.created_at).model_dump(mode="json"))
+
+
+version = endpoint(GET=show_version)
+
+
+@rate_limited("api_write")
+def restore_version(request: HttpRequest, share_id: str, number: int) -> JsonResponse:
+    parse_body(request, Empty)  # an empty object, or nothing
+    old = _version(editable(request, share_id), number)
+    scenario = _save(request, share_id, None, lambda _current: old.document)
+    return JsonResponse(scenario_out(request, scenario))
+
+
+restore = endpoint(POST=restore_version)
+
+
+# -- lessons ---------------------------------------------------------------------------------
+def lesson_rows():
+    return (Scenario.objects.filter(lesson_slug__isnull=False).select_related("forked_from")
+            .order_by("lesson_order", "id"))
+
+
+def list_lessons(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"results": [lesson_out(request, s) for s in lesson_rows()]})
+
+
+lessons = endpoint(GET=list_lessons)

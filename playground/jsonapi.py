@@ -1,0 +1,112 @@
+"""The plumbing every JSON endpoint shares: one error shape, bodies read with a size limit
+before parsing, pydantic-checked, and the new-workspace cookie on the way out.
+
+    @endpoint(GET=show, PUT=update)   # 405 for any other method
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from pydantic import BaseModel, ValidationError
+
+from simulations import LIMITS, Scenario, ScenarioError, validate
+
+from . import permissions
+
+# A body holds one document plus a little more (a run link's command log: LIMITS["events"]
+# commands of a few hundred bytes each).
+MAX_BODY_BYTES = LIMITS["document_bytes"] + 512 * 1024
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiError(Exception):
+    """Raised anywhere in an endpoint; answered as {"errors": [...]} with `status`."""
+
+    def __init__(self, status: int, errors: list[str], **extra: Any):
+        super().__init__("; ".join(errors))
+        self.status, self.errors, self.extra = status, errors, extra
+
+
+def error_response(status: int, errors: list[str], **extra: Any) -> JsonResponse:
+    return JsonResponse({"errors": errors, **extra}, status=status)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, [f"{what}: not found"])
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out or "(body)"
+
+
+def pydantic_errors(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        message = err["msg"][:1].lower() + err["msg"][1:]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        line = f"{_path(tuple(err['loc']))}: {message}"
+        if line not in out:
+            out.append(line)
+    return out
+
+
+def parse_body(request: HttpRequest, model: type[M]) -> M:
+    """The request's JSON body as `model`; 413 when too large (checked before reading it
+    where the client declares its length), 400 naming each bad path."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if (declared.isdigit() and int(declared) > MAX_BODY_BYTES) or \
+            len(request.body) > MAX_BODY_BYTES:
+        raise ApiError(413, [f"(body): larger than {MAX_BODY_BYTES} bytes"])
+    try:
+        return model.model_validate_json(request.body or b"{}")
+    except ValidationError as exc:
+        raise ApiError(400, pydantic_errors(exc)) from None
+
+
+def checked_document(document: dict[str, Any]) -> Scenario:
+    """The engine's validator's verdict on a document; its errors prefixed `document.`."""
+    size = len(json.dumps(document, separators=(",", ":")).encode())
+    if size > LIMITS["document_bytes"]:
+        raise ApiError(413, [f"document: larger than {LIMITS['document_bytes']} bytes"])
+    try:
+        return validate(document)
+    except ScenarioError as exc:
+        raise ApiError(400, [_prefixed("document", line) for line in exc.errors]) from None
+
+
+def _prefixed(prefix: str, line: str) -> str:
+    """Engine messages name paths inside the document ("(document)" for the whole)."""
+    if line.startswith("(document)"):
+        return prefix + line[len("(document)"):]
+    return f"{prefix}.{line}" if not line.startswith("[") else prefix + line
+
+
+def endpoint(**handlers: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """One URL, a handler per HTTP method; ApiErrors become JSON errors and a workspace
+    created while answering is remembered in the response's cookie."""
+
+    @wraps(next(iter(handlers.values())))
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        handler = handlers.get(request.method or "")
+        if handler is None:
+            response = error_response(405, [f"(method): {request.method} is not allowed here; "
+                                             f"use {', '.join(handlers)}"])
+            response["Allow"] = ", ".join(handlers)
+            return response
+        try:
+            response = handler(request, *args, **kwargs)
+        except ApiError as exc:
+            response = error_response(exc.status, exc.errors, **exc.extra)
+        return permissions.remember_workspace(request, response)
+
+    return view

@@ -1,0 +1,178 @@
+// The editor's side of keeping and sharing designs, wired in one place: Save and its state,
+// the read-only view of someone else's design with "Make a copy", Share, My designs,
+// Version history, picture export, the lesson panel and who is signed in. main.js creates
+// it, asks it for the opened document, and calls start() once the store holds it.
+
+import { $, h } from "./dom.js";
+import { icon } from "./icons.js";
+import { scenarios } from "./api.js";
+import { setScenario } from "./commands.js";
+import { emptyDocument, normalize } from "./topology.js";
+import { isReadOnly } from "./page-data.js";
+import { SAVE_STATES, SAVE_STATES_SHORT, Saver } from "./saving.js";
+import { ShareDialog } from "./share.js";
+import { LibraryDialog } from "./library.js";
+import { VersionsDialog } from "./versions.js";
+import { LessonPanel } from "./lesson.js";
+import { AssignmentPanel } from "./assignment.js";
+import { renderAccount } from "./account.js";
+import { exportPng, exportSvg } from "./image-export.js";
+
+export class Designs {
+  constructor({ bus, store, toaster, actions, registry, canvas, player, page }) {
+    Object.assign(this, { bus, store, toaster, actions, registry, canvas, player, page });
+    this.readOnly = isReadOnly(page);
+    // A student's assignment saves to their own copy (assignment.js), not to a scenario.
+    this.assignment = page.mode === "assignment" ? page.assignment : null;
+    this.saver = new Saver({ bus, store, toaster, actions, readOnly: this.readOnly || !!this.assignment,
+                             scenario: page.mode === "scenario" ? page.scenario : null });
+    this.share = new ShareDialog({ saver: this.saver, toaster });
+    this.library = new LibraryDialog({
+      saver: this.saver, toaster,
+      onRenamed: (scenario) => this.followRename(scenario),
+      onDeleted: () => {
+        this.saver.forget();
+        toaster.show({ title: "The open design was deleted", tone: "warn", key: "deleted",
+                       message: "It is still open here: Save makes it a new design." });
+      },
+    });
+    this.versions = new VersionsDialog({ saver: this.saver, registry, toaster,
+                                         onRestored: (s, n) => this.loadRestored(s, n) });
+    bus.on("design:read-only", () => this.readOnlyNotice());
+  }
+
+  /** The document this page opened (a saved scenario, a run link's), or null: the editor's
+   * own draft. */
+  openedDocument() {
+    const { mode, scenario, run, assignment } = this.page;
+    // watching someone's run: the design arrives with the run's snapshot
+    const doc = { scenario: scenario?.document, run: run?.document,
+                  assignment: assignment?.document, watch: emptyDocument() }[mode];
+    return doc ? normalize(doc).doc : null;
+  }
+
+  /** Menu handlers for the Design menu. */
+  menuHandlers() {
+    const picture = (make, what) => async () => {
+      try {
+        await make(this.store.doc, this.registry);
+      } catch (err) {
+        this.toaster.show({ title: `Could not export the ${what}`, message: err.message, tone: "error" });
+      }
+    };
+    return {
+      canEdit: !this.readOnly,
+      onLibrary: () => this.library.open(),
+      onVersions: () => this.versions.open(),
+      onLessons: () => location.assign("/lessons"),
+      onExportSvg: picture(exportSvg, "SVG"),
+      onExportPng: picture(exportPng, "PNG"),
+    };
+  }
+
+  /** Replace the design with another one (New, an example, an import): undoable, and no
+   * longer the saved design's, so Save makes a new one. */
+  startNew(doc, label) {
+    const loaded = this.actions.loadDocument(doc, label);
+    if (loaded) this.saver.detach();
+    return loaded;
+  }
+
+  /** The store holds the opened document: show the state, lock a read-only design. */
+  start() {
+    const { saver, store } = this;
+    const stateEl = $("#save-state");
+    const saveBtn = $("#save"), shareBtn = $("#share");
+    const showState = (state) => {
+      stateEl.hidden = this.readOnly || !!this.assignment;
+      stateEl.dataset.state = state;
+      stateEl.textContent = SAVE_STATES[state];
+      stateEl.dataset.short = SAVE_STATES_SHORT[state];
+      stateEl.title = { draft: "Not saved to the server yet: Save gives the design its own link.",
+                        unsaved: "Edits since the last save: Ctrl+S saves them.",
+                        saved: "Everything is saved.", saving: "Saving…" }[state];
+      saveBtn.disabled = state === "saving";
+      saveBtn.classList.toggle("unsaved", state === "unsaved");
+    };
+    this.bus.on("save:state", showState);
+    saveBtn.addEventListener("click", () => saver.save());
+    shareBtn.addEventListener("click", () => this.share.open());
+    // a run link or an embed shares in its own way; a read-only design has nothing to save;
+    // an assignment keeps the student's copy on its own
+    saveBtn.hidden = this.readOnly || !!this.assignment;
+    shareBtn.hidden = this.page.mode === "run" || !!this.assignment;
+    renderAccount($("#account"), this.page.user);
+    saver.start();
+    const onLayout = () => requestAnimationFrame(() => requestAnimationFrame(() => {
+      this.canvas.cy.resize();
+      this.canvas.fit();
+    }));
+    if (this.assignment) {
+      new AssignmentPanel($("#stage"), { bus: this.bus, store, player: this.player, actions: this.actions,
+                                         toaster: this.toaster, assignment: this.assignment, onLayout });
+      return;
+    }
+    const lesson = new LessonPanel($("#stage"), {
+      bus: this.bus, store,
+      isLesson: () => !!saver.scenario?.lesson,
+      visible: () => this.page.mode === "scenario" && !!saver.scenario,
+      onLayout,
+    });
+    this.bus.on("scenario:changed", () => lesson.render());
+    if (this.readOnly) this.lock();
+  }
+
+  lock() {
+    this.store.setReadOnly(true);
+    this.canvas.cy.autoungrabify(true);
+    document.body.classList.add("read-only");
+    for (const item of document.querySelectorAll(".palette-item")) item.disabled = true;
+    if (this.page.mode !== "scenario" || !this.page.scenario) return;
+    const fork = h("button", { type: "button", class: "button button-primary button-small", "data-testid": "fork" },
+      icon("copy", { size: 15 }), "Make a copy");
+    fork.addEventListener("click", () => this.fork(fork));
+    const title = this.page.scenario.title || "this design";
+    $("#stage-canvas").append(h("div", { class: "read-only-banner", "data-testid": "read-only-banner", role: "status" },
+      icon("eye", { size: 16 }),
+      h("span", { class: "read-only-text" }, "Viewing ", h("strong", { text: title }), " (read-only)"),
+      h("span", { class: "read-only-hint", text: "Play it, or make your own copy to change it." }),
+      fork));
+  }
+
+  async fork(button) {
+    button.disabled = true;
+    try {
+      const copy = await scenarios.fork(this.page.scenario.id);
+      location.assign(copy.url);
+    } catch (err) {
+      button.disabled = false;
+      this.toaster.show({ title: "Could not make a copy", tone: "error", items: err.errors, key: "fork" });
+    }
+  }
+
+  readOnlyNotice() {
+    this.toaster.show({
+      title: "This design is read-only", tone: "info", key: "read-only",
+      message: this.page.mode === "scenario" ? "Make your own copy to change and save it." : "It cannot be changed here.",
+      action: this.page.mode === "scenario" && this.page.scenario
+        ? { label: "Make a copy", run: () => this.fork($("[data-testid=fork]")) } : null,
+    });
+  }
+
+  /** The open design was renamed from My designs: rename it here too, as saved. */
+  followRename(scenario) {
+    const clean = !this.saver.dirty;
+    this.store.exec(setScenario(this.store.doc, { name: scenario.title }));
+    this.saver.follow(scenario, { clean });
+  }
+
+  /** A version was restored on the server: load it as one undoable step, as saved. */
+  loadRestored(scenario, number) {
+    const loaded = this.actions.loadDocument(normalize(scenario.document).doc, `Restore version ${number}`);
+    this.saver.follow(scenario, { clean: loaded });
+    if (loaded) {
+      this.toaster.show({ title: `Restored version ${number}`, tone: "success", key: "versions",
+                          message: `It is version ${scenario.version} now; Undo (Ctrl+Z) brings back what you had.` });
+    }
+  }
+}

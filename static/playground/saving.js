@@ -1,0 +1,233 @@
+// Saving the design to the server and keeping its draft in this browser.
+//
+// The editor at / holds a draft that has never been saved: the first Save POSTs it and moves
+// the address to /s/<id>. Later saves PUT with base_version; if the scenario moved on since
+// (another tab, another device) the server answers 409 and the person chooses: save a copy,
+// overwrite, or neither. Nothing in the editor is touched by a failed save, and the draft of
+// each saved scenario is kept under its own key until it is saved (persistence.js).
+// Emits "save:state" (the indicator's state) and "scenario:changed" (the saved scenario).
+
+import { scenarios } from "./api.js";
+import { ask } from "./dialog.js";
+import { ago } from "./format.js";
+import { drafts } from "./persistence.js";
+
+export const SAVE_STATES = {
+  saved: "Saved",
+  unsaved: "Unsaved changes",
+  saving: "Saving…",
+  draft: "Draft kept in this browser",
+};
+
+/** The same, for a narrow top bar. */
+export const SAVE_STATES_SHORT = { saved: "Saved", unsaved: "Unsaved", saving: "Saving…", draft: "Draft" };
+
+export class Saver {
+  constructor({ bus, store, toaster, actions, scenario, readOnly }) {
+    Object.assign(this, { bus, store, toaster, actions, readOnly });
+    this.scenario = scenario; // the saved scenario this editor writes to, or null
+    this.baseline = null; // the document as last saved or loaded (JSON text)
+    this.inFlight = null;
+    this.dirty = false;
+    let queued = false;
+    bus.on("doc:changed", () => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        this.check();
+      });
+    });
+    window.addEventListener("beforeunload", (e) => {
+      if (!this.mayLoseWork()) return;
+      e.preventDefault();
+      e.returnValue = ""; // older browsers need it set to show the prompt
+    });
+  }
+
+  get id() {
+    return this.scenario?.id || null;
+  }
+
+  get state() {
+    if (this.inFlight) return "saving";
+    if (!this.scenario) return "draft";
+    return this.dirty ? "unsaved" : "saved";
+  }
+
+  /** A saved design with edits that are not on the server (the draft stays here anyway). */
+  mayLoseWork() {
+    return !this.readOnly && !!this.scenario && (this.dirty || !!this.inFlight);
+  }
+
+  /** The store now holds the opened document: remember it as saved, offer a newer draft. */
+  start() {
+    if (this.scenario) this.baseline = JSON.stringify(this.store.doc);
+    this.check();
+    if (!this.readOnly && this.scenario) this.offerDraft();
+  }
+
+  check() {
+    this.dirty = !!this.scenario && JSON.stringify(this.store.doc) !== this.baseline;
+    this.bus.emit("save:state", this.state);
+  }
+
+  /** Where the draft goes after a change (watchDocument calls this). */
+  keep(doc) {
+    if (this.readOnly) return;
+    if (!this.scenario) drafts.save(null, doc);
+    else if (JSON.stringify(doc) !== this.baseline) drafts.save(this.id, doc, this.scenario.version);
+    else drafts.remove(this.id);
+  }
+
+  offerDraft() {
+    const draft = drafts.load(this.id);
+    if (!draft) return;
+    if (JSON.stringify(draft.doc) === this.baseline) {
+      drafts.remove(this.id);
+      return;
+    }
+    const older = draft.base_version && draft.base_version !== this.scenario.version
+      ? ` They were made to version ${draft.base_version}; the saved design is at version ${this.scenario.version} now.`
+      : "";
+    this.toaster.show({
+      title: "Unsaved changes to this design", tone: "info", key: "draft", timeout: 30000,
+      message: `This browser kept edits from ${ago(draft.at)} that were never saved.${older}`,
+      action: { label: "Restore them", run: () => this.actions.loadDocument(draft.doc, "Restore unsaved changes") },
+    });
+  }
+
+  /** Save (create or update); resolves to the saved scenario, or null if it was not saved. */
+  save() {
+    if (this.readOnly) {
+      this.bus.emit("design:read-only");
+      return Promise.resolve(null);
+    }
+    if (this.inFlight) return this.inFlight;
+    const doc = structuredClone(this.store.doc);
+    const text = JSON.stringify(doc);
+    const first = !this.scenario;
+    this.inFlight = this.write(doc)
+      .then((scenario) => {
+        if (!scenario) return null;
+        this.adopt(scenario, text);
+        this.toaster.dismiss("save-error");
+        this.toaster.show(first
+          ? { title: "Saved", message: "The design has its own link now: Share sends it to others.",
+              tone: "success", key: "save" }
+          : { title: "Saved", message: `Version ${scenario.version}.`, tone: "success", key: "save", timeout: 1800 });
+        return scenario;
+      })
+      .finally(() => {
+        this.inFlight = null;
+        this.check();
+      });
+    this.check();
+    return this.inFlight;
+  }
+
+  async write(doc) {
+    try {
+      if (!this.scenario) return await scenarios.create(doc);
+      return await scenarios.update(this.id, doc, this.scenario.version);
+    } catch (err) {
+      if (err.status === 409) return this.conflict(doc, err);
+      if (err.status === 403 || err.status === 404) return this.notYours(doc, err);
+      this.failed(err);
+      return null;
+    }
+  }
+
+  async conflict(doc, err) {
+    const now = err.data?.version;
+    const choice = await ask({
+      title: "This design was changed elsewhere",
+      testid: "conflict-dialog",
+      message: [
+        `Since you opened it, it was saved from another tab or device${now ? ` (it is at version ${now} now)` : ""}.`,
+        "Your edits are still here. Keep them as a copy, or overwrite the saved design with them (its current version stays in the history).",
+      ],
+      answers: [
+        { label: "Cancel", value: "cancel", testid: "conflict-cancel" },
+        { label: "Overwrite", value: "overwrite", danger: true, testid: "conflict-overwrite" },
+        { label: "Save as a copy", value: "copy", primary: true, testid: "conflict-copy" },
+      ],
+    });
+    try {
+      if (choice === "copy") return await scenarios.create(doc);
+      if (choice === "overwrite") {
+        const fresh = await scenarios.get(this.id);
+        return await scenarios.update(this.id, doc, fresh.version);
+      }
+    } catch (e) {
+      this.failed(e);
+    }
+    return null;
+  }
+
+  async notYours(doc, err) {
+    this.toaster.show({
+      title: "Could not save to this design", tone: "error", key: "save-error", items: err.errors,
+      message: "It is not yours (any more), or it was deleted. Your edits are still here.",
+      action: { label: "Save as a copy", run: () => this.saveCopy(doc) },
+    });
+    return null;
+  }
+
+  async saveCopy(doc) {
+    try {
+      const scenario = await scenarios.create(doc);
+      this.adopt(scenario, JSON.stringify(doc));
+      this.check();
+      this.toaster.show({ title: "Saved as a copy", tone: "success", key: "save" });
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  failed(err, title = "Could not save") {
+    const retry = err.status === 429 ? ` Try again in ${err.data?.retry_after || "a few"} seconds.` : "";
+    this.toaster.show({
+      title, tone: "error", key: "save-error", items: err.errors,
+      message: `Nothing was lost: the design is still here and kept in this browser.${retry}`,
+    });
+  }
+
+  /** From now on this editor writes to `scenario` (its document is `text`). */
+  adopt(scenario, text) {
+    const previous = this.id;
+    if (!previous) drafts.remove(null); // the editor's draft lives on as this scenario
+    else if (previous !== scenario.id) drafts.remove(previous); // the edits went to a copy
+    this.scenario = scenario;
+    this.baseline = text;
+    drafts.remove(scenario.id);
+    if (scenario.url && location.pathname !== scenario.url) history.replaceState(null, "", scenario.url);
+    this.bus.emit("scenario:changed", scenario);
+  }
+
+  /** The open scenario changed on the server (rename, restore) and the store followed:
+   * write to its new version; `clean`: the store now holds exactly what is saved. */
+  follow(scenario, { clean }) {
+    this.scenario = scenario;
+    if (clean) this.baseline = JSON.stringify(this.store.doc);
+    this.check();
+    this.bus.emit("scenario:changed", scenario);
+  }
+
+  /** The editor moved on to another design (New, an example, an import): it is the editor's
+   * draft (/) from the next edit on. The saved design keeps its draft of unsaved edits. */
+  detach() {
+    if (!this.scenario || this.readOnly) return;
+    this.scenario = null;
+    this.baseline = null;
+    history.replaceState(null, "", "/");
+    this.check();
+    this.bus.emit("scenario:changed", null);
+  }
+
+  /** The open scenario was deleted (its draft too); the editor keeps what it holds. */
+  forget() {
+    drafts.remove(this.id);
+    this.detach();
+  }
+}

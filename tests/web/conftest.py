@@ -1,0 +1,53 @@
+"""Fixtures of the web tests: a valid design, lesson rows, and a fresh cache per test."""
+
+import copy
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / \
+    "cache-in-front-of-database.json"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Each test its own empty in-process cache: rate-limit counts do not carry over, and a
+    Redis at REDIS_URL is never flushed by a test."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": uuid.uuid4().hex}}
+
+
+@pytest.fixture
+def design():
+    """A fresh copy of a valid design (docs/examples), to change at will."""
+    return copy.deepcopy(json.loads(EXAMPLE.read_text()))
+
+
+@pytest.fixture
+def lesson(db, design):
+    """A built-in lesson row, as the lessons loader makes them (beside those it loaded)."""
+    from playground.models import Scenario
+
+    return Scenario.objects.create(document=design, title=design["name"],
+                                   description=design["description"],
+                                   lesson_slug="test-read-only-lesson", lesson_order=1)
+
+
+def _forget_connections() -> None:
+    """Drop this thread's database connections without closing them."""
+    for conn in connections.all(initialized_only=True):
+        del connections[conn.alias]
+
+
+@pytest.fixture
+async def consumer_db():
+    """For async tests whose consumers read the database: that happens in asgiref's shared
+    thread, whose connection to the in-memory test database cannot be closed, and the next
+    test without database access would trip over it there (channels checks old connections
+    on every message). Afterwards, drop it from that thread."""
+    yield
+    await sync_to_async(_forget_connections)()
