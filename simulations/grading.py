@@ -137,18 +137,20 @@ def _met(goal: str, target: float, value: float | None) -> bool:
     return value >= target if goal == "success_ratio" else value <= target
 
 
+def goal_list(goals: Goals) -> list[dict[str, Any]]:
+    """The goals an assignment sets, in words: what the editor shows beside the canvas."""
+    return [{"goal": goal, "text": text.format(getattr(goals, field)),
+             "target": getattr(goals, field)}
+            for goal, (text, field, _) in GOAL_TEXT.items() if getattr(goals, field) is not None]
+
+
 def evaluate(figures: list[dict[str, float | None]], goals: Goals) -> list[dict[str, Any]]:
     """Each goal the assignment sets, met or missed, with the worst figure over the runs."""
-    out = []
-    for goal, (text, field, worst_of) in GOAL_TEXT.items():
-        target = getattr(goals, field)
-        if target is None:
-            continue
+    out, at_worst = [], worst(figures)
+    for item in goal_list(goals):
+        goal, target = item["goal"], item["target"]
         values = [f[goal] for f in figures]
-        known = [v for v in values if v is not None]
-        worst = worst_of(known) if len(known) == len(values) else None
-        out.append({"goal": goal, "text": text.format(target), "target": target,
-                    "measured": worst, "per_seed": values,
+        out.append({**item, "measured": at_worst[goal], "per_seed": values,
                     "met": all(_met(goal, target, v) for v in values)})
     return out
 
@@ -174,11 +176,21 @@ def grade(design: dict[str, Any], brief: dict[str, Any], goals: Goals,
     score = sum(r["met"] for r in results)
     return {"gradable": True, "errors": [], "met": score == len(results), "goals": results,
             "score": score, "out_of": len(results), "seeds": goals.seeds,
-            "worst": {r["goal"]: r["measured"] for r in results}}
+            "worst": worst(figures)}
+
+
+def worst(figures: list[dict[str, float | None]]) -> dict[str, float | None]:
+    """Each figure at its worst over the runs (also those no goal is about: a leaderboard
+    ranks by cost)."""
+    out = {}
+    for goal, (_, _, worst_of) in GOAL_TEXT.items():
+        values = [f[goal] for f in figures]
+        out[goal] = None if None in values else worst_of(values)
+    return out
 
 
 def count_goals(goals: Goals) -> int:
-    return sum(getattr(goals, field) is not None for _, field, _ in GOAL_TEXT.values())
+    return len(goal_list(goals))
 
 
 def grade_plain(design: dict[str, Any], brief: dict[str, Any], goals: dict[str, Any]

@@ -4,7 +4,8 @@ The Submission table is the queue. A grader claims the oldest queued submission 
 grader vanished: claimed more than LEASE_S ago and still running), runs the engine's
 `simulations.grading.grade` in a child process (simulation is CPU-bound pure Python; a child
 keeps it off the web process's GIL, so live runs keep their frame rate), and stores the
-result. Embedded default: a daemon thread in the web process, woken on each submit. With
+result. Embedded default: a daemon thread in the web process, started by a submit and ended when the
+queue is empty. With
 PLAYGROUND_GRADER=worker, web processes only enqueue and `manage.py grader` processes grade.
 """
 
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.pool
 import os
 import socket
 import threading
-from concurrent.futures import ProcessPoolExecutor
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -73,18 +75,23 @@ def fail(sub: Submission, reason: str) -> None:
 
 
 class Grader:
-    """Claims and grades submissions one at a time with one child process."""
+    """Claims and grades submissions one at a time in one child process, which is replaced
+    when a grading fails or overruns its time."""
 
     def __init__(self) -> None:
         self.name = grader_name()
-        self.wake = threading.Event()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: multiprocessing.pool.Pool | None = None
 
-    def pool(self) -> ProcessPoolExecutor:
+    def pool(self) -> multiprocessing.pool.Pool:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = multiprocessing.get_context("spawn").Pool(processes=1)
         return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
 
     def grade_pending(self) -> int:
         """Grade until the queue is empty; returns how many were graded."""
@@ -92,39 +99,71 @@ class Grader:
         while (sub := claim_next(self.name)) is not None:
             a = sub.assignment
             try:
-                future = self.pool().submit(grade_plain, sub.document, a.brief, a.goals)
-                finish(sub, future.result(timeout=settings.PLAYGROUND_GRADE_TIMEOUT_S))
+                job = self.pool().apply_async(grade_plain, (sub.document, a.brief, a.goals))
+                finish(sub, job.get(timeout=settings.PLAYGROUND_GRADE_TIMEOUT_S))
+            except multiprocessing.TimeoutError:
+                self.close()  # stop the overrunning child
+                fail(sub, f"grading took longer than {settings.PLAYGROUND_GRADE_TIMEOUT_S:g} s")
             except Exception as exc:  # a broken design or a dead child: say so, go on
                 log.exception("grading submission %s failed", sub.pk)
+                self.close()
                 fail(sub, f"grading failed: {exc.__class__.__name__}")
-                self._pool = None
             done += 1
         return done
 
     def loop(self, poll_s: float) -> None:
+        """`manage.py grader`: look at the queue every poll_s seconds, for ever."""
+        try:
+            while True:
+                try:
+                    self.grade_pending()
+                except Exception:
+                    log.exception("grader loop")
+                finally:
+                    close_old_connections()
+                time.sleep(poll_s)
+        finally:
+            self.close()
+
+
+_embedded_lock = threading.Lock()
+_embedded_wake = threading.Event()
+_embedded_thread: threading.Thread | None = None
+
+
+def _grade_in_background() -> None:
+    """The embedded grader thread: grades until no submit woke it since, then ends (the next
+    kick starts another), so an idle web process holds no thread."""
+    global _embedded_thread
+    grader = Grader()
+    try:
         while True:
-            self.wake.wait(poll_s)
-            self.wake.clear()
             try:
-                self.grade_pending()
+                grader.grade_pending()
             except Exception:
-                log.exception("grader loop")
+                log.exception("embedded grader")
             finally:
                 close_old_connections()
-
-
-_embedded: Grader | None = None
-_embedded_lock = threading.Lock()
+            with _embedded_lock:
+                if not _embedded_wake.is_set():
+                    _embedded_thread = None
+                    return
+                _embedded_wake.clear()
+    finally:
+        grader.close()
 
 
 def kick() -> None:
-    """After a submit: wake this process's grader thread (embedded default)."""
-    global _embedded
+    """A submission is queued (or was found waiting): grade it in this process's background
+    thread (embedded default). With PLAYGROUND_GRADER=worker, `manage.py grader` processes
+    poll the table instead."""
+    global _embedded_thread
     if settings.PLAYGROUND_GRADER != "thread":
-        return  # graders are `manage.py grader` processes: they poll the table
+        return
     with _embedded_lock:
-        if _embedded is None:
-            _embedded = Grader()
-            threading.Thread(target=_embedded.loop, args=(30.0,), name="grader",
-                             daemon=True).start()
-    _embedded.wake.set()
+        _embedded_wake.set()
+        if _embedded_thread is None:
+            _embedded_wake.clear()
+            _embedded_thread = threading.Thread(target=_grade_in_background, name="grader",
+                                                daemon=True)
+            _embedded_thread.start()

@@ -6,6 +6,8 @@ student, at most DIGEST_HZ per second per student), never the students' frames.
 
 from __future__ import annotations
 
+from typing import Any
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -22,6 +24,41 @@ def submission_graded(sub) -> None:
     if layer is None:
         return
     async_to_sync(layer.group_send)(dashboard_group(sub.assignment.classroom_id), {
-        "type": "class.graded", "student": sub.student_id, "assignment": sub.assignment_id,
-        "submission": sub.pk, "score": sub.score, "out_of": sub.out_of, "met": sub.met,
-        "cost_per_hour": sub.cost_per_hour, "state": sub.state})
+        "type": "class.graded", "student": sub.student_id,
+        "assignment": sub.assignment.share_id, "title": sub.assignment.title,
+        "name": sub.student.display_name, "submission": sub.pk, "score": sub.score,
+        "out_of": sub.out_of, "met": sub.met, "cost_per_hour": sub.cost_per_hour,
+        "state": sub.state})
+
+
+def seats_group(classroom_id: int) -> str:
+    """Every student editor open on one of the classroom's assignments (chaos drills)."""
+    return f"classroom.{classroom_id}.seats"
+
+
+async def publish_digest(classroom_id: int, student_id: int, digest: dict[str, Any]) -> None:
+    """From a student's run, at most DIGEST_HZ a second: kept for dashboards that connect
+    later, and sent to those open now."""
+    from .roster import remember_digest
+
+    digest = {**digest, "student": student_id}
+    await remember_digest(classroom_id, student_id, digest)
+    await get_channel_layer().group_send(dashboard_group(classroom_id),
+                                         {"type": "class.digest", **digest})
+
+
+def work_saved(work) -> None:
+    """A student saved their design (a request thread): the dashboard's thumbnail follows."""
+    classroom = work.assignment.classroom
+    async_to_sync(get_channel_layer().group_send)(dashboard_group(classroom.pk), {
+        "type": "class.work", "student": work.student_id,
+        "name": work.student.display_name, "design": design_of(work)})
+
+
+def design_of(work) -> dict[str, Any]:
+    from django.urls import reverse
+
+    return {"preview": reverse("work-preview", args=[work.assignment.classroom.join_id,
+                                                     work.pk]),
+            "assignment": work.assignment.share_id,
+            "updated_at": work.updated_at.isoformat()}

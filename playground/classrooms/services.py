@@ -16,7 +16,7 @@ from django.utils import timezone
 from simulations import ScenarioError, validate
 from simulations.grading import check_goals, count_goals
 
-from . import grader
+from . import grader, live
 from .models import Assignment, Classroom, Student, Submission, Work
 
 MAX_STUDENTS = 500
@@ -24,7 +24,12 @@ MAX_QUEUED_PER_STUDENT = 3  # submissions waiting at once: a student cannot floo
 
 
 class ClassroomError(ValueError):
-    """A request that cannot be done; the message says why, for the person who asked."""
+    """A request that cannot be done; each error says why, for the person who asked.
+    `status` is the HTTP status an API answers it with."""
+
+    def __init__(self, *errors: str, status: int = 400):
+        super().__init__("; ".join(errors))
+        self.errors, self.status = list(errors), status
 
 
 def join(classroom: Classroom, display_name: str, user=None) -> Student:
@@ -66,7 +71,7 @@ def _checked(document: Any) -> dict[str, Any]:
     try:
         validate(document)
     except ScenarioError as exc:
-        raise ClassroomError("; ".join(f"document.{e}" for e in exc.errors[:5])) from None
+        raise ClassroomError(*(f"document.{e}" for e in exc.errors)) from None
     return document
 
 
@@ -74,13 +79,14 @@ def save_work(assignment: Assignment, student: Student, document: Any) -> Work:
     work = work_of(assignment, student)
     work.document = _checked(document)
     work.save()
+    live.work_saved(work)
     return work
 
 
 def submit(assignment: Assignment, student: Student, document: Any) -> Submission:
     """Queue a design for grading (graded in the background; the result arrives later)."""
     if past_deadline(assignment):
-        raise ClassroomError("the deadline has passed: submissions are closed")
+        raise ClassroomError("the deadline has passed: submissions are closed", status=409)
     document = _checked(document)
     with transaction.atomic():
         waiting = Submission.objects.filter(
@@ -88,7 +94,7 @@ def submit(assignment: Assignment, student: Student, document: Any) -> Submissio
             state__in=[Submission.QUEUED, Submission.RUNNING]).count()
         if waiting >= MAX_QUEUED_PER_STUDENT:
             raise ClassroomError(f"{waiting} submissions are still being graded: wait for "
-                                 "their results")
+                                 "their results", status=429)
         sub = Submission.objects.create(
             assignment=assignment, student=student, document=document,
             out_of=count_goals(check_goals(assignment.goals)))

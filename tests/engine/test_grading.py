@@ -128,3 +128,11 @@ def test_bad_goals_name_the_field(goals, message):
     with pytest.raises(ScenarioError) as err:
         check_goals(goals, brief())
     assert any(e.startswith(message) for e in err.value.errors), err.value.errors
+
+
+def test_every_figure_is_reported_at_its_worst_even_without_a_goal():
+    goals = check_goals({"p99_ms_max": 1000, "duration_s": 30, "warmup_s": 1, "seeds": [1, 2]})
+    result = grade(design(workers=3), brief(), goals)
+    assert set(result["worst"]) == {"p99_ms", "success_ratio", "cost_per_hour"}
+    assert result["worst"]["cost_per_hour"] > 0  # three workers cost something
+    assert result["worst"]["success_ratio"] == 1.0

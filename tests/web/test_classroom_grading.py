@@ -28,6 +28,14 @@ def design(workers: int) -> dict:
         links=[{"from": "users", "to": "app"}])
 
 
+def grade_all() -> int:
+    grader = Grader()
+    try:
+        return grader.grade_pending()
+    finally:
+        grader.close()
+
+
 @pytest.fixture(autouse=True)
 def graded_here(settings):
     """Graders are this test's explicit calls, not the web process's background thread."""
@@ -72,7 +80,7 @@ def test_submissions_are_graded_in_the_background_and_ranked(assignment):
     s1 = services.submit(assignment, slow, design(1))
     s2 = services.submit(assignment, fast, design(2))
     assert {s1.state, s2.state} == {Submission.QUEUED}
-    assert Grader().grade_pending() == 2
+    assert grade_all() == 2
     s1.refresh_from_db()
     s2.refresh_from_db()
     assert s1.state == s2.state == Submission.DONE
@@ -93,7 +101,7 @@ def test_a_design_that_drops_the_traffic_is_graded_as_such(assignment):
         {"id": "bots", "kind": "client", "params": {"rate_rps": 1}}]
     doc["links"] = [{"from": "bots", "to": "app"}]
     sub = services.submit(assignment, student, doc)
-    Grader().grade_pending()
+    grade_all()
     sub.refresh_from_db()
     assert sub.state == Submission.DONE and not sub.met and sub.score == 0
     assert any("'users' is missing" in e for e in sub.result["errors"])
@@ -140,3 +148,17 @@ def test_the_embedded_grader_thread_grades_after_a_submit(assignment, settings):
             break
         time.sleep(0.2)
     assert sub.state == Submission.DONE and sub.met
+
+
+def test_a_grading_that_overruns_is_stopped_and_says_so(assignment, settings):
+    settings.PLAYGROUND_GRADE_TIMEOUT_S = 0.5
+    assignment.goals = {**assignment.goals, "duration_s": 3600, "seeds": [1, 2, 3]}
+    assignment.save()
+    sub = services.submit(assignment, services.join(assignment.classroom, "Slowpoke"),
+                          design(2))
+    started = time.monotonic()
+    assert grade_all() == 1
+    assert time.monotonic() - started < 30  # the child was stopped, not waited for
+    sub.refresh_from_db()
+    assert sub.state == Submission.FAILED
+    assert sub.result["errors"] == ["grading took longer than 0.5 s"]

@@ -17,7 +17,10 @@ class Command(BaseCommand):
     def handle(self, *args, poll: float, once: bool, **options):
         grader = Grader()
         if once:
-            done = grader.grade_pending()
+            try:
+                done = grader.grade_pending()
+            finally:
+                grader.close()
             self.stdout.write(f"graded {done} submission(s)")
             return
         self.stdout.write(f"grader {grader.name} polling every {poll:g} s")

@@ -1,0 +1,97 @@
+"""The editor's JSON endpoints for an assignment: the student's design and submissions.
+
+    GET|PUT  /api/assignments/<id>/work          the student's own copy
+    GET|POST /api/assignments/<id>/submissions   theirs, newest first / hand one in (202)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from pydantic import BaseModel, ConfigDict
+
+from playground import permissions
+from playground.jsonapi import ApiError, endpoint, not_found, parse_body
+from playground.ratelimit import rate_limited
+from simulations.grading import check_goals, goal_list
+
+from . import grader, services
+from .models import Assignment, Student, Submission, Work
+
+MAX_LISTED = 20
+
+
+class DocumentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document: dict[str, Any]
+
+
+def submission_out(sub: Submission) -> dict[str, Any]:
+    return {"id": sub.pk, "state": sub.state, "score": sub.score, "out_of": sub.out_of,
+            "met": sub.met, "cost_per_hour": sub.cost_per_hour, "result": sub.result,
+            "created_at": sub.created_at.isoformat(),
+            "finished_at": sub.finished_at.isoformat() if sub.finished_at else None}
+
+
+def assignment_out(assignment: Assignment, seat: Student, work: Work) -> dict[str, Any]:
+    return {"id": assignment.share_id, "title": assignment.title,
+            "instructions": assignment.instructions,
+            "goals": goal_list(check_goals(assignment.goals)),
+            "faults": assignment.goals.get("faults", []),
+            "deadline": assignment.deadline.isoformat() if assignment.deadline else None,
+            "closed": services.past_deadline(assignment),
+            "classroom": {"name": assignment.classroom.name,
+                          "url": f"/c/{assignment.classroom.join_id}"},
+            "student": {"name": seat.display_name},
+            "document": work.document,
+            "submissions": [submission_out(s) for s in
+                            seat.submissions.filter(assignment=assignment)[:MAX_LISTED]]}
+
+
+def _seated(request: HttpRequest, share_id: str) -> tuple[Assignment, Student]:
+    assignment = Assignment.objects.select_related("classroom").filter(
+        share_id=share_id).first()
+    seat = permissions.seat_of(request, assignment.classroom) if assignment else None
+    if seat is None:  # not theirs to see: as if it did not exist
+        raise not_found("assignment")
+    return assignment, seat
+
+
+def _get_work(request: HttpRequest, share_id: str) -> JsonResponse:
+    assignment, seat = _seated(request, share_id)
+    return JsonResponse({"document": services.work_of(assignment, seat).document})
+
+
+def _put_work(request: HttpRequest, share_id: str) -> JsonResponse:
+    assignment, seat = _seated(request, share_id)
+    body = parse_body(request, DocumentBody)
+    try:
+        work = services.save_work(assignment, seat, body.document)
+    except services.ClassroomError as exc:
+        raise ApiError(exc.status, exc.errors) from None
+    return JsonResponse({"document": work.document,
+                         "updated_at": work.updated_at.isoformat()})
+
+
+def _list(request: HttpRequest, share_id: str) -> JsonResponse:
+    assignment, seat = _seated(request, share_id)
+    results = [submission_out(s) for s in seat.submissions.filter(
+        assignment=assignment)[:MAX_LISTED]]
+    if any(r["state"] == Submission.QUEUED for r in results):
+        grader.kick()  # one left waiting by a restarted process is picked up here
+    return JsonResponse({"results": results})
+
+
+def _submit(request: HttpRequest, share_id: str) -> JsonResponse:
+    assignment, seat = _seated(request, share_id)
+    body = parse_body(request, DocumentBody)
+    try:
+        sub = services.submit(assignment, seat, body.document)
+    except services.ClassroomError as exc:
+        raise ApiError(exc.status, exc.errors) from None
+    return JsonResponse(submission_out(sub), status=202)
+
+
+work = rate_limited("api_write")(endpoint(GET=_get_work, PUT=_put_work))
+submissions = rate_limited("api_write")(endpoint(GET=_list, POST=_submit))

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("classes", views.classes, name="classes"),
+    path("classes/<str:join_id>", views.classroom, name="classroom"),
+    path("classes/<str:join_id>/dashboard", views.dashboard, name="dashboard"),
+    path("classes/<str:join_id>/students/<int:student_id>/remove", views.remove_student,
+         name="remove-student"),
+    path("classes/<str:join_id>/assignments/new", views.new_assignment, name="new-assignment"),
+    path("classes/<str:join_id>/assignments/<str:share_id>", views.assignment_results,
+         name="assignment-results"),
+    path("classes/<str:join_id>/assignments/<str:share_id>/grades.csv", views.grades_csv,
+         name="grades-csv"),
+    path("classes/<str:join_id>/works/<int:work_id>/preview.svg", views.work_preview,
+         name="work-preview"),
+    path("join", views.join_by_code, name="join"),
+    path("join/<str:join_id>", views.join_classroom, name="join-classroom"),
+    path("c/<str:join_id>", views.student_classroom, name="student-classroom"),
+    path("a/<str:share_id>", views.assignment_work, name="assignment-work"),
+    path("api/assignments/<str:share_id>/work", api.work, name="api-assignment-work"),
+    path("api/assignments/<str:share_id>/submissions", api.submissions,
+         name="api-assignment-submissions"),
+]

@@ -1,0 +1,176 @@
+"""Classroom pages: instructors' classes and assignments, joining, the students' list.
+
+Every check of who may see what is a call into playground/permissions.py.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods, require_POST
+
+from playground import pages, permissions, preview
+from playground.ratelimit import rate_limited
+
+from . import services
+from .api import assignment_out
+from .forms import AssignmentForm, ClassroomForm, JoinCodeForm, JoinNameForm
+from .models import Assignment, Classroom, Student, Work
+
+
+def _teaching(request: HttpRequest, join_id: str) -> Classroom:
+    """The classroom, for one of its instructors; 404 for anyone else (no existence leak)."""
+    classroom = get_object_or_404(Classroom, join_id=join_id)
+    if not permissions.may_teach(request.user, classroom):
+        raise Http404("no such classroom")
+    return classroom
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def classes(request: HttpRequest) -> HttpResponse:
+    form = ClassroomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        classroom = Classroom.objects.create(name=form.cleaned_data["name"])
+        classroom.instructors.add(request.user)
+        return redirect("classroom", join_id=classroom.join_id)
+    return render(request, "classrooms/classes.html", {
+        "form": form, "classrooms": request.user.teaching.all()})
+
+
+@login_required
+def classroom(request: HttpRequest, join_id: str) -> HttpResponse:
+    room = _teaching(request, join_id)
+    join_url = request.build_absolute_uri(reverse("join-classroom", args=[room.join_id]))
+    return render(request, "classrooms/classroom.html", {
+        "classroom": room, "join_url": join_url,
+        "students": room.students.filter(removed=False),
+        "assignments": room.assignments.all()})
+
+
+@login_required
+@require_POST
+def remove_student(request: HttpRequest, join_id: str, student_id: int) -> HttpResponse:
+    room = _teaching(request, join_id)
+    services.remove(get_object_or_404(Student, pk=student_id, classroom=room))
+    return redirect("classroom", join_id=room.join_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_assignment(request: HttpRequest, join_id: str) -> HttpResponse:
+    room = _teaching(request, join_id)
+    form = AssignmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        assignment = Assignment.objects.create(
+            classroom=room, title=data["title"], instructions=data["instructions"],
+            brief=data["brief"], goals=form.goals(), deadline=data["deadline"],
+            peers_visible_after_deadline=data["peers_visible_after_deadline"])
+        return redirect("assignment-results", join_id=room.join_id,
+                        share_id=assignment.share_id)
+    return render(request, "classrooms/new_assignment.html", {"classroom": room, "form": form})
+
+
+@login_required
+def assignment_results(request: HttpRequest, join_id: str, share_id: str) -> HttpResponse:
+    room = _teaching(request, join_id)
+    assignment = get_object_or_404(Assignment, share_id=share_id, classroom=room)
+    return render(request, "classrooms/results.html", {
+        "classroom": room, "assignment": assignment,
+        "leaderboard": services.leaderboard(assignment),
+        "student_url": request.build_absolute_uri(
+            reverse("assignment-work", args=[assignment.share_id]))})
+
+
+@login_required
+def grades_csv(request: HttpRequest, join_id: str, share_id: str) -> HttpResponse:
+    room = _teaching(request, join_id)
+    assignment = get_object_or_404(Assignment, share_id=share_id, classroom=room)
+    response = HttpResponse(services.grades_csv(assignment), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="grades-{assignment.pk}.csv"'
+    return response
+
+
+# -- students ----------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@rate_limited("join", methods=("GET", "POST"))  # a code can be tried with GET ?code= too
+def join_by_code(request: HttpRequest) -> HttpResponse:
+    form = JoinCodeForm(request.POST or request.GET or None)
+    if form.is_bound and form.is_valid():
+        room = Classroom.objects.filter(code=form.cleaned_data["code"]).first()
+        if room is not None:
+            return redirect("join-classroom", join_id=room.join_id)
+        form.add_error("code", "No classroom has that code. Check it with your instructor.")
+    return render(request, "classrooms/join_code.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@rate_limited("join")
+def join_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
+    room = get_object_or_404(Classroom, join_id=join_id)
+    if permissions.seat_of(request, room) is not None:
+        return redirect("student-classroom", join_id=room.join_id)
+    initial = {"display_name": request.user.get_username()} \
+        if request.user.is_authenticated else None
+    form = JoinNameForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            seat = services.join(room, form.cleaned_data["display_name"], request.user)
+        except (services.ClassroomError, IntegrityError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            response = redirect("student-classroom", join_id=room.join_id)
+            return permissions.remember_seat(request, response, seat.key)
+    return render(request, "classrooms/join_name.html", {"classroom": room, "form": form})
+
+
+def student_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
+    room = get_object_or_404(Classroom, join_id=join_id)
+    seat = permissions.seat_of(request, room)
+    if seat is None:
+        return redirect("join-classroom", join_id=room.join_id)
+    rows = []
+    for assignment in room.assignments.all():
+        best = services.best_submissions(assignment).get(seat.pk)
+        rows.append({"assignment": assignment, "best": best,
+                     "closed": services.past_deadline(assignment)})
+    return render(request, "classrooms/student.html", {
+        "classroom": room, "seat": seat, "rows": rows})
+
+
+def _seat_for(request: HttpRequest, assignment: Assignment) -> Student | None:
+    return permissions.seat_of(request, assignment.classroom)
+
+
+@ensure_csrf_cookie  # the editor saves and submits with X-CSRFToken
+def assignment_work(request: HttpRequest, share_id: str) -> HttpResponse:
+    """The editor on the student's own copy, with the goals beside the canvas."""
+    assignment = get_object_or_404(Assignment.objects.select_related("classroom"),
+                                   share_id=share_id)
+    seat = _seat_for(request, assignment)
+    if seat is None:
+        return redirect("join-classroom", join_id=assignment.classroom.join_id)
+    work = services.work_of(assignment, seat)
+    data = pages.page_data(request, "assignment")
+    data["assignment"] = assignment_out(assignment, seat, work)
+    return pages.editor(request, data)
+
+
+@login_required
+def dashboard(request: HttpRequest, join_id: str) -> HttpResponse:
+    room = _teaching(request, join_id)
+    return render(request, "classrooms/dashboard.html", {
+        "classroom": room, "dashboard": {"join_id": room.join_id, "name": room.name}})
+
+
+@login_required
+def work_preview(request: HttpRequest, join_id: str, work_id: int) -> HttpResponse:
+    """A student's latest design as a picture, for the dashboard's roster."""
+    room = _teaching(request, join_id)
+    work = get_object_or_404(Work, pk=work_id, assignment__classroom=room)
+    return HttpResponse(preview.svg(work.document), content_type="image/svg+xml")
