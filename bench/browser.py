@@ -21,19 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
-import urllib.request
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, live_server, percentile, table  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -117,48 +114,6 @@ def small_design() -> dict:
 # -- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def live_server():
-    """Daphne in a subprocess on a free port, with a fresh migrated SQLite database."""
-    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT,
-                       env=env, check=True, capture_output=True)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = open(Path(tmp) / "daphne.log", "wb")  # noqa: SIM115 (closed below)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "playground.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                        break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("Daphne did not come up:\n"
-                                           + (Path(tmp) / "daphne.log").read_text()) from None
-                    time.sleep(0.1)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            log.close()
-
-
 # -- the page --------------------------------------------------------------------------------
 
 # rAF deltas and, every 250 ms, the number of dots drawn in that paint (between start and
@@ -214,15 +169,6 @@ PROFILE_JS = """async (seconds) => {
   o.draw = draw;
   return times;
 }"""
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def open_editor(browser, url: str, frames: list | None = None):
@@ -476,15 +422,6 @@ def report_wire(s: dict, title: str) -> None:
         print(f"  dots per frame (median): {s['dots_per_frame']:.0f}")
 
 
-def table(head: list[str], rows: list[tuple]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
-    line = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
-    print(line)
-    print("-" * len(line))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measurement")
@@ -498,7 +435,7 @@ def main() -> None:
         return
     from playwright.sync_api import sync_playwright
 
-    with live_server() as url, sync_playwright() as pw:
+    with live_server() as (url, _env), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             dots = measure_dots(browser, url, args)

@@ -58,7 +58,6 @@ def work_saved(work) -> None:
 def design_of(work) -> dict[str, Any]:
     from django.urls import reverse
 
-    return {"preview": reverse("work-preview", args=[work.assignment.classroom.join_id,
-                                                     work.pk]),
+    return {"preview": reverse("work-preview", args=[work.pk]),
             "assignment": work.assignment.share_id,
             "updated_at": work.updated_at.isoformat()}

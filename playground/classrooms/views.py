@@ -137,8 +137,12 @@ def student_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
     rows = []
     for assignment in room.assignments.all():
         best = services.best_submissions(assignment).get(seat.pk)
-        rows.append({"assignment": assignment, "best": best,
-                     "closed": services.past_deadline(assignment)})
+        closed = services.past_deadline(assignment)
+        peers = assignment.works.exclude(student=seat).filter(student__removed=False) \
+            .select_related("student") if closed and assignment.peers_visible_after_deadline \
+            else []
+        rows.append({"assignment": assignment, "best": best, "closed": closed,
+                     "peers": peers})
     return render(request, "classrooms/student.html", {
         "classroom": room, "seat": seat, "rows": rows})
 
@@ -168,9 +172,10 @@ def dashboard(request: HttpRequest, join_id: str) -> HttpResponse:
         "classroom": room, "dashboard": {"join_id": room.join_id, "name": room.name}})
 
 
-@login_required
-def work_preview(request: HttpRequest, join_id: str, work_id: int) -> HttpResponse:
-    """A student's latest design as a picture, for the dashboard's roster."""
-    room = _teaching(request, join_id)
-    work = get_object_or_404(Work, pk=work_id, assignment__classroom=room)
+def work_preview(request: HttpRequest, work_id: int) -> HttpResponse:
+    """A student's latest design as a picture: for the instructors' dashboard, its author,
+    and classmates once the assignment shows designs after its deadline."""
+    work = Work.objects.select_related("assignment__classroom").filter(pk=work_id).first()
+    if work is None or not permissions.may_see_work(request, work):
+        raise Http404("no such design")
     return HttpResponse(preview.svg(work.document), content_type="image/svg+xml")

@@ -225,3 +225,21 @@ def test_the_assignment_page_is_the_editor_with_the_goals(room, assignment):
     assert data["assignment"]["document"] == BRIEF
     assert Work.objects.filter(assignment=assignment).count() == 1
     assert Client().get(f"/a/{assignment.share_id}")["Location"] == f"/join/{room.join_id}"
+
+
+def test_design_pictures_follow_who_may_see_work(teacher, room, assignment):
+    ada, bob = seated(room, "Ada"), seated(room, "Bob")
+    ada.get(f"/a/{assignment.share_id}")
+    work = Work.objects.get(assignment=assignment, student__display_name="Ada")
+    url = f"/works/{work.pk}/preview.svg"
+    assert ada.get(url).status_code == 200
+    assert logged_in(teacher).get(url)["Content-Type"] == "image/svg+xml"
+    assert bob.get(url).status_code == 404
+    assert Client().get(url).status_code == 404
+    assert "peer-designs" not in bob.get(f"/c/{room.join_id}").content.decode()
+    assignment.deadline = timezone.now() - timedelta(minutes=5)
+    assignment.peers_visible_after_deadline = True
+    assignment.save()
+    assert bob.get(url).status_code == 200
+    page = bob.get(f"/c/{room.join_id}").content.decode()
+    assert "peer-designs" in page and url in page
