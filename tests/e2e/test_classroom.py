@@ -131,6 +131,19 @@ def test_a_class_builds_submits_and_is_watched_live(browser, live_server_url):
         expect(rows.nth(1)).to_contain_text("<b>Bob</b>")
         teacher.shot("classroom-dashboard")
 
+        # -- watching a student's run live, read-only -------------------------------------
+        ada_card = page.get_by_test_id("roster-card").filter(has_text="Ada")
+        with page.context.expect_page() as opened:
+            ada_card.get_by_test_id("watch-run").click()
+        watcher = Person(opened.value, live_server_url)
+        watcher.page.wait_for_function("() => document.body.classList.contains('ready')")
+        watcher.wait("() => window.playground.player.stats.framesApplied >= 3")
+        ada_run = ada.read("() => window.playground.player.run.id")
+        assert watcher.read("() => window.playground.player.run.id") == ada_run
+        assert watcher.read("() => window.playground.store.doc.components.length") == 2
+        assert watcher.read("() => window.playground.player.owner") is False
+        watcher.page.close()
+
         # -- the chaos drill lands in both running designs --------------------------------
         page.get_by_test_id("drill-target").fill("service-1")
         page.get_by_test_id("drill-send").click()
