@@ -14,7 +14,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from playground import wsguard  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
+
+wsguard.install()  # bounds what Daphne queues per websocket (playground/wsguard.py)
 
 # Daphne serves no static files; in debug Django does, as runserver would.
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app

@@ -1,12 +1,15 @@
-"""The play websocket (docs/protocol.md). Thin: it checks limits and messages, asks the
-permissions module, and hands everything else to the run driver (playground/runs.py)."""
+"""The play websocket (docs/protocol.md). Thin: it checks limits and messages, and hands
+runs to the runner (playground/runners.py: in this process, or relayed to simworkers)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -15,9 +18,15 @@ from simulations.scenario import ScenarioError
 
 from . import permissions, protocol
 from .models import RunRecord
-from .runs import ReplayOnly, RunLimit, registry
+from .runners import RunFailure, RunLimit, error_payload, get_runner
+from .runstore import LAYER_DOWN
+from .sendwindow import FrameWindow
 
 POLICY_VIOLATION = 4008
+TRY_AGAIN_LATER = 4013  # Redis is away: the browser reconnects with backoff (1013 in the app range)
+UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
+ACK_COST = 0.25  # of a message, in the rate limit: a browser acks up to ~4 times a second
+ACK_MAX_BYTES = 120  # an ack is short; only a message this short can be charged as one
 
 
 class TokenBucket:
@@ -28,38 +37,91 @@ class TokenBucket:
         self.tokens = burst
         self.at = time.monotonic()
 
-    def take(self) -> bool:
+    def take(self, cost: float = 1.0) -> bool:
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= cost:
+            self.tokens -= cost
             return True
         return False
 
 
 class PlayConsumer(AsyncWebsocketConsumer):
+    # Channels' __call__ sets channel_receive to the layer's receive; wrapped, Redis going
+    # away tells the browser (a notice, then close 4013) instead of crashing the socket.
+    @property
+    def channel_receive(self):
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive) -> None:
+        self._layer_receive = receive
+        self._layer_down = False
+
+    async def _receive_from_layer(self) -> dict[str, Any]:
+        if self._layer_down:
+            await asyncio.Event().wait()  # closing: the disconnect that follows ends us
+        try:
+            return await self._layer_receive()
+        except LAYER_DOWN:
+            self._layer_down = True
+            return {"type": "layer.down"}
+
+    async def layer_down(self, event: dict[str, Any]) -> None:
+        if hasattr(self, "closing"):  # else connect() has not run yet: it will tell
+            await self._unavailable()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, in its sync
+        # thread: a thread hop per frame and per ack of every viewer, most of a CPU at 500
+        # viewers (bench/load.py). Not needed here: this consumer reaches the database only
+        # through database_sync_to_async, which does the same check in its own thread.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
+    async def _unavailable(self) -> None:
+        """The browser reconnects with backoff and joins its run again."""
+        if self.closing:
+            return
+        self.closing = True
+        await self.send_json({"type": "notice", "message": UNAVAILABLE})
+        await self.close(code=TRY_AGAIN_LATER)
+
     async def connect(self) -> None:
         self.bucket = TokenBucket(settings.PLAYGROUND_WS_RATE, settings.PLAYGROUND_WS_BURST)
         self.flooding_since: float | None = None
-        self.last_refused = 0.0
+        self.last_refused = self.warned_at = 0.0
+        self.closing = False  # we closed it: what Daphne still had queued is ignored
+        self.windows: dict[str, FrameWindow] = {}  # run id -> frames in flight to this viewer
         self.watching: set[str] = set()
         self.tokens: dict[str, str] = {}  # run id -> owner token, for runs this socket steers
+        self.runner = get_runner()
         await self.accept()
+        if self._layer_down:  # Redis went away before this socket was accepted
+            await self._unavailable()
 
     async def disconnect(self, code: int) -> None:
-        for run_id in list(self.watching):
-            await self._leave(run_id)
+        try:
+            for run_id in list(self.watching):
+                await self._leave(run_id)
+        except LAYER_DOWN:
+            pass  # a worker forgets viewers that stop answering its roll calls
 
     # -- incoming -------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if self.closing:
+            return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > settings.PLAYGROUND_WS_MAX_MESSAGE_BYTES:
             await self.error("too_large", f"messages are limited to "
                              f"{settings.PLAYGROUND_WS_MAX_MESSAGE_BYTES} bytes")
-            await self.close(code=POLICY_VIOLATION)
+            await self._close_for_policy()
             return
-        if not await self._within_rate():
+        ack = text_data is not None and size <= ACK_MAX_BYTES and '"ack"' in text_data
+        if not await self._within_rate(ACK_COST if ack else 1.0):
             return
         if text_data is None:
             await self.error("bad_message", "messages are JSON text, not binary")
@@ -74,12 +136,19 @@ class PlayConsumer(AsyncWebsocketConsumer):
         except protocol.BadMessage as exc:
             await self.error("bad_message", "the message is not valid", exc.errors, exc.ref)
             return
-        await getattr(self, f"on_{message.type}")(message)
+        try:
+            await getattr(self, f"on_{message.type}")(message)
+        except RunFailure as exc:
+            await self.error(exc.code, exc.message, exc.errors, message.type)
+        except LAYER_DOWN:
+            await self._unavailable()
 
-    async def _within_rate(self) -> bool:
-        """Over the rate, a message is refused; refusals that keep coming (at least one a
-        second) for PLAYGROUND_WS_FLOOD_CLOSE_S close the socket."""
-        if self.bucket.take():
+    async def _within_rate(self, cost: float) -> bool:
+        """Over the rate, a message is refused (with an error at most once a second: a
+        flooder need not read, and answers would pile up in Daphne's send buffer);
+        refusals that keep coming (at least one a second) for PLAYGROUND_WS_FLOOD_CLOSE_S
+        close the socket."""
+        if self.bucket.take(cost):
             return True
         now = time.monotonic()
         if self.flooding_since is None or now - self.last_refused > 1.0:
@@ -87,11 +156,16 @@ class PlayConsumer(AsyncWebsocketConsumer):
         self.last_refused = now
         if now - self.flooding_since > settings.PLAYGROUND_WS_FLOOD_CLOSE_S:
             await self.error("rate_limited", "too many messages; closing")
-            await self.close(code=POLICY_VIOLATION)
-        else:
+            await self._close_for_policy()
+        elif now - self.warned_at >= 1.0:
+            self.warned_at = now
             await self.error("rate_limited", f"at most {settings.PLAYGROUND_WS_RATE:g} "
                              "messages a second")
         return False
+
+    async def _close_for_policy(self) -> None:
+        self.closing = True
+        await self.close(code=POLICY_VIOLATION)
 
     async def on_ping(self, message: protocol.Ping) -> None:
         await self.send_json({"type": "pong", "id": message.id})
@@ -121,14 +195,15 @@ class PlayConsumer(AsyncWebsocketConsumer):
     async def _start(self, ref: str, document: Any, seed: int | None, speed: float,
                      paused: bool, replay: dict[str, Any] | None = None,
                      seat: tuple[int, int] | None = None) -> None:
-        mine = [rid for rid in self.tokens if registry.get(rid) is not None]
+        mine = [rid for rid in self.tokens if await self.runner.alive(rid)]
         if len(mine) >= settings.PLAYGROUND_RUNS_PER_CONNECTION:
             await self.error("too_many_runs", f"one tab may run at most "
                              f"{settings.PLAYGROUND_RUNS_PER_CONNECTION} designs at once; "
                              "stop one first", ref=ref)
             return
         try:
-            run = await registry.create(document, seed, speed, paused, replay, seat)
+            run_id, token = await self.runner.start(document, seed, speed, paused, replay,
+                                                    seat)
         except ScenarioError as exc:
             what = "the scenario" if replay is None else "the shared run"
             await self.error("invalid_scenario", f"{what} is not valid", exc.errors, ref)
@@ -137,89 +212,76 @@ class PlayConsumer(AsyncWebsocketConsumer):
             await self.error("server_busy", "the server is running as many designs as it "
                              "can; try again in a minute", ref=ref)
             return
-        self.tokens[run.id] = run.owner_token
-        await self._join(run, owner=True)
+        self.tokens[run_id] = token
+        await self.runner.join(self, run_id, token)
 
     async def on_join(self, message: protocol.Join) -> None:
-        run = registry.get(message.run_id)
-        if not permissions.may_watch(run):
+        if not await self.runner.join(self, message.run_id, message.token):
             await self.error("unknown_run", "no such run (it may have ended)", ref="join")
-            return
-        if message.token and permissions.may_control(run, message.token):
-            self.tokens[run.id] = message.token
-        await self._join(run, owner=permissions.may_control(run, self.tokens.get(run.id)))
 
-    async def _join(self, run, owner: bool) -> None:
-        async with run.lock:  # no frame is published between the snapshot and the group add
-            await self.channel_layer.group_add(run.group, self.channel_name)
-            run.watch(self.channel_name)
-            self.watching.add(run.id)
-            snapshot = run.snapshot(owner=owner)
-            if owner:
-                snapshot["token"] = run.owner_token
-            await self.send_json(snapshot)
+    def watched(self, run_id: str) -> None:
+        """The runner added this socket to the run's group (before its snapshot)."""
+        self.watching.add(run_id)
+        self.windows[run_id] = FrameWindow(settings.PLAYGROUND_WS_FRAMES_IN_FLIGHT)
 
     async def on_leave(self, message: protocol.Leave) -> None:
         await self._leave(message.run_id)
 
     async def _leave(self, run_id: str) -> None:
         self.watching.discard(run_id)
-        run = registry.get(run_id)
-        if run is not None:
-            run.unwatch(self.channel_name)
-            await self.channel_layer.group_discard(run.group, self.channel_name)
+        self.windows.pop(run_id, None)
+        await self.runner.leave(self, run_id)
+
+    async def on_ack(self, message: protocol.Ack) -> None:
+        window = self.windows.get(message.run_id)
+        if window is not None and (text := window.ack(message.seq)) is not None:
+            await self.send(text_data=text)
 
     async def on_control(self, message: protocol.Control) -> None:
-        run = await self._steerable(message.run_id, "control")
-        if run is None:
-            return
+        """Steering errors (unknown_run, forbidden, not_a_replay) arrive as RunFailure, or
+        from the worker driving the run."""
         if message.action == "seek" and message.t is None:
             await self.error("bad_message", "the message is not valid",
                              ["t: seek needs the time to go to, in seconds"], "control")
             return
-        try:
-            await run.control(message.action, message.speed, message.seconds, message.t)
-        except ReplayOnly as exc:
-            await self.error("not_a_replay", str(exc), ref="control")
+        await self.runner.control(self, message.run_id, message.action, message.speed,
+                                  message.seconds, message.t)
 
     async def on_command(self, message: protocol.Command) -> None:
-        run = await self._steerable(message.run_id, "command")
-        if run is None:
-            return
         try:
-            await run.command(message.command)
+            await self.runner.command(self, message.run_id, message.command)
         except ScenarioError as exc:
             await self.error("invalid_command", "the command is not valid", exc.errors,
                              "command")
-        except ReplayOnly as exc:
-            await self.error("replay_is_fixed", str(exc), ref="command")
-
-    async def _steerable(self, run_id: str, ref: str):
-        run = registry.get(run_id)
-        if run is None:
-            await self.error("unknown_run", "no such run (it may have ended)", ref=ref)
-            return None
-        if not permissions.may_control(run, self.tokens.get(run_id)):
-            await self.error("forbidden", "only the person who started this run can "
-                             "change it; you are watching", ref=ref)
-            return None
-        return run
 
     # -- outgoing -------------------------------------------------------------------------
     async def run_message(self, event: dict[str, Any]) -> None:
-        """A message the run driver published to the group, already JSON."""
-        await self.send(text_data=event["text"])
+        """A message the run driver published to the group, already JSON; a frame only if
+        this viewer keeps up (playground/sendwindow.py). A worker's snapshot learns here
+        whether this socket owns the run: only the web process knows the token."""
+        if event.get("needs_owner"):
+            snapshot = json.loads(event["text"])
+            token = self.tokens.get(snapshot["run_id"])
+            snapshot["owner"] = token is not None
+            if token is not None:
+                snapshot["token"] = token
+            event = dict(event, text=json.dumps(snapshot))
+        window = self.windows.get(event.get("run_id", ""))
+        text = event["text"] if window is None else window.offer(event)
+        if text is not None:
+            await self.send(text_data=text)
+
+    async def run_roll_call(self, event: dict[str, Any]) -> None:
+        """A worker asks who watches its run (playground/simworker.py)."""
+        with contextlib.suppress(*LAYER_DOWN):  # the next roll call comes in a few seconds
+            await self.runner.answer_roll_call(self, event["run_id"])
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content))
 
     async def error(self, code: str, message: str, errors: list[str] | None = None,
                     ref: str | None = None) -> None:
-        payload: dict[str, Any] = {"type": "error", "code": code, "message": message,
-                                   "errors": errors or []}
-        if ref:
-            payload["ref"] = ref
-        await self.send_json(payload)
+        await self.send_json(error_payload(code, message, errors, ref))
 
 
 @database_sync_to_async

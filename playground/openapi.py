@@ -49,7 +49,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
                413: f"Body larger than {MAX_BODY_BYTES} bytes (a document: "
                     f"{LIMITS['document_bytes']}).",
                429: "Rate limited; see the Retry-After header (seconds)."}
-    return {str(s): _json(ref(schemas.Errors), meaning[s]) for s in statuses}
+    return {str(s): _json(ref(schemas.Errors), meaning[s]) for s in sorted(set(statuses))}
 
 
 def op(summary: str, ok: dict[str, Any], *, body: type[BaseModel] | dict | None = None,
@@ -60,7 +60,7 @@ def op(summary: str, ok: dict[str, Any], *, body: type[BaseModel] | dict | None 
     operation: dict[str, Any] = {
         "summary": summary,
         "parameters": [*params, CSRF] if write else list(params),
-        "responses": {status: ok, **_errors(*errors, *((413, 429) if write else ()))},
+        "responses": {status: ok, **_errors(*errors, *((403, 413, 429) if write else ()))},
     }
     if body is not None:
         schema = ref(body) if isinstance(body, type) else body

@@ -43,6 +43,17 @@ def may_control(run, token: str | None) -> bool:
     return bool(token) and hmac.compare_digest(token, run.owner_token)
 
 
+def owner_token_hash(token: str) -> str:
+    """What a run record in Redis keeps of the owner token (PLAYGROUND_RUNNER=workers)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def may_control_record(token_hash: str | None, token: str | None) -> bool:
+    """`may_control` for a run driven by a worker: its record holds the token's hash."""
+    return bool(token and token_hash) and \
+        hmac.compare_digest(owner_token_hash(token), token_hash)
+
+
 # -- workspaces (anonymous ownership) ---------------------------------------------------------
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -64,12 +64,21 @@ class Command(_Message):
     command: dict[str, Any]
 
 
+class Ack(_Message):
+    """The last frame seq a viewer received: a viewer too far behind gets only the newest
+    state (playground/sendwindow.py)."""
+
+    type: Literal["ack"]
+    run_id: RunId
+    seq: Annotated[int, Field(ge=0, le=2**53)]
+
+
 class Ping(_Message):
     type: Literal["ping"]
     id: Annotated[int, Field(ge=0, le=2**53)] | Annotated[str, Field(max_length=64)] = 0
 
 
-Incoming = Annotated[Start | Replay | Join | Leave | Control | Command | Ping,
+Incoming = Annotated[Start | Replay | Join | Leave | Control | Command | Ack | Ping,
                      Field(discriminator="type")]
 _adapter = TypeAdapter(Incoming)
 
@@ -81,7 +90,7 @@ class BadMessage(ValueError):
         self.ref = ref
 
 
-def parse(data: Any) -> Start | Replay | Join | Leave | Control | Command | Ping:
+def parse(data: Any) -> Start | Replay | Join | Leave | Control | Command | Ack | Ping:
     """The message as a model, or BadMessage naming each wrong field."""
     ref = data.get("type") if isinstance(data, dict) and isinstance(data.get("type"), str) \
         else None
@@ -97,7 +106,7 @@ def parse(data: Any) -> Start | Replay | Join | Leave | Control | Command | Ping
             path = ".".join(loc) or "(message)"
             if err["type"] == "union_tag_invalid":
                 msg = "type must be one of start, replay, join, leave, control, " \
-                    "command, ping"
+                    "command, ack, ping"
             elif err["type"] == "union_tag_not_found":
                 msg = "a message needs a type"
             else:

@@ -9,6 +9,7 @@ to the run's channel-layer group as ready-to-send JSON text (encoded once for al
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -23,6 +24,7 @@ from simulations.scenario import ScenarioError
 
 from .classrooms.live import DIGEST_HZ, publish_digest
 from .permissions import new_owner_token, new_run_id, run_group
+from .runstore import LAYER_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,13 @@ class Run:
 
     def __init__(self, registry: RunRegistry, document: dict[str, Any], seed: int | None,
                  speed: float, paused: bool, replay: dict[str, Any] | None = None,
-                 seat: tuple[int, int] | None = None):
+                 seat: tuple[int, int] | None = None, run_id: str | None = None):
         self.registry = registry
         self.replay = replay
         self.seat = seat  # (classroom, student) of a run on an assignment: it sends digests
         self.digest_at = 0.0
         self.replayer: Replayer | None = None
-        self.id = new_run_id()
+        self.id = run_id or new_run_id()  # a worker rebuilding a run keeps its id
         self.owner_token = new_owner_token()
         self.group = run_group(self.id)
         self.document = document
@@ -81,6 +83,7 @@ class Run:
         self.speed = speed
         self.playing = not paused
         self.behind = False
+        self.dropping = False  # messages are being lost: Redis is away
         self.ended: str | None = None
         self.seq = 0
         self.viewers: set[str] = set()
@@ -128,9 +131,32 @@ class Run:
                                  "commands": self.replayer.commands}
         return message
 
-    async def publish(self, message: dict[str, Any]) -> None:
-        await self.layer.group_send(self.group, {"type": "run.message",
-                                                 "text": json.dumps(message)})
+    async def publish(self, message: dict[str, Any], **extra: Any) -> None:
+        try:
+            await self.layer.group_send(self.group, {"type": "run.message",
+                                                     "text": json.dumps(message), **extra})
+            self.dropping = False
+        except LAYER_DOWN:
+            # Redis is away: this message is lost, the run goes on; the next keyframe heals
+            # viewers once it is back (docs/deploy.md).
+            if not self.dropping:
+                log.warning("run %s: channel layer unavailable, dropping messages", self.id)
+            self.dropping = True
+
+    def catch_up(self, commands: list[dict[str, Any]], t: float) -> None:
+        """Re-simulate to simulated time `t` from the scenario, seed and command log: a run
+        taken over by another worker. Frames at `t` do not depend on how time was sliced, so
+        viewers see the run they were watching, not a restart."""
+        if self.replayer is None:
+            until = max([t, *(c["at_s"] for c in commands)])
+            self.sim = Simulation.replay(self.scenario, self.seed, commands, until=until,
+                                         dots_per_s=DOTS_PER_S)
+        else:
+            self.replayer.seek(t)
+            self.sim = self.replayer.sim
+        self.sim.drop_dots()
+        self.last_frame = self.sim.frame()
+        self.state = self.last_frame["components"]
 
     # -- the driver loop ------------------------------------------------------------------
     def start(self) -> None:
@@ -194,11 +220,13 @@ class Run:
             frame["components"] = diff(self.state, new_state)
         self.state = new_state
         self.seq += 1
+        # sent_at: wall-clock publish time, for bench/load.py's frame delay
         message = {"type": "frame", "run_id": self.id, "seq": self.seq,
-                   "status": self.status(), "frame": frame}
+                   "status": self.status(), "frame": frame, "sent_at": round(time.time(), 3)}
         if full:
             message["full"] = True
-        await self.publish(message)
+        # kind, seq, full: for the send window of a slow viewer (playground/sendwindow.py)
+        await self.publish(message, run_id=self.id, kind="frame", seq=self.seq, full=full)
         await self._digest()
 
     async def _digest(self, force: bool = False) -> None:
@@ -208,11 +236,12 @@ class Run:
             return
         self.digest_at = now
         summary = self.last_frame.get("summary") or {}
-        await publish_digest(*self.seat, {
-            "run_id": self.id, "t": round(self.sim.now, 2), "playing": self.playing,
-            "ended": self.ended is not None, "throughput_rps": summary.get("ok_rps"),
-            "p99_ms": summary.get("p99"), "error_ratio": summary.get("error_ratio"),
-            "cost_per_hour": summary.get("cost_per_hour"), "at": time.time()})
+        with contextlib.suppress(*LAYER_DOWN):  # Redis is away: the next digest follows soon
+            await publish_digest(*self.seat, {
+                "run_id": self.id, "t": round(self.sim.now, 2), "playing": self.playing,
+                "ended": self.ended is not None, "throughput_rps": summary.get("ok_rps"),
+                "p99_ms": summary.get("p99"), "error_ratio": summary.get("error_ratio"),
+                "cost_per_hour": summary.get("cost_per_hour"), "at": time.time()})
 
     def _idle_too_long(self) -> bool:
         return not self.viewers and \
@@ -245,7 +274,7 @@ class Run:
             elif action == "reset":
                 await asyncio.to_thread(self._new_simulation)
                 self.seq += 1
-                await self.publish(self.snapshot())
+                await self.publish(self.snapshot(), run_id=self.id, kind="snapshot")
                 return
             elif action == "stop":
                 await self._end_locked("stopped")

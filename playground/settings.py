@@ -112,7 +112,10 @@ if REDIS_URL := os.environ.get("REDIS_URL"):
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # A receive blocks in Redis for 5 s (channels_redis's BZPOPMIN), as long as
+                # redis-py's default read timeout: a longer one, or idle sockets fail at random.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
+                           "socket_connect_timeout": 2}],
                 # Messages queued per channel before sends to it fail: 25 s of frames at
                 # 20 per second, so a stalled viewer costs bounded memory, not the whole run.
                 "capacity": 500,
@@ -124,7 +127,7 @@ if REDIS_URL := os.environ.get("REDIS_URL"):
     }
 else:
     # Only reaches consumers in this one process: fine for a single Daphne.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.SweepingInMemoryChannelLayer"}}
 
 # The cache holds rate-limit counts (playground/ratelimit.py) and rendered previews: Redis
 # when there is one, so limits hold across processes; else this process's memory.
@@ -146,10 +149,27 @@ PLAYGROUND_WS_MAX_MESSAGE_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_MESSAGE_
                                                      1024 * 1024))
 PLAYGROUND_WS_RATE = float(os.environ.get("PLAYGROUND_WS_RATE", 20))
 PLAYGROUND_WS_BURST = float(os.environ.get("PLAYGROUND_WS_BURST", 40))
-PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S", 3))
+PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S", 1))
+# Messages Daphne may hold for a socket before the consumer reads them (playground/wsguard.py).
+PLAYGROUND_WS_MAX_QUEUED = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED", 100))
+PLAYGROUND_WS_MAX_QUEUED_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED_BYTES",
+                                                    4 * 1024 * 1024))
+# Frames sent to a viewer and not acked before it gets only the newest state (2 s at 15 Hz).
+PLAYGROUND_WS_FRAMES_IN_FLIGHT = int(os.environ.get("PLAYGROUND_WS_FRAMES_IN_FLIGHT", 30))
 PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))
 PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))
+# Where runs are simulated (playground/runners.py): "inprocess" in the web process that
+# started them (embedded default), or "workers": `manage.py simworker` processes, with run
+# records and leases in Redis under PLAYGROUND_REDIS_PREFIX (docs/deploy.md).
+PLAYGROUND_RUNNER = os.environ.get("PLAYGROUND_RUNNER", "inprocess")
+if PLAYGROUND_RUNNER not in {"inprocess", "workers"}:
+    raise ImproperlyConfigured("PLAYGROUND_RUNNER is 'inprocess' or 'workers'.")
+if PLAYGROUND_RUNNER == "workers" and not REDIS_URL:
+    raise ImproperlyConfigured("PLAYGROUND_RUNNER=workers needs REDIS_URL.")
+PLAYGROUND_REDIS_PREFIX = os.environ.get("PLAYGROUND_REDIS_PREFIX", "sdp:")
+# Runs one simworker drives at once (PLAYGROUND_MAX_RUNS stays the limit of a web process).
+PLAYGROUND_WORKER_MAX_RUNS = int(os.environ.get("PLAYGROUND_WORKER_MAX_RUNS", 50))
 
 # Classrooms: grading submissions (playground/classrooms/grader.py). "thread" grades in a
 # background thread of the web process (embedded default); "worker" leaves the queue to

@@ -74,6 +74,7 @@ const ERROR_TITLES = {
   rate_limited: "Too many changes at once",
   too_many_runs: "Too many runs open",
   server_busy: "The server is busy",
+  no_workers: "No simulation worker is running",
   closed_by_server: "The server closed the connection",
   unknown_run_link: "That run link does not exist",
   replay_is_fixed: "A replay cannot be changed",
@@ -330,7 +331,8 @@ async function boot() {
   });
   bus.on("run:ended", ({ reason, run }) => {
     const why = { stopped: "Run stopped", idle: "Run closed: nobody was watching", error: "The run failed on the server",
-                  left: "You stopped watching the run (it goes on for the others)" }[reason] || "Run ended";
+                  left: "You stopped watching the run (it goes on for the others)",
+                  lost: "The run was lost: the server restarted without it; press Play to start again" }[reason] || "Run ended";
     const sets = (run?.commands || []).filter((c) => c.action === "set").length;
     toaster.show({
       title: why, tone: reason === "error" ? "error" : "info", key: "run",
@@ -341,6 +343,11 @@ async function boot() {
   bus.on("run:command", ({ command }) => {
     announce(`At ${command.at_s?.toFixed?.(1)} s: ${command.action} ${Array.isArray(command.target) ? command.target.join(" to ") : command.target}.`);
     pushLive();
+  });
+  // A short notice from the server (a run moved to another worker, the service is away for
+  // a moment): the run goes on, so a passing toast rather than an error.
+  bus.on("server:notice", ({ message }) => {
+    toaster.show({ title: message, tone: "info", key: "server-notice" });
   });
   bus.on("server:error", ({ msg }) => {
     const title = ERROR_TITLES[msg.code] || "The server reported a problem";

@@ -5,12 +5,16 @@
 //   run:changed  (phase, status or run replaced)   run:snapshot {run, reset}
 //   run:frame {run, frame}   run:command {command}   run:predictions {run}
 //   run:ended {reason}   server:error {msg}
+//   server:notice {message} (a run moved to another worker; the service is away a moment)
 
 import { edgeId, linkKey } from "./topology.js";
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const PING_MS = 20000;
 const SMOOTH_S = 2.5; // time constant of the smoothed utilisation shown on cards
+// Frames received are acked at most this often, the latest seq: a viewer that falls ~2 s
+// behind (unacked frames) gets only the newest state (docs/protocol.md, "ack").
+const ACK_MS = 250;
 
 export class Player {
   constructor(bus, { url, runMemory } = {}) {
@@ -32,6 +36,9 @@ export class Player {
     this.stats = { dotsDrawn: 0, framesApplied: 0, snapshots: 0, framesSkipped: 0,
                    lastT: null, lastSeq: null };
     this.forgotten = new Set(); // runs we stopped or left: their late messages are ignored
+    this.ackTimer = 0;
+    this.ackedAt = 0;
+    this.toAck = null; // {run_id, seq} of the latest frame received, not yet acked
   }
 
   // -- connection ----------------------------------------------------------------------
@@ -244,6 +251,7 @@ export class Player {
       case "ended": return this.ended(msg);
       case "error": return this.error(msg);
       case "pong": return this.pong(msg);
+      case "notice": return this.bus.emit("server:notice", { message: msg.message });
       case "predictions": return this.predictions(msg);
       default: return undefined;
     }
@@ -296,9 +304,22 @@ export class Player {
     this.bus.emit("run:changed", this.view());
   }
 
+  /** Ack the latest frame received (applied or not), throttled, the last one always. */
+  ack(msg) {
+    this.toAck = { run_id: msg.run_id, seq: msg.seq };
+    if (this.ackTimer) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = 0;
+      this.ackedAt = performance.now();
+      if (this.toAck) this.send({ type: "ack", ...this.toAck });
+      this.toAck = null;
+    }, Math.max(0, this.ackedAt + ACK_MS - performance.now()));
+  }
+
   frame(msg) {
     const run = this.run;
     if (!run || run.id !== msg.run_id) return;
+    this.ack(msg);
     if (msg.seq !== run.seq + 1 && !msg.full) {
       run.waiting = true;
       this.stats.framesSkipped += 1;

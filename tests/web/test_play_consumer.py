@@ -34,11 +34,15 @@ async def connect(origin=ORIGIN):
     return comm
 
 
-async def receive_until(comm, predicate, timeout=5.0):
-    """Messages until one satisfies `predicate`; returns it."""
+async def receive_until(comm, predicate, timeout=5.0, ack=True):
+    """Messages until one satisfies `predicate`; returns it. Frames are acked as a browser
+    does (else the server stops sending after PLAYGROUND_WS_FRAMES_IN_FLIGHT)."""
     deadline = time.monotonic() + timeout
     while True:
         message = json.loads(await comm.receive_from(max(0.01, deadline - time.monotonic())))
+        if ack and message["type"] == "frame":
+            await comm.send_json_to({"type": "ack", "run_id": message["run_id"],
+                                     "seq": message["seq"]})
         if predicate(message):
             return message
 
@@ -226,13 +230,18 @@ async def test_flood_is_rate_limited_then_closed():
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline and not closed:
             await comm.send_json_to({"type": "ping", "id": 1})
-            output = await comm.receive_output(1)
-            if output["type"] == "websocket.close":
-                closed = True
-            else:
-                codes.append(json.loads(output["text"]).get("code"))
+            while not comm.output_queue.empty():
+                output = await comm.receive_output()
+                if output["type"] == "websocket.close":
+                    closed = True
+                else:
+                    reply = json.loads(output["text"])
+                    codes.append(reply.get("code", reply["type"]))
             await asyncio.sleep(0.01)
-        assert "rate_limited" in codes and closed
+        assert closed
+        # the burst answered, then refusals: one error (not one per message), then the close
+        assert codes[:5] == ["pong"] * 5
+        assert codes.count("rate_limited") == 2 and codes[-1] == "rate_limited"
 
 
 async def test_runs_per_connection_are_limited():
@@ -253,8 +262,10 @@ async def test_unwatched_run_stops_after_idle_timeout():
         assert registry.get(snap["run_id"]) is None
 
 
-async def test_ping_stays_fast_while_a_heavy_run_plays():
-    """The simulation runs in a thread: a second client's pings are answered promptly."""
+async def test_pings_are_answered_while_a_heavy_run_advances():
+    """The simulation advances in a thread: while it does, the event loop goes on answering
+    other sockets. Shown by timestamps, not by a latency bound (that would only measure how
+    busy the machine is): pings sent and answered entirely inside one advance."""
     heavy = copy.deepcopy(DESIGN)
     heavy["components"][0]["params"]["rate_rps"] = 20000
     for comp in heavy["components"][2:]:
@@ -262,20 +273,34 @@ async def test_ping_stays_fast_while_a_heavy_run_plays():
     runner = await connect()
     snap = await start(runner, heavy, speed=100)
     assert snap["type"] == "snapshot"
+    run = registry.get(snap["run_id"])
+    advances = []
+    advance = run.sim.advance
+
+    def timed_advance(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return advance(*args, **kwargs)
+        finally:
+            advances.append((started, time.perf_counter()))
+
+    run.sim.advance = timed_advance
     await receive_until(runner, lambda m: m["type"] == "frame")
     pinger = await connect()
-    rtts = []
-    for i in range(100):  # 16 a second: under the connection's message rate limit
+    pings = []
+    for i in range(60):  # 16 a second: under the connection's message rate limit
         t0 = time.perf_counter()
         await pinger.send_json_to({"type": "ping", "id": i})
         await receive_until(pinger, lambda m: m["type"] == "pong")
-        rtts.append(time.perf_counter() - t0)
+        pings.append((t0, time.perf_counter()))
         await asyncio.sleep(0.06)
-    rtts.sort()
     frame = await receive_until(runner, lambda m: m["type"] == "frame")
     assert frame["status"]["behind"] is True, "the run really is heavy: it cannot keep up"
-    assert rtts[98] < 0.050, f"p99 ping round trip {rtts[98] * 1000:.1f} ms"
-    print(f"ping round trip p50 {rtts[49] * 1000:.2f} ms, p99 {rtts[98] * 1000:.2f} ms")
+    inside = [p for p in pings if any(a <= p[0] and p[1] <= b for a, b in advances)]
+    assert len(inside) >= 5, f"{len(inside)} of {len(pings)} pings answered during an advance"
+    rtts = sorted(b - a for a, b in pings)
+    print(f"ping round trip p50 {rtts[len(rtts) // 2] * 1000:.2f} ms; "
+          f"{len(inside)} of {len(pings)} answered while the simulation advanced")
     await runner.disconnect()
     await pinger.disconnect()
 

@@ -45,14 +45,16 @@ def test_settings_default_to_embedded_services():
     config = json.loads(result.stdout)
     assert config["db"]["ENGINE"] == "django.db.backends.sqlite3"
     assert config["db"]["NAME"] == str(ROOT / "db.sqlite3")
-    assert config["layer"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert config["layer"]["BACKEND"] == "playground.layers.SweepingInMemoryChannelLayer"
 
 
 def test_redis_url_switches_to_channels_redis():
     result = settings_with(REDIS_URL="redis://127.0.0.1:6390/3")
     layer = json.loads(result.stdout)["layer"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6390/3"]
+    assert layer["CONFIG"]["hosts"][0]["address"] == "redis://127.0.0.1:6390/3"
+    # Longer than channels_redis's 5 s blocking receive: idle sockets must not time out.
+    assert layer["CONFIG"]["hosts"][0]["socket_timeout"] > 5
 
 
 def test_database_url_switches_to_postgresql():

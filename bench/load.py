@@ -1,0 +1,357 @@
+"""Load benchmark of the play websocket (issue #7): many runs, many viewers, a few slow ones.
+
+Run from the repository root:
+
+    .venv/bin/python bench/load.py                 # 50 runs, 500 viewers, cluster, ~1.5 min
+    .venv/bin/python bench/load.py --quick         # 10 runs, 100 viewers, 20 s
+    .venv/bin/python bench/load.py --single --runs 20 --viewers 200 --seconds 30
+
+By default it starts `scripts/cluster --web 2 --workers 2` (its own Redis on a free port, a
+fresh SQLite database); `--single` serves with one Daphne that runs the simulations itself.
+Every connection is on loopback, counts and time are bounded by the flags, and it stops by
+itself. See bench/README.md for what each figure means. Always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, free_port, live_server, percentile, table  # noqa: E402
+
+TARGET_P95_MS = 250
+TARGET_IDLE_KIB = 64
+TARGET_MIN_FPS = 10  # a viewer below this is starved (runs publish 15 frames a second)
+TARGET_FLAT_MIB = 10  # server RSS growth over the second half of the measurement
+ACK_S = 0.25  # viewers ack like player.js
+SLOW_READ_S = 0.1  # a slow viewer takes one message off its socket this often: 10 a
+# second while 15 are published, so it falls behind until the server holds frames back
+
+DESIGN = {
+    "format": "playground.scenario/v1", "name": "load", "seed": 1, "duration_s": 3600,
+    "components": [
+        {"id": "users", "kind": "client", "params": {"rate_rps": 100}},
+        {"id": "lb", "kind": "load_balancer", "params": {}},
+        {"id": "app1", "kind": "service", "params": {"workers": 4, "service_ms": 10}},
+        {"id": "app2", "kind": "service", "params": {"workers": 4, "service_ms": 10}},
+    ],
+    "links": [{"from": "users", "to": "lb"}, {"from": "lb", "to": "app1"},
+              {"from": "lb", "to": "app2"}],
+}
+
+
+# --------------------------------------------------------------------------- servers
+
+@contextmanager
+def single_server(max_runs: int):
+    with live_server(PLAYGROUND_MAX_RUNS=str(max_runs)) as (url, _env):
+        port = url.rsplit(":", 1)[1]
+        daphne = next(p for p in psutil.Process().children(recursive=True)
+                      if "daphne" in " ".join(p.cmdline()) and port in p.cmdline())
+        yield [url], {"web1": daphne}
+
+
+@contextmanager
+def cluster(web: int, workers: int, max_runs: int):
+    """scripts/cluster with its own Redis and database; yields (urls, {role: process})."""
+    logs = tempfile.mkdtemp(prefix="bench-load-logs-")  # kept, to read after a failure
+    print(f"cluster logs in {logs}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
+               "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "CLUSTER_LOGS": logs,
+               "PLAYGROUND_MAX_RUNS": str(max_runs),
+               "PLAYGROUND_WORKER_MAX_RUNS": str(max_runs)}
+        script = subprocess.Popen(
+            [str(ROOT / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
+             "--port", str(free_port())],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            urls = []
+            deadline = time.monotonic() + 90
+            for line in script.stdout:
+                line = line.strip()
+                if line == "cluster ready":
+                    break
+                if line.startswith("http"):
+                    urls.append(line.rstrip("/"))
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the cluster did not come up in 90 s")
+            if script.poll() is not None or not urls:
+                raise RuntimeError(f"scripts/cluster failed; logs in {logs}")
+            procs = {}
+            for p in psutil.Process(script.pid).children(recursive=True):
+                cmd = " ".join(p.cmdline())
+                role = ("web" if "daphne" in cmd else "worker" if "simworker" in cmd
+                        else "redis" if "redis-server" in cmd else None)
+                if role:
+                    procs[f"{role}{sum(k.startswith(role) for k in procs) + 1}"] = p
+            yield urls, procs
+        finally:
+            script.terminate()
+            try:
+                script.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                script.kill()
+                script.wait()
+
+
+def rss(procs: dict[str, psutil.Process], role: str = "") -> int:
+    return sum(p.memory_info().rss for name, p in procs.items() if name.startswith(role))
+
+
+# --------------------------------------------------------------------------- clients
+
+def ws_url(url: str) -> str:
+    return url.replace("http://", "ws://") + "/ws/play/"
+
+
+async def connect(url: str):
+    return await websockets.connect(ws_url(url), additional_headers={"Origin": url},
+                                    max_size=2**22, open_timeout=30)
+
+
+async def start_run(url: str, speed: float) -> tuple:
+    """An owner connection with one run; (socket, run id). It reads and acks its frames."""
+    ws = await connect(url)
+    await ws.send(json.dumps({"type": "start", "scenario": DESIGN, "speed": speed}))
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        if msg["type"] == "snapshot":
+            return ws, msg["run_id"]
+        if msg["type"] == "error":
+            raise RuntimeError(f"start refused: {msg}")
+
+
+class Viewer:
+    """Joins a run, receives its frames and acks them as player.js does. A slow viewer takes
+    a message off its socket only every SLOW_READ_S: the server must hold frames back."""
+
+    def __init__(self, url: str, run_id: str, slow: bool):
+        self.url, self.run_id, self.slow = url, run_id, slow
+        self.delays: list[float] = []  # ms, publish to receive
+        self.frames = self.keyframes = self.gaps = self.missed = 0
+        self.arrivals: list[float] = []
+        self.last_seq: int | None = None
+        self.recording = False
+        self.error: str | None = None
+
+    async def watch(self, stop: asyncio.Event, ws=None) -> None:
+        """Until `stop`; on `ws` if given (a run's owner: it has its snapshot), else on a
+        socket of its own that joins the run."""
+        try:
+            if ws is None:
+                ws = await connect(self.url)
+                await ws.send(json.dumps({"type": "join", "run_id": self.run_id}))
+            async with ws:
+                acked_at, to_ack = 0.0, None
+                while not stop.is_set():
+                    try:
+                        text = await asyncio.wait_for(ws.recv(), 0.5)
+                    except TimeoutError:
+                        continue
+                    now = time.time()
+                    seq = self.received(text, now)
+                    if seq is not None:
+                        to_ack = seq
+                    if to_ack is not None and now - acked_at >= ACK_S:
+                        await ws.send(json.dumps({"type": "ack", "run_id": self.run_id,
+                                                  "seq": to_ack}))
+                        acked_at, to_ack = now, None
+                    if self.slow:
+                        await asyncio.sleep(SLOW_READ_S)
+        except Exception as exc:  # noqa: BLE001 (reported, not raised: a measurement)
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def received(self, text: str, now: float) -> int | None:
+        """Counts a frame (parsed cheaply: 500 viewers get ~7,500 a second); its seq."""
+        if not text.startswith('{"type": "frame"'):
+            msg = json.loads(text)
+            if msg["type"] == "snapshot":
+                self.last_seq = msg["seq"]
+            elif msg["type"] == "error":
+                self.error = msg.get("message")
+            return None
+        at = text.index('"seq": ') + 7
+        seq = int(text[at:text.index(",", at)])
+        at = text.rindex('"sent_at": ') + 11
+        sent_at = float(text[at:text.index("}", at)].split(",")[0])
+        if self.recording:
+            self.frames += 1
+            self.arrivals.append(now)
+            self.delays.append((now - sent_at) * 1000)
+            self.keyframes += '"full": true' in text[-40:]
+            if self.last_seq is not None and seq != self.last_seq + 1:
+                self.gaps += 1
+                self.missed += seq - self.last_seq - 1
+        self.last_seq = seq
+        return seq
+
+
+async def idle_cost(urls: list[str], procs: dict, count: int) -> float:
+    """Bytes of server RSS per open, idle play socket (count sockets, spread over urls)."""
+    before = rss(procs, "web")
+    sockets = []
+    for i in range(count):
+        sockets.append(await connect(urls[i % len(urls)]))
+    await asyncio.sleep(1.5)
+    after = rss(procs, "web")
+    for ws in sockets:
+        await ws.close()
+    return (after - before) / count
+
+
+def cpu_seconds(procs: dict) -> dict[str, float]:
+    out = {}
+    for name, p in procs.items():
+        t = p.cpu_times()
+        out[name] = t.user + t.system
+    return out
+
+
+async def measure(args, urls: list[str], procs: dict) -> dict:
+    procs = {**procs, "load client": psutil.Process()}
+    out = {"idle_bytes": await idle_cost(urls, procs, args.idle)}
+    rss_before_runs = {"web": rss(procs, "web"), "worker": rss(procs, "worker")}
+    owners = []
+    for i in range(args.runs):
+        owners.append(await start_run(urls[i % len(urls)], args.speed))
+    await asyncio.sleep(2)
+    out["rss_runs"] = {role: rss(procs, role) - rss_before_runs[role]
+                       for role in ("web", "worker")}
+    stop = asyncio.Event()
+    viewers = [Viewer(urls[i % len(urls)], owners[i % len(owners)][1], slow=i < args.slow)
+               for i in range(args.viewers)]
+    tasks = [asyncio.create_task(v.watch(stop)) for v in viewers]
+    # owners read and ack their own frames too (not counted)
+    owner_tasks = [asyncio.create_task(Viewer(urls[0], run_id, slow=False).watch(stop, ws))
+                   for ws, run_id in owners]
+    await asyncio.sleep(args.warmup)
+    rss_start = rss(procs)
+    for v in viewers:
+        v.recording = True
+    cpu_start, t0 = cpu_seconds(procs), time.monotonic()
+    samples = []
+    while (elapsed := time.monotonic() - t0) < args.seconds:
+        samples.append((elapsed, {name: p.memory_info().rss for name, p in procs.items()}))
+        await asyncio.sleep(1)
+    wall = time.monotonic() - t0
+    for v in viewers:
+        v.recording = False
+    cpu_end = cpu_seconds(procs)
+    stop.set()
+    await asyncio.gather(*tasks, *owner_tasks)
+    server = [n for n in procs if n != "load client"]
+    half = [s for s in samples if s[0] >= args.seconds / 2]
+    out.update(
+        wall=wall, viewers=viewers, rss_start=rss_start,
+        cpu={n: (cpu_end[n] - cpu_start[n]) / wall for n in procs},
+        rss_end={n: procs[n].memory_info().rss for n in procs},
+        growth_2nd_half=(sum(half[-1][1][n] for n in server)
+                         - sum(half[0][1][n] for n in server)) if len(half) > 1 else 0,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(args, r: dict) -> None:
+    fast = [v for v in r["viewers"] if not v.slow]
+    slow = [v for v in r["viewers"] if v.slow]
+    delays = [d for v in fast for d in v.delays]
+    slow_delays = [d for v in slow for d in v.delays]
+    fps = [v.frames / r["wall"] for v in fast]
+    errors = [v.error for v in r["viewers"] if v.error]
+    p50, p95, p99 = (percentile(delays, q) for q in (0.5, 0.95, 0.99))
+    starved = sum(f < TARGET_MIN_FPS for f in fps)
+    idle_kib = r["idle_bytes"] / 1024
+    flat_mib = r["growth_2nd_half"] / 2**20
+    rows = [
+        ("frames delivered / s (all fast viewers)",
+         f"{sum(v.frames for v in fast) / r['wall']:.0f}", f"~{len(fast) * 15} (15 Hz each)",
+         ""),
+        ("frame delay p50 / p95 / p99 (publish -> receive)",
+         f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms", f"p95 < {TARGET_P95_MS} ms",
+         verdict(p95 < TARGET_P95_MS)),
+        ("frames per viewer per s: min / median",
+         f"{min(fps, default=0):.1f} / {statistics.median(fps) if fps else 0:.1f}",
+         f">= {TARGET_MIN_FPS} (none starved)", verdict(starved == 0 and bool(fps))),
+        ("frames dropped (seq gaps, fast viewers)",
+         f"{sum(v.missed for v in fast)} in {sum(v.gaps for v in fast)} gaps "
+         f"of {sum(v.frames for v in fast)}", "", ""),
+        ("slow viewers: frames / s each, keyframes, missed",
+         f"{sum(v.frames for v in slow) / r['wall'] / max(1, len(slow)):.1f}, "
+         f"{sum(v.keyframes for v in slow)}, {sum(v.missed for v in slow)}",
+         f"<= {1 / SLOW_READ_S:g} (reads)", ""),
+        ("slow viewers: frame delay p50 / max", f"{percentile(slow_delays, 0.5) / 1000:.1f} / "
+         f"{max(slow_delays, default=0) / 1000:.1f} s", "bounded (newest state, no queue)",
+         ""),
+        ("server RSS growth, 2nd half of the measurement", f"{flat_mib:+.1f} MiB",
+         f"< {TARGET_FLAT_MIB} MiB (flat)", verdict(flat_mib < TARGET_FLAT_MIB)),
+        ("memory per idle connection", f"{idle_kib:.1f} KiB", f"< {TARGET_IDLE_KIB} KiB",
+         verdict(idle_kib < TARGET_IDLE_KIB)),
+    ]
+    for role, grew in r["rss_runs"].items():
+        if any(n.startswith(role) for n in r["cpu"]):
+            what = "web processes, owner socket included" if role == "web" else "workers"
+            rows.append((f"memory per run ({what})",
+                         f"{grew / max(1, args.runs) / 1024:.0f} KiB", "", ""))
+    for name, share in r["cpu"].items():
+        rows.append((f"CPU {name}", f"{share * 100:.0f}% of a core",
+                     f"RSS {r['rss_end'][name] / 2**20:.0f} MiB", ""))
+    table(["measure", "value", "target", ""], rows)
+    if errors:
+        print(f"\n{len(errors)} viewers failed, e.g. {errors[0]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--single", action="store_true",
+                        help="one Daphne running the simulations itself (no cluster)")
+    parser.add_argument("--web", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--viewers", type=int, default=500)
+    parser.add_argument("--slow", type=int, default=5, help="of the viewers, slow readers")
+    parser.add_argument("--idle", type=int, default=200,
+                        help="idle sockets opened to measure memory per connection")
+    parser.add_argument("--seconds", type=float, default=40, help="measurement time")
+    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--quick", action="store_true", help="10 runs, 100 viewers, 20 s")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.viewers, args.seconds, args.idle = 10, 100, 20, 100
+    if not (0 < args.runs <= 200 and 0 <= args.viewers <= 2000 and args.idle <= 2000
+            and 0 < args.seconds <= 600):
+        parser.error("bounded: 1-200 runs, at most 2000 viewers and idle sockets, 600 s")
+    load = os.getloadavg()
+    where = "one Daphne" if args.single else \
+        f"scripts/cluster --web {args.web} --workers {args.workers}"
+    print(f"{args.runs} runs, {args.viewers} viewers ({args.slow} slow), {args.seconds:g} s "
+          f"on {where}; load average {load[0]:.1f} on {os.cpu_count()} CPUs\n")
+    servers = single_server(args.runs + 5) if args.single else \
+        cluster(args.web, args.workers, args.runs + 5)
+    with servers as (urls, procs):
+        result = asyncio.run(measure(args, urls, procs))
+    report(args, result)
+
+
+if __name__ == "__main__":
+    main()

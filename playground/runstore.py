@@ -1,0 +1,183 @@
+"""Runs in Redis, for PLAYGROUND_RUNNER=workers (docs/deploy.md): each run's record, the queue
+of runs waiting for a worker, the lease a worker holds on each run it drives, and the workers'
+loads. Web processes write records and read them; `manage.py simworker` processes drive them.
+
+Keys (under PLAYGROUND_REDIS_PREFIX):
+  run:<id>     hash: doc, seed, speed, playing, replay, seat, commands, t, seq, at, token (the
+               owner token's SHA-256), claimed; expires RECORD_TTL_S after its worker last
+               renewed it
+  lease:<id>   the id of the worker driving the run; expires LEASE_MS after the last renewal
+  runs         set of the ids of every run with a record (the takeover scan)
+  pending      list of the ids of new runs waiting for a worker
+  worker:<id>  "<runs>/<max runs>" of that worker; expires with its heartbeat
+  lost:<id>    a run whose record Redis lost (a restart without data), for LOST_TTL_S: a
+               browser joining it again hears why it ended
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+from typing import Any
+
+import redis.asyncio as aioredis
+import redis.exceptions
+from django.conf import settings
+
+LEASE_MS = 5000  # a dead worker's runs are orphans this long after its last renewal
+RENEW_S = 1.5  # how often a worker renews its leases and saves its runs' progress
+RECORD_TTL_S = 60  # a record outlives its lease: the next worker finds it
+PENDING_TTL_S = 30  # a new run no worker claimed in this time is forgotten
+LOST_TTL_S = 600
+
+# What a channel layer or Redis call raises while Redis is away.
+LAYER_DOWN = (OSError, asyncio.TimeoutError, redis.exceptions.ConnectionError,
+              redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError)
+
+# Renew the lease if it is ours; take it back if Redis lost it (a restart without data):
+# 1 = held, 0 = another worker holds it.
+_RENEW = """
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def client() -> aioredis.Redis:
+    """This event loop's Redis client (a client is bound to the loop it first ran on)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _clients:
+        _clients[loop] = aioredis.Redis.from_url(
+            settings.REDIS_URL, decode_responses=True, socket_timeout=5,
+            socket_connect_timeout=2, health_check_interval=10)
+    return _clients[loop]
+
+
+def key(*parts: str) -> str:
+    return settings.PLAYGROUND_REDIS_PREFIX + ":".join(parts)
+
+
+def control_group(run_id: str) -> str:
+    """The channel-layer group of the worker driving a run: viewers' control goes there."""
+    return f"runctl.{run_id}"
+
+
+async def create(run_id: str, document: dict[str, Any], seed: int, speed: float,
+                 paused: bool, replay: dict[str, Any] | None, seat: tuple[int, int] | None,
+                 token_hash: str) -> None:
+    """Store a new run and queue it for a worker."""
+    r = client()
+    async with r.pipeline(transaction=True) as pipe:
+        pipe.hset(key("run", run_id), mapping={
+            "doc": json.dumps(document), "seed": seed, "speed": speed,
+            "playing": int(not paused), "replay": json.dumps(replay),
+            "seat": json.dumps(seat), "commands": "[]", "t": 0.0, "seq": 0, "at": time.time(),
+            "token": token_hash, "claimed": 0})
+        pipe.expire(key("run", run_id), PENDING_TTL_S)
+        pipe.sadd(key("runs"), run_id)
+        pipe.lpush(key("pending"), run_id)
+        await pipe.execute()
+
+
+async def load(run_id: str) -> dict[str, Any] | None:
+    raw = await client().hgetall(key("run", run_id))
+    if not raw or "doc" not in raw:
+        return None
+    return {"id": run_id, "doc": json.loads(raw["doc"]), "seed": int(raw["seed"]),
+            "speed": float(raw["speed"]), "playing": raw["playing"] == "1",
+            "replay": json.loads(raw["replay"]), "seat": json.loads(raw["seat"]),
+            "commands": json.loads(raw["commands"]), "t": float(raw["t"]), "seq": int(raw["seq"]),
+            "at": float(raw["at"]), "token": raw["token"], "claimed": raw["claimed"] == "1"}
+
+
+async def token_hash(run_id: str) -> str | None:
+    """The owner token's hash of a run with a record, or None: no such run."""
+    return await client().hget(key("run", run_id), "token")
+
+
+async def exists(run_id: str) -> bool:
+    return bool(await client().exists(key("run", run_id)))
+
+
+async def save(run_id: str, fields: dict[str, Any]) -> bool:
+    """Write a run's progress and keep its record alive; False if the record is gone."""
+    r = client()
+    async with r.pipeline(transaction=True) as pipe:
+        pipe.exists(key("run", run_id))
+        pipe.hset(key("run", run_id), mapping=fields)
+        pipe.expire(key("run", run_id), RECORD_TTL_S)
+        existed, *_ = await pipe.execute()
+    if not existed:  # the hset made a stub of a record Redis had lost: remove it
+        await r.delete(key("run", run_id))
+    return bool(existed)
+
+
+async def mark_lost(run_id: str) -> None:
+    await client().set(key("lost", run_id), 1, ex=LOST_TTL_S)
+
+
+async def was_lost(run_id: str) -> bool:
+    return bool(await client().exists(key("lost", run_id)))
+
+
+async def forget(run_id: str) -> None:
+    await client().delete(key("run", run_id))
+    await client().srem(key("runs"), run_id)
+
+
+async def acquire(run_id: str, worker: str) -> bool:
+    return bool(await client().set(key("lease", run_id), worker, nx=True, px=LEASE_MS))
+
+
+async def renew(run_id: str, worker: str) -> bool:
+    return bool(await client().eval(_RENEW, 1, key("lease", run_id), worker, LEASE_MS))
+
+
+async def release(run_id: str, worker: str) -> None:
+    await client().eval(_RELEASE, 1, key("lease", run_id), worker)
+
+
+async def pending_count() -> int:
+    return await client().llen(key("pending"))
+
+
+async def pop_pending() -> str | None:
+    return await client().rpop(key("pending"))
+
+
+async def orphans() -> list[str]:
+    """Runs a worker has driven (claimed) whose lease expired: takeover candidates. Ids of
+    expired records leave the set on the way."""
+    r = client()
+    found = []
+    for run_id in await r.smembers(key("runs")):
+        claimed, leased = await r.hget(key("run", run_id), "claimed"), \
+            await r.exists(key("lease", run_id))
+        if claimed is None:
+            await r.srem(key("runs"), run_id)
+        elif claimed == "1" and not leased:
+            found.append(run_id)
+    return found
+
+
+async def heartbeat(worker: str, load: int, most: int) -> None:
+    await client().set(key("worker", worker), f"{load}/{most}", px=LEASE_MS)
+
+
+async def loads() -> dict[str, tuple[int, int]]:
+    """(runs, max runs) of every live worker."""
+    r = client()
+    names = [name async for name in r.scan_iter(match=key("worker", "*"), count=100)]
+    values = await r.mget(names) if names else []
+    prefix = len(key("worker", ""))
+    return {name[prefix:]: tuple(int(n) for n in v.split("/"))
+            for name, v in zip(names, values, strict=True) if v is not None}
