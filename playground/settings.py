@@ -107,15 +107,27 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Where runs are simulated (playground/runners.py): "inprocess" in the web process that
+# started them (embedded default), or "workers": `manage.py simworker` processes, with run
+# records and leases in Redis under PLAYGROUND_REDIS_PREFIX (docs/deploy.md).
+PLAYGROUND_RUNNER = os.environ.get("PLAYGROUND_RUNNER", "inprocess")
+if PLAYGROUND_RUNNER not in {"inprocess", "workers"}:
+    raise ImproperlyConfigured("PLAYGROUND_RUNNER is 'inprocess' or 'workers'.")
+if PLAYGROUND_RUNNER == "workers" and not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured("PLAYGROUND_RUNNER=workers needs REDIS_URL.")
+
 if REDIS_URL := os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # A receive blocks in Redis for 5 s (channels_redis's BZPOPMIN), as long as
-                # redis-py's default read timeout: a longer one, or idle sockets fail at random.
+                # Simworkers and relaying web processes sit in a blocking receive (5 s in
+                # Redis) most of the time: a read timeout above that, or idle sockets fail
+                # at random. (Only there: in one web process, a read timeout makes cancelled
+                # receives linger, seen as hung shutdowns.)
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
-                           "socket_connect_timeout": 2}],
+                           "socket_connect_timeout": 2}
+                          if PLAYGROUND_RUNNER == "workers" else REDIS_URL],
                 # Messages queued per channel before sends to it fail: 25 s of frames at
                 # 20 per second, so a stalled viewer costs bounded memory, not the whole run.
                 "capacity": 500,
@@ -159,14 +171,6 @@ PLAYGROUND_WS_FRAMES_IN_FLIGHT = int(os.environ.get("PLAYGROUND_WS_FRAMES_IN_FLI
 PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))
 PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))
-# Where runs are simulated (playground/runners.py): "inprocess" in the web process that
-# started them (embedded default), or "workers": `manage.py simworker` processes, with run
-# records and leases in Redis under PLAYGROUND_REDIS_PREFIX (docs/deploy.md).
-PLAYGROUND_RUNNER = os.environ.get("PLAYGROUND_RUNNER", "inprocess")
-if PLAYGROUND_RUNNER not in {"inprocess", "workers"}:
-    raise ImproperlyConfigured("PLAYGROUND_RUNNER is 'inprocess' or 'workers'.")
-if PLAYGROUND_RUNNER == "workers" and not REDIS_URL:
-    raise ImproperlyConfigured("PLAYGROUND_RUNNER=workers needs REDIS_URL.")
 PLAYGROUND_REDIS_PREFIX = os.environ.get("PLAYGROUND_REDIS_PREFIX", "sdp:")
 # Runs one simworker drives at once (PLAYGROUND_MAX_RUNS stays the limit of a web process).
 PLAYGROUND_WORKER_MAX_RUNS = int(os.environ.get("PLAYGROUND_WORKER_MAX_RUNS", 50))

@@ -7,10 +7,19 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
 from django.db import connections
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / \
     "cache-in-front-of-database.json"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test its own channel layer: a Redis layer keeps connections and receive state
+    bound to the event loop that made them, and every async test has a loop of its own."""
+    yield
+    channel_layers.backends = {}
 
 
 @pytest.fixture(autouse=True)

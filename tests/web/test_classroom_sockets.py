@@ -79,9 +79,11 @@ async def test_only_instructors_open_the_dashboard():
         comm = await connect(path, cookie)
         assert (await comm.receive_json_from())["code"] == "forbidden"
         assert (await comm.receive_output())["code"] == 4003
+        await comm.disconnect()
     # A student's seat cookie is not an instructor either.
     comm = await connect(path, seat_cookie(ada))
     assert (await comm.receive_json_from())["code"] == "forbidden"
+    await comm.disconnect()
 
 
 async def test_dashboard_roster_presence_drill_and_grades():
@@ -139,6 +141,7 @@ async def test_a_browser_without_a_seat_gets_no_seat_socket():
     _, room, assignment, _ = await make_class()
     comm = await connect(f"/ws/seat/{assignment.share_id}/")
     assert (await comm.receive_json_from())["code"] == "forbidden"
+    await comm.disconnect()
 
 
 RUNNABLE = {"format": "playground.scenario/v1", "name": "Mine", "duration_s": 600,

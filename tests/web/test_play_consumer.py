@@ -219,6 +219,7 @@ async def test_oversized_message_closes_the_socket():
         error = json.loads(await comm.receive_from())
         assert error["code"] == "too_large"
         assert (await comm.receive_output())["type"] == "websocket.close"
+        await comm.disconnect()
 
 
 async def test_flood_is_rate_limited_then_closed():
@@ -242,6 +243,7 @@ async def test_flood_is_rate_limited_then_closed():
         # the burst answered, then refusals: one error (not one per message), then the close
         assert codes[:5] == ["pong"] * 5
         assert codes.count("rate_limited") == 2 and codes[-1] == "rate_limited"
+        await comm.disconnect()  # the consumer's end, as Daphne's would follow the close
 
 
 async def test_runs_per_connection_are_limited():
