@@ -144,7 +144,9 @@ else:
 # The cache holds rate-limit counts (playground/ratelimit.py) and rendered previews: Redis
 # when there is one, so limits hold across processes; else this process's memory.
 CACHES = {"default": (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     # Several sites (or test servers) may share one Redis: their counts stay apart.
+     "KEY_PREFIX": os.environ.get("PLAYGROUND_CACHE_PREFIX", "")}
     if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
 
 LANGUAGE_CODE = "en-us"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -106,7 +107,9 @@ def live_server_url(tmp_path_factory):
     developer's db.sqlite3, and is migrated first so pages that touch the database work.
     """
     tmp = tmp_path_factory.mktemp("live_server")
-    env = {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", **os.environ}
+    env = {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", **os.environ,
+           # a Redis cache of its own: rate-limit counts of earlier runs must not carry over
+           "PLAYGROUND_CACHE_PREFIX": f"test-{uuid.uuid4().hex}"}
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
         cwd=ROOT,

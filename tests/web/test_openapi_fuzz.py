@@ -8,7 +8,9 @@ so writes reach the endpoints' own checks; without the token a write is a docume
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -22,6 +24,18 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 CSRF_TOKEN = "fuzz" * 8  # Django takes any 32 letters, if cookie and header agree
+
+
+@pytest.fixture(autouse=True)
+def connections_stay_open():
+    """The raw WSGI app closes "old" database connections at each request's start and end;
+    in a test that is the test's own transaction (on PostgreSQL it goes away). Django's
+    test client switches that off the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
