@@ -47,9 +47,16 @@ class TokenBucket:
         return False
 
 
-class PlayConsumer(AsyncWebsocketConsumer):
-    # Channels' __call__ sets channel_receive to the layer's receive; wrapped, Redis going
-    # away tells the browser (a notice, then close 4013) instead of crashing the socket.
+class LayerAwareSocket(AsyncWebsocketConsumer):
+    """A socket that, when Redis goes away, tells the browser (a notice, then close 4013: it
+    reconnects with backoff) instead of crashing with 1011. The layer says so by raising
+    from receive (channels_redis's core layer) or with a `layer.down` message
+    (playground/layers.py)."""
+
+    closing = False  # we closed it: what Daphne still had queued is ignored
+    accepted = False
+
+    # Channels' __call__ sets channel_receive to the layer's receive; wrapped here.
     @property
     def channel_receive(self):
         return self._receive_from_layer
@@ -63,15 +70,32 @@ class PlayConsumer(AsyncWebsocketConsumer):
         if self._layer_down:
             await asyncio.Event().wait()  # closing: the disconnect that follows ends us
         try:
-            return await self._layer_receive()
+            message = await self._layer_receive()
         except LAYER_DOWN:
-            self._layer_down = True
-            return {"type": "layer.down"}
+            message = {"type": "layer.down"}
+        self._layer_down = message["type"] == "layer.down"
+        return message
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+        if self._layer_down:  # Redis went away before this socket was accepted
+            await self.unavailable()
 
     async def layer_down(self, event: dict[str, Any]) -> None:
-        if hasattr(self, "closing"):  # else connect() has not run yet: it will tell
-            await self._unavailable()
+        if self.accepted:  # else accept() tells, if it comes
+            await self.unavailable()
 
+    async def unavailable(self) -> None:
+        """The browser reconnects with backoff (and the player joins its run again)."""
+        if self.closing:
+            return
+        self.closing = True
+        await self.send(text_data=json.dumps({"type": "notice", "message": UNAVAILABLE}))
+        await self.close(code=TRY_AGAIN_LATER)
+
+
+class PlayConsumer(LayerAwareSocket):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, in its sync
         # thread: a thread hop per frame and per ack of every viewer, most of a CPU at 500
@@ -82,26 +106,15 @@ class PlayConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"no handler for message type {message['type']}")
         await handler(message)
 
-    async def _unavailable(self) -> None:
-        """The browser reconnects with backoff and joins its run again."""
-        if self.closing:
-            return
-        self.closing = True
-        await self.send_json({"type": "notice", "message": UNAVAILABLE})
-        await self.close(code=TRY_AGAIN_LATER)
-
     async def connect(self) -> None:
         self.bucket = TokenBucket(settings.PLAYGROUND_WS_RATE, settings.PLAYGROUND_WS_BURST)
         self.flooding_since: float | None = None
         self.last_refused = self.warned_at = 0.0
-        self.closing = False  # we closed it: what Daphne still had queued is ignored
         self.windows: dict[str, FrameWindow] = {}  # run id -> frames in flight to this viewer
         self.watching: set[str] = set()
         self.tokens: dict[str, str] = {}  # run id -> owner token, for runs this socket steers
         self.runner = get_runner()
         await self.accept()
-        if self._layer_down:  # Redis went away before this socket was accepted
-            await self._unavailable()
 
     async def disconnect(self, code: int) -> None:
         try:
@@ -141,7 +154,7 @@ class PlayConsumer(AsyncWebsocketConsumer):
         except RunFailure as exc:
             await self.error(exc.code, exc.message, exc.errors, message.type)
         except LAYER_DOWN:
-            await self._unavailable()
+            await self.unavailable()
 
     async def _within_rate(self, cost: float) -> bool:
         """Over the rate, a message is refused (with an error at most once a second: a

@@ -1,19 +1,47 @@
-"""The channel layer of a single Daphne (no REDIS_URL): Channels' in-memory layer, with its
-expiry sweep at most once a second.
+"""The channel layers (settings.CHANNEL_LAYERS).
 
-Channels sweeps every channel and every group membership for expired messages on each
-receive: O(sockets) per message delivered. With 500 viewers at 15 frames a second that sweep
-took the whole CPU (bench/load.py: 1.6 frames a second per viewer, 3 s behind). Messages
-expire after 60 s; sweeping a second late changes nothing.
+`SweepingInMemoryChannelLayer`: a single Daphne (no REDIS_URL). Channels' in-memory layer
+with its expiry sweep at most once a second: Channels sweeps every channel and every group
+membership for expired messages on each receive, O(sockets) per message delivered. With 500
+viewers at 15 frames a second that sweep took the whole CPU (bench/load.py: 1.6 frames a
+second per viewer, 3 s behind). Messages expire after 60 s; sweeping a second late changes
+nothing.
+
+`FanOutRedisLayer`: simulation workers (PLAYGROUND_RUNNER=workers). channels_redis's pub/sub
+layer: a group_send is one Redis PUBLISH, and each web process that has viewers of the group
+receives it once and hands it to them. channels_redis's core layer instead copies every
+frame into Redis once per viewer and pulls each copy back with a round trip of its own: at
+50 runs and 500 viewers, 7,500 round trips a second that no process kept up with
+(bench/load.py: p95 3.1 s, viewers closed). Two additions:
+- each channel's queue in this process is bounded (`capacity`): when a consumer falls that
+  far behind, its oldest message gives way (frames are latest-state anyway:
+  playground/sendwindow.py);
+- Redis going away is told to every channel of this process as a `layer.down` message,
+  once per outage, as the core layer's receive raised: the play socket tells the browser to
+  come back later (playground/consumers.py). Subscriptions are restored on reconnection.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+import uuid
 
 from channels.layers import InMemoryChannelLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close
+
+from .runstore import LAYER_DOWN
+
+log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 1.0
+DOWN_RETRY_S = 0.5  # how often the receiver tries Redis again while it is away
 
 
 class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
@@ -24,3 +52,78 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
         if now - self._swept_at >= SWEEP_EVERY_S:
             self._swept_at = now
             super()._clean_expired()
+
+
+class FanOutRedisLayer(RedisPubSubChannelLayer):
+    """Pub/sub fan-out with bounded queues and outage notices (module docstring)."""
+
+    def _get_layer(self) -> RedisPubSubLoopLayer:
+        # As the base class's, with our loop layer: one per event loop.
+        loop = asyncio.get_running_loop()
+        if loop not in self._layers:
+            self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return self._layers[loop]
+
+
+class _LatestQueue(asyncio.Queue):
+    """A channel's messages in this process: when full, the oldest gives way."""
+
+    def put_nowait(self, item) -> None:
+        if self.full():
+            self.get_nowait()
+        super().put_nowait(item)
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, capacity: int = 100, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+        self._shards = [_Shard(shard.host, self) for shard in self._shards]
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        self.channels[channel] = _LatestQueue(self.capacity)
+        await self._get_shard(channel).subscribe(channel)
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """A consumer's channel; with Redis away, it learns so from its first receive
+        instead of failing to start (the browser is then told to come back later)."""
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        try:
+            await self._subscribe_to_channel(channel)
+        except LAYER_DOWN:
+            self.tell_down([channel])
+        return channel
+
+    def tell_down(self, channels) -> None:
+        down = self.channel_layer.serialize({"type": "layer.down"})
+        for channel in channels:
+            if channel in self.channels:
+                self.channels[channel].put_nowait(down)
+
+
+class _Shard(RedisSingleShardConnection):
+    async def _do_receiving(self) -> None:
+        # The base class's loop, which logs a traceback a second while Redis is away;
+        # here: one warning and one notice to this process's channels per outage.
+        down = False
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=0.1)
+                    if down:
+                        log.warning("channel layer: Redis is back")
+                        down = False
+                    self._receive_message(message)
+                else:
+                    await asyncio.sleep(0.1)
+            except LAYER_DOWN as exc:
+                if not down:
+                    log.warning("channel layer: Redis unavailable (%s)", exc)
+                    self.channel_layer.tell_down(list(self.channel_layer.channels))
+                    down = True
+                await asyncio.sleep(DOWN_RETRY_S)
+            except Exception:  # as the base class: never let delivery stop
+                log.exception("channel layer: unexpected error receiving")
+                await asyncio.sleep(1.0)

@@ -116,18 +116,33 @@ if PLAYGROUND_RUNNER not in {"inprocess", "workers"}:
 if PLAYGROUND_RUNNER == "workers" and not os.environ.get("REDIS_URL"):
     raise ImproperlyConfigured("PLAYGROUND_RUNNER=workers needs REDIS_URL.")
 
-if REDIS_URL := os.environ.get("REDIS_URL"):
+REDIS_URL = os.environ.get("REDIS_URL")
+if REDIS_URL and PLAYGROUND_RUNNER == "workers":
+    # Every frame crosses processes: published once, fanned out by each web process to its
+    # own viewers (playground/layers.py). No expiry: a pub/sub message is delivered at once
+    # or never.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "playground.layers.FanOutRedisLayer",
+            "CONFIG": {
+                # A read timeout guards against a half-open socket to Redis.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
+                           "socket_connect_timeout": 2}],
+                # Messages queued in a process for one consumer before the oldest gives
+                # way: 25 s of frames at 20 per second, so a stalled consumer costs
+                # bounded memory, not the whole run.
+                "capacity": 500,
+            },
+        }
+    }
+elif REDIS_URL:
+    # Runs in the web processes: channels_redis's core layer, which queues messages for a
+    # consumer in Redis.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # Simworkers and relaying web processes sit in a blocking receive (5 s in
-                # Redis) most of the time: a read timeout above that, or idle sockets fail
-                # at random. (Only there: in one web process, a read timeout makes cancelled
-                # receives linger, seen as hung shutdowns.)
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
-                           "socket_connect_timeout": 2}
-                          if PLAYGROUND_RUNNER == "workers" else REDIS_URL],
+                "hosts": [REDIS_URL],
                 # Messages queued per channel before sends to it fail: 25 s of frames at
                 # 20 per second, so a stalled viewer costs bounded memory, not the whole run.
                 "capacity": 500,

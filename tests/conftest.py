@@ -2,8 +2,10 @@
 skipped when their service is missing, but fail under --require-services (CI), so a broken
 service can never pass as a row of skips."""
 
+import contextlib
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -172,3 +175,45 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         Scenario.objects.filter(lesson_slug__isnull=False).delete()
+class PrivateRedis:
+    """A redis-server of the test's own, to stop and start again: append-only file synced
+    on every write, as a production Redis that keeps its data across a restart."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self) -> None:
+        log = (self.tmp / "redis.log").open("a")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.tmp)],
+            stdout=log, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        for _ in range(100):
+            with contextlib.suppress(redis.RedisError):
+                client.ping()
+                return
+            time.sleep(0.1)
+        pytest.fail(f"redis-server did not start:\n{(self.tmp / 'redis.log').read_text()}")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def private_redis(tmp_path, request):
+    if shutil.which("redis-server") is None:
+        if request.config.getoption("--require-services"):
+            pytest.fail("redis-server is not on PATH (--require-services)")
+        pytest.skip("redis-server is not on PATH")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    if server.proc.poll() is None:
+        server.kill()

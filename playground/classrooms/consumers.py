@@ -12,16 +12,17 @@ answer a dashboard that connects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from pydantic import ValidationError
 
 from playground import permissions
-from playground.consumers import POLICY_VIOLATION, TokenBucket
+from playground.consumers import POLICY_VIOLATION, LayerAwareSocket, TokenBucket
+from playground.runstore import LAYER_DOWN
 
 from . import roster
 from .live import dashboard_group, seats_group
@@ -32,7 +33,7 @@ PRESENCE_TTL_S = 60  # a seat socket pings every 20 s; three missed pings and it
 DIGEST_FLUSH_S = 0.25  # each digest reaches the screen within 0.25 s of arriving
 
 
-class _JsonSocket(AsyncWebsocketConsumer):
+class _JsonSocket(LayerAwareSocket):
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message))
 
@@ -80,9 +81,10 @@ class SeatConsumer(_JsonSocket):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "student_id"):
-            await self.channel_layer.group_discard(seats_group(self.classroom_id),
-                                                   self.channel_name)
-            await self._presence(online=False, run_id=None)
+            with contextlib.suppress(*LAYER_DOWN):  # presence times out by itself
+                await self.channel_layer.group_discard(seats_group(self.classroom_id),
+                                                       self.channel_name)
+                await self._presence(online=False, run_id=None)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         data = await self.read(text_data)
@@ -132,7 +134,8 @@ class DashboardConsumer(_JsonSocket):
     async def disconnect(self, code: int) -> None:
         if getattr(self, "classroom", None) is not None:
             self.flusher.cancel()
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(*LAYER_DOWN):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         data = await self.read(text_data)

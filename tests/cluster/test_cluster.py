@@ -14,7 +14,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -208,50 +207,6 @@ async def test_worker_and_web_process_failures(cluster):
     assert ended["reason"] == "stopped"
     await owner.close()
     await viewer.close()
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, to stop and start again: append-only file synced
-    on every write, as a production Redis that keeps its data across a restart."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-
-    def start(self) -> None:
-        log = (self.tmp / "redis.log").open("a")
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.tmp)],
-            stdout=log, stderr=subprocess.STDOUT)
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        for _ in range(100):
-            with contextlib.suppress(redis.RedisError):
-                client.ping()
-                return
-            time.sleep(0.1)
-        pytest.fail(f"redis-server did not start:\n{(self.tmp / 'redis.log').read_text()}")
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-
-@pytest.fixture
-def private_redis(tmp_path, request):
-    if shutil.which("redis-server") is None:
-        if request.config.getoption("--require-services"):
-            pytest.fail("redis-server is not on PATH (--require-services)")
-        pytest.skip("redis-server is not on PATH")
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    if server.proc.poll() is None:
-        server.kill()
 
 
 async def rejoin_with_backoff(http_url: str, run_id: str, token: str, within: float):

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.http import HttpResponse
@@ -118,6 +119,24 @@ async def test_dashboard_roster_presence_drill_and_grades():
     await seat.disconnect()
     assert (await receive_until(dash, "presence"))["online"] is False
     await dash.disconnect()
+
+
+async def test_redis_going_away_sends_dashboards_and_seats_to_reconnect_later():
+    # The workers' layer tells each socket `layer.down` (playground/layers.py); both
+    # browsers reconnect with backoff on close 4013 (dashboard.js, assignment.js).
+    teacher, room, assignment, ada = await make_class()
+    dash = await connect(f"/ws/dashboard/{room.join_id}/", await session_cookie(teacher))
+    await receive_until(dash, "roster")
+    seat = await connect(f"/ws/seat/{assignment.share_id}/", seat_cookie(ada))
+    await receive_until(dash, "presence")
+    layer = get_channel_layer()
+    for group, comm in ((live.dashboard_group(room.pk), dash),
+                        (live.seats_group(room.pk), seat)):
+        await layer.group_send(group, {"type": "layer.down"})
+        assert (await receive_until(comm, "notice"))["message"].startswith(
+            "the live-run service is unavailable")
+        assert (await comm.receive_output(2))["code"] == 4013
+        await comm.disconnect()
 
 
 async def test_digests_reach_the_dashboard_batched():

@@ -53,10 +53,13 @@ def test_redis_url_switches_to_channels_redis():
     layer = json.loads(result.stdout)["layer"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6390/3"]
+    assert layer["CONFIG"]["capacity"] > 0 and layer["CONFIG"]["expiry"] > 0
+    # With simulation workers every frame crosses processes: the pub/sub fan-out layer.
     workers = json.loads(settings_with(REDIS_URL="redis://127.0.0.1:6390/3",
                                        PLAYGROUND_RUNNER="workers").stdout)["layer"]
-    # Longer than channels_redis's 5 s blocking receive: idle sockets must not time out.
-    assert workers["CONFIG"]["hosts"][0]["socket_timeout"] > 5
+    assert workers["BACKEND"] == "playground.layers.FanOutRedisLayer"
+    assert workers["CONFIG"]["hosts"][0]["address"] == "redis://127.0.0.1:6390/3"
+    assert workers["CONFIG"]["capacity"] > 0
 
 
 def test_database_url_switches_to_postgresql():

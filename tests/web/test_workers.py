@@ -27,9 +27,8 @@ async def workers_mode(redis_url, settings):
     settings.PLAYGROUND_RUNNER = "workers"
     settings.REDIS_URL = url
     settings.PLAYGROUND_REDIS_PREFIX = prefix
-    settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": url, "socket_timeout": 15}], "expiry": 10}}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+                                           "CONFIG": {"hosts": [url]}}}
     yield
     r = runstore.client()
     keys = [k async for k in r.scan_iter(match=f"{prefix}*")]
