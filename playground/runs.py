@@ -220,13 +220,15 @@ class Run:
             frame["components"] = diff(self.state, new_state)
         self.state = new_state
         self.seq += 1
-        # sent_at: wall-clock publish time, for bench/load.py's frame delay
+        # sent_at: wall-clock publish time, for lag (sendwindow.py) and bench/load.py
+        sent_at = round(time.time(), 3)
         message = {"type": "frame", "run_id": self.id, "seq": self.seq,
-                   "status": self.status(), "frame": frame, "sent_at": round(time.time(), 3)}
+                   "status": self.status(), "frame": frame, "sent_at": sent_at}
         if full:
             message["full"] = True
-        # kind, seq, full: for the send window of a slow viewer (playground/sendwindow.py)
-        await self.publish(message, run_id=self.id, kind="frame", seq=self.seq, full=full)
+        # for each viewer's send window (playground/sendwindow.py)
+        await self.publish(message, run_id=self.id, kind="frame", seq=self.seq, full=full,
+                           sent_at=sent_at)
         await self._digest()
 
     async def _digest(self, force: bool = False) -> None:

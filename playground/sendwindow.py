@@ -1,18 +1,31 @@
-"""Latest-state delivery to a slow viewer (docs/protocol.md, `ack`).
+"""Latest-state delivery to a viewer that cannot keep up (docs/protocol.md, `ack`).
 
-Daphne takes every message the app sends and buffers it for the socket without limit, and
-tells the app nothing about how far behind the socket is. So the viewer tells us: it acks
-the last frame seq it received, and a viewer with `size` frames sent and not acked gets no
-more deltas. Meanwhile only the newest state is kept, one frame: the next keyframe with
-every later delta merged into it. Once the viewer acks again, that frame goes out as a
-keyframe (`full`, the newest seq), so the viewer jumps to now and nothing was queued.
+Two ways a viewer falls behind, one remedy:
+- its socket is slow. Daphne takes every message the app sends and buffers it for the
+  socket without limit, and tells the app nothing about how far behind the socket is. So
+  the viewer tells us: it acks the last frame seq it received, and a viewer with `size`
+  frames sent and not acked gets no more deltas until it acks again;
+- this web process is slow (overloaded): frames reach the consumer late. A frame handed
+  over more than LAG_S after it was published is not sent.
+Meanwhile only the newest state is kept, one frame: the next keyframe with every later delta
+merged into it. Once the viewer acks again, or frames arrive on time again, that frame goes
+out as a keyframe (`full`, the newest seq), so the viewer jumps to now and nothing was
+queued. A delta not sent before a keyframe was held leaves a gap the player cannot apply
+deltas across (static/playground/player.js): deltas are not sent until the next keyframe.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections import deque
 from typing import Any
+
+# A frame this long after its publication is stale: the process is behind. Well above the
+# delay of a process keeping up (tens of ms, bench/load.py), well below what a viewer
+# notices as lag.
+LAG_S = 0.5
 
 
 class FrameWindow:
@@ -21,8 +34,12 @@ class FrameWindow:
     def __init__(self, size: int):
         self.size = size
         self.in_flight: deque[int] = deque()  # seqs sent and not yet acked, oldest first
-        self.held: dict[str, Any] | None = None  # the newest full state while stalled
+        self.held: dict[str, Any] | None = None  # the newest full state while behind
+        self.gap = False  # a delta was not sent and no keyframe is held
         self.dropped = 0  # frames not sent (replaced by a later state)
+        # Publish-to-here time of the quickest frame, when negative: the publisher's clock
+        # is ahead of ours by at least that much (docs/deploy.md: clocks in sync).
+        self.quickest = math.inf
 
     @property
     def stalled(self) -> bool:
@@ -31,20 +48,21 @@ class FrameWindow:
     def offer(self, event: dict[str, Any]) -> str | None:
         """The text to send now for a message the run published, or None: held back."""
         kind = event.get("kind")
-        if kind == "snapshot":  # a reset: a new state from which frames count again
-            self.held = None
+        if kind == "snapshot":  # a reset: a new state (maybe another worker's clock)
+            self.held, self.gap, self.quickest = None, False, math.inf
             return event["text"]
         if kind != "frame":
             return event["text"]
-        if not self.stalled:
-            self.in_flight.append(event["seq"])
-            return event["text"]
-        self.dropped += 1
-        if event["full"]:
-            self.held = json.loads(event["text"])
-        elif self.held is not None:
-            _merge(self.held, json.loads(event["text"]))
-        return None
+        if self.stalled or self._late(event) or (self.gap and not event["full"]):
+            self.dropped += 1
+            self._hold(event)
+            return None
+        if self.held is not None:  # on time again: the newest state, as one keyframe
+            self._hold(event)
+            return self._release()
+        self.gap = False
+        self.in_flight.append(event["seq"])
+        return event["text"]
 
     def ack(self, seq: int) -> str | None:
         """The viewer received every frame up to `seq`: the held frame, as a keyframe, if
@@ -53,6 +71,25 @@ class FrameWindow:
             self.in_flight.popleft()
         if self.held is None or self.stalled:
             return None
+        return self._release()
+
+    def _late(self, event: dict[str, Any]) -> bool:
+        sent_at = event.get("sent_at")
+        if sent_at is None:
+            return False
+        age = time.time() - sent_at
+        self.quickest = min(self.quickest, age)
+        return age - min(self.quickest, 0.0) > LAG_S
+
+    def _hold(self, event: dict[str, Any]) -> None:
+        if event["full"]:
+            self.held, self.gap = json.loads(event["text"]), False
+        elif self.held is not None:
+            _merge(self.held, json.loads(event["text"]))
+        else:
+            self.gap = True
+
+    def _release(self) -> str:
         held, self.held = self.held, None
         self.in_flight.append(held["seq"])
         return json.dumps(held)

@@ -129,9 +129,9 @@ if REDIS_URL and PLAYGROUND_RUNNER == "workers":
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
                            "socket_connect_timeout": 2}],
                 # Messages queued in a process for one consumer before the oldest gives
-                # way: 25 s of frames at 20 per second, so a stalled consumer costs
-                # bounded memory, not the whole run.
-                "capacity": 500,
+                # way: ~7 s of frames at 15 a second. A consumer that far behind has
+                # long been sending only the newest state (playground/sendwindow.py).
+                "capacity": 100,
             },
         }
     }

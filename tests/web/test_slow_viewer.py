@@ -66,12 +66,14 @@ async def test_a_viewer_that_never_acks_gets_a_window_then_the_newest_state_as_a
     await registry.stop_all()
 
 
-def _frame(seq, full=False, components=None):
-    message = {"type": "frame", "run_id": "r", "seq": seq, "sent_at": seq / 15,
+def _frame(seq, full=False, components=None, sent_at=None):
+    sent_at = time.time() if sent_at is None else sent_at
+    message = {"type": "frame", "run_id": "r", "seq": seq, "sent_at": sent_at,
                "frame": {"t": seq, "components": components or {}, "dots": [[seq]]}}
     if full:
         message["full"] = True
-    return {"kind": "frame", "seq": seq, "full": full, "text": json.dumps(message)}
+    return {"kind": "frame", "seq": seq, "full": full, "sent_at": sent_at,
+            "text": json.dumps(message)}
 
 
 def test_window_memory_is_one_frame_however_long_the_viewer_stalls():
@@ -85,7 +87,40 @@ def test_window_memory_is_one_frame_however_long_the_viewer_stalls():
     caught_up = json.loads(window.ack(1))
     assert caught_up["seq"] == 999 and caught_up["full"] is True and window.held is None
     assert window.offer(_frame(1000)) is None, "the keyframe filled the window again"
-    assert window.ack(999) is None and window.offer(_frame(1001)) is not None
+    # The viewer cannot apply a delta across the gap 1000 left: none until a keyframe.
+    assert window.ack(999) is None and window.offer(_frame(1001)) is None
+    assert json.loads(window.offer(_frame(1002, full=True)))["seq"] == 1002
+    assert window.offer(_frame(1003)) is not None
+
+
+def test_frames_that_reach_a_process_late_are_merged_and_sent_as_one_keyframe_on_time():
+    window = FrameWindow(size=30)
+    now = time.time()
+    assert window.offer(_frame(1, full=True, sent_at=now - 0.01)) is not None  # quickest
+    # This process fell 2 s or more behind: the frames it still has to hand over are stale.
+    assert window.offer(_frame(2, full=True, sent_at=now - 2.0)) is None
+    for seq in range(3, 30):
+        assert window.offer(_frame(seq, components={"a": {"n": seq}}, sent_at=now - 4.0
+                                   + seq / 15)) is None
+    # The first frame on time again brings the whole newest state.
+    caught_up = json.loads(window.offer(_frame(30, components={"b": {"n": 30}},
+                                               sent_at=now - 0.02)))
+    assert caught_up["seq"] == 30 and caught_up["full"] is True
+    assert caught_up["frame"]["components"] == {"a": {"n": 29}, "b": {"n": 30}}
+    assert window.dropped == 28 and window.held is None
+    assert window.offer(_frame(31, sent_at=now)) is not None
+
+
+def test_a_publishers_clock_ahead_of_ours_is_not_lag():
+    # The worker's clock is 5 s ahead of this web process's: frames look 5 s early.
+    window = FrameWindow(size=30)
+    ahead = time.time() + 5
+    assert all(window.offer(_frame(seq, full=seq == 1, sent_at=ahead + seq / 15))
+               for seq in range(1, 20))
+    assert window.offer(_frame(20, sent_at=ahead - 1)) is None, "1 s late, on that clock"
+    # A snapshot (the run moved to another worker, another clock) starts over.
+    window.offer({"kind": "snapshot", "text": "{}"})
+    assert window.offer(_frame(21, full=True, sent_at=time.time())) is not None
 
 
 def test_a_snapshot_is_never_held_and_drops_a_stale_held_state():
