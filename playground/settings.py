@@ -183,6 +183,10 @@ PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S"
 PLAYGROUND_WS_MAX_QUEUED = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED", 100))
 PLAYGROUND_WS_MAX_QUEUED_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED_BYTES",
                                                     4 * 1024 * 1024))
+# Bytes Daphne may hold unsent for a socket before it is cut: only a client that acks frames
+# it does not read gets near it (a window of frames is < 1 MiB; playground/wsguard.py).
+PLAYGROUND_WS_MAX_UNSENT_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_UNSENT_BYTES",
+                                                    8 * 1024 * 1024))
 # Frames sent to a viewer and not acked before it gets only the newest state (2 s at 15 Hz).
 PLAYGROUND_WS_FRAMES_IN_FLIGHT = int(os.environ.get("PLAYGROUND_WS_FRAMES_IN_FLIGHT", 30))
 PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))

@@ -1,4 +1,6 @@
-"""A bound on what Daphne queues for a websocket before the consumer reads it.
+"""Bounds on what Daphne holds for a websocket, in both directions.
+
+Incoming: what Daphne queues before the consumer reads it.
 
 Daphne puts every incoming websocket message on an unbounded asyncio queue, and while a
 client floods, Twisted parsing its frames takes most of the event loop: the consumer then
@@ -9,6 +11,11 @@ Daphne's protocol, where each message arrives: a socket with more than
 PLAYGROUND_WS_MAX_QUEUED messages or PLAYGROUND_WS_MAX_QUEUED_BYTES waiting is closed with
 4008 at once, and what it sends after that is dropped. A browser never gets near either
 (it sends a few messages a second, and the consumer's own rate limit is 20).
+
+Outgoing: what Twisted holds that the client has not taken yet. A viewer gets frames only
+while it acks them (playground/sendwindow.py), but a client can ack frames it never reads:
+a socket with more than PLAYGROUND_WS_MAX_UNSENT_BYTES unsent is cut (no close handshake
+could get through), and the consumer hears that it disconnected.
 """
 
 from __future__ import annotations
@@ -27,8 +34,17 @@ def _waiting_bytes(queue) -> int:
     return sum(len(m.get("text") or m.get("bytes") or "") for m in queue._queue)
 
 
+def unsent_bytes(transport) -> int:
+    """What Twisted's transport (a FileDescriptor) holds that the kernel has not taken."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except AttributeError:  # not a Twisted socket transport (e.g. in tests)
+        return 0
+
+
 def install() -> None:
-    """Wrap Daphne's WebSocketProtocol.onMessage (a no-op when Daphne is not installed)."""
+    """Wrap Daphne's WebSocketProtocol.onMessage and serverSend (a no-op when Daphne is not
+    installed)."""
     try:
         from daphne.ws_protocol import WebSocketProtocol
     except ImportError:
@@ -54,3 +70,18 @@ def install() -> None:
 
     on_message.guarded = True
     WebSocketProtocol.onMessage = on_message
+    WebSocketProtocol.serverSend = _bounded_send(WebSocketProtocol.serverSend)
+
+
+def _bounded_send(send):
+    def server_send(self, content, binary: bool = False) -> None:
+        if getattr(self, "send_cut", False):
+            return
+        if unsent_bytes(self.transport) > settings.PLAYGROUND_WS_MAX_UNSENT_BYTES:
+            self.send_cut = True
+            log.warning("websocket %s: cut, not reading what it is sent", self.client_addr)
+            self.transport.abortConnection()
+            return
+        send(self, content, binary)
+
+    return server_send

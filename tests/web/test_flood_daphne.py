@@ -4,6 +4,8 @@ the bound is ours (playground/wsguard.py, and the rate limit in playground/consu
 
 import asyncio
 import json
+import socket
+import sys
 import threading
 import time
 from urllib.parse import urlsplit
@@ -11,6 +13,8 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 import websockets
+
+from tests.conftest import ROOT
 
 FLOOD_S = 3.0
 CLOSED_WITHIN_S = 2.0
@@ -93,3 +97,31 @@ async def test_a_flooding_client_is_closed_within_2s_and_memory_stays_bounded(
     async with websockets.connect(ws_url, additional_headers={"Origin": live_server_url}) as ws:
         await ws.send(json.dumps({"type": "ping", "id": 7}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "pong", "id": 7}
+
+
+async def test_a_client_that_acks_frames_it_never_reads_is_cut_and_memory_stays_bounded(
+        live_server_url):
+    # Snapshots of a 200-component design, asked for as fast as the rate limit allows, to a
+    # socket that reads nothing (a small receive buffer, so the kernel holds little):
+    # Daphne would hold them all (playground/wsguard.py cuts it past 8 MiB unsent).
+    sys.path.insert(0, str(ROOT / "bench"))
+    from browser import big_design
+
+    server = server_process(live_server_url)
+    address = urlsplit(live_server_url)
+    sock = socket.create_connection((address.hostname, address.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    ws_url = live_server_url.replace("http://", "ws://") + "/ws/play/"
+    with PeakRss(server) as rss:
+        async with websockets.connect(ws_url, additional_headers={"Origin": live_server_url},
+                                      sock=sock, max_size=2**24, max_queue=1) as ws:
+            await ws.send(json.dumps({"type": "start", "scenario": big_design(1),
+                                      "paused": True}))
+            run_id = json.loads(await asyncio.wait_for(ws.recv(), 10))["run_id"]
+            start = time.monotonic()
+            with pytest.raises(websockets.ConnectionClosed):  # cut (measured: after 6 s)
+                while time.monotonic() - start < 30:
+                    await ws.send(json.dumps({"type": "join", "run_id": run_id}))
+                    await ws.send(json.dumps({"type": "ack", "run_id": run_id, "seq": 10**9}))
+                    await asyncio.sleep(0.06)
+    assert rss.growth_mib < MAX_GROWTH_MIB, f"server RSS grew {rss.growth_mib:.1f} MiB"
