@@ -30,6 +30,7 @@ LEASE_MS = 5000  # a dead worker's runs are orphans this long after its last ren
 RENEW_S = 1.5  # how often a worker renews its leases and saves its runs' progress
 RECORD_TTL_S = 60  # a record outlives its lease: the next worker finds it
 PENDING_TTL_S = 30  # a new run no worker claimed in this time is forgotten
+CLAIM_GRACE_S = 5  # a run taken off `pending` and not claimed in this time: its worker died
 LOST_TTL_S = 600
 
 # What a channel layer or Redis call raises while Redis is away.
@@ -155,16 +156,18 @@ async def pop_pending() -> str | None:
 
 
 async def orphans() -> list[str]:
-    """Runs a worker has driven (claimed) whose lease expired: takeover candidates. Ids of
-    expired records leave the set on the way."""
+    """Runs without a lease that a worker drove (claimed), or took off `pending` and died
+    before claiming: takeover candidates. Ids of expired records leave the set on the way."""
     r = client()
     found = []
     for run_id in await r.smembers(key("runs")):
-        claimed, leased = await r.hget(key("run", run_id), "claimed"), \
-            await r.exists(key("lease", run_id))
+        claimed, at = await r.hmget(key("run", run_id), "claimed", "at")
         if claimed is None:
             await r.srem(key("runs"), run_id)
-        elif claimed == "1" and not leased:
+        elif await r.exists(key("lease", run_id)):
+            continue
+        elif claimed == "1" or (time.time() - float(at) > CLAIM_GRACE_S
+                                and await r.lpos(key("pending"), run_id) is None):
             found.append(run_id)
     return found
 

@@ -119,21 +119,22 @@ class SimWorker:
             run_id = await runstore.pop_pending()
             if run_id is None:
                 return
-            await self._claim(run_id, takeover=False)
+            await self._claim(run_id)
 
     async def _take_over_orphans(self) -> None:
         for run_id in await runstore.orphans():
             if not await self._my_turn():
                 return
-            await self._claim(run_id, takeover=True)
+            await self._claim(run_id)
 
-    async def _claim(self, run_id: str, takeover: bool) -> None:
+    async def _claim(self, run_id: str) -> None:
         if not await runstore.acquire(run_id, self.id):
             return
         record = await runstore.load(run_id)
         if record is None:  # it ended, or expired while pending
             await runstore.release(run_id, self.id)
             return
+        takeover = record["claimed"]  # else new (or its first worker died claiming it)
         try:
             run = await asyncio.to_thread(self._rebuild, record)
         except ScenarioError:  # cannot happen to a validated document; never loop on it

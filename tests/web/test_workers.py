@@ -182,6 +182,26 @@ async def test_a_stopping_worker_hands_its_run_to_another_with_a_notice(workers)
 
 
 @pytest.mark.redis
+async def test_a_run_whose_worker_died_before_claiming_it_is_claimed_by_another(workers):
+    # A worker that took the run off the queue and died at once: only its heartbeat is left.
+    await runstore.heartbeat("ghost", 0, 5)
+    owner = await connect()
+    await owner.send_json_to({"type": "start", "scenario": DESIGN})
+    deadline = time.monotonic() + 5
+    while (run_id := await runstore.pop_pending()) is None:
+        assert time.monotonic() < deadline, "the run was not queued"
+        await asyncio.sleep(0.05)
+    started_at = time.monotonic()
+    await workers.start("w1")
+    snap = await receive_until(owner, lambda m: m["type"] in ("snapshot", "notice"),
+                               runstore.CLAIM_GRACE_S + 3 * runstore.RENEW_S)
+    assert (snap["type"], snap["run_id"]) == ("snapshot", run_id), "a new run, not moved"
+    assert time.monotonic() - started_at < runstore.CLAIM_GRACE_S + 3 * runstore.RENEW_S
+    assert (await runstore.load(run_id))["claimed"] is True
+    await owner.disconnect()
+
+
+@pytest.mark.redis
 async def test_a_run_whose_record_redis_lost_ends_as_lost(workers):
     worker = await workers.start("w1")
     owner = await connect()
