@@ -4,14 +4,16 @@ Two ways a viewer falls behind, one remedy:
 - its socket is slow. Daphne takes every message the app sends and buffers it for the
   socket without limit, and tells the app nothing about how far behind the socket is. So
   the viewer tells us: it acks the last frame seq it received, and a viewer with `size`
-  frames sent and not acked gets no more deltas until it acks again;
-- this web process is slow (overloaded): frames reach the consumer late. A frame handed
-  over more than LAG_S after it was published is not sent.
-Meanwhile only the newest state is kept, one frame: the next keyframe with every later delta
-merged into it. Once the viewer acks again, or frames arrive on time again, that frame goes
-out as a keyframe (`full`, the newest seq), so the viewer jumps to now and nothing was
-queued. A delta not sent before a keyframe was held leaves a gap the player cannot apply
-deltas across (static/playground/player.js): deltas are not sent until the next keyframe.
+  frames sent and not acked gets no more frames until it acks again;
+- this web process is slow (overloaded): frames reach the consumer late, more than LAG_S
+  after they were published. It then sends at most one frame per LAG_S, so it does less
+  work until it has caught up.
+Meanwhile only the newest state is kept, one frame: a keyframe with every later delta
+merged into it. It goes out as a keyframe (`full`, the newest seq) when the viewer acks, when
+LAG_S has passed, or when frames arrive on time again (then deltas follow it as before), so
+the viewer jumps to now and nothing was queued. A delta not sent with no keyframe to merge
+it into leaves a gap the player cannot apply deltas across (static/playground/player.js):
+nothing is sent from then until a keyframe.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import time
 from collections import deque
 from typing import Any
 
-# A frame this long after its publication is stale: the process is behind. Well above the
-# delay of a process keeping up (tens of ms, bench/load.py), well below what a viewer
-# notices as lag.
+# A frame handed over this long after its publication is late: the process is behind. Well
+# above the delay of a process keeping up (tens of ms, bench/load.py), well below what a
+# viewer notices as lag; also the pace of the newest state meanwhile (2 a second).
 LAG_S = 0.5
 
 
@@ -35,8 +37,11 @@ class FrameWindow:
         self.size = size
         self.in_flight: deque[int] = deque()  # seqs sent and not yet acked, oldest first
         self.held: dict[str, Any] | None = None  # the newest full state while behind
-        self.gap = False  # a delta was not sent and no keyframe is held
-        self.dropped = 0  # frames not sent (replaced by a later state)
+        self.unsent = False  # `held` has changes the viewer has not been sent
+        self.gap = False  # a delta was not sent and there is no state to merge it into
+        self.dropped = 0  # frames not sent as they came (replaced by a later state)
+        self.released_at = -math.inf
+        self.late = False  # the last frame came late
         # Publish-to-here time of the quickest frame, when negative: the publisher's clock
         # is ahead of ours by at least that much (docs/deploy.md: clocks in sync).
         self.quickest = math.inf
@@ -49,27 +54,27 @@ class FrameWindow:
         """The text to send now for a message the run published, or None: held back."""
         kind = event.get("kind")
         if kind == "snapshot":  # a reset: a new state (maybe another worker's clock)
-            self.held, self.gap, self.quickest = None, False, math.inf
+            self.held, self.unsent, self.gap, self.quickest = None, False, False, math.inf
             return event["text"]
         if kind != "frame":
             return event["text"]
-        if self.stalled or self._late(event) or (self.gap and not event["full"]):
+        self.late = late = self._late(event)
+        if not (self.stalled or late or self.gap or self.held is not None):
+            self.in_flight.append(event["seq"])  # keeping up: the frame as it came
+            return event["text"]
+        self._hold(event)
+        if self.held is None or self.stalled or (
+                late and time.monotonic() - self.released_at < LAG_S):
             self.dropped += 1
-            self._hold(event)
             return None
-        if self.held is not None:  # on time again: the newest state, as one keyframe
-            self._hold(event)
-            return self._release()
-        self.gap = False
-        self.in_flight.append(event["seq"])
-        return event["text"]
+        return self._release()
 
     def ack(self, seq: int) -> str | None:
-        """The viewer received every frame up to `seq`: the held frame, as a keyframe, if
-        the window has room again."""
+        """The viewer received every frame up to `seq`: the held state, as a keyframe, if
+        it has news and the window has room again."""
         while self.in_flight and self.in_flight[0] <= seq:
             self.in_flight.popleft()
-        if self.held is None or self.stalled:
+        if self.held is None or not self.unsent or self.stalled:
             return None
         return self._release()
 
@@ -88,10 +93,15 @@ class FrameWindow:
             _merge(self.held, json.loads(event["text"]))
         else:
             self.gap = True
+            return
+        self.unsent = True
 
     def _release(self) -> str:
-        held, self.held = self.held, None
+        held = self.held
         self.in_flight.append(held["seq"])
+        self.unsent, self.released_at = False, time.monotonic()
+        if not self.late:  # on time: deltas follow this keyframe as they come
+            self.held = None
         return json.dumps(held)
 
 
