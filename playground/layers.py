@@ -14,8 +14,8 @@ frame into Redis once per viewer and pulls each copy back with a round trip of i
 50 runs and 500 viewers, 7,500 round trips a second that no process kept up with
 (bench/load.py: p95 3.1 s, viewers closed). Two additions:
 - each channel's queue in this process is bounded (`capacity`): when a consumer falls that
-  far behind, its oldest message gives way (frames are latest-state anyway:
-  playground/sendwindow.py);
+  far behind, its oldest delta frame gives way (frames are latest-state anyway:
+  playground/sendwindow.py), so what it hands over is at most that many frames old;
 - Redis going away is told to every channel of this process as a `layer.down` message,
   once per outage, as the core layer's receive raised: the play socket tells the browser to
   come back later (playground/consumers.py). Subscriptions are restored on reconnection.
@@ -67,22 +67,37 @@ class FanOutRedisLayer(RedisPubSubChannelLayer):
 
 
 class _LatestQueue(asyncio.Queue):
-    """A channel's messages in this process: when full, the oldest gives way."""
+    """A channel's messages in this process. When full (the consumer is that far behind),
+    the oldest delta frame gives way: its viewer gets the newest state instead
+    (playground/sendwindow.py sees the gap); the oldest message if there is none."""
+
+    def __init__(self, maxsize: int, deserialize):
+        super().__init__(maxsize)
+        self.deserialize = deserialize
 
     def put_nowait(self, item) -> None:
         if self.full():
-            self.get_nowait()
+            self._drop_one()
         super().put_nowait(item)
+
+    def _drop_one(self) -> None:
+        waiting = self._queue  # asyncio.Queue's deque, oldest first
+        for i, data in enumerate(waiting):
+            message = self.deserialize(data)
+            if message.get("kind") == "frame" and not message.get("full"):
+                del waiting[i]
+                return
+        waiting.popleft()
 
 
 class _LoopLayer(RedisPubSubLoopLayer):
-    def __init__(self, *args, capacity: int = 100, **kwargs):
+    def __init__(self, *args, capacity: int = 16, **kwargs):
         super().__init__(*args, **kwargs)
         self.capacity = capacity
         self._shards = [_Shard(shard.host, self) for shard in self._shards]
 
     async def _subscribe_to_channel(self, channel: str) -> None:
-        self.channels[channel] = _LatestQueue(self.capacity)
+        self.channels[channel] = _LatestQueue(self.capacity, self.channel_layer.deserialize)
         await self._get_shard(channel).subscribe(channel)
 
     async def new_channel(self, prefix: str = "specific.") -> str:

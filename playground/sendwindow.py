@@ -12,8 +12,9 @@ Meanwhile only the newest state is kept, one frame: a keyframe with every later 
 merged into it. It goes out as a keyframe (`full`, the newest seq) when the viewer acks, when
 LAG_S has passed, or when frames arrive on time again (then deltas follow it as before), so
 the viewer jumps to now and nothing was queued. A delta not sent with no keyframe to merge
-it into leaves a gap the player cannot apply deltas across (static/playground/player.js):
-nothing is sent from then until a keyframe.
+it into, or one that never came (playground/layers.py drops the oldest when a consumer is
+far behind), leaves a gap the player cannot apply deltas across
+(static/playground/player.js): nothing is sent from then until a keyframe.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class FrameWindow:
         self.dropped = 0  # frames not sent as they came (replaced by a later state)
         self.released_at = -math.inf
         self.late = False  # the last frame came late
+        self.seq: int | None = None  # of the last frame offered
         # Publish-to-here time of the quickest frame, when negative: the publisher's clock
         # is ahead of ours by at least that much (docs/deploy.md: clocks in sync).
         self.quickest = math.inf
@@ -55,9 +57,13 @@ class FrameWindow:
         kind = event.get("kind")
         if kind == "snapshot":  # a reset: a new state (maybe another worker's clock)
             self.held, self.unsent, self.gap, self.quickest = None, False, False, math.inf
+            self.seq = None
             return event["text"]
         if kind != "frame":
             return event["text"]
+        if not event["full"] and self.seq is not None and event["seq"] != self.seq + 1:
+            self.held, self.gap = None, True  # a delta never came (playground/layers.py)
+        self.seq = event["seq"]
         self.late = late = self._late(event)
         if not (self.stalled or late or self.gap or self.held is not None):
             self.in_flight.append(event["seq"])  # keeping up: the frame as it came

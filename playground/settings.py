@@ -128,10 +128,10 @@ if REDIS_URL and PLAYGROUND_RUNNER == "workers":
                 # A read timeout guards against a half-open socket to Redis.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
                            "socket_connect_timeout": 2}],
-                # Messages queued in a process for one consumer before the oldest gives
-                # way: ~7 s of frames at 15 a second. A consumer that far behind has
-                # long been sending only the newest state (playground/sendwindow.py).
-                "capacity": 100,
+                # Messages queued in a process for one consumer before the oldest delta
+                # frame gives way: ~1 s of frames at 15 a second, so an overloaded process
+                # hands its viewers frames at most that late (playground/sendwindow.py).
+                "capacity": 16,
             },
         }
     }

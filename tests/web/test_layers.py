@@ -58,6 +58,18 @@ async def test_a_consumer_that_falls_behind_keeps_only_the_newest_messages(redis
                 break
             await asyncio.sleep(0.05)
         assert [(await _receive(layer, channel))["seq"] for _ in range(3)] == [6, 7, "last"]
+        # Delta frames give way before anything else: control messages and keyframes stay.
+        kept = [{"type": "run.message", "kind": "snapshot", "seq": 10},
+                {"type": "run.message", "kind": "frame", "full": True, "seq": 11}]
+        for message in [*kept, *({"type": "run.message", "kind": "frame", "full": False,
+                                  "seq": seq} for seq in (12, 13, 14))]:
+            await layer.send(channel, message)
+        for _ in range(100):
+            if queue.full() and layer.deserialize(queue._queue[-1])["seq"] == 14:
+                break
+            await asyncio.sleep(0.05)
+        assert [await _receive(layer, channel) for _ in range(3)] == [
+            *kept, {"type": "run.message", "kind": "frame", "full": False, "seq": 14}]
     finally:
         await layer.flush()
 

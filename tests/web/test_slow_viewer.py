@@ -122,6 +122,15 @@ def test_a_process_that_hands_frames_over_late_sends_the_newest_state_twice_a_se
     assert delta["seq"] == 48 and "full" not in delta and window.held is None
 
 
+def test_after_a_delta_that_never_came_nothing_is_sent_until_a_keyframe():
+    window = FrameWindow(size=30)
+    assert window.offer(_frame(1, full=True)) and window.offer(_frame(2))
+    # 3 was dropped on the way (playground/layers.py): 4 cannot be applied by the player.
+    assert window.offer(_frame(4)) is None and window.offer(_frame(5)) is None
+    assert json.loads(window.offer(_frame(6, full=True)))["seq"] == 6
+    assert json.loads(window.offer(_frame(7)))["seq"] == 7
+
+
 def test_a_publishers_clock_ahead_of_ours_is_not_lag():
     # The worker's clock is 5 s ahead of this web process's: frames look 5 s early.
     window = FrameWindow(size=30)
