@@ -15,7 +15,7 @@ frame into Redis once per viewer and pulls each copy back with a round trip of i
 (bench/load.py: p95 3.1 s, viewers closed). Two additions:
 - each channel's queue in this process is bounded (`capacity`): when a consumer falls that
   far behind, its oldest delta frame gives way (frames are latest-state anyway:
-  playground/sendwindow.py), so what it hands over is at most that many frames old;
+  playground/sendwindow.py), so the frames it hands over are at most about that many old;
 - Redis going away is told to every channel of this process as a `layer.down` message,
   once per outage, as the core layer's receive raised: the play socket tells the browser to
   come back later (playground/consumers.py). Subscriptions are restored on reconnection.
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 1.0
 DOWN_RETRY_S = 0.5  # how often the receiver tries Redis again while it is away
+CONTROL_FACTOR = 10
 
 
 class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
@@ -67,27 +68,29 @@ class FanOutRedisLayer(RedisPubSubChannelLayer):
 
 
 class _LatestQueue(asyncio.Queue):
-    """A channel's messages in this process. When full (the consumer is that far behind),
-    the oldest delta frame gives way: its viewer gets the newest state instead
-    (playground/sendwindow.py sees the gap); the oldest message if there is none."""
+    """A channel's messages in this process. Past `capacity` (the consumer is that far
+    behind), the oldest delta frame gives way: its viewer gets the newest state instead
+    (playground/sendwindow.py sees the gap). Other messages (a worker's joins and commands,
+    snapshots, keyframes) are kept up to CONTROL_FACTOR x capacity, then the oldest goes."""
 
-    def __init__(self, maxsize: int, deserialize):
-        super().__init__(maxsize)
-        self.deserialize = deserialize
+    def __init__(self, capacity: int, deserialize):
+        super().__init__()
+        self.capacity, self.deserialize = capacity, deserialize
 
     def put_nowait(self, item) -> None:
-        if self.full():
-            self._drop_one()
+        if self.qsize() >= self.capacity and not self._drop_oldest_delta() and \
+                self.qsize() >= CONTROL_FACTOR * self.capacity:
+            self.get_nowait()
         super().put_nowait(item)
 
-    def _drop_one(self) -> None:
+    def _drop_oldest_delta(self) -> bool:
         waiting = self._queue  # asyncio.Queue's deque, oldest first
         for i, data in enumerate(waiting):
             message = self.deserialize(data)
             if message.get("kind") == "frame" and not message.get("full"):
                 del waiting[i]
-                return
-        waiting.popleft()
+                return True
+        return False
 
 
 class _LoopLayer(RedisPubSubLoopLayer):

@@ -45,31 +45,35 @@ async def test_a_group_message_reaches_every_viewer_once_per_process(redis_url):
         await second.flush()
 
 
-async def test_a_consumer_that_falls_behind_keeps_only_the_newest_messages(redis_url):
+async def _sent(layer, channel, messages):
+    """Send `messages` to `channel` and wait until the last has arrived in its queue."""
+    for message in messages:
+        await layer.send(channel, message)
+    queue = layer._get_layer().channels[channel]
+    for _ in range(100):
+        if queue.qsize() and layer.deserialize(queue._queue[-1]) == messages[-1]:
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail("the messages did not arrive")
+
+
+def _delta(seq):
+    return {"type": "run.message", "kind": "frame", "full": False, "seq": seq}
+
+
+async def test_a_consumer_that_falls_behind_sheds_its_oldest_delta_frames(redis_url):
     layer = FanOutRedisLayer(hosts=[redis_url], capacity=3)
     channel = await layer.new_channel()
     try:
-        for seq in range(1, 8):
-            await layer.send(channel, {"type": "run.message", "seq": seq})
-        await layer.send(channel, {"type": "run.message", "seq": "last"})
-        queue = layer._get_layer().channels[channel]
-        for _ in range(100):  # until the last one arrived; only three are kept
-            if queue.full() and layer.deserialize(queue._queue[-1])["seq"] == "last":
-                break
-            await asyncio.sleep(0.05)
-        assert [(await _receive(layer, channel))["seq"] for _ in range(3)] == [6, 7, "last"]
-        # Delta frames give way before anything else: control messages and keyframes stay.
+        # Deltas give way first; a snapshot and a keyframe stay.
         kept = [{"type": "run.message", "kind": "snapshot", "seq": 10},
                 {"type": "run.message", "kind": "frame", "full": True, "seq": 11}]
-        for message in [*kept, *({"type": "run.message", "kind": "frame", "full": False,
-                                  "seq": seq} for seq in (12, 13, 14))]:
-            await layer.send(channel, message)
-        for _ in range(100):
-            if queue.full() and layer.deserialize(queue._queue[-1])["seq"] == 14:
-                break
-            await asyncio.sleep(0.05)
-        assert [await _receive(layer, channel) for _ in range(3)] == [
-            *kept, {"type": "run.message", "kind": "frame", "full": False, "seq": 14}]
+        await _sent(layer, channel, [*kept, _delta(12), _delta(13), _delta(14)])
+        assert [await _receive(layer, channel) for _ in range(3)] == [*kept, _delta(14)]
+        # Other messages (a worker's joins, say) are kept up to 10 x capacity.
+        joins = [{"type": "run.join", "n": n} for n in range(35)]
+        await _sent(layer, channel, joins)
+        assert [await _receive(layer, channel) for _ in range(30)] == joins[5:]
     finally:
         await layer.flush()
 
