@@ -4,7 +4,7 @@ Two ways a viewer falls behind, one remedy:
 - its socket is slow. Daphne takes every message the app sends and buffers it for the
   socket without limit, and tells the app nothing about how far behind the socket is. So
   the viewer tells us: it acks the last frame seq it received, and a viewer with `size`
-  frames sent and not acked gets no more frames until it acks again;
+  frames sent and not acked, or one sent WINDOW_S ago, gets no more until it acks again;
 - this web process is slow (overloaded): frames reach the consumer late, more than LAG_S
   after they were published. It then sends at most one frame per LAG_S, so it does less
   work until it has caught up.
@@ -29,6 +29,10 @@ from typing import Any
 # above the delay of a process keeping up (tens of ms, bench/load.py), well below what a
 # viewer notices as lag; also the pace of the newest state meanwhile (2 a second).
 LAG_S = 0.5
+# A viewer with frames sent this long ago and not acked gets no more until it acks: with
+# `size` (30 frames, 2 s at 15 Hz), what waits for a slow socket is at most ~2 s of frames
+# at any frame rate.
+WINDOW_S = 2.0
 
 
 class FrameWindow:
@@ -36,7 +40,8 @@ class FrameWindow:
 
     def __init__(self, size: int):
         self.size = size
-        self.in_flight: deque[int] = deque()  # seqs sent and not yet acked, oldest first
+        # (seq, when sent) of frames sent and not yet acked, oldest first
+        self.in_flight: deque[tuple[int, float]] = deque()
         self.held: dict[str, Any] | None = None  # the newest full state while behind
         self.unsent = False  # `held` has changes the viewer has not been sent
         self.gap = False  # a delta was not sent and there is no state to merge it into
@@ -50,7 +55,8 @@ class FrameWindow:
 
     @property
     def stalled(self) -> bool:
-        return len(self.in_flight) >= self.size
+        return len(self.in_flight) >= self.size or bool(
+            self.in_flight and time.monotonic() - self.in_flight[0][1] > WINDOW_S)
 
     def offer(self, event: dict[str, Any]) -> str | None:
         """The text to send now for a message the run published, or None: held back."""
@@ -66,7 +72,7 @@ class FrameWindow:
         self.seq = event["seq"]
         self.late = late = self._late(event)
         if not (self.stalled or late or self.gap or self.held is not None):
-            self.in_flight.append(event["seq"])  # keeping up: the frame as it came
+            self.in_flight.append((event["seq"], time.monotonic()))  # the frame as it came
             return event["text"]
         self._hold(event)
         if self.held is None or self.stalled or (
@@ -78,7 +84,7 @@ class FrameWindow:
     def ack(self, seq: int) -> str | None:
         """The viewer received every frame up to `seq`: the held state, as a keyframe, if
         it has news and the window has room again."""
-        while self.in_flight and self.in_flight[0] <= seq:
+        while self.in_flight and self.in_flight[0][0] <= seq:
             self.in_flight.popleft()
         if self.held is None or not self.unsent or self.stalled:
             return None
@@ -103,9 +109,9 @@ class FrameWindow:
         self.unsent = True
 
     def _release(self) -> str:
-        held = self.held
-        self.in_flight.append(held["seq"])
-        self.unsent, self.released_at = False, time.monotonic()
+        held, now = self.held, time.monotonic()
+        self.in_flight.append((held["seq"], now))
+        self.unsent, self.released_at = False, now
         if not self.late:  # on time: deltas follow this keyframe as they come
             self.held = None
         return json.dumps(held)

@@ -98,7 +98,8 @@ def test_window_memory_is_one_frame_however_long_the_viewer_stalls():
 def test_a_process_that_hands_frames_over_late_sends_the_newest_state_twice_a_second():
     window = FrameWindow(size=30)
     t0 = time.time()
-    assert window.offer(_frame(1, full=True, sent_at=t0)) is not None
+    with patch.object(sendwindow.time, "monotonic", return_value=t0):
+        assert window.offer(_frame(1, full=True, sent_at=t0)) is not None
     # This process is 2 s behind: it hands over frames published 2 s ago, 15 a second.
     sent = []
     for seq in range(2, 47):
@@ -109,6 +110,7 @@ def test_a_process_that_hands_frames_over_late_sends_the_newest_state_twice_a_se
                                        components={"a": {"n": seq}}, sent_at=at))
         if text is not None:
             sent.append(json.loads(text))
+            window.ack(seq)  # a viewer keeping up
     # Deltas 2..29 have no keyframe to merge into (the viewer could not apply them either);
     # from keyframe 30 on, the newest state every LAG_S (0.5 s: 8 frames), as keyframes.
     assert [m["seq"] for m in sent] == [30, 38, 46]
@@ -120,6 +122,17 @@ def test_a_process_that_hands_frames_over_late_sends_the_newest_state_twice_a_se
     assert caught_up["frame"]["components"] == {"a": {"n": 46}, "b": {"n": 47}}
     delta = json.loads(window.offer(_frame(48, components={"b": {"n": 48}})))
     assert delta["seq"] == 48 and "full" not in delta and window.held is None
+
+
+def test_frames_unacked_for_2s_stall_the_window_whatever_their_number():
+    window = FrameWindow(size=30)
+    with patch.object(sendwindow.time, "monotonic", return_value=100.0):
+        assert window.offer(_frame(1, full=True)) and window.offer(_frame(2))
+    with patch.object(sendwindow.time, "monotonic", return_value=102.5):
+        assert window.offer(_frame(3, full=True)) is None
+        assert window.offer(_frame(4, components={"a": {"n": 4}})) is None
+        assert window.ack(1) is None, "2 is still unacked since 100.0"
+        assert json.loads(window.ack(2))["seq"] == 4, "the newest state once it is acked"
 
 
 def test_after_a_delta_that_never_came_nothing_is_sent_until_a_keyframe():
