@@ -158,13 +158,16 @@ class Viewer:
             async with ws:
                 acked_at, to_ack = 0.0, None
                 while not stop.is_set():
+                    # like player.js: the latest frame is acked within ACK_S, even when no
+                    # other message follows it (the server stops sending to a socket that
+                    # leaves frames unacked for 2 s)
+                    wait = 0.5 if to_ack is None else max(0.0, acked_at + ACK_S - time.time())
                     try:
-                        text = await asyncio.wait_for(ws.recv(), 0.5)
+                        text = await asyncio.wait_for(ws.recv(), wait)
                     except TimeoutError:
-                        continue
+                        text = None
                     now = time.time()
-                    seq = self.received(text, now)
-                    if seq is not None:
+                    if text is not None and (seq := self.received(text, now)) is not None:
                         to_ack = seq
                     if to_ack is not None and now - acked_at >= ACK_S:
                         await ws.send(json.dumps({"type": "ack", "run_id": self.run_id,
