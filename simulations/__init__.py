@@ -1,6 +1,7 @@
 """The System Design Playground engine: a discrete-event simulator of system designs.
 
-Pure Python; it never imports Django or the web app.
+Pure Python; it never imports Django or the web app. Compiled with mypyc when built
+(simulations/compiled.py): then COMPILED is true.
 
     from simulations import run, validate, Simulation
     report = run(json.load(open("design.json")), seed=7)
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine import Simulation
-from .registry import KINDS, registry_json
-from .scenario import FORMAT, LIMITS, Scenario, ScenarioError, load, validate
+from . import compiled
 
-__all__ = ["FORMAT", "KINDS", "LIMITS", "Scenario", "ScenarioError", "Simulation", "load",
-           "registry_json", "run", "validate"]
+COMPILED = compiled.use_build(__path__)
+
+from .engine import Simulation  # noqa: E402 (after the choice of modules)
+from .registry import KINDS, registry_json  # noqa: E402
+from .scenario import FORMAT, LIMITS, Scenario, ScenarioError, load, validate  # noqa: E402
+
+__all__ = ["COMPILED", "FORMAT", "KINDS", "LIMITS", "Scenario", "ScenarioError", "Simulation",
+           "load", "registry_json", "run", "validate"]
 
 
 def run(scenario: Scenario | dict[str, Any], seed: int | None = None,

@@ -8,6 +8,8 @@ from bisect import bisect_left
 from collections.abc import Callable
 from itertools import accumulate
 
+from ._mypyc import mypyc_attr
+
 Sampler = Callable[[], float]
 
 
@@ -41,6 +43,7 @@ def gap_sampler(rate: float, cv: float, rng: random.Random) -> Sampler:
 # survive pickle and deepcopy (checkpoints, simulations/replay.py), and a closure does not.
 # They are no slower: the hot path calls them once per service time or arrival.
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Constant:
     __slots__ = ("value",)
 
@@ -51,6 +54,7 @@ class Constant:
         return self.value
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Exponential:
     __slots__ = ("mean", "rand")
 
@@ -61,6 +65,7 @@ class Exponential:
         return -self.mean * _log(1.0 - self.rand())
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Hyperexponential:
     """Exponential with mean m1 (probability p1) or m2."""
 
@@ -74,6 +79,7 @@ class Hyperexponential:
         return -(self.m1 if rand() < self.p1 else self.m2) * _log(1.0 - rand())
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Lognormal:
     __slots__ = ("mu", "sigma", "rng")
 
@@ -84,6 +90,7 @@ class Lognormal:
         return self.rng.lognormvariate(self.mu, self.sigma)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Gamma:
     __slots__ = ("shape", "scale", "rng")
 
@@ -94,6 +101,7 @@ class Gamma:
         return self.rng.gammavariate(self.shape, self.scale)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class KeyChooser:
     """Draws key ranks 0..n-1 with P(rank i) proportional to (i+1)^-skew (Zipf)."""
 

@@ -48,7 +48,7 @@ class Kernel:
                 if time.perf_counter() > deadline:
                     return False
         if t_end > self.now:
-            self.now = t_end
+            self.now = float(t_end)  # a float, as when compiled (an int t_end showed as 60)
         return True
 
     def _run_all(self, t_end: float) -> None:

@@ -1,6 +1,6 @@
-"""Shared fixtures, and the rule for tests marked `redis`, `postgres` or `browser`: they are
-skipped when their service is missing, but fail under --require-services (CI), so a broken
-service can never pass as a row of skips."""
+"""Shared fixtures, and the rule for tests marked `redis`, `postgres`, `browser` or
+`compiled`: they are skipped when their service (or the compiled engine) is missing, but fail
+under --require-services (CI), so a broken service can never pass as a row of skips."""
 
 import contextlib
 import importlib.util
@@ -30,14 +30,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVICES = ("redis", "postgres", "browser")
+SERVICES = ("redis", "postgres", "browser", "compiled")
 
 
 def pytest_addoption(parser):
     parser.addoption(
         "--require-services",
         action="store_true",
-        help="fail, instead of skipping, tests whose service (redis, postgres, browser) is missing",
+        help="fail, instead of skipping, tests whose service (redis, postgres, browser, the "
+        "compiled engine) is missing",
     )
 
 
@@ -68,6 +69,11 @@ def missing_service(name: str) -> str | None:
             return "DATABASE_URL does not point at PostgreSQL"
         host, port = db["HOST"] or "localhost", int(db["PORT"] or 5432)
         return None if _answers(host, port) else f"PostgreSQL does not answer at {host}:{port}"
+    if name == "compiled":
+        import simulations
+
+        return None if simulations.COMPILED else "the compiled engine is not built " \
+            "(scripts/build-engine)"
     if name == "browser":
         if not os.access(CHROMIUM, os.X_OK):
             return f"{CHROMIUM} is missing"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._mypyc import mypyc_attr
 from ..metrics import LatencyHistogram, TimeAverage
 from ..registry import hourly_cost
 
@@ -28,11 +29,13 @@ class Unanswered:
     """Carrier of a request whose answer nobody waits for (write-behind flushes)."""
 
     __slots__ = ("link",)
+    link: Link
 
     def answer(self, outcome: int) -> None:
         self.link.returned(outcome)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Request:
     """One attempt's travel through the system. `sample` marks requests drawn as dots.
 
@@ -42,8 +45,10 @@ class Request:
 
     __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious", "origin",
                  "link")
+    link: Link  # set by Link.send
 
-    def __init__(self, op: str, key: int, born: float, counted: bool, sample: bool,
+    # `sample` is only tested for truth (a client passes 0 when it draws no dots).
+    def __init__(self, op: str, key: int, born: float, counted: bool, sample: Any,
                  malicious: bool = False, origin: Any = None):
         self.op = op
         self.key = key  # also stands for the caller's address (ip_hash, per-client limits)
@@ -63,6 +68,7 @@ class Request:
             self.origin.settled(self, OK)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Job:
     """A request held by one component until that component answers its caller."""
 
@@ -84,11 +90,12 @@ class Job:
 
     def answer(self, outcome: int) -> None:
         """A downstream call answered."""
-        outcome = self.link.returned(outcome)
+        outcome = self.link.returned(outcome)  # type: ignore[union-attr]
         if self.open:
             self.owner.resume(self, outcome)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Component:
     """Base of every kind: up/down state, held jobs, counters and answer bookkeeping."""
 
@@ -132,6 +139,18 @@ class Component:
         """Only kinds with service times slow down."""
 
     # -- requests -------------------------------------------------------------------------
+    def accept(self, req: Request, reply: Reply) -> None:
+        """Take a request from a link: every kind a link may lead to provides it."""
+        raise NotImplementedError
+
+    def settled(self, subject: Any, outcome: int) -> None:
+        """A call made through `Calls` is over (kinds that make such calls provide it)."""
+        raise NotImplementedError
+
+    def retry(self, call: Any) -> None:
+        """Make attempt call.n + 1 of a call made through `Calls` (as `settled`)."""
+        raise NotImplementedError
+
     def admit(self, req: Request, reply: Reply) -> Job | None:
         """Count an arrival; a component that is down turns it away at once."""
         now = self.kernel.now

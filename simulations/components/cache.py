@@ -9,19 +9,21 @@ still unflushed when the cache fails are counted as lost writes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import OK, Component, Job, Request, Unanswered, hit_ratio
 from .cache_stores import INF, STORES
 
 
 class Cache(Component):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.hits = self.misses = self.lost_writes = 0
         self.evictions_before = 0  # evictions during warm-up, not reported
         self.all_hits = self.all_lookups = 0  # warm-up included, for live frames
         self.dirty: set[int] = set()
         self._flushing = False
-        self.store = STORES[settings["eviction"]](settings["capacity_keys"])
+        self.store: Any = STORES[settings["eviction"]](settings["capacity_keys"])
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
@@ -34,7 +36,7 @@ class Cache(Component):
         self.store.capacity = self.settings["capacity_keys"]
         self.store.trim()
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         self.evictions_before = self.store.evictions
 
@@ -107,7 +109,7 @@ class Cache(Component):
         self.dirty.clear()
         self.store.clear()
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         lookups = self.hits + self.misses
         out.update(hits=self.hits, misses=self.misses,
@@ -122,9 +124,9 @@ class Cache(Component):
         out["dirty"] = len(self.dirty)
         return out
 
-    def counters(self, now):
+    def counters(self, now: float):
         return {**super().counters(now), "hits": self.all_hits, "lookups": self.all_lookups}
 
-    def windowed(self, old, new, span, out):
+    def windowed(self, old, new, span: float, out):
         super().windowed(old, new, span, out)
         hit_ratio(old, new, out)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from .._mypyc import mypyc_attr
+
 INF = float("inf")
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class FifoStore:
     """Evicts the oldest fill; hits do not change the order."""
 
@@ -70,6 +73,7 @@ class LruStore(FifoStore):
     touch_on_hit = True
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class LfuStore:
     """Evicts the least frequently used entry (the least recent among equals), in O(1)."""
 

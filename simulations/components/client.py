@@ -12,7 +12,7 @@ from .resilience import Call, Calls
 
 
 class Client(Component):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         seed = sim.seed
         self._gap_rng = stream(seed, cid, "arrivals")
@@ -52,7 +52,7 @@ class Client(Component):
         if {"rate_rps", "arrival_cv"} & set(changes):
             self.start()
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         self.calls.warm(now)
 
@@ -67,7 +67,7 @@ class Client(Component):
             return
         kernel = self.kernel
         now = kernel.now
-        heappush(kernel.heap, (now + self._gap(), next(kernel.seq), self._arrive, epoch))
+        heappush(kernel.heap, (now + self._gap(), next(kernel.seq), self._arrive, epoch))  # type: ignore[misc]
         if not self.up:
             return
         sim = self.sim
@@ -79,7 +79,7 @@ class Client(Component):
             else "write"
         req = Request(op, self._keys() if sim.uses_keys else 0, now, counted,
                       sim.sample_every and sim.sample_next(),
-                      self._malicious and self._malicious_rng.random() < self._malicious, self)
+                      self._malicious > 0 and self._malicious_rng.random() < self._malicious, self)
         links = self.routes[op]
         if self.calls.uncalled:
             link = links[0] if len(links) == 1 else sim.pick_weighted(self, links)
@@ -111,7 +111,7 @@ class Client(Component):
         """Requests started and not yet finished (retries included)."""
         return self.total_in - self.total_ok - self.total_failed
 
-    def report(self, now):
+    def report(self, now: float):
         failed = sum(self.failures.values())
         return {"kind": self.kind, "requests": self.requests, "succeeded": self.succeeded,
                 "failed": failed, "failures": dict(self.failures),

@@ -13,6 +13,7 @@ databases replicating to each other, both taking writes, and counts conflicting 
 
 from __future__ import annotations
 
+from .._mypyc import mypyc_attr
 from ..kernel import stream
 from ..metrics import TimeAverage
 from .base import OK, Job
@@ -21,6 +22,7 @@ from .pool import QueuedPool
 Entry = tuple[int, int, Job | None, int]  # key, write number, sync write waiting, sequence
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Replication:
     """One primary -> replica replication link at run time."""
 
@@ -112,7 +114,7 @@ class Replication:
 
 
 class Database(QueuedPool):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.shipped: dict[int, int] = {}  # number of the latest write per key sent out
         self.version: dict[int, int] = {}  # latest committed write per key (primaries)
@@ -134,7 +136,7 @@ class Database(QueuedPool):
         if self.settings["failover"] == "active_passive":
             Cluster(self)
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         if self.cluster is not None and self.cluster.endpoint is self:
             self.cluster.writable.mark(now)
@@ -161,7 +163,7 @@ class Database(QueuedPool):
                 self.writes += 1
         super().start(job)
 
-    def done(self, job: Job) -> None:
+    def done(self, job: Job, outcome: int = OK) -> None:
         if job.req.op != "write" or not self.replicas:
             self.end(job, OK)
             return
@@ -235,7 +237,7 @@ class Database(QueuedPool):
         self.applied = dict(primary.version)
         self.applied_seq = primary.seq
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out.update(reads=self.reads, writes=self.writes, stale_reads=self.stale_reads)
         if self.settings["failover"] == "multi_primary":
@@ -253,6 +255,7 @@ class Database(QueuedPool):
         return out
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Cluster:
     """An active-passive cluster: a primary, its replicas, and which of them is primary.
 

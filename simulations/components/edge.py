@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._mypyc import mypyc_attr
 from ..distributions import Constant
 from ..kernel import stream
 from .base import BLOCKED, DOWN, OK, RATE_LIMITED, Component, Job, hit_ratio
@@ -34,6 +35,7 @@ def _if_open(item: tuple[Callable[[Job], None], Job]) -> None:
         step(job)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class TokenBucket:
     """`burst` tokens, refilled at `rate` per second; a request takes one or is limited."""
 
@@ -61,6 +63,7 @@ class TokenBucket:
         return False
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class ResponseCache:
     """An LRU store of responses with an optional TTL from the fill, and its hit counts
     (cdn pull mode and the reverse proxy's cache)."""
@@ -114,7 +117,7 @@ class Dns(Component):
     `lookup_ms` only when its user's answer has expired, and goes wherever that answer
     points, up or down. A lookup picks among the targets that are up at that moment."""
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self._rr = 0
         self.answers: dict[int, tuple[float, int]] = {}  # user -> (expiry, link index)
@@ -174,7 +177,7 @@ class Dns(Component):
         self._rr += 1
         return up[self._rr % len(up)]
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         resolved = self.lookups + self.cached
         out.update(lookups=self.lookups, cached=self.cached,
@@ -196,7 +199,7 @@ class Cdn(Component):
     reads and writes always go to the origin. Pull fills on a miss (LRU, TTL from the
     fill); push serves the `push_keys` most popular keys and never fills."""
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self._rng = stream(sim.seed, cid, "dynamic")
         self.cache = ResponseCache(settings["capacity_keys"])
@@ -208,7 +211,7 @@ class Cdn(Component):
         if self.settings["mode"] == "push":  # what was pulled is not what is pushed
             self.cache.store.clear()
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         self.cache.warm()
 
@@ -243,7 +246,7 @@ class Cdn(Component):
     def drop_state(self) -> None:
         self.cache.store.clear()  # pushed keys are configuration: they stay
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out.update(self.cache.report(), dynamic=self.dynamic)
         return out
@@ -253,10 +256,10 @@ class Cdn(Component):
         self.cache.live(out)
         return out
 
-    def counters(self, now):
+    def counters(self, now: float):
         return self.cache.counters(super().counters(now))
 
-    def windowed(self, old, new, span, out):
+    def windowed(self, old, new, span: float, out):
         super().windowed(old, new, span, out)
         hit_ratio(old, new, out)
 
@@ -268,7 +271,7 @@ class ReverseProxy(QueuedPool):
     its upstreams: a request holds one while it is forwarded; beyond them requests wait
     FIFO (up to `queue_limit`). Every successful answer pays `compress_ms`."""
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         self.cache = ResponseCache(settings["cache_keys"])
         self.buckets: dict[int, TokenBucket] = {}  # client -> its bucket, made on first use
         self.rate_limited = 0
@@ -292,7 +295,7 @@ class ReverseProxy(QueuedPool):
         else:  # limits turned off: buckets start afresh if they are turned on again
             self.buckets.clear()
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         self.cache.warm()
 
@@ -344,7 +347,7 @@ class ReverseProxy(QueuedPool):
         self.cache.store.clear()
         self.buckets.clear()
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out.update(self.cache.report(), rate_limited=self.rate_limited)
         return out
@@ -354,10 +357,10 @@ class ReverseProxy(QueuedPool):
         self.cache.live(out)
         return out
 
-    def counters(self, now):
+    def counters(self, now: float):
         return self.cache.counters(super().counters(now))
 
-    def windowed(self, old, new, span, out):
+    def windowed(self, old, new, span: float, out):
         super().windowed(old, new, span, out)
         hit_ratio(old, new, out)
 
@@ -367,7 +370,7 @@ class ReverseProxy(QueuedPool):
 class RateLimiter(Component):
     """One token bucket for everything that passes: over the limit it answers 429."""
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.bucket = TokenBucket(settings["rate_rps"], settings["burst"], 0.0)
         self.admitted = self.limited = 0
@@ -387,7 +390,7 @@ class RateLimiter(Component):
             self.limited += job.counted
             self.turn_away(job, RATE_LIMITED)
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out.update(admitted=self.admitted, limited=self.limited)
         return out
@@ -402,7 +405,7 @@ class Waf(Component):
     """Inspects every request for `inspect_ms`; blocks a share of attacks (`block_ratio`)
     and a share of legitimate requests (`false_positive_ratio`), answering `blocked`."""
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self._rng = stream(sim.seed, cid, "inspect")
         self.blocked = self.passed = self.false_positives = self.missed = 0
@@ -426,7 +429,7 @@ class Waf(Component):
         self.missed += job.counted and req.malicious
         self.forward(job, self.routes[req.op])
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out.update(blocked=self.blocked, false_positives=self.false_positives,
                    passed=self.passed, missed_attacks=self.missed)

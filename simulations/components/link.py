@@ -7,8 +7,9 @@ link with no latency adds no callback of its own on the way back (the hot path).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .._mypyc import mypyc_attr
 from .base import CUT, Reply, Request
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .base import Component
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Link:
     __slots__ = ("sim", "kernel", "index", "source", "target", "latency", "route", "weight",
                  "cut", "total", "errors")
@@ -37,7 +39,7 @@ class Link:
     def carries(self, op: str) -> bool:
         return self.route == "any" or self.route == op
 
-    def send(self, req: Request, carrier: Carrier) -> None:
+    def send(self, req: Request, carrier: Any) -> None:  # carrier: a Carrier
         """Carry `req` to the target; the answer goes to `carrier.answer`."""
         self.total += 1
         carrier.link = self
@@ -70,6 +72,7 @@ class Link:
         return outcome
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class _Back:
     """An answer on its way back over a link: an object, not a closure, so that a running
     simulation can be copied (checkpoints)."""

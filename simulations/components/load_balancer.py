@@ -8,7 +8,7 @@ from .base import DOWN, Component, Job
 
 
 class LoadBalancer(Component):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self._rng = stream(sim.seed, cid, "balance")
         self._rr = 0
@@ -108,7 +108,7 @@ class LoadBalancer(Component):
         a, b = self._rng.sample(healthy, 2)
         return a if self.outstanding[a] <= self.outstanding[b] else b
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out["per_target"] = {link.target.id: n for link, n in
                              zip(self.out, self.per_target, strict=True)}

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Protocol
 
+from .._mypyc import mypyc_attr
 from ..metrics import TimeAverage
 from .base import OK, REJECTED, Component, Job, Reply, Request, ignore
 from .pool import Pool
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Message:
     __slots__ = ("req", "queued", "counted")
 
@@ -37,13 +39,14 @@ class Source(Protocol):
 
 
 class Queue(Component):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.buffer: deque[Message] = deque()
         self.depth = TimeAverage(0.0, 0.0)
         self.consumers: list[Worker] = []
         self._next = 0
-        self.delivered = self.wait_sum = self.lost = 0
+        self.delivered = self.lost = 0
+        self.wait_sum = 0.0
         self.total_delivered = 0
 
     def wire(self):
@@ -52,7 +55,7 @@ class Queue(Component):
         for worker in self.consumers:
             worker.sources.append(self)
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         self.depth.mark(now)
 
@@ -116,7 +119,7 @@ class Queue(Component):
         super().recover()
         self.dispatch()
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out.update(mean_queue=self.depth.mean(now), delivered=self.delivered,
                    mean_wait_ms=self.wait_sum / self.delivered * 1000.0 if self.delivered
@@ -130,7 +133,7 @@ class Queue(Component):
 
 
 class Worker(Pool):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.sources: list[Source] = []
         self._turn = 0
@@ -169,7 +172,7 @@ class Worker(Pool):
         super().recover()
         self.pull()
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out["lost"] = self.lost
         return out

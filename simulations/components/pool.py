@@ -23,7 +23,7 @@ class Pool(Component):
     blocking = True
     calls: Calls | None = None
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self._rng = stream(sim.seed, cid, "service")
         self.busy = 0
@@ -48,7 +48,7 @@ class Pool(Component):
     def mean_s(self, op: str) -> float:
         return self.settings["service_ms"] / 1000.0
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         self.warm_t = now
         self.busy_time = 0.0
@@ -106,9 +106,12 @@ class Pool(Component):
             self.release(job)
         self.finish(job, outcome)
 
-    # The job's work and calls are over: it ends OK (one call less on the hot path than a
-    # method calling end).
-    done = end
+    def done(self, job: Job, outcome: int = OK) -> None:
+        """The job's work and calls are over: it ends OK. `end` repeated, not called (one
+        call less on the hot path; not `done = end` either, which mypyc cannot compile)."""
+        if job.worker:
+            self.release(job)
+        self.finish(job, outcome)
 
     def release(self, job: Job, take_next: bool = True) -> None:
         """Free the job's worker, if it holds one, and let it take waiting work."""
@@ -137,18 +140,18 @@ class Pool(Component):
         available = self.capacity.integral(now)
         return min(self.busy_seconds(now) / available, 1.0) if available > 0 else 0.0
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out["utilisation"] = self.utilisation(now)
         out["mean_wait_ms"] = self.wait_sum / self.served * 1000.0 if self.served else 0.0
         return out
 
-    def counters(self, now):
+    def counters(self, now: float):
         out = super().counters(now)
         out.update(busy=self.busy_seconds(now), served=self.served, wait=self.wait_sum)
         return out
 
-    def windowed(self, old, new, span, out):
+    def windowed(self, old, new, span: float, out):
         super().windowed(old, new, span, out)
         # Utilisation averaged over the window: steadier than the busy count now. (Busy
         # time restarts at warm-up: a window across it counts from there.)
@@ -166,12 +169,12 @@ class Pool(Component):
 class QueuedPool(Pool):
     """A pool with its own FIFO waiting line and optional `queue_limit`."""
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         self.waiting: deque[Job] = deque()
         self.queue_len = TimeAverage(0.0, 0.0)
         super().__init__(sim, cid, kind, settings)
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         self.queue_len.mark(now)
 
@@ -209,7 +212,7 @@ class QueuedPool(Pool):
         self.waiting.clear()
         self.queue_len.update(self.kernel.now, 0)
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out["mean_queue"] = self.queue_len.mean(now)
         return out
@@ -223,7 +226,7 @@ class QueuedPool(Pool):
 class Service(QueuedPool):
     """Does its own work, then calls each outgoing link that carries the operation."""
 
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         if wanted(self.settings):
             self.calls = Calls(self)
@@ -235,7 +238,7 @@ class Service(QueuedPool):
         elif wanted(self.settings):
             self.calls = Calls(self)
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         if self.calls is not None:
             self.calls.warm(now)
@@ -253,9 +256,9 @@ class Service(QueuedPool):
     def retry(self, call: Call) -> None:
         job = call.subject
         if job.open:
-            self.calls.send((call.link,), job.req, job, call.n + 1)
+            self.calls.send((call.link,), job.req, job, call.n + 1)  # type: ignore[union-attr]
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         if self.calls is not None:
             out.update(self.calls.report(now))

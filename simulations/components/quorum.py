@@ -23,11 +23,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._mypyc import mypyc_attr
 from ..distributions import service_sampler
 from ..kernel import stream
 from .base import FAILED, OK, Component, Job
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Write:
     """A write waiting for its quorum of acknowledgements."""
 
@@ -42,7 +44,7 @@ class Write:
 
 
 class KVStore(Component):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self._delay_rng = stream(sim.seed, cid, "replicas")
         self._pick_rng = stream(sim.seed, cid, "quorum")
@@ -117,7 +119,8 @@ class KVStore(Component):
         if job.open:
             self.finish(job, OK)
 
-    def _write(self, job: Job, side: range, needed: int, quorum: int, far: bool) -> None:
+    def _write(self, job: Job, side: range, needed: int, quorum: int,
+               far: Any) -> None:  # far: 0 or a bool (a truth value)
         key = job.req.key
         version = self.issued[key] = self.issued.get(key, 0) + 1
         if job.counted:
@@ -167,7 +170,7 @@ class KVStore(Component):
             held.clear()
 
     # -- reporting --------------------------------------------------------------------------
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out.update(reads=self.reads, writes=self.writes, stale_reads=self.stale_reads,
                    stale_read_ratio=self.stale_reads / self.reads if self.reads else 0.0,

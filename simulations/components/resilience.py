@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._mypyc import mypyc_attr
 from ..kernel import stream
 from ..metrics import TimeAverage
 from .base import OK, OPEN, TIMEOUT
@@ -31,6 +32,7 @@ def wanted(settings: dict[str, Any]) -> bool:
     return bool(settings["timeout_ms"] or settings["retries"] or settings["breaker_errors"])
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Breaker:
     """The circuit breaker of one link. Closed, it keeps the times of the last `errors`
     failures: that many within `window` seconds open it. Open, it refuses calls for `open_s`;
@@ -67,16 +69,19 @@ class Breaker:
             return False
         else:
             self.failures.append(now)
-            if len(self.failures) < self.failures.maxlen or now - self.failures[0] > self.window:
+            if (len(self.failures) < self.failures.maxlen  # type: ignore[operator]
+                    or now - self.failures[0] > self.window):
                 return False
         self.until = now + self.open_s
         return True
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Call:
     """One attempt of a call along a link, settled once: by the answer or by the timeout."""
 
     __slots__ = ("calls", "subject", "n", "breaker", "open", "link")
+    link: Link  # set by Link.send
 
     def __init__(self, calls: Calls, subject: Any, n: int, breaker: Breaker | None):
         self.calls = calls
@@ -102,6 +107,7 @@ class Call:
             self.calls.settle(self, TIMEOUT)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Calls:
     """How one caller calls: its timeout, retries with backoff and jitter, and breakers.
 
@@ -150,7 +156,8 @@ class Calls:
     # -- calling --------------------------------------------------------------------------
     def send(self, links: Sequence[Link], req: Request, subject: Any, n: int = 0) -> None:
         """Make attempt `n` of a call of `req` along one of `links`, chosen by weight."""
-        link = links[0] if len(links) == 1 else self.owner.sim.pick_weighted(self.owner, links)
+        link = links[0] if len(links) == 1 else \
+            self.owner.sim.pick_weighted(self.owner, links)  # type: ignore[arg-type]
         if self.breaker is None:
             call = Call(self, subject, n, None)
         else:
@@ -198,8 +205,8 @@ class Calls:
         if self.breakers.get(call.link) is not breaker:
             return  # forgotten by reset_breakers
         now = self.kernel.now
-        was_closed, trial = breaker.until is None, call is breaker.trial
-        opened = breaker.record(call, ok, now)
+        was_closed, trial = breaker.until is None, call is breaker.trial  # type: ignore[union-attr]
+        opened = breaker.record(call, ok, now)  # type: ignore[union-attr]
         if opened and now >= self.warmup:
             self.opens += 1
         if opened and was_closed:

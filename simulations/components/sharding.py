@@ -14,6 +14,7 @@ from functools import lru_cache
 from hashlib import blake2b
 from typing import Any
 
+from .._mypyc import mypyc_attr
 from .base import DOWN, Component
 
 MAX_RING_POINTS = 10_000  # per target: round(vnodes x link weight) is capped here
@@ -24,6 +25,7 @@ def ring_hash(text: str) -> int:
     return int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class ShardMap:
     """Which of `targets` ((id, weight) pairs) owns a key, as an index into `targets`."""
 
@@ -68,7 +70,7 @@ def imbalance(counts: list[float]) -> dict[str, float]:
 
 
 class ShardRouter(Component):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.owner: dict[int, int] = {}  # every key seen -> index of its target in self.out
         self.remaps = self.keys_moved = 0  # counted from warm-up on
@@ -129,13 +131,13 @@ class ShardRouter(Component):
             self.target_keys[i].add(key)
         self.out[i].send(req, job)
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         ids = [link.target.id for link in self.out]
         out["per_target"] = dict(zip(ids, self.per_target, strict=True))
         out["keys_per_target"] = {tid: len(keys) for tid, keys
                                   in zip(ids, self.target_keys, strict=True)}
-        out.update(imbalance(self.per_target))
+        out.update(imbalance(self.per_target))  # type: ignore[arg-type]
         out.update(keys_tracked=len(self.owner), remaps=self.remaps,
                    keys_moved=self.keys_moved, last_moved_ratio=self.last_moved_ratio)
         return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from .._mypyc import mypyc_attr
 from ..distributions import key_bucket
 from ..metrics import TimeAverage
 from .base import OK, Component, Job
@@ -23,6 +24,7 @@ from .messaging import Message, Worker
 EXPIRY_SLACK_S = 1e-9  # a message due to expire now is not kept by a rounding error
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Group:
     """A consumer group: its claims (one per partition) and what it has read."""
 
@@ -39,6 +41,7 @@ class Group:
         self.mean_lag.update(now, self.lag)
 
 
+@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Claim:
     """One partition as one group reads it, through the worker it was dealt to."""
 
@@ -59,7 +62,7 @@ class Claim:
 
 
 class Topic(Component):
-    def __init__(self, sim, cid, kind, settings):
+    def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         n = settings["partitions"]
         self.logs: list[deque[Message]] = [deque() for _ in range(n)]
@@ -85,7 +88,7 @@ class Topic(Component):
             group.claims = [Claim(self, group, p, workers[p % len(workers)])
                             for p in range(len(self.logs))]
 
-    def warm(self, now):
+    def warm(self, now: float):
         super().warm(now)
         for group in self.groups.values():
             group.mean_lag.mark(now)
@@ -215,7 +218,7 @@ class Topic(Component):
             self.base[p] = end
             log.clear()
 
-    def report(self, now):
+    def report(self, now: float):
         out = super().report(now)
         out["per_partition"] = list(self.appended)
         out["groups"] = {

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+import simulations
+
 FORMAT = "playground.scenario/v1"
 
 Stage = tuple[str, dict[str, Any]] | tuple[str, str, dict[str, Any]]
@@ -50,3 +54,10 @@ def balanced(client_params: dict[str, Any], lb_params: dict[str, Any],
         extra = {"weight": weights[i - 1]} if weights else {}
         links.append(link("lb", f"t{i}", **extra))
     return document(comps, links, duration_s, warmup_s)
+
+
+# Tests that replace a method of a live component to watch it: compiled classes do not
+# allow that (simulations/compiled.py); tests/engine/test_compiled.py checks that the
+# compiled engine reports exactly what the plain one does.
+plain_python_only = pytest.mark.skipif(
+    simulations.COMPILED, reason="watches a component by replacing a method (plain Python)")

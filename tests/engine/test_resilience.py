@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from simulations import Simulation
-from tests.engine.scenarios import chain, component, document, link
+from tests.engine.scenarios import chain, component, document, link, plain_python_only
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 LN2 = math.log(2)
@@ -95,6 +95,7 @@ JITTER_CDFS = {
 
 
 @pytest.mark.parametrize("jitter", ["none", "full", "equal"])
+@plain_python_only
 def test_jitter_spreads_the_backoff(jitter):
     doc = chain({"rate_rps": 20.0, "retries": 2, "backoff_ms": 100.0, "jitter": jitter},
                 [("dep", "service", {"service_ms": 1.0})], duration_s=100.0)
@@ -121,6 +122,7 @@ REGULAR = {"rate_rps": 100.0, "arrival_cv": 0.05}
 SLACK = 0.015
 
 
+@plain_python_only
 def test_breaker_opens_short_circuits_then_half_opens_with_one_trial():
     """dep is down from 10 s to 30 s. The 5th failure (within 1 s) opens the breaker; for
     4 s nothing reaches dep; then one trial goes through, fails and opens it again, until a

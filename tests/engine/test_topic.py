@@ -17,7 +17,7 @@ import pytest
 from simulations import ScenarioError, Simulation, run, validate
 from simulations import queueing as qt
 from simulations.distributions import key_bucket
-from tests.engine.scenarios import chain, component, document, link
+from tests.engine.scenarios import chain, component, document, link, plain_python_only
 
 SEEDS = (21, 22)
 
@@ -88,6 +88,7 @@ def groups_doc(duration_s: float = 40.0) -> dict[str, Any]:
         duration_s=duration_s)
 
 
+@plain_python_only
 def test_every_group_gets_every_message_one_partition_at_a_time_in_key_order():
     sim = Simulation(groups_doc())
     group_of = {"a1": "a", "a2": "a", "b1": "b"}
