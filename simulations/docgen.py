@@ -7,12 +7,13 @@ the committed file is what this would write, so the docs never drift from the va
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from .compiled import PACKAGE
 from .registry import KINDS, Param
 from .scenario import LIMITS
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "scenario-format.md"
+# Beside the package's sources (this module may run from the compiled copy in build/).
+DOC = PACKAGE.parent / "docs" / "scenario-format.md"
 BEGIN, END = "<!-- generated:registry:begin -->", "<!-- generated:registry:end -->"
 
 LIMIT_HELP = {
