@@ -1,4 +1,4 @@
-"""`mypyc_attr` for the modules that may be compiled with mypyc (see bench/README.md): the
+"""`mypyc_attr` for the modules that may be compiled with mypyc (docs/engine.md): the
 real decorator where mypy_extensions is installed (it comes with mypy), else one that does
 nothing, so the engine still runs as plain Python with no extra package."""
 
