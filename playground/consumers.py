@@ -51,10 +51,16 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
     """A socket that, when Redis goes away, tells the browser (a notice, then close 4013: it
     reconnects with backoff) instead of crashing with 1011. The layer says so by raising
     from receive (channels_redis's core layer) or with a `layer.down` message
-    (playground/layers.py)."""
+    (playground/layers.py).
+
+    The layer's messages of the types in TAKEN_AT_ONCE are handled as they arrive when the
+    layer offers them (FanOutRedisLayer.take_group_messages_directly) and no earlier
+    message from the layer is still waiting for this socket, so they keep their order."""
 
     closing = False  # we closed it: what Daphne still had queued is ignored
     accepted = False
+    TAKEN_AT_ONCE: tuple[str, ...] = ()
+    _from_layer: dict[str, Any] | None = None  # received from the layer, not yet handled
 
     # Channels' __call__ sets channel_receive to the layer's receive; wrapped here.
     @property
@@ -65,6 +71,9 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
     def channel_receive(self, receive) -> None:
         self._layer_receive = receive
         self._layer_down = False
+        take = getattr(self.channel_layer, "take_group_messages_directly", None)
+        if take is not None and self.TAKEN_AT_ONCE:
+            take(self.channel_name, self)
 
     async def _receive_from_layer(self) -> dict[str, Any]:
         if self._layer_down:
@@ -74,7 +83,25 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
         except LAYER_DOWN:
             message = {"type": "layer.down"}
         self._layer_down = message["type"] == "layer.down"
+        self._from_layer = message
         return message
+
+    async def take_now(self, message: dict[str, Any]) -> bool:
+        if message["type"] not in self.TAKEN_AT_ONCE or self._from_layer is not None \
+                or self._layer_down or self.closing:
+            return False
+        await getattr(self, get_handler_name(message))(message)
+        return True
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        try:
+            await self.handle(message)
+        finally:
+            if message is self._from_layer:
+                self._from_layer = None
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        await super().dispatch(message)
 
     async def accept(self, subprotocol=None, headers=None) -> None:
         await super().accept(subprotocol, headers)
@@ -96,7 +123,9 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
 
 
 class PlayConsumer(LayerAwareSocket):
-    async def dispatch(self, message: dict[str, Any]) -> None:
+    TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
+
+    async def handle(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, in its sync
         # thread: a thread hop per frame and per ack of every viewer, most of a CPU at 500
         # viewers (bench/load.py). Not needed here: this consumer reaches the database only

@@ -18,7 +18,13 @@ frame into Redis once per viewer and pulls each copy back with a round trip of i
   playground/sendwindow.py), so the frames it hands over are at most about that many old;
 - Redis going away is told to every channel of this process as a `layer.down` message,
   once per outage, as the core layer's receive raised: the play socket tells the browser to
-  come back later (playground/consumers.py). Subscriptions are restored on reconnection.
+  come back later (playground/consumers.py). Subscriptions are restored on reconnection;
+- a consumer may take a group's messages at once (`take_group_messages_directly`): the
+  message is deserialized once and handed to this process's viewers of the run in one pass,
+  instead of waking one task per viewer that pulls and deserializes its own copy (Channels'
+  per-message dispatch was about a sixth of a web process's time at 500 viewers,
+  bench/load.py). A consumer with messages still waiting for it gets them queued as before,
+  so its messages keep their order.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import (
@@ -66,6 +73,13 @@ class FanOutRedisLayer(RedisPubSubChannelLayer):
             _wrap_close(self, loop)
         return self._layers[loop]
 
+    def take_group_messages_directly(self, channel: str, consumer) -> None:
+        """Offer `consumer` each message to a group `channel` belongs to, as it arrives:
+        `await consumer.take_now(message)` handles it and says True, or says False (it has
+        earlier messages in hand) and the message is queued. The message is shared by
+        every taker: read it, do not change it."""
+        self._get_layer().takers[channel] = consumer
+
 
 class _LatestQueue(asyncio.Queue):
     """A channel's messages in this process. Past `capacity` (the consumer is that far
@@ -98,6 +112,7 @@ class _LoopLayer(RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         self.capacity = capacity
         self._shards = [_Shard(shard.host, self) for shard in self._shards]
+        self.takers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = _LatestQueue(self.capacity, self.channel_layer.deserialize)
@@ -133,7 +148,7 @@ class _Shard(RedisSingleShardConnection):
                     if down:
                         log.warning("channel layer: Redis is back")
                         down = False
-                    self._receive_message(message)
+                    await self._deliver(message)
                 else:
                     await asyncio.sleep(0.1)
             except LAYER_DOWN as exc:
@@ -145,3 +160,30 @@ class _Shard(RedisSingleShardConnection):
             except Exception:  # as the base class: never let delivery stop
                 log.exception("channel layer: unexpected error receiving")
                 await asyncio.sleep(1.0)
+
+    async def _deliver(self, message) -> None:
+        """As the base class's _receive_message, with a group's message handed at once to
+        the members that take it (FanOutRedisLayer.take_group_messages_directly)."""
+        layer, members = self.channel_layer, None
+        if message is not None and layer.takers:
+            name = message["channel"]
+            members = layer.groups.get(name.decode() if isinstance(name, bytes) else name)
+        if not members:
+            self._receive_message(message)
+            return
+        data, event = message["data"], None
+        for channel in list(members):
+            queue = layer.channels.get(channel)
+            if queue is None:
+                continue
+            taker = layer.takers.get(channel)
+            if taker is not None and queue.empty():
+                if event is None:
+                    event = layer.channel_layer.deserialize(data)
+                try:
+                    if await taker.take_now(event):
+                        continue
+                except Exception:  # one viewer's failure is not the others'
+                    log.exception("channel layer: delivering to %s", channel)
+                    continue
+            queue.put_nowait(data)

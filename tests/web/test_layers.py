@@ -1,6 +1,7 @@
 """The workers' channel layer (playground/layers.py: FanOutRedisLayer) on a real Redis:
-one PUBLISH per group message whatever the number of viewers, bounded queues, and a notice
-to every consumer when Redis goes away, with delivery restored once it is back."""
+one PUBLISH per group message whatever the number of viewers, handed at once to viewers that
+take it without reordering anyone's messages, bounded queues, and a notice to every consumer
+when Redis goes away, with delivery restored once it is back."""
 
 import asyncio
 import uuid
@@ -43,6 +44,57 @@ async def test_a_group_message_reaches_every_viewer_once_per_process(redis_url):
         await client.aclose()
         await first.flush()
         await second.flush()
+
+
+class Taker:
+    """A consumer taking a group's messages as they arrive, while `free`."""
+
+    def __init__(self):
+        self.taken, self.free = [], True
+
+    async def take_now(self, message):
+        if self.free:
+            self.taken.append(message)
+        return self.free
+
+
+async def _until(condition, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "it did not happen"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_group_message_is_taken_at_once_unless_earlier_ones_wait(redis_url):
+    layer = FanOutRedisLayer(hosts=[redis_url])
+    group = f"run.{uuid.uuid4().hex}"
+    taking, busy, plain = [await layer.new_channel() for _ in range(3)]
+    takers = {taking: Taker(), busy: Taker()}
+    takers[busy].free = False
+    for channel, taker in takers.items():
+        layer.take_group_messages_directly(channel, taker)
+    for channel in (taking, busy, plain):
+        await layer.group_add(group, channel)
+    queues = layer._get_layer().channels
+    try:
+        await layer.group_send(group, {"type": "run.message", "seq": 1})
+        await _until(lambda: takers[taking].taken and queues[busy].qsize()
+                     and queues[plain].qsize())
+        assert takers[taking].taken == [{"type": "run.message", "seq": 1}]
+        assert not queues[taking].qsize()  # taken, not queued as well
+        for channel in (busy, plain):  # a taker that says no, or none: queued
+            assert await _receive(layer, channel) == {"type": "run.message", "seq": 1}
+        # A message waiting in its queue (sent to the channel itself) keeps its place: the
+        # group message after it is queued behind it, not taken ahead of it.
+        await layer.send(taking, {"type": "run.message", "seq": 2})
+        await _until(lambda: queues[taking].qsize())
+        await layer.group_send(group, {"type": "run.message", "seq": 3})
+        await _until(lambda: queues[taking].qsize() == 2)
+        assert [await _receive(layer, taking) for _ in range(2)] == [
+            {"type": "run.message", "seq": 2}, {"type": "run.message", "seq": 3}]
+        assert len(takers[taking].taken) == 1
+    finally:
+        await layer.flush()
 
 
 async def _sent(layer, channel, messages):
