@@ -5,17 +5,24 @@ Run from the repository root:
     .venv/bin/python bench/load.py                 # 50 runs, 500 viewers, cluster, ~1.5 min
     .venv/bin/python bench/load.py --quick         # 10 runs, 100 viewers, 20 s
     .venv/bin/python bench/load.py --single --runs 20 --viewers 200 --seconds 30
+    .venv/bin/python bench/load.py --baseline HEAD~1   # that commit first, then this tree
+    .venv/bin/python bench/load.py --baseline HEAD~1 --repeat 3   # alternately, 3 times each
 
 By default it starts `scripts/cluster --web 2 --workers 2` (its own Redis on a free port, a
 fresh SQLite database); `--single` serves with one Daphne that runs the simulations itself.
 Every connection is on loopback, counts and time are bounded by the flags, and it stops by
-itself. See bench/README.md for what each figure means. Always exits 0.
+itself. With `--baseline REV` the same load runs first on a git worktree of REV (sharing
+this checkout's .venv and compiled engine) and the two are printed side by side; with
+`--repeat N` each is measured N times, alternately, and the run with the median p95 of each
+is printed (with every run's p95). See
+bench/README.md for what each figure means. Always exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -23,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -55,7 +61,7 @@ DESIGN = {
 
 # --------------------------------------------------------------------------- servers
 
-@contextmanager
+@contextlib.contextmanager
 def single_server(max_runs: int):
     with live_server(PLAYGROUND_MAX_RUNS=str(max_runs)) as (url, _env):
         port = url.rsplit(":", 1)[1]
@@ -64,9 +70,27 @@ def single_server(max_runs: int):
         yield [url], {"web1": daphne}
 
 
-@contextmanager
-def cluster(web: int, workers: int, max_runs: int):
-    """scripts/cluster with its own Redis and database; yields (urls, {role: process})."""
+@contextlib.contextmanager
+def worktree(rev: str):
+    """A checkout of `rev` in a temporary directory, with this one's .venv and build/ (the
+    compiled engine, used there only if its sources are the same: simulations/compiled.py)."""
+    path = Path(tempfile.mkdtemp(prefix="bench-load-baseline-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        for shared in (".venv", "build"):
+            if (ROOT / shared).exists():
+                (path / shared).symlink_to(ROOT / shared)
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,
+                       check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def cluster(web: int, workers: int, max_runs: int, root: Path = ROOT):
+    """scripts/cluster (of the checkout at `root`) with its own Redis and database; yields
+    (urls, {role: process})."""
     logs = tempfile.mkdtemp(prefix="bench-load-logs-")  # kept, to read after a failure
     print(f"cluster logs in {logs}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -75,9 +99,9 @@ def cluster(web: int, workers: int, max_runs: int):
                "PLAYGROUND_MAX_RUNS": str(max_runs),
                "PLAYGROUND_WORKER_MAX_RUNS": str(max_runs)}
         script = subprocess.Popen(
-            [str(ROOT / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
+            [str(root / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
              "--port", str(free_port())],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             urls = []
             deadline = time.monotonic() + 90
@@ -274,13 +298,13 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(args, r: dict) -> None:
+def figures(args, r: dict) -> list[tuple[str, str, str, str]]:
+    """(measure, value, target, verdict) rows of one measurement."""
     fast = [v for v in r["viewers"] if not v.slow]
     slow = [v for v in r["viewers"] if v.slow]
     delays = [d for v in fast for d in v.delays]
     slow_delays = [d for v in slow for d in v.delays]
     fps = [v.frames / r["wall"] for v in fast]
-    errors = [v.error for v in r["viewers"] if v.error]
     p50, p95, p99 = (percentile(delays, q) for q in (0.5, 0.95, 0.99))
     starved = sum(f < TARGET_MIN_FPS for f in fps)
     idle_kib = r["idle_bytes"] / 1024
@@ -309,6 +333,8 @@ def report(args, r: dict) -> None:
          f"< {TARGET_FLAT_MIB} MiB (flat)", verdict(flat_mib < TARGET_FLAT_MIB)),
         ("memory per idle connection", f"{idle_kib:.1f} KiB", f"< {TARGET_IDLE_KIB} KiB",
          verdict(idle_kib < TARGET_IDLE_KIB)),
+        ("viewers failed", f"{sum(bool(v.error) for v in r['viewers'])}", "0",
+         verdict(not any(v.error for v in r["viewers"]))),
     ]
     for role, grew in r["rss_runs"].items():
         if any(n.startswith(role) for n in r["cpu"]):
@@ -316,11 +342,32 @@ def report(args, r: dict) -> None:
             rows.append((f"memory per run ({what})",
                          f"{grew / max(1, args.runs) / 1024:.0f} KiB", "", ""))
     for name, share in r["cpu"].items():
-        rows.append((f"CPU {name}", f"{share * 100:.0f}% of a core",
-                     f"RSS {r['rss_end'][name] / 2**20:.0f} MiB", ""))
-    table(["measure", "value", "target", ""], rows)
-    if errors:
-        print(f"\n{len(errors)} viewers failed, e.g. {errors[0]}")
+        rows.append((f"CPU {name}", f"{share * 100:.0f}% of a core, "
+                     f"RSS {r['rss_end'][name] / 2**20:.0f} MiB", "", ""))
+    return rows
+
+
+def p95(r: dict) -> float:
+    return percentile([d for v in r["viewers"] if not v.slow for d in v.delays], 0.95)
+
+
+def median_run(results: list[dict]) -> dict:
+    """The measurement with the median p95 (the lower middle one of an even number)."""
+    return sorted(results, key=p95)[(len(results) - 1) // 2]
+
+
+def report(args, result: dict, baseline: dict | None = None) -> None:
+    rows = figures(args, result)
+    if baseline is None:
+        table(["measure", "value", "target", ""], rows)
+    else:
+        before = {row[0]: row[1] for row in figures(args, baseline)}
+        table(["measure", f"baseline ({args.baseline})", "this tree", "target", ""],
+              [(m, before.get(m, ""), value, target, ok) for m, value, target, ok in rows])
+    for name, r in (("baseline", baseline), ("this tree", result)):
+        errors = [v.error for v in r["viewers"] if v.error] if r else []
+        if errors:
+            print(f"\n{name}: {len(errors)} viewers failed, e.g. {errors[0]}")
 
 
 def main() -> None:
@@ -338,22 +385,42 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="10 runs, 100 viewers, 20 s")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="measure this git revision first (cluster only), side by side")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measurements of each; the one with the median p95 is shown")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.viewers, args.seconds, args.idle = 10, 100, 20, 100
     if not (0 < args.runs <= 200 and 0 <= args.viewers <= 2000 and args.idle <= 2000
-            and 0 < args.seconds <= 600):
-        parser.error("bounded: 1-200 runs, at most 2000 viewers and idle sockets, 600 s")
+            and 0 < args.seconds <= 600 and 1 <= args.repeat <= 5):
+        parser.error("bounded: 1-200 runs, at most 2000 viewers and idle sockets, 600 s, "
+                     "5 repeats")
     load = os.getloadavg()
     where = "one Daphne" if args.single else \
         f"scripts/cluster --web {args.web} --workers {args.workers}"
     print(f"{args.runs} runs, {args.viewers} viewers ({args.slow} slow), {args.seconds:g} s "
           f"on {where}; load average {load[0]:.1f} on {os.cpu_count()} CPUs\n")
-    servers = single_server(args.runs + 5) if args.single else \
-        cluster(args.web, args.workers, args.runs + 5)
-    with servers as (urls, procs):
-        result = asyncio.run(measure(args, urls, procs))
-    report(args, result)
+    if args.baseline and args.single:
+        parser.error("--baseline measures the cluster: drop --single")
+
+    def run(root: Path = ROOT) -> dict:
+        servers = single_server(args.runs + 5) if args.single else \
+            cluster(args.web, args.workers, args.runs + 5, root)
+        with servers as (urls, procs):
+            return asyncio.run(measure(args, urls, procs))
+
+    ours, theirs = [], []
+    with worktree(args.baseline) if args.baseline else contextlib.nullcontext() as root:
+        for _ in range(args.repeat):
+            if root is not None:
+                theirs.append(run(root))
+            ours.append(run())
+    for name, results in (("baseline", theirs), ("this tree", ours)):
+        if len(results) > 1:
+            print(f"{name}: p95 of each run " +
+                  ", ".join(f"{p95(r):.0f}" for r in results) + " ms")
+    report(args, median_run(ours), median_run(theirs) if theirs else None)
 
 
 if __name__ == "__main__":
