@@ -87,6 +87,7 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
         return message
 
     async def take_now(self, message: dict[str, Any]) -> bool:
+        """Handle a message the layer offers as it arrives; False: queue it instead."""
         if message["type"] not in self.TAKEN_AT_ONCE or self._from_layer is not None \
                 or self._layer_down or self.closing:
             return False

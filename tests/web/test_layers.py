@@ -9,6 +9,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
+from playground.consumers import PlayConsumer
 from playground.layers import FanOutRedisLayer
 
 pytestmark = pytest.mark.redis
@@ -95,6 +96,27 @@ async def test_a_group_message_is_taken_at_once_unless_earlier_ones_wait(redis_u
         assert len(takers[taking].taken) == 1
     finally:
         await layer.flush()
+
+
+class Recording(PlayConsumer):
+    async def run_message(self, event):
+        self.handled.append(event["seq"])
+
+
+async def test_a_socket_takes_no_message_ahead_of_one_it_holds_from_the_layer():
+    socket = Recording()
+    socket.handled, socket.channel_layer = [], None
+
+    async def from_layer():
+        return {"type": "run.message", "seq": 1}
+
+    socket.channel_receive = from_layer  # as Channels sets it
+    held = await socket.channel_receive()  # received, not yet dispatched
+    assert not await socket.take_now({"type": "run.message", "seq": 2})
+    await socket.dispatch(held)
+    assert await socket.take_now({"type": "run.message", "seq": 2})
+    assert not await socket.take_now({"type": "run.roll_call", "run_id": "r"})  # may wait
+    assert socket.handled == [1, 2]
 
 
 async def _sent(layer, channel, messages):
