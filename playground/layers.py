@@ -1,5 +1,12 @@
 """The channel layers (settings.CHANNEL_LAYERS).
 
+Both hand a group's message to the consumers that take it at once
+(`take_group_messages_directly`): this process's viewers of a run get its frame in one pass,
+instead of one task per viewer that pulls its own copy (Channels' per-message dispatch was
+about a sixth of a web process's time at 500 viewers, bench/load.py). A consumer with
+messages still waiting for it gets the message queued as before, so its messages keep their
+order.
+
 `SweepingInMemoryChannelLayer`: a single Daphne (no REDIS_URL). Channels' in-memory layer
 with its expiry sweep at most once a second: Channels sweeps every channel and every group
 membership for expired messages on each receive, O(sockets) per message delivered. With 500
@@ -18,23 +25,19 @@ frame into Redis once per viewer and pulls each copy back with a round trip of i
   playground/sendwindow.py), so the frames it hands over are at most about that many old;
 - Redis going away is told to every channel of this process as a `layer.down` message,
   once per outage, as the core layer's receive raised: the play socket tells the browser to
-  come back later (playground/consumers.py). Subscriptions are restored on reconnection;
-- a consumer may take a group's messages at once (`take_group_messages_directly`): the
-  message is deserialized once and handed to this process's viewers of the run in one pass,
-  instead of waking one task per viewer that pulls and deserializes its own copy (Channels'
-  per-message dispatch was about a sixth of a web process's time at 500 viewers,
-  bench/load.py). A consumer with messages still waiting for it gets them queued as before,
-  so its messages keep their order.
+  come back later (playground/consumers.py). Subscriptions are restored on reconnection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 import weakref
 
+from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
@@ -52,8 +55,44 @@ DOWN_RETRY_S = 0.5  # how often the receiver tries Redis again while it is away
 CONTROL_FACTOR = 10
 
 
+async def _taken(takers: weakref.WeakValueDictionary, channel: str, waiting: bool,
+                 message: dict) -> bool:
+    """Whether the consumer of `channel` took `message` at once: never while messages wait
+    in its queue. The message is shared by every taker: read it, do not change it."""
+    taker = takers.get(channel)
+    if taker is None or waiting:
+        return False
+    try:
+        return await taker.take_now(message)
+    except Exception:  # one viewer's failure is not the others'
+        log.exception("channel layer: delivering to %s", channel)
+        return True
+
+
 class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
     _swept_at = float("-inf")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.takers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    def take_group_messages_directly(self, channel: str, consumer) -> None:
+        """Offer `consumer` each message to a group `channel` belongs to, as it arrives:
+        `await consumer.take_now(message)` handles it and says True, or says False (it has
+        earlier messages in hand) and the message is queued."""
+        self.takers[channel] = consumer
+
+    async def group_send(self, group: str, message: dict) -> None:
+        # The base class's, with takers served first, one after the other: it copies the
+        # message into each queue, each in a task of its own.
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        for channel in list(self.groups.get(group, ())):
+            queue = self.channels.get(channel)
+            if not await _taken(self.takers, channel, bool(queue and queue.qsize()), message):
+                with contextlib.suppress(ChannelFull):
+                    await self.send(channel, message)
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -74,10 +113,7 @@ class FanOutRedisLayer(RedisPubSubChannelLayer):
         return self._layers[loop]
 
     def take_group_messages_directly(self, channel: str, consumer) -> None:
-        """Offer `consumer` each message to a group `channel` belongs to, as it arrives:
-        `await consumer.take_now(message)` handles it and says True, or says False (it has
-        earlier messages in hand) and the message is queued. The message is shared by
-        every taker: read it, do not change it."""
+        """As SweepingInMemoryChannelLayer's."""
         self._get_layer().takers[channel] = consumer
 
 
@@ -162,8 +198,8 @@ class _Shard(RedisSingleShardConnection):
                 await asyncio.sleep(1.0)
 
     async def _deliver(self, message) -> None:
-        """As the base class's _receive_message, with a group's message handed at once to
-        the members that take it (FanOutRedisLayer.take_group_messages_directly)."""
+        """As the base class's _receive_message, with a group's message deserialized once
+        and handed at once to the members that take it."""
         layer, members = self.channel_layer, None
         if message is not None and layer.takers:
             name = message["channel"]
@@ -171,19 +207,10 @@ class _Shard(RedisSingleShardConnection):
         if not members:
             self._receive_message(message)
             return
-        data, event = message["data"], None
+        data = message["data"]
+        event = layer.channel_layer.deserialize(data)
         for channel in list(members):
             queue = layer.channels.get(channel)
-            if queue is None:
-                continue
-            taker = layer.takers.get(channel)
-            if taker is not None and queue.empty():
-                if event is None:
-                    event = layer.channel_layer.deserialize(data)
-                try:
-                    if await taker.take_now(event):
-                        continue
-                except Exception:  # one viewer's failure is not the others'
-                    log.exception("channel layer: delivering to %s", channel)
-                    continue
-            queue.put_nowait(data)
+            if queue is not None and not await _taken(layer.takers, channel, bool(queue.qsize()),
+                                                      event):
+                queue.put_nowait(data)

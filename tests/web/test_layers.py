@@ -1,7 +1,8 @@
-"""The workers' channel layer (playground/layers.py: FanOutRedisLayer) on a real Redis:
-one PUBLISH per group message whatever the number of viewers, handed at once to viewers that
-take it without reordering anyone's messages, bounded queues, and a notice to every consumer
-when Redis goes away, with delivery restored once it is back."""
+"""The channel layers (playground/layers.py). The workers' (FanOutRedisLayer) on a real
+Redis: one PUBLISH per group message whatever the number of viewers, bounded queues, and a
+notice to every consumer when Redis goes away, with delivery restored once it is back. Both
+it and the single process's in-memory layer hand a group message at once to the viewers
+that take it, without reordering anyone's messages."""
 
 import asyncio
 import uuid
@@ -10,15 +11,14 @@ import pytest
 import redis.asyncio as aioredis
 
 from playground.consumers import PlayConsumer
-from playground.layers import FanOutRedisLayer
-
-pytestmark = pytest.mark.redis
+from playground.layers import FanOutRedisLayer, SweepingInMemoryChannelLayer
 
 
 async def _receive(layer, channel, timeout=5.0):
     return await asyncio.wait_for(layer.receive(channel), timeout)
 
 
+@pytest.mark.redis
 async def test_a_group_message_reaches_every_viewer_once_per_process(redis_url):
     # Two layers stand for two web processes, each with viewers of one run.
     first, second = FanOutRedisLayer(hosts=[redis_url]), FanOutRedisLayer(hosts=[redis_url])
@@ -66,8 +66,26 @@ async def _until(condition, timeout=5.0):
         await asyncio.sleep(0.02)
 
 
-async def test_a_group_message_is_taken_at_once_unless_earlier_ones_wait(redis_url):
-    layer = FanOutRedisLayer(hosts=[redis_url])
+@pytest.fixture(params=["in-memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def any_layer(request):
+    if request.param == "redis":
+        layer = FanOutRedisLayer(hosts=[request.getfixturevalue("redis_url")])
+    else:
+        layer = SweepingInMemoryChannelLayer()
+    yield layer
+    await layer.flush()
+
+
+def _waiting(layer, channel) -> int:
+    """Messages in the channel's queue in this process (the in-memory layer drops an empty
+    queue)."""
+    queues = layer._get_layer().channels if isinstance(layer, FanOutRedisLayer) \
+        else layer.channels
+    return queues[channel].qsize() if channel in queues else 0
+
+
+async def test_a_group_message_is_taken_at_once_unless_earlier_ones_wait(any_layer):
+    layer = any_layer
     group = f"run.{uuid.uuid4().hex}"
     taking, busy, plain = [await layer.new_channel() for _ in range(3)]
     takers = {taking: Taker(), busy: Taker()}
@@ -76,26 +94,22 @@ async def test_a_group_message_is_taken_at_once_unless_earlier_ones_wait(redis_u
         layer.take_group_messages_directly(channel, taker)
     for channel in (taking, busy, plain):
         await layer.group_add(group, channel)
-    queues = layer._get_layer().channels
-    try:
-        await layer.group_send(group, {"type": "run.message", "seq": 1})
-        await _until(lambda: takers[taking].taken and queues[busy].qsize()
-                     and queues[plain].qsize())
-        assert takers[taking].taken == [{"type": "run.message", "seq": 1}]
-        assert not queues[taking].qsize()  # taken, not queued as well
-        for channel in (busy, plain):  # a taker that says no, or none: queued
-            assert await _receive(layer, channel) == {"type": "run.message", "seq": 1}
-        # A message waiting in its queue (sent to the channel itself) keeps its place: the
-        # group message after it is queued behind it, not taken ahead of it.
-        await layer.send(taking, {"type": "run.message", "seq": 2})
-        await _until(lambda: queues[taking].qsize())
-        await layer.group_send(group, {"type": "run.message", "seq": 3})
-        await _until(lambda: queues[taking].qsize() == 2)
-        assert [await _receive(layer, taking) for _ in range(2)] == [
-            {"type": "run.message", "seq": 2}, {"type": "run.message", "seq": 3}]
-        assert len(takers[taking].taken) == 1
-    finally:
-        await layer.flush()
+    await layer.group_send(group, {"type": "run.message", "seq": 1})
+    await _until(lambda: takers[taking].taken and _waiting(layer, busy)
+                 and _waiting(layer, plain))
+    assert takers[taking].taken == [{"type": "run.message", "seq": 1}]
+    assert not _waiting(layer, taking)  # taken, not queued as well
+    for channel in (busy, plain):  # a taker that says no, or none: queued
+        assert await _receive(layer, channel) == {"type": "run.message", "seq": 1}
+    # A message waiting in its queue (sent to the channel itself) keeps its place: the
+    # group message after it is queued behind it, not taken ahead of it.
+    await layer.send(taking, {"type": "run.message", "seq": 2})
+    await _until(lambda: _waiting(layer, taking))
+    await layer.group_send(group, {"type": "run.message", "seq": 3})
+    await _until(lambda: _waiting(layer, taking) == 2)
+    assert [await _receive(layer, taking) for _ in range(2)] == [
+        {"type": "run.message", "seq": 2}, {"type": "run.message", "seq": 3}]
+    assert len(takers[taking].taken) == 1
 
 
 class Recording(PlayConsumer):
@@ -135,6 +149,7 @@ def _delta(seq):
     return {"type": "run.message", "kind": "frame", "full": False, "seq": seq}
 
 
+@pytest.mark.redis
 async def test_a_consumer_that_falls_behind_sheds_its_oldest_delta_frames(redis_url):
     layer = FanOutRedisLayer(hosts=[redis_url], capacity=3)
     channel = await layer.new_channel()
@@ -152,6 +167,7 @@ async def test_a_consumer_that_falls_behind_sheds_its_oldest_delta_frames(redis_
         await layer.flush()
 
 
+@pytest.mark.redis
 async def test_redis_going_away_is_told_and_delivery_resumes_when_it_is_back(private_redis):
     layer = FanOutRedisLayer(hosts=[private_redis.url])
     group = f"run.{uuid.uuid4().hex}"
