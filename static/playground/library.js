@@ -19,14 +19,10 @@ export class LibraryDialog {
     this.page = 1;
     this.search = h("input", { type: "search", class: "input", placeholder: "Search by name", maxlength: 200,
                                "aria-label": "Search your designs", "data-testid": "library-search" });
-    let timer = 0;
+    this.searchTimer = 0;
     this.search.addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        this.query = this.search.value.trim();
-        this.page = 1;
-        this.load();
-      }, SEARCH_DELAY_MS);
+      clearTimeout(this.searchTimer);
+      this.searchTimer = setTimeout(() => this.load(), SEARCH_DELAY_MS);
     });
     this.list = h("ul", { class: "library-list", "data-testid": "library-list" });
     this.status = h("p", { class: "library-status muted", role: "status" });
@@ -42,6 +38,14 @@ export class LibraryDialog {
   }
 
   async load() {
+    // Any reload applies what the search box says now: a search still pending would
+    // otherwise reload the list later, over a rename or delete the user has begun.
+    clearTimeout(this.searchTimer);
+    const query = this.search.value.trim();
+    if (query !== this.query) {
+      this.query = query;
+      this.page = 1;
+    }
     const ticket = (this.ticket = (this.ticket || 0) + 1);
     if (!this.list.children.length) this.status.textContent = "Loading…";
     try {

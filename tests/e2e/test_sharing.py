@@ -298,6 +298,10 @@ def test_drafts_conflicts_versions_and_my_designs(people):
     me.shot("sharing-06-my-designs")
     copy_row = rows.filter(has_text="Copy of Checkout, renamed")
     copy_row.get_by_test_id("library-delete").click()
+    # The search cleared above was applied by the duplicate's reload: it does not reload
+    # the list again a moment later, taking the question away.
+    page.wait_for_timeout(400)
+    expect(copy_row.get_by_test_id("library-delete-confirm")).to_be_visible()
     copy_row.get_by_test_id("library-delete-confirm").click()
     expect(rows).to_have_count(1)
     page.keyboard.press("Escape")
