@@ -22,13 +22,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(**settings: str):
-    """Daphne in a subprocess on a free port, with a fresh migrated SQLite database; yields
-    (url, env): env points at that database, for scripts that set data up. `settings` are
-    extra environment variables of the server (PLAYGROUND_MAX_RUNS="100")."""
+def live_server(root: Path = ROOT, **settings: str):
+    """Daphne (of the checkout at `root`) in a subprocess on a free port, with a fresh
+    migrated SQLite database; yields (url, env): env points at that database, for scripts
+    that set data up. `settings` are extra environment variables of the server
+    (PLAYGROUND_MAX_RUNS="100")."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT,
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=root,
                        env=env, check=True, capture_output=True)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -36,7 +37,7 @@ def live_server(**settings: str):
         server = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
              "playground.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
             while True:

@@ -62,8 +62,8 @@ DESIGN = {
 # --------------------------------------------------------------------------- servers
 
 @contextlib.contextmanager
-def single_server(max_runs: int):
-    with live_server(PLAYGROUND_MAX_RUNS=str(max_runs)) as (url, _env):
+def single_server(max_runs: int, root: Path = ROOT):
+    with live_server(root, PLAYGROUND_MAX_RUNS=str(max_runs)) as (url, _env):
         port = url.rsplit(":", 1)[1]
         daphne = next(p for p in psutil.Process().children(recursive=True)
                       if "daphne" in " ".join(p.cmdline()) and port in p.cmdline())
@@ -386,7 +386,7 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="10 runs, 100 viewers, 20 s")
     parser.add_argument("--baseline", metavar="REV",
-                        help="measure this git revision first (cluster only), side by side")
+                        help="measure this git revision first, side by side")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measurements of each; the one with the median p95 is shown")
     args = parser.parse_args()
@@ -401,11 +401,8 @@ def main() -> None:
         f"scripts/cluster --web {args.web} --workers {args.workers}"
     print(f"{args.runs} runs, {args.viewers} viewers ({args.slow} slow), {args.seconds:g} s "
           f"on {where}; load average {load[0]:.1f} on {os.cpu_count()} CPUs\n")
-    if args.baseline and args.single:
-        parser.error("--baseline measures the cluster: drop --single")
-
     def run(root: Path = ROOT) -> dict:
-        servers = single_server(args.runs + 5) if args.single else \
+        servers = single_server(args.runs + 5, root) if args.single else \
             cluster(args.web, args.workers, args.runs + 5, root)
         with servers as (urls, procs):
             return asyncio.run(measure(args, urls, procs))
