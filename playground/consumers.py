@@ -54,8 +54,10 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
     (playground/layers.py).
 
     The layer's messages of the types in TAKEN_AT_ONCE are handled as they arrive when the
-    layer offers them (FanOutRedisLayer.take_group_messages_directly) and no earlier
-    message from the layer is still waiting for this socket, so they keep their order."""
+    layer offers them (playground/layers.py: take_group_messages_directly) and no earlier
+    message from the layer is still waiting for this socket, so they keep their order. Their
+    handlers run in the layer's delivery, one socket after another: they must await nothing
+    but this socket's send (which Daphne does without yielding)."""
 
     closing = False  # we closed it: what Daphne still had queued is ignored
     accepted = False
