@@ -83,6 +83,8 @@ def worktree(rev: str):
                 (path / shared).symlink_to(ROOT / shared)
         yield path
     finally:
+        for shared in (".venv", "build"):  # the links, never what they point at
+            (path / shared).unlink(missing_ok=True)
         subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,
                        check=False, capture_output=True)
 
