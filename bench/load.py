@@ -14,8 +14,8 @@ Every connection is on loopback, counts and time are bounded by the flags, and i
 itself. With `--baseline REV` the same load runs first on a git worktree of REV (sharing
 this checkout's .venv and compiled engine) and the two are printed side by side; with
 `--repeat N` each is measured N times, alternately, and the run with the median p95 of each
-is printed (with every run's p95). See
-bench/README.md for what each figure means. Always exits 0.
+is printed (with every run's p95). See bench/README.md for what each figure means. Always
+exits 0.
 """
 
 from __future__ import annotations
@@ -398,6 +398,10 @@ def main() -> None:
             and 0 < args.seconds <= 600 and 1 <= args.repeat <= 5):
         parser.error("bounded: 1-200 runs, at most 2000 viewers and idle sockets, 600 s, "
                      "5 repeats")
+    if args.baseline and subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{args.baseline}^{{commit}}"],
+            cwd=ROOT, capture_output=True).returncode:
+        parser.error(f"--baseline {args.baseline}: no such commit in this repository")
     load = os.getloadavg()
     where = "one Daphne" if args.single else \
         f"scripts/cluster --web {args.web} --workers {args.workers}"
