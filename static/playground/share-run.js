@@ -11,7 +11,7 @@ import { copyText } from "./share.js";
 export class ShareRun {
   constructor(runbar, { bus, player, toaster, page }) {
     Object.assign(this, { player, toaster, page });
-    this.button = h("button", { type: "button", class: "button button-small", "data-testid": "share-run",
+    this.button = h("button", { type: "button", class: "button button-small share-run", "data-testid": "share-run",
                                 title: "Share this run: a link that replays it exactly, with a timeline", hidden: true },
       icon("share", { size: 15 }), h("span", { class: "button-text", text: "Share run" }));
     this.button.addEventListener("click", () => this.share());
