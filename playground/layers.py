@@ -83,8 +83,8 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
         self.takers[channel] = consumer
 
     async def group_send(self, group: str, message: dict) -> None:
-        # The base class's, with takers served first, one after the other: it copies the
-        # message into each queue, each in a task of its own.
+        # The base class's (a task and a deep copy per member), member after member: a
+        # taker handles the message at once, the others get it queued.
         assert isinstance(message, dict), "Message is not a dict"
         self.require_valid_group_name(group)
         self._clean_expired()
