@@ -1,12 +1,17 @@
-"""Fixed-window rate limits kept in Django's cache, per client IP and account: a client's
-window opens with its first request and lasts S seconds.
+"""Fixed-window rate limits kept in Django's cache, per client address and account (or per
+any other key a view names): a window opens with the first request it counts and lasts S
+seconds.
 
-Each scope has a rate "N/S" (N requests per S seconds) in settings.PLAYGROUND_RATE_LIMITS;
-"" or "off" turns it off. With REDIS_URL set the cache is Redis, so the counts hold across
-processes; the default in-process cache counts per process.
+Each scope has rates in settings.PLAYGROUND_RATE_LIMITS: "N/S" (N in S seconds), several
+separated by commas (each must allow: a burst and a daily cap), or "" / "off". With
+REDIS_URL set the cache is Redis, so the counts hold across processes; the default
+in-process cache counts per process.
 
-    @rate_limited("api_write")
+    @rate_limited("api_write")            # every write counts
     def create(request): ...
+
+    @rate_limited("join", counted_in_view=True)  # only what the view counts (wrong codes)
+    def join(request): ... count("join", request) ...
 """
 
 from __future__ import annotations
@@ -22,61 +27,76 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from .clientaddress import client_key
+
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def parse_rate(text: str) -> tuple[int, int] | None:
-    """"N/S" as (N, S); None when off."""
+def parse_rates(text: str) -> list[tuple[int, int]]:
+    """"N/S[,N/S...]" as [(N, S), ...]; [] when off."""
     text = (text or "").strip().lower()
     if text in ("", "off"):
-        return None
-    try:
-        count, seconds = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise ImproperlyConfigured(f"rate {text!r}: expected N/S, e.g. 60/60") from None
-    if count < 1 or seconds < 1:
-        raise ImproperlyConfigured(f"rate {text!r}: N and S must be >= 1")
-    return count, seconds
+        return []
+    rates = []
+    for part in text.split(","):
+        try:
+            count, seconds = (int(n) for n in part.split("/"))
+        except ValueError:
+            raise ImproperlyConfigured(f"rate {part.strip()!r}: expected N/S, e.g. 60/60") \
+                from None
+        if count < 1 or seconds < 1:
+            raise ImproperlyConfigured(f"rate {part.strip()!r}: N and S must be >= 1")
+        rates.append((count, seconds))
+    return rates
 
 
-def client_ip(request: HttpRequest) -> str:
-    """REMOTE_ADDR, or behind PLAYGROUND_PROXY_HOPS trusted proxies the address the nearest
-    of them saw (the one X-Forwarded-For entry a client cannot forge)."""
-    hops = settings.PLAYGROUND_PROXY_HOPS
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-                 if a.strip()]
-    if hops and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
-
-
-def wait_s(scope: str, request: HttpRequest) -> int:
-    """Count this request in its scope's window; the seconds to wait if it is over the
-    limit, else 0."""
-    rate = parse_rate(settings.PLAYGROUND_RATE_LIMITS.get(scope, ""))
-    if rate is None:
-        return 0
-    limit, window = rate
-    now = time.time()
+def requester(request: HttpRequest) -> str:
+    """Who a scope counts by default: the client's address and account."""
     user = getattr(request, "user", None)
-    who = f"{client_ip(request)}|{user.pk if user and user.is_authenticated else '-'}"
-    key = f"ratelimit:{scope}:{who}"
-    # add() only writes a missing key: the first request of a window opens it.
-    cache.add(f"{key}:opened", now, timeout=window)
-    cache.add(f"{key}:count", 0, timeout=window)
-    try:
-        count = cache.incr(f"{key}:count")
-    except ValueError:  # the window closed between add and incr
-        cache.set(f"{key}:count", 1, timeout=window)
-        count = 1
-    if count <= limit:
-        return 0
-    opened = cache.get(f"{key}:opened", now)
-    return max(1, math.ceil(opened + window - now))
+    return f"{client_key(request)}|{user.pk if user and user.is_authenticated else '-'}"
 
 
-def too_many(request: HttpRequest, wait: int) -> HttpResponse:
-    message = f"too many requests; try again in {wait} s"
+def wait_s(scope: str, request: HttpRequest, who: str | None = None,
+           count: bool = True) -> int:
+    """Count one in the scope's windows of `who` (the requester by default); the seconds to
+    wait if the windows held their limit already, else 0. count=False only looks."""
+    now = time.time()
+    who = requester(request) if who is None else who
+    wait = 0
+    for limit, window in parse_rates(settings.PLAYGROUND_RATE_LIMITS.get(scope, "")):
+        key = f"ratelimit:{scope}:{limit}/{window}:{who}"
+        if count:
+            # add() only writes a missing key: the first request of a window opens it.
+            cache.add(f"{key}:opened", now, timeout=window)
+            cache.add(f"{key}:count", 0, timeout=window)
+            try:
+                before = cache.incr(f"{key}:count") - 1
+            except ValueError:  # the window closed between add and incr
+                cache.set(f"{key}:count", 1, timeout=window)
+                before = 0
+        else:
+            before = cache.get(f"{key}:count", 0)
+        if before >= limit:
+            opened = cache.get(f"{key}:opened", now)
+            wait = max(wait, 1, math.ceil(opened + window - now))
+    return wait
+
+
+def count(scope: str, request: HttpRequest, who: str | None = None) -> None:
+    """Count one in a scope whose view counts what it limits (counted_in_view=True)."""
+    wait_s(scope, request, who)
+
+
+# What each limit counts, said to whoever reaches it.
+SAID = {"api_write": "too many changes", "login": "too many failed log-ins from your network",
+        "password_reset": "too many password resets from your network",
+        "signup": "too many accounts made from your network",
+        "join": "too many wrong join codes from your network",
+        "join_classroom": "too many people joining this classroom at once"}
+
+
+def too_many(request: HttpRequest, wait: int, scope: str = "") -> HttpResponse:
+    message = f"{SAID.get(scope, 'too many requests')}; try again in {wait} s"
     if request.path.startswith("/api/"):
         response = JsonResponse({"errors": [f"(rate limit): {message}"]}, status=429)
     else:
@@ -87,14 +107,18 @@ def too_many(request: HttpRequest, wait: int) -> HttpResponse:
     return response
 
 
-def rate_limited(scope: str, methods: tuple[str, ...] = WRITES) -> Callable:
-    """Limit a view's `methods` (writes by default) to the scope's rate."""
+def rate_limited(scope: str, methods: tuple[str, ...] = WRITES,
+                 counted_in_view: bool = False) -> Callable:
+    """Limit a view's `methods` (writes by default) to the scope's rate. With
+    counted_in_view=True only what the view counts (`count`: wrong codes, failed log-ins)
+    counts, and a request is refused once that reached the limit."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method in methods and (wait := wait_s(scope, request)):
-                return too_many(request, wait)
+            if request.method in methods and \
+                    (wait := wait_s(scope, request, count=not counted_in_view)):
+                return too_many(request, wait, scope)
             return view(request, *args, **kwargs)
 
         return limited

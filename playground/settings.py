@@ -5,10 +5,14 @@ DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis when one process is no
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from playground.clientaddress import parse_networks
+from playground.ratelimit import parse_rates
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "playground",
     "playground.classrooms",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "playground.middleware.content_security_policy",
+    # Last: turns a locked-out log-in into playground.accounts.locked_out's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 CONTENT_SECURITY_POLICY = {
@@ -206,16 +213,52 @@ PLAYGROUND_GRADE_TIMEOUT_S = float(os.environ.get("PLAYGROUND_GRADE_TIMEOUT_S", 
 PLAYGROUND_MAX_VERSIONS = int(os.environ.get("PLAYGROUND_MAX_VERSIONS", 200))
 PLAYGROUND_MAX_SCENARIOS_PER_OWNER = int(os.environ.get("PLAYGROUND_MAX_SCENARIOS_PER_OWNER",
                                                         1000))
-# Rate limits, "N/S" = N requests per S seconds per client IP and account; "off" disables.
+# Rate limits, "N/S[,N/S...]" = N in S seconds (each window must allow); "off" disables.
+# Counted per client address (docs/api.md) and, for api_write, account; sized so that a
+# class of 60 behind one address (a school's NAT) fits.
 PLAYGROUND_RATE_LIMITS = {
     "api_write": os.environ.get("PLAYGROUND_RATE_API_WRITE", "120/60"),
-    "login": os.environ.get("PLAYGROUND_RATE_LOGIN", "20/300"),
-    "signup": os.environ.get("PLAYGROUND_RATE_SIGNUP", "10/3600"),
-    # Join codes: 31^8 codes at 30 tries per 5 minutes is beyond any brute force.
+    # Failed log-ins per address, whatever the account (a password sprayer); a class's typos
+    # stay far below it. Per account and address, django-axes locks out (below).
+    "login": os.environ.get("PLAYGROUND_RATE_LOGIN", "50/300"),
+    "password_reset": os.environ.get("PLAYGROUND_RATE_PASSWORD_RESET", "20/300"),
+    # Accounts made per address: a class signs up in minutes; a bot stops at the day's cap.
+    "signup": os.environ.get("PLAYGROUND_RATE_SIGNUP", "100/3600,300/86400"),
+    # Wrong join codes per address: 31^8 codes at 30 wrong a 5 minutes is beyond any brute
+    # force, and a right code never counts.
     "join": os.environ.get("PLAYGROUND_RATE_JOIN", "30/300"),
+    # Seats taken per classroom, whoever takes them (a leaked code in a bot's hands).
+    "join_classroom": os.environ.get("PLAYGROUND_RATE_JOIN_CLASSROOM", "300/300"),
 }
-# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
-PLAYGROUND_PROXY_HOPS = int(os.environ.get("PLAYGROUND_PROXY_HOPS", 0))
+for _rates in PLAYGROUND_RATE_LIMITS.values():
+    parse_rates(_rates)  # a bad rate stops the start, naming it
+
+# The log-in lockout (django-axes): per account and client address, so a class on one
+# address logs in while one of them mistypes. Counted in Redis when there is one, else in
+# the database (this process's memory would not hold across processes).
+AXES_HANDLER = ("axes.handlers.cache.AxesCacheHandler" if REDIS_URL
+                else "axes.handlers.database.AxesDatabaseHandler")
+AXES_DISABLE_ACCESS_LOG = True  # failures are what it needs, not a row per log-in
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("PLAYGROUND_LOGIN_FAILURES", 10))
+AXES_COOLOFF_TIME = timedelta(seconds=int(os.environ.get("PLAYGROUND_LOGIN_COOLOFF_S", 900)))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "playground.clientaddress.client_key"
+AXES_LOCKOUT_CALLABLE = "playground.accounts.locked_out"
+AXES_VERBOSE = False
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+
+# Reverse proxies in front of the app (addresses or CIDRs, comma separated): only a request
+# from one of them has its X-Forwarded-For read (playground/clientaddress.py).
+PLAYGROUND_TRUSTED_PROXIES = [p.strip() for p in
+                              os.environ.get("PLAYGROUND_TRUSTED_PROXIES", "").split(",")
+                              if p.strip()]
+parse_networks(PLAYGROUND_TRUSTED_PROXIES)  # a bad entry stops the start, naming it
+if os.environ.get("PLAYGROUND_PROXY_HOPS"):
+    # It let a client that reached the app directly choose its address.
+    raise ImproperlyConfigured("PLAYGROUND_PROXY_HOPS is gone: list the proxies' addresses "
+                               "in PLAYGROUND_TRUSTED_PROXIES instead (docs/deploy.md).")
 CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"
 
 # Accounts (playground/accounts.py); password-reset mail goes to the console by default.

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
-from playground import pages, permissions, preview
+from playground import pages, permissions, preview, ratelimit
 from playground.ratelimit import rate_limited
 
 from . import services
@@ -98,19 +98,21 @@ def grades_csv(request: HttpRequest, join_id: str, share_id: str) -> HttpRespons
 
 # -- students ----------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-@rate_limited("join", methods=("GET", "POST"))  # a code can be tried with GET ?code= too
+# A code can be tried with GET ?code= too; only wrong codes count (a class typing the right
+# one from one address never reaches the limit, a guesser does).
+@rate_limited("join", methods=("GET", "POST"), counted_in_view=True)
 def join_by_code(request: HttpRequest) -> HttpResponse:
     form = JoinCodeForm(request.POST or request.GET or None)
     if form.is_bound and form.is_valid():
         room = Classroom.objects.filter(code=form.cleaned_data["code"]).first()
         if room is not None:
             return redirect("join-classroom", join_id=room.join_id)
+        ratelimit.count("join", request)
         form.add_error("code", "No classroom has that code. Check it with your instructor.")
     return render(request, "classrooms/join_code.html", {"form": form})
 
 
 @require_http_methods(["GET", "POST"])
-@rate_limited("join")
 def join_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
     room = get_object_or_404(Classroom, join_id=join_id)
     if permissions.seat_of(request, room) is not None:
@@ -119,6 +121,9 @@ def join_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
         if request.user.is_authenticated else None
     form = JoinNameForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        # Counted per classroom, not per address: its students share one.
+        if wait := ratelimit.wait_s("join_classroom", request, who=f"classroom:{room.pk}"):
+            return ratelimit.too_many(request, wait, "join_classroom")
         try:
             seat = services.join(room, form.cleaned_data["display_name"], request.user)
         except (services.ClassroomError, IntegrityError) as exc:
