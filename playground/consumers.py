@@ -16,7 +16,7 @@ from django.conf import settings
 
 from simulations.scenario import ScenarioError
 
-from . import permissions, protocol
+from . import permissions, protocol, quotas
 from .models import RunRecord
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
@@ -24,6 +24,7 @@ from .sendwindow import FrameWindow
 
 POLICY_VIOLATION = 4008
 TRY_AGAIN_LATER = 4013  # Redis is away: the browser reconnects with backoff (1013 in the app range)
+TOO_MANY = 4029  # over a socket quota (429 in the app range); the browser retries with backoff
 UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
 ACK_COST = 0.25  # of a message, in the rate limit: a browser acks up to ~4 times a second
 ACK_MAX_BYTES = 120  # an ack is short; only a message this short can be charged as one
@@ -127,6 +128,7 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
 
 class PlayConsumer(LayerAwareSocket):
     TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
+    counted = False  # in the socket quotas (playground/quotas.py), until it closes
 
     async def handle(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, in its sync
@@ -146,9 +148,27 @@ class PlayConsumer(LayerAwareSocket):
         self.watching: set[str] = set()
         self.tokens: dict[str, str] = {}  # run id -> owner token, for runs this socket steers
         self.runner = get_runner()
+        self.requester = quotas.requester(self.scope)
+        try:
+            await quotas.take("sockets", self.requester, self.channel_name)
+        except LAYER_DOWN:
+            await self.accept()
+            await self.unavailable()
+            return
+        except quotas.OverQuota as exc:
+            await self.accept()  # to say why; the browser reconnects with backoff
+            await self.error("too_many_sockets", exc.message, ref="connect",
+                             limit=exc.limit)
+            self.closing = True
+            await self.close(code=TOO_MANY)
+            return
+        self.counted = True
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            with contextlib.suppress(*LAYER_DOWN):  # an entry of a lost Redis expires
+                await quotas.release(self.requester, self.channel_name)
         try:
             for run_id in list(self.watching):
                 await self._leave(run_id)
@@ -244,8 +264,15 @@ class PlayConsumer(LayerAwareSocket):
         if len(mine) >= settings.PLAYGROUND_RUNS_PER_CONNECTION:
             await self.error("too_many_runs", f"one tab may run at most "
                              f"{settings.PLAYGROUND_RUNS_PER_CONNECTION} designs at once; "
-                             "stop one first", ref=ref)
+                             "stop one first", ref=ref, limit="connection")
             return
+        try:
+            pending = await quotas.take("runs", self.requester)
+        except quotas.OverQuota as exc:
+            await self.error("too_many_runs", exc.message, ref=ref, limit=exc.limit,
+                             retry_after_s=exc.retry_after_s)
+            return
+        run_id = None
         try:
             run_id, token = await self.runner.start(document, seed, speed, paused, replay,
                                                     seat)
@@ -257,6 +284,8 @@ class PlayConsumer(LayerAwareSocket):
             await self.error("server_busy", "the server is running as many designs as it "
                              "can; try again in a minute", ref=ref)
             return
+        finally:
+            await quotas.settle(self.requester, pending, run_id)
         self.tokens[run_id] = token
         await self.runner.join(self, run_id, token)
 
@@ -325,8 +354,8 @@ class PlayConsumer(LayerAwareSocket):
         await self.send(text_data=json.dumps(content))
 
     async def error(self, code: str, message: str, errors: list[str] | None = None,
-                    ref: str | None = None) -> None:
-        await self.send_json(error_payload(code, message, errors, ref))
+                    ref: str | None = None, **extra: Any) -> None:
+        await self.send_json(error_payload(code, message, errors, ref) | extra)
 
 
 @database_sync_to_async

@@ -199,6 +199,17 @@ PLAYGROUND_WS_FRAMES_IN_FLIGHT = int(os.environ.get("PLAYGROUND_WS_FRAMES_IN_FLI
 PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))
 PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))
+# Live runs (counted until they end) and open play sockets, per person (an account, a
+# classroom seat, a browser), per client address, and per address for everyone without an
+# account or seat (playground/quotas.py): a class of 60 behind one address fits.
+PLAYGROUND_QUOTAS = {
+    "runs": {"person": int(os.environ.get("PLAYGROUND_RUNS_PER_PERSON", 4)),
+             "address": int(os.environ.get("PLAYGROUND_RUNS_PER_ADDRESS", 150)),
+             "anonymous": int(os.environ.get("PLAYGROUND_ANON_RUNS_PER_ADDRESS", 10))},
+    "sockets": {"person": int(os.environ.get("PLAYGROUND_SOCKETS_PER_PERSON", 12)),
+                "address": int(os.environ.get("PLAYGROUND_SOCKETS_PER_ADDRESS", 300)),
+                "anonymous": int(os.environ.get("PLAYGROUND_ANON_SOCKETS_PER_ADDRESS", 40))},
+}
 PLAYGROUND_REDIS_PREFIX = os.environ.get("PLAYGROUND_REDIS_PREFIX", "sdp:")
 # Runs one simworker drives at once (PLAYGROUND_MAX_RUNS stays the limit of a web process).
 PLAYGROUND_WORKER_MAX_RUNS = int(os.environ.get("PLAYGROUND_WORKER_MAX_RUNS", 50))

@@ -73,6 +73,7 @@ const ERROR_TITLES = {
   too_large: "The design is too large to send",
   rate_limited: "Too many changes at once",
   too_many_runs: "Too many runs open",
+  too_many_sockets: "Too many connections open",
   server_busy: "The server is busy",
   no_workers: "No simulation worker is running",
   closed_by_server: "The server closed the connection",

@@ -30,6 +30,15 @@ def _fresh_cache(settings):
                                    "LOCATION": uuid.uuid4().hex}}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_quotas():
+    """Each test its own in-process quota counts: a test's communicator that is never
+    disconnected (as Daphne always does) must not hold a place in the next test."""
+    from playground import quotas
+
+    quotas._memory.counts.clear()
+
+
 @pytest.fixture
 def design():
     """A fresh copy of a valid design (docs/examples), to change at will."""

@@ -1,0 +1,196 @@
+"""Quotas per person and per client address on the play websocket: open sockets and live
+runs (docs/protocol.md). Sized so that a class of 60 behind one address (a school's NAT),
+each with a socket or two and a run or two, stays inside; one client cannot take every run
+slot of the server.
+
+Who is a person: an account, else a classroom seat (its key in the signed seats cookie),
+else a browser workspace (a cookie it may drop or forge at will). Everything not an account
+or a seat also shares the address's anonymous quota, a tighter one: dropping cookies gains
+nothing beyond it.
+
+What counts: a run from its start until it ends, also while it lingers after its socket
+closed (PLAYGROUND_IDLE_RUN_S); a socket while it is open. A run is looked up where it lives
+(the runner's own record of it), so ends of every kind (stopped, idle, error, a worker
+lost) free its place without telling anyone. The counts live where the runs do: in this
+process with the in-process runner, in Redis with PLAYGROUND_RUNNER=workers, where they hold
+across web processes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from . import permissions, runstore
+from .clientaddress import counted_as, scope_ip
+
+PENDING_S = 60  # a start not yet a run holds its place this long at most
+SOCKET_TTL_S = 3600  # a socket of a web process that died stops counting after this
+
+
+@dataclass(frozen=True)
+class Requester:
+    address: str
+    person: str | None  # "user:<pk>", "seat:<key>", "browser:<workspace hash>", or None
+    identified: bool  # an account or a seat: not free to make up
+
+
+def requester(scope: dict[str, Any]) -> Requester:
+    address = counted_as(scope_ip(scope))
+    user = scope.get("user")
+    if user is not None and user.is_authenticated:
+        return Requester(address, f"user:{user.pk}", True)
+    cookies = scope.get("cookies", {})
+    seats = permissions.seat_keys(cookies)
+    if seats:
+        return Requester(address, f"seat:{seats[0]}", True)
+    workspace = cookies.get(permissions.WORKSPACE_COOKIE, "")
+    person = f"browser:{permissions.owner_token_hash(workspace)}" if workspace else None
+    return Requester(address, person, False)
+
+
+class OverQuota(Exception):
+    """`limit` ("person", "address" or "anonymous") is reached: `message` says which and
+    what to do, `retry_after_s` when a place may free itself (None: only the asker can)."""
+
+    def __init__(self, limit: str, message: str, retry_after_s: int | None):
+        super().__init__(message)
+        self.limit, self.message, self.retry_after_s = limit, message, retry_after_s
+
+
+WHOSE = {"person": "you have", "address": "your network has",
+         "anonymous": "visitors without an account or classroom seat on your network have"}
+
+
+def _over(kind: str, limit: str, most: int) -> OverQuota:
+    if kind == "sockets":
+        return OverQuota(limit, f"{WHOSE[limit]} {most} connections open, the most allowed; "
+                         "close a tab (this one reconnects by itself)", None)
+    linger = round(settings.PLAYGROUND_IDLE_RUN_S)
+    return OverQuota(limit, f"{WHOSE[limit]} {most} designs running, the most allowed (a "
+                     f"design whose tab closed runs on for {linger} s); stop one or try "
+                     f"again in {linger} s", linger)
+
+
+def limits(kind: str) -> dict[str, int]:
+    return settings.PLAYGROUND_QUOTAS[kind]
+
+
+def _buckets(kind: str, who: Requester) -> list[tuple[str, str]]:
+    """(limit, key) of every count the requester's runs or sockets go into."""
+    buckets = [("address", f"{kind}:address:{who.address}")]
+    if who.person is not None:
+        buckets.append(("person", f"{kind}:person:{who.person}"))
+    if not who.identified:
+        buckets.append(("anonymous", f"{kind}:anonymous:{who.address}"))
+    return buckets
+
+
+async def take(kind: str, who: Requester, member: str | None = None) -> str:
+    """Take a place in every count of the requester, or raise OverQuota (taking none).
+    `member` names it (a socket's channel); else it is a pending run, to `settle`."""
+    member = member or f"pending:{secrets.token_hex(8)}"
+    store = get_store()
+    taken: list[str] = []
+    for limit, key in _buckets(kind, who):
+        most = limits(kind)[limit]
+        # Added, then counted with itself: two racing takes cannot both slip under.
+        count = await store.add_and_count(kind, key, member)
+        taken.append(key)
+        if count > most:
+            for key_taken in taken:
+                await store.remove(key_taken, member)
+            raise _over(kind, limit, most)
+    return member
+
+
+async def settle(who: Requester, pending: str, run_id: str | None) -> None:
+    """The pending start became run `run_id` (counted until the run ends), or failed."""
+    store = get_store()
+    for _, key in _buckets("runs", who):
+        if run_id is not None:
+            await store.add(key, run_id)
+        await store.remove(key, pending)
+
+
+async def release(who: Requester, member: str) -> None:
+    """A socket closed."""
+    store = get_store()
+    for _, key in _buckets("sockets", who):
+        await store.remove(key, member)
+
+
+def _fresh(member: str, added: float, now: float, kind: str) -> bool:
+    if member.startswith("pending:"):
+        return now - added < PENDING_S
+    return kind != "sockets" or now - added < SOCKET_TTL_S
+
+
+class MemoryStore:
+    """This process's counts (the in-process runner: its runs live here)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, float]] = {}
+
+    async def add_and_count(self, kind: str, key: str, member: str) -> int:
+        from .runs import registry
+
+        now = time.time()
+        members = self.counts.setdefault(key, {})
+        for old, added in list(members.items()):
+            gone = kind == "runs" and not old.startswith("pending:") and \
+                registry.get(old) is None
+            if gone or not _fresh(old, added, now, kind):
+                del members[old]
+        members[member] = now
+        return len(members)
+
+    async def add(self, key: str, member: str) -> None:
+        self.counts.setdefault(key, {})[member] = time.time()
+
+    async def remove(self, key: str, member: str) -> None:
+        members = self.counts.get(key, {})
+        members.pop(member, None)
+        if not members:
+            self.counts.pop(key, None)
+
+
+class RedisStore:
+    """Counts in Redis (PLAYGROUND_RUNNER=workers): a sorted set per count under
+    PLAYGROUND_REDIS_PREFIX, quota:<kind>:<limit>:<who>, of members scored by when they
+    were added; a run's member goes when its record (runstore) does."""
+
+    async def add_and_count(self, kind: str, key: str, member: str) -> int:
+        r, name, now = runstore.client(), runstore.key("quota", key), time.time()
+        await r.zadd(name, {member: now})
+        await r.expire(name, SOCKET_TTL_S)
+        entries = await r.zrange(name, 0, -1, withscores=True)
+        runs = [m for m, _ in entries if kind == "runs" and not m.startswith("pending:")]
+        async with r.pipeline(transaction=False) as pipe:
+            for run_id in runs:
+                pipe.exists(runstore.key("run", run_id))
+            alive = dict(zip(runs, await pipe.execute(), strict=True))
+        gone = [m for m, added in entries
+                if not alive.get(m, True) or not _fresh(m, added, now, kind)]
+        if gone:
+            await r.zrem(name, *gone)
+        return len(entries) - len(gone)
+
+    async def add(self, key: str, member: str) -> None:
+        r, name = runstore.client(), runstore.key("quota", key)
+        await r.zadd(name, {member: time.time()})
+        await r.expire(name, SOCKET_TTL_S)
+
+    async def remove(self, key: str, member: str) -> None:
+        await runstore.client().zrem(runstore.key("quota", key), member)
+
+
+_memory = MemoryStore()
+
+
+def get_store() -> MemoryStore | RedisStore:
+    return RedisStore() if settings.PLAYGROUND_RUNNER == "workers" else _memory
