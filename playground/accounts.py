@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth
@@ -38,7 +39,9 @@ def claim_on_login(sender, request: HttpRequest | None, user, **kwargs) -> None:
 @receiver(user_login_failed, dispatch_uid="playground.count_failed_login")
 def count_failed_login(sender, credentials, request: HttpRequest | None = None,
                        **kwargs) -> None:
-    if request is not None:
+    """Per address; not tries at an account already locked out, so that hammering at one
+    does not lock everyone on the address out."""
+    if request is not None and not AxesProxyHandler.is_locked(request, credentials):
         ratelimit.count("login", request)
 
 
