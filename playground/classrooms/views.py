@@ -14,7 +14,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
 from playground import pages, permissions, preview, ratelimit
-from playground.ratelimit import rate_limited
 
 from . import services
 from .api import assignment_out
@@ -98,11 +97,12 @@ def grades_csv(request: HttpRequest, join_id: str, share_id: str) -> HttpRespons
 
 # -- students ----------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-# A code can be tried with GET ?code= too; only wrong codes count (a class typing the right
-# one from one address never reaches the limit, a guesser does).
-@rate_limited("join", methods=("GET", "POST"), counted_in_view=True)
 def join_by_code(request: HttpRequest) -> HttpResponse:
     form = JoinCodeForm(request.POST or request.GET or None)
+    # A code can be tried with GET ?code= too. Only wrong codes count: a class typing the
+    # right one from one address never reaches the limit, a guesser does.
+    if form.is_bound and (wait := ratelimit.wait_s("join", request, count=False)):
+        return ratelimit.too_many(request, wait, "join")
     if form.is_bound and form.is_valid():
         room = Classroom.objects.filter(code=form.cleaned_data["code"]).first()
         if room is not None:

@@ -119,6 +119,7 @@ def test_wrong_join_codes_are_limited_per_address_and_right_ones_never_count(roo
     assert wrong == [200, 200, 200, 429]
     refused = guesser.get("/join", {"code": "YYYYYYYY"})
     assert refused.status_code == 429 and "wrong join codes" in refused.content.decode()
+    assert guesser.get("/join").status_code == 200  # the form itself still shows
 
 
 def test_joining_a_classroom_is_limited_per_classroom(room, settings):
