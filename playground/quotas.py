@@ -159,31 +159,48 @@ class MemoryStore:
             self.counts.pop(key, None)
 
 
+# Add a member, drop the members that no longer count, and count the rest, in one step (so
+# racing takes in several web processes cannot both slip under a limit). Run members are
+# live while their record (runstore's run:<id>) is; pending ones for PENDING_S, sockets for
+# SOCKET_TTL_S. ARGV: member, now, kind, the records' key prefix, PENDING_S, SOCKET_TTL_S.
+_ADD_AND_COUNT = """
+local now, kind = tonumber(ARGV[2]), ARGV[3]
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local count = 0
+for i = 1, #entries, 2 do
+  local member, added = entries[i], tonumber(entries[i + 1])
+  local gone
+  if string.sub(member, 1, 8) == 'pending:' then
+    gone = now - added >= tonumber(ARGV[5])
+  elseif kind == 'runs' then
+    gone = redis.call('EXISTS', ARGV[4] .. member) == 0
+  else
+    gone = now - added >= tonumber(ARGV[6])
+  end
+  if gone then redis.call('ZREM', KEYS[1], member) else count = count + 1 end
+end
+return count
+"""
+
+
 class RedisStore:
     """Counts in Redis (PLAYGROUND_RUNNER=workers): a sorted set per count under
     PLAYGROUND_REDIS_PREFIX, quota:<kind>:<limit>:<who>, of members scored by when they
     were added; a run's member goes when its record (runstore) does."""
 
     async def add_and_count(self, kind: str, key: str, member: str) -> int:
-        r, name, now = runstore.client(), runstore.key("quota", key), time.time()
-        await r.zadd(name, {member: now})
-        await r.expire(name, SOCKET_TTL_S)
-        entries = await r.zrange(name, 0, -1, withscores=True)
-        runs = [m for m, _ in entries if kind == "runs" and not m.startswith("pending:")]
-        async with r.pipeline(transaction=False) as pipe:
-            for run_id in runs:
-                pipe.exists(runstore.key("run", run_id))
-            alive = dict(zip(runs, await pipe.execute(), strict=True))
-        gone = [m for m, added in entries
-                if not alive.get(m, True) or not _fresh(m, added, now, kind)]
-        if gone:
-            await r.zrem(name, *gone)
-        return len(entries) - len(gone)
+        return await runstore.client().eval(
+            _ADD_AND_COUNT, 1, runstore.key("quota", key), member, time.time(), kind,
+            runstore.key("run", ""), PENDING_S, SOCKET_TTL_S)
 
     async def add(self, key: str, member: str) -> None:
         r, name = runstore.client(), runstore.key("quota", key)
-        await r.zadd(name, {member: time.time()})
-        await r.expire(name, SOCKET_TTL_S)
+        async with r.pipeline(transaction=True) as pipe:
+            pipe.zadd(name, {member: time.time()})
+            pipe.expire(name, SOCKET_TTL_S)
+            await pipe.execute()
 
     async def remove(self, key: str, member: str) -> None:
         await runstore.client().zrem(runstore.key("quota", key), member)
