@@ -15,6 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Every benchmark connection comes from loopback, one client address: the per-address
+# quotas (playground/quotas.py) are sized for a class, not for hundreds of simulated visitors.
+ONE_ADDRESS_FOR_ALL = {f"PLAYGROUND_{name}": "100000" for name in (
+    "RUNS_PER_ADDRESS", "ANON_RUNS_PER_ADDRESS", "SOCKETS_PER_ADDRESS",
+    "ANON_SOCKETS_PER_ADDRESS")}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -28,7 +35,8 @@ def live_server(root: Path = ROOT, **settings: str):
     that set data up. `settings` are extra environment variables of the server
     (PLAYGROUND_MAX_RUNS="100")."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
+        env = {**os.environ, **ONE_ADDRESS_FOR_ALL, **settings,
+               "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=root,
                        env=env, check=True, capture_output=True)
         port = free_port()

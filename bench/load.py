@@ -36,7 +36,14 @@ import psutil
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, free_port, live_server, percentile, table  # noqa: E402
+from common import (  # noqa: E402
+    ONE_ADDRESS_FOR_ALL,
+    ROOT,
+    free_port,
+    live_server,
+    percentile,
+    table,
+)
 
 TARGET_P95_MS = 250
 TARGET_IDLE_KIB = 64
@@ -96,7 +103,7 @@ def cluster(web: int, workers: int, max_runs: int, root: Path = ROOT):
     logs = tempfile.mkdtemp(prefix="bench-load-logs-")  # kept, to read after a failure
     print(f"cluster logs in {logs}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
+        env = {**os.environ, **ONE_ADDRESS_FOR_ALL, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
                "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "CLUSTER_LOGS": logs,
                "PLAYGROUND_MAX_RUNS": str(max_runs),
                "PLAYGROUND_WORKER_MAX_RUNS": str(max_runs)}

@@ -118,7 +118,12 @@ def live_server_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live_server")
     env = {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", **os.environ,
            # a Redis cache of its own: rate-limit counts of earlier runs must not carry over
-           "PLAYGROUND_CACHE_PREFIX": f"test-{uuid.uuid4().hex}"}
+           "PLAYGROUND_CACHE_PREFIX": f"test-{uuid.uuid4().hex}",
+           # Every test's browser is one client address, and runs outlive their page by a
+           # minute: the per-address quotas (tests/web/test_quotas.py) are sized for a class.
+           "PLAYGROUND_ANON_RUNS_PER_ADDRESS": "1000", "PLAYGROUND_RUNS_PER_ADDRESS": "1000",
+           "PLAYGROUND_ANON_SOCKETS_PER_ADDRESS": "1000",
+           "PLAYGROUND_SOCKETS_PER_ADDRESS": "1000"}
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
         cwd=ROOT,
