@@ -27,6 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from . import permissions
 from .clientaddress import client_key
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -51,9 +52,18 @@ def parse_rates(text: str) -> list[tuple[int, int]]:
 
 
 def requester(request: HttpRequest) -> str:
-    """Who a scope counts by default: the client's address and account."""
+    """Who a scope counts by default: the client's address and the person, an account or
+    else a classroom seat (a signed cookie); everyone else on the address shares "-"."""
     user = getattr(request, "user", None)
-    return f"{client_key(request)}|{user.pk if user and user.is_authenticated else '-'}"
+    if user is not None and user.is_authenticated:
+        return f"{client_key(request)}|{user.pk}"
+    seats = permissions.seat_keys(request.COOKIES)
+    return f"{client_key(request)}|{'seat:' + seats[0] if seats else '-'}"
+
+
+# Scopes counted per person with a cap on their whole address as well: seats can be made
+# by whoever holds a join code, accounts by signing up.
+WHOLE_ADDRESS = {"api_write": "api_write_address"}
 
 
 def wait_s(scope: str, request: HttpRequest, who: str | None = None,
@@ -88,7 +98,9 @@ def count(scope: str, request: HttpRequest, who: str | None = None) -> None:
 
 
 # What each limit counts, said to whoever reaches it.
-SAID = {"api_write": "too many changes", "login": "too many failed log-ins from your network",
+SAID = {"api_write": "too many changes",
+        "api_write_address": "too many changes from your network",
+        "login": "too many failed log-ins from your network",
         "password_reset": "too many password resets from your network",
         "signup": "too many accounts made from your network",
         "join": "too many wrong join codes from your network",
@@ -116,9 +128,12 @@ def rate_limited(scope: str, methods: tuple[str, ...] = WRITES,
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method in methods and \
-                    (wait := wait_s(scope, request, count=not counted_in_view)):
-                return too_many(request, wait, scope)
+            if request.method in methods:
+                for counted, who in ((scope, None),
+                                     (WHOLE_ADDRESS.get(scope), client_key(request))):
+                    if counted and (wait := wait_s(counted, request, who,
+                                                   count=not counted_in_view)):
+                        return too_many(request, wait, counted)
             return view(request, *args, **kwargs)
 
         return limited

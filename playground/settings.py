@@ -225,10 +225,13 @@ PLAYGROUND_MAX_VERSIONS = int(os.environ.get("PLAYGROUND_MAX_VERSIONS", 200))
 PLAYGROUND_MAX_SCENARIOS_PER_OWNER = int(os.environ.get("PLAYGROUND_MAX_SCENARIOS_PER_OWNER",
                                                         1000))
 # Rate limits, "N/S[,N/S...]" = N in S seconds (each window must allow); "off" disables.
-# Counted per client address (docs/api.md) and, for api_write, account; sized so that a
-# class of 60 behind one address (a school's NAT) fits.
+# Counted per client address (docs/api.md); sized so that a class of 60 behind one address
+# (a school's NAT) fits.
 PLAYGROUND_RATE_LIMITS = {
+    # Per person (an account, else a classroom seat; everyone else on an address shares
+    # one count), and per address as a whole: a class autosaving its work fits.
     "api_write": os.environ.get("PLAYGROUND_RATE_API_WRITE", "120/60"),
+    "api_write_address": os.environ.get("PLAYGROUND_RATE_API_WRITE_ADDRESS", "3000/60"),
     # Failed log-ins per address, whatever the account (a password sprayer); a class's typos
     # stay far below it. Per account and address, django-axes locks out (below).
     "login": os.environ.get("PLAYGROUND_RATE_LOGIN", "50/300"),

@@ -12,9 +12,14 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from playground.classrooms.models import Classroom
+from playground.classrooms.models import Assignment, Classroom
 
 pytestmark = pytest.mark.django_db
+BRIEF = {"format": "playground.scenario/v1", "name": "Serve 100 rps", "duration_s": 60,
+         "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 100}},
+                        {"id": "app", "kind": "service",
+                         "params": {"workers": 2, "service_ms": 5}}],
+         "links": [{"from": "users", "to": "app"}]}
 ROOT = Path(__file__).resolve().parents[2]
 
 SCHOOL = "198.51.100.1"  # a school's NAT: every request of a test's class comes from it
@@ -59,6 +64,42 @@ def test_a_class_of_60_behind_one_address_signs_up_logs_in_and_joins(room):
         joined = student.post(f"/join/{room.join_id}", {"display_name": name})
         assert joined.status_code == 302, n
     assert room.students.count() == 60
+
+
+def test_a_seated_class_behind_one_address_saves_its_work_and_an_anonymous_flood_stops(
+        room, settings):
+    """Writes count per person (account, else classroom seat); everyone else on an address
+    shares one count, and the whole address has a cap (seats can be made up)."""
+    assignment = Assignment.objects.create(classroom=room, title="Serve it", brief=BRIEF,
+                                           goals={"p99_ms_max": 50})
+    url = f"/api/assignments/{assignment.share_id}/work"
+    students = []
+    for n in range(60):
+        student = Client(REMOTE_ADDR=SCHOOL)
+        assert student.post(f"/join/{room.join_id}", {"display_name": f"s{n}"}).status_code \
+            == 302
+        students.append(student)
+    for round_ in range(3):  # autosaves: 180 writes from one address in well under a minute
+        for student in students:
+            saved = student.put(url, {"document": dict(BRIEF, name=f"v{round_}")},
+                                content_type="application/json")
+            assert saved.status_code == 200, saved.content
+    settings.PLAYGROUND_RATE_LIMITS = {**settings.PLAYGROUND_RATE_LIMITS,
+                                       "api_write": "5/60", "api_write_address": "400/60"}
+    anonymous = Client(REMOTE_ADDR=SCHOOL)
+    answers = [anonymous.post("/api/scenarios", {"document": BRIEF},
+                              content_type="application/json").status_code for _ in range(6)]
+    assert answers == [201] * 5 + [429]
+    refused = anonymous.post("/api/scenarios", {"document": BRIEF},
+                             content_type="application/json")
+    assert refused.json()["errors"] == [f"(rate limit): too many changes; try again in "
+                                        f"{refused['Retry-After']} s"]
+    # Made-up seats get a count each, but the address as a whole stops.
+    for student in students:
+        for _ in range(5):
+            student.put(url, {"document": BRIEF}, content_type="application/json")
+    assert students[0].put(url, {"document": BRIEF},
+                           content_type="application/json").status_code == 429
 
 
 def test_a_guesser_at_one_account_is_locked_out_and_the_class_logs_in(settings):
