@@ -18,6 +18,7 @@ across web processes.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from django.conf import settings
 
 from . import permissions, runstore
 from .clientaddress import counted_as, scope_ip
+from .persons import person_of
 
 PENDING_S = 60  # a start not yet a run holds its place this long at most
 SOCKET_TTL_S = 3600  # a socket of a web process that died stops counting after this
@@ -41,16 +43,14 @@ class Requester:
 
 def requester(scope: dict[str, Any]) -> Requester:
     address = counted_as(scope_ip(scope))
-    user = scope.get("user")
-    if user is not None and user.is_authenticated:
-        return Requester(address, f"user:{user.pk}", True)
     cookies = scope.get("cookies", {})
-    seats = permissions.seat_keys(cookies)
-    if seats:
-        return Requester(address, f"seat:{seats[0]}", True)
+    person = person_of(scope.get("user"), cookies)
+    if person is not None:
+        return Requester(address, person, True)
     workspace = cookies.get(permissions.WORKSPACE_COOKIE, "")
-    person = f"browser:{permissions.owner_token_hash(workspace)}" if workspace else None
-    return Requester(address, person, False)
+    browser = f"browser:{hashlib.sha256(workspace.encode()).hexdigest()}" if workspace \
+        else None
+    return Requester(address, browser, False)
 
 
 class OverQuota(Exception):
@@ -133,21 +133,36 @@ def _fresh(member: str, added: float, now: float, kind: str) -> bool:
 class MemoryStore:
     """This process's counts (the in-process runner: its runs live here)."""
 
+    SWEEP_EVERY = 1000  # takes between sweeps of counts nobody came back to
+
     def __init__(self) -> None:
-        self.counts: dict[str, dict[str, float]] = {}
+        self.counts: dict[str, dict[str, float]] = {}  # key -> member -> when added
+        self.takes = 0
 
     async def add_and_count(self, kind: str, key: str, member: str) -> int:
+        self.takes += 1
+        if self.takes % self.SWEEP_EVERY == 0:
+            self._sweep()
+        members = self.counts.setdefault(key, {})
+        self._prune(kind, members)
+        members[member] = time.time()
+        return len(members)
+
+    def _prune(self, kind: str, members: dict[str, float]) -> None:
         from .runs import registry
 
         now = time.time()
-        members = self.counts.setdefault(key, {})
-        for old, added in list(members.items()):
-            gone = kind == "runs" and not old.startswith("pending:") and \
-                registry.get(old) is None
-            if gone or not _fresh(old, added, now, kind):
-                del members[old]
-        members[member] = now
-        return len(members)
+        for member, added in list(members.items()):
+            ended = kind == "runs" and not member.startswith("pending:") and \
+                registry.get(member) is None
+            if ended or not _fresh(member, added, now, kind):
+                del members[member]
+
+    def _sweep(self) -> None:
+        for key, members in list(self.counts.items()):
+            self._prune(key.split(":", 1)[0], members)
+            if not members:
+                del self.counts[key]
 
     async def add(self, key: str, member: str) -> None:
         self.counts.setdefault(key, {})[member] = time.time()

@@ -27,8 +27,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from . import permissions
 from .clientaddress import client_key
+from .persons import person_of
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -52,13 +52,10 @@ def parse_rates(text: str) -> list[tuple[int, int]]:
 
 
 def requester(request: HttpRequest) -> str:
-    """Who a scope counts by default: the client's address and the person, an account or
-    else a classroom seat (a signed cookie); everyone else on the address shares "-"."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"{client_key(request)}|{user.pk}"
-    seats = permissions.seat_keys(request.COOKIES)
-    return f"{client_key(request)}|{'seat:' + seats[0] if seats else '-'}"
+    """Who a scope counts by default: the client's address and the person (an account, a
+    classroom seat); everyone else on the address shares "-"."""
+    person = person_of(getattr(request, "user", None), request.COOKIES)
+    return f"{client_key(request)}|{person or '-'}"
 
 
 # Scopes counted per person with a cap on their whole address as well: seats can be made

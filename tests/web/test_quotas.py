@@ -167,3 +167,14 @@ async def test_with_workers_the_counts_live_in_redis_and_free_when_a_run_ends(re
         if keys:
             await r.delete(*keys)
         await r.aclose()
+
+
+async def test_counts_of_persons_who_never_come_back_are_swept(monkeypatch):
+    store = quotas.MemoryStore()
+    monkeypatch.setattr(quotas, "_memory", store)
+    monkeypatch.setattr(store, "SWEEP_EVERY", 10)
+    for n in range(9):  # runs that ended long ago (no such run in the registry)
+        await store.add_and_count("runs", f"runs:person:user:{n}", f"run-{n}")
+    assert len(store.counts) == 9
+    await store.add_and_count("runs", "runs:person:user:last", "pending:x")
+    assert list(store.counts) == ["runs:person:user:last"]
