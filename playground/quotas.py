@@ -178,6 +178,8 @@ class MemoryStore:
 # racing takes in several web processes cannot both slip under a limit). Run members are
 # live while their record (runstore's run:<id>) is; pending ones for PENDING_S, sockets for
 # SOCKET_TTL_S. ARGV: member, now, kind, the records' key prefix, PENDING_S, SOCKET_TTL_S.
+# It reads run records it does not declare as KEYS: fine on the one Redis of docs/deploy.md,
+# not on a Redis Cluster.
 _ADD_AND_COUNT = """
 local now, kind = tonumber(ARGV[2]), ARGV[3]
 redis.call('ZADD', KEYS[1], now, ARGV[1])

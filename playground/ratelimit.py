@@ -10,8 +10,8 @@ in-process cache counts per process.
     @rate_limited("api_write")            # every write counts
     def create(request): ...
 
-    @rate_limited("join", counted_in_view=True)  # only what the view counts (wrong codes)
-    def join(request): ... count("join", request) ...
+    @rate_limited("signup", counted_in_view=True)  # only what the view counts
+    def signup(request): ... count("signup", request) ...  # an account made
 """
 
 from __future__ import annotations
