@@ -260,7 +260,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "playground.clientaddress.client_key"
 AXES_LOCKOUT_CALLABLE = "playground.accounts.locked_out"
 AXES_VERBOSE = False
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+AUTHENTICATION_BACKENDS = ["playground.accounts.LockoutBackend",
                            "django.contrib.auth.backends.ModelBackend"]
 
 # Reverse proxies in front of the app (addresses or CIDRs, comma separated): only a request

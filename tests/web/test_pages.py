@@ -207,8 +207,7 @@ def test_password_reset_mails_a_working_link(client, mailoutbox):
     done = client.post(confirm.redirect_chain[-1][0], {"new_password1": "new phrase 5678!",
                                                        "new_password2": "new phrase 5678!"})
     assert done.status_code == 302
-    assert Client().post("/accounts/login", {"username": "ada",
-                                             "password": "new phrase 5678!"}).status_code == 302
+    assert Client().login(username="ada", password="new phrase 5678!")
 
 
 def test_unknown_pages_are_friendly(client):
