@@ -269,7 +269,7 @@ PLAYGROUND_TRUSTED_PROXIES = [p.strip() for p in
                               os.environ.get("PLAYGROUND_TRUSTED_PROXIES", "").split(",")
                               if p.strip()]
 parse_networks(PLAYGROUND_TRUSTED_PROXIES)  # a bad entry stops the start, naming it
-if os.environ.get("PLAYGROUND_PROXY_HOPS"):
+if os.environ.get("PLAYGROUND_PROXY_HOPS", "0").strip() not in ("", "0"):
     # It let a client that reached the app directly choose its address.
     raise ImproperlyConfigured("PLAYGROUND_PROXY_HOPS is gone: list the proxies' addresses "
                                "in PLAYGROUND_TRUSTED_PROXIES instead (docs/deploy.md).")
