@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "playground.middleware.content_security_policy",
+    # A view that fails because PostgreSQL or Redis is away answers 503 (playground/outages.py).
+    "playground.outages.ServiceUnavailableMiddleware",
 ]
 
 CONTENT_SECURITY_POLICY = {
@@ -157,11 +159,14 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.SweepingInMemoryChannelLayer"}}
 
 # The cache holds rate-limit counts (playground/ratelimit.py) and rendered previews: Redis
-# when there is one, so limits hold across processes; else this process's memory.
+# when there is one, so limits hold across processes; else this process's memory (also
+# while Redis is away: playground/outages.py).
 CACHES = {"default": (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    {"BACKEND": "playground.outages.FallbackRedisCache", "LOCATION": REDIS_URL,
      # Several sites (or test servers) may share one Redis: their counts stay apart.
-     "KEY_PREFIX": os.environ.get("PLAYGROUND_CACHE_PREFIX", "")}
+     "KEY_PREFIX": os.environ.get("PLAYGROUND_CACHE_PREFIX", ""),
+     # A Redis that does not answer is given up on quickly: the request goes on without it.
+     "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
     if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
 
 LANGUAGE_CODE = "en-us"
@@ -217,6 +222,8 @@ PLAYGROUND_RATE_LIMITS = {
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 PLAYGROUND_PROXY_HOPS = int(os.environ.get("PLAYGROUND_PROXY_HOPS", 0))
 CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"
+# Prometheus metrics (playground/monitoring.py): served only with this bearer token set.
+PLAYGROUND_METRICS_TOKEN = os.environ.get("PLAYGROUND_METRICS_TOKEN", "")
 
 # Accounts (playground/accounts.py); password-reset mail goes to the console by default.
 AUTH_PASSWORD_VALIDATORS = [

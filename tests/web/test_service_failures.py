@@ -7,11 +7,13 @@ working again soon after the service is back."""
 
 import asyncio
 import contextlib
+import json
 import secrets
 import shutil
 import time
 
 import pytest
+import redis
 
 from playground import runstore
 from tests.conftest import PrivateRedis
@@ -92,3 +94,38 @@ async def test_a_join_just_after_redis_came_back_without_its_data_says_lost(
     await browser.disconnect()
     with contextlib.suppress(Exception):
         await owner.disconnect()
+
+
+def post_scenario(client, document):
+    return client.post("/api/scenarios", json.dumps({"document": document}),
+                       content_type="application/json")
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_with_redis_away_writes_and_pages_work_and_limits_hold_per_process(
+        forgetful_redis, settings, client, design):
+    """Redis holds the cache (rate-limit counts, previews): while it is away each process
+    counts in its own memory, and once it is back, in Redis again."""
+    settings.CACHES = {"default": {"BACKEND": "playground.outages.FallbackRedisCache",
+                                   "LOCATION": forgetful_redis.url}}
+    settings.PLAYGROUND_RATE_LIMITS = {**settings.PLAYGROUND_RATE_LIMITS, "api_write": "4/60"}
+    client.raise_request_exception = False
+    assert post_scenario(client, design).status_code == 201
+    forgetful_redis.kill()
+
+    made = post_scenario(client, design)
+    assert made.status_code == 201, made.content[:300]
+    assert client.get(f"/s/{made.json()['id']}/preview.svg").status_code == 200
+    answers = [post_scenario(client, design) for _ in range(4)]
+    assert [a.status_code for a in answers] == [201, 201, 201, 429]
+    assert answers[-1].json()["errors"][0].startswith("(rate limit): ")
+    assert int(answers[-1]["Retry-After"]) > 0
+
+    forgetful_redis.start()
+    r = redis.Redis.from_url(forgetful_redis.url)
+    deadline = time.monotonic() + BACK_WITHIN_S
+    while post_scenario(client, design).status_code != 201 or \
+            not r.keys("*ratelimit:api_write*"):
+        assert time.monotonic() < deadline, "the counts did not go back to Redis"
+        time.sleep(0.2)

@@ -1,0 +1,132 @@
+"""What the web app does while Redis or PostgreSQL is away (docs/deploy.md, "what survives
+which failure").
+
+- The cache (rate-limit counts, rendered previews) is Redis with REDIS_URL set:
+  `FallbackRedisCache` uses this process's memory while Redis does not answer, so saving
+  and pages go on (limits then count per process), and Redis again once it answers.
+- A request that fails because the database (or Redis, used directly) is away answers 503
+  with Retry-After: JSON errors on the API, a friendly page elsewhere
+  (`ServiceUnavailableMiddleware` for views, `server_error` for what fails outside them).
+  Nothing half-written is kept: each write is one transaction, or not made.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+import redis.exceptions
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from . import monitoring
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5  # what a client is told to wait: services restart in seconds
+RETRY_REDIS_S = 1.0  # while Redis is away, the cache tries it again this often
+REDIS_DOWN = (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+              redis.exceptions.BusyLoadingError)
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+class FallbackRedisCache(RedisCache):
+    """Django's Redis cache; while Redis is away, an in-memory cache shared by this
+    process's threads. One warning per outage."""
+
+    _down_until = 0.0  # monotonic time before which Redis is not tried again
+    _lock = threading.Lock()  # caches are made per thread; the outage is the process's
+
+    def __init__(self, server: str, params: dict[str, Any]):
+        super().__init__(server, params)
+        self._local = LocMemCache("playground-redis-fallback", {
+            "TIMEOUT": params.get("TIMEOUT", 300), "OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+
+def _falls_back(name: str):
+    def method(self: FallbackRedisCache, *args: Any, **kwargs: Any) -> Any:
+        cls = type(self)
+        if time.monotonic() >= cls._down_until:
+            try:
+                result = getattr(RedisCache, name)(self, *args, **kwargs)
+            except REDIS_DOWN as exc:
+                with cls._lock:
+                    if cls._down_until == 0.0:
+                        log.warning("cache: Redis unavailable (%s); using this process's "
+                                    "memory until it answers", exc)
+                        monitoring.SERVICE_ERRORS.labels(service="redis").inc()
+                    cls._down_until = time.monotonic() + RETRY_REDIS_S
+            else:
+                if cls._down_until:
+                    with cls._lock:
+                        cls._down_until = 0.0
+                    log.warning("cache: Redis is back")
+                return result
+        return getattr(self._local, name)(*args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr",
+              "set_many", "delete_many", "clear"):
+    setattr(FallbackRedisCache, _name, _falls_back(_name))
+
+
+def outage(exc: BaseException | None) -> str | None:
+    """The service an exception says is away: "database", "redis", or None."""
+    if isinstance(exc, DATABASE_DOWN):
+        return "database"
+    if isinstance(exc, REDIS_DOWN):
+        return "redis"
+    return None
+
+
+def unavailable(request: HttpRequest, service: str) -> HttpResponse:
+    monitoring.SERVICE_ERRORS.labels(service=service).inc()
+    message = f"the {service} is unavailable for a moment; try again in {RETRY_AFTER_S} s"
+    response = _error(request, 503, "Back in a moment", message)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"errors": [f"(server): {message}"]}, status=status)
+    # The page's header asks who is logged in: from the session, in the database.
+    request.user = AnonymousUser()
+    return render(request, "playground/error.html",
+                  {"title": title, "message": message[:1].upper() + message[1:] + "."},
+                  status=status)
+
+
+class ServiceUnavailableMiddleware:
+    """A view that fails because a service is away answers 503 (also with DEBUG on)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception
+                          ) -> HttpResponse | None:
+        service = outage(exception)
+        return None if service is None else unavailable(request, service)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500 (debug off): what failed outside a view, e.g. saving the session. Django
+    calls it while handling the exception, so sys.exc_info() names it."""
+    service = outage(sys.exc_info()[1])
+    if service is not None:
+        return unavailable(request, service)
+    return _error(request, 500, "Something went wrong",
+                  "the server failed to answer this request; it has been logged")
