@@ -8,15 +8,22 @@ working again soon after the service is back."""
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
 import redis
+import requests
+from django.db import connections
 
 from playground import runstore
-from tests.conftest import PrivateRedis
+from tests.conftest import ROOT, PrivateRedis
 from tests.web.test_play_consumer import connect, receive_until
 from tests.web.test_workers import Workers, start_run
 
@@ -129,3 +136,130 @@ def test_with_redis_away_writes_and_pages_work_and_limits_hold_per_process(
             not r.keys("*ratelimit:api_write*"):
         assert time.monotonic() < deadline, "the counts did not go back to Redis"
         time.sleep(0.2)
+
+
+class CuttableProxy:
+    """A TCP proxy to `upstream` that can be cut (its connections closed, new ones
+    refused) and restored on the same port: a database that went away and came back."""
+
+    def __init__(self, upstream: tuple[str, int]):
+        self.upstream = upstream
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+
+    def restore(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (Linux)
+        self.listener.close()
+        for conn in self.conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self.conns = []
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            server = socket.create_connection(self.upstream)
+            self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@contextlib.contextmanager
+def daphne(tmp_path, env: dict[str, str]):
+    """The app served by a real Daphne (debug off, as in production) with `env`: its URL.
+    Not the test client, which keeps a broken database connection across requests where
+    Django's request cycle closes it."""
+    port = CuttableProxy(("", 0)).port  # a free port
+    log_path = tmp_path / "daphne.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")} | {
+        "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "test-" + secrets.token_hex(16),
+        "DJANGO_SSL_REDIRECT": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"} | env
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "playground.asgi:application"], cwd=ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(requests.ConnectionError):
+                requests.get(f"{url}/healthz", timeout=1)
+                break
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def proxied_server(transactional_db, tmp_path):
+    """A Daphne whose PostgreSQL (the test database) is behind a CuttableProxy."""
+    params = connections["default"].settings_dict
+    proxy = CuttableProxy((params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)))
+    proxy.restore()
+    user = params["USER"] or "postgres"
+    address = f"postgres://{user}@127.0.0.1:{proxy.port}/{params['NAME']}"
+    with daphne(tmp_path, {"DATABASE_URL": address}) as url:
+        yield url, proxy
+    proxy.cut()
+
+
+def api_session(url: str) -> requests.Session:
+    """A browser's session: the CSRF cookie (Secure: sent by hand over plain HTTP)."""
+    session = requests.Session()
+    token = session.get(f"{url}/").cookies["csrftoken"]
+    session.headers.update({"X-CSRFToken": token, "Cookie": f"csrftoken={token}"})
+    return session
+
+
+@pytest.mark.postgres
+def test_with_the_database_away_the_api_says_503_and_pages_are_friendly(
+        proxied_server, design):
+    url, proxy = proxied_server
+    browser = api_session(url)
+    saved = browser.post(f"{url}/api/scenarios", json={"document": design})
+    assert saved.status_code == 201, saved.text[:300]
+    share_id = saved.json()["id"]
+    proxy.cut()
+
+    for answer in (browser.post(f"{url}/api/scenarios", json={"document": design}),
+                   browser.get(f"{url}/api/scenarios/{share_id}"),
+                   browser.get(f"{url}/api/lessons")):
+        assert answer.status_code == 503, answer.text[:300]
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.json()["errors"][0].startswith("(server): the database is unavailable")
+        assert int(answer.headers["Retry-After"]) > 0
+    page = browser.get(f"{url}/s/{share_id}")
+    assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+    assert "The database is unavailable for a moment" in page.text
+
+    proxy.restore()
+    deadline = time.monotonic() + BACK_WITHIN_S
+    while (again := browser.post(f"{url}/api/scenarios",
+                                 json={"document": design})).status_code != 201:
+        assert time.monotonic() < deadline, again.text[:300]
+        time.sleep(0.2)
+    assert browser.get(f"{url}/api/scenarios/{share_id}").json()["document"] == design
