@@ -18,6 +18,7 @@ from simulations.scenario import ScenarioError
 
 from . import permissions, protocol
 from .models import RunRecord
+from .outages import DATABASE_DOWN, RETRY_AFTER_S
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
 from .sendwindow import FrameWindow
@@ -25,6 +26,7 @@ from .sendwindow import FrameWindow
 POLICY_VIOLATION = 4008
 TRY_AGAIN_LATER = 4013  # Redis is away: the browser reconnects with backoff (1013 in the app range)
 UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
+DATABASE_UNAVAILABLE = f"the database is unavailable for a moment; try again in {RETRY_AFTER_S} s"
 ACK_COST = 0.25  # of a message, in the rate limit: a browser acks up to ~4 times a second
 ACK_MAX_BYTES = 120  # an ack is short; only a message this short can be charged as one
 
@@ -187,6 +189,8 @@ class PlayConsumer(LayerAwareSocket):
             await self.error(exc.code, exc.message, exc.errors, message.type)
         except LAYER_DOWN:
             await self.unavailable()
+        except DATABASE_DOWN:  # the socket stays: only what needs the database failed
+            await self.error("unavailable", DATABASE_UNAVAILABLE, ref=message.type)
 
     async def _within_rate(self, cost: float) -> bool:
         """Over the rate, a message is refused (with an error at most once a second: a

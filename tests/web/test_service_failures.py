@@ -23,6 +23,7 @@ import requests
 from django.db import connections
 
 from playground import runstore
+from playground.models import new_share_id
 from tests.conftest import ROOT, PrivateRedis
 from tests.web.test_play_consumer import connect, receive_until
 from tests.web.test_workers import Workers, start_run
@@ -184,6 +185,14 @@ class CuttableProxy:
             sink.shutdown(socket.SHUT_WR)
 
 
+def database_proxy() -> CuttableProxy:
+    """A CuttableProxy to the test database's PostgreSQL, serving."""
+    params = connections["default"].settings_dict
+    proxy = CuttableProxy((params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)))
+    proxy.restore()
+    return proxy
+
+
 @contextlib.contextmanager
 def daphne(tmp_path, env: dict[str, str]):
     """The app served by a real Daphne (debug off, as in production) with `env`: its URL.
@@ -218,8 +227,7 @@ def daphne(tmp_path, env: dict[str, str]):
 def proxied_server(transactional_db, tmp_path):
     """A Daphne whose PostgreSQL (the test database) is behind a CuttableProxy."""
     params = connections["default"].settings_dict
-    proxy = CuttableProxy((params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)))
-    proxy.restore()
+    proxy = database_proxy()
     user = params["USER"] or "postgres"
     address = f"postgres://{user}@127.0.0.1:{proxy.port}/{params['NAME']}"
     with daphne(tmp_path, {"DATABASE_URL": address}) as url:
@@ -263,3 +271,36 @@ def test_with_the_database_away_the_api_says_503_and_pages_are_friendly(
         assert time.monotonic() < deadline, again.text[:300]
         time.sleep(0.2)
     assert browser.get(f"{url}/api/scenarios/{share_id}").json()["document"] == design
+
+
+@pytest.fixture
+def database_through_proxy(transactional_db):
+    """This process's database connections (every thread's) through a CuttableProxy."""
+    params = connections["default"].settings_dict
+    proxy = database_proxy()
+    saved = params["HOST"], params["PORT"]
+    connections["default"].close()
+    params["HOST"], params["PORT"] = "127.0.0.1", proxy.port
+    yield proxy
+    proxy.cut()
+    params["HOST"], params["PORT"] = saved
+    connections["default"].close()
+
+
+@pytest.mark.postgres
+async def test_with_the_database_away_a_socket_hears_so_and_stays_open(
+        database_through_proxy, consumer_db):
+    socket_ = await connect()
+    database_through_proxy.cut()
+    await socket_.send_json_to({"type": "replay", "run_link": new_share_id()})
+    answer = await receive_until(socket_, lambda m: m["type"] == "error", 10)
+    assert (answer["code"], answer["ref"]) == ("unavailable", "replay")
+    assert "database" in answer["message"]
+    await socket_.send_json_to({"type": "ping", "id": 1})
+    assert (await receive_until(socket_, lambda m: True))["type"] == "pong"
+
+    database_through_proxy.restore()
+    await socket_.send_json_to({"type": "replay", "run_link": new_share_id()})
+    answer = await receive_until(socket_, lambda m: m["type"] == "error", 10)
+    assert answer["code"] == "unknown_run_link"
+    await socket_.disconnect()
