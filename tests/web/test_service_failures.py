@@ -23,8 +23,11 @@ import requests
 from django.db import connections
 
 from playground import runstore
+from playground.classrooms import services
+from playground.classrooms.models import Submission
 from playground.models import new_share_id
 from tests.conftest import ROOT, PrivateRedis
+from tests.web.test_classroom_grading import assignment, design, grade_all  # noqa: F401
 from tests.web.test_play_consumer import connect, receive_until
 from tests.web.test_workers import Workers, start_run
 
@@ -304,3 +307,18 @@ async def test_with_the_database_away_a_socket_hears_so_and_stays_open(
     answer = await receive_until(socket_, lambda m: m["type"] == "error", 10)
     assert answer["code"] == "unknown_run_link"
     await socket_.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grade_is_kept_when_redis_is_away_to_tell_the_dashboard(settings, assignment):  # noqa: F811
+    """The dashboard hears of grades through the channel layer (Redis): with Redis away it
+    does not, and the grade is stored all the same (it was replaced by a failure)."""
+    settings.PLAYGROUND_GRADER = "worker"
+    nobody = f"redis://127.0.0.1:{CuttableProxy(('', 0)).port}/0"  # nothing listens there
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+                                           "CONFIG": {"hosts": [nobody]}}}
+    submission = services.submit(assignment, services.join(assignment.classroom, "Ada"),
+                                 design(2))
+    assert grade_all() == 1
+    submission.refresh_from_db()
+    assert submission.state == Submission.DONE and submission.met
