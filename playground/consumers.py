@@ -16,7 +16,7 @@ from django.conf import settings
 
 from simulations.scenario import ScenarioError
 
-from . import permissions, protocol
+from . import monitoring, permissions, protocol
 from .models import RunRecord
 from .outages import DATABASE_DOWN, RETRY_AFTER_S
 from .runners import RunFailure, RunLimit, error_payload, get_runner
@@ -148,9 +148,11 @@ class PlayConsumer(LayerAwareSocket):
         self.watching: set[str] = set()
         self.tokens: dict[str, str] = {}  # run id -> owner token, for runs this socket steers
         self.runner = get_runner()
+        monitoring.SOCKETS.inc()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        monitoring.SOCKETS.dec()
         try:
             for run_id in list(self.watching):
                 await self._leave(run_id)

@@ -138,6 +138,26 @@ class _QuietHandler(WSGIRequestHandler):
         """Scrapes every few seconds would flood the worker's log."""
 
 
+def add_port_options(parser) -> None:
+    """--metrics-port and --metrics-address of `manage.py simworker` and `grader`."""
+    parser.add_argument("--metrics-port", type=int, help="serve this process's Prometheus "
+                        "metrics on this port (needs PLAYGROUND_METRICS_TOKEN)")
+    parser.add_argument("--metrics-address", default="127.0.0.1",
+                        help="the address to serve them on (default 127.0.0.1)")
+
+
+def serve_if_asked(options: dict[str, Any]) -> None:
+    """Serve the metrics if the command was given --metrics-port."""
+    from django.core.management.base import CommandError
+
+    if options.get("metrics_port") is None:
+        return
+    try:
+        serve(options["metrics_port"], options["metrics_address"])
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"--metrics-port: {exc}") from None
+
+
 def serve(port: int, address: str = "127.0.0.1") -> WSGIServer:
     """Serve this process's metrics on `port` (simworkers and graders), in a daemon
     thread, to requests with the token."""

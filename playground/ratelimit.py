@@ -22,6 +22,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from . import monitoring
+
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -94,6 +96,7 @@ def rate_limited(scope: str, methods: tuple[str, ...] = WRITES) -> Callable:
         @wraps(view)
         def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method in methods and (wait := wait_s(scope, request)):
+                monitoring.QUOTA_REFUSALS.labels(limit=scope).inc()
                 return too_many(request, wait)
             return view(request, *args, **kwargs)
 
