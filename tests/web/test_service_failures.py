@@ -135,11 +135,12 @@ def test_with_redis_away_writes_and_pages_work_and_limits_hold_per_process(
 
     forgetful_redis.start()
     r = redis.Redis.from_url(forgetful_redis.url)
-    deadline = time.monotonic() + BACK_WITHIN_S
+    back_at = time.monotonic()
     while post_scenario(client, design).status_code != 201 or \
             not r.keys("*ratelimit:api_write*"):
-        assert time.monotonic() < deadline, "the counts did not go back to Redis"
+        assert time.monotonic() < back_at + BACK_WITHIN_S, "the counts stayed in memory"
         time.sleep(0.2)
+    print(f"redis back: counted there again {time.monotonic() - back_at:.2f} s later")
 
 
 class CuttableProxy:
@@ -268,11 +269,12 @@ def test_with_the_database_away_the_api_says_503_and_pages_are_friendly(
     assert "The database is unavailable for a moment" in page.text
 
     proxy.restore()
-    deadline = time.monotonic() + BACK_WITHIN_S
+    back_at = time.monotonic()
     while (again := browser.post(f"{url}/api/scenarios",
                                  json={"document": design})).status_code != 201:
-        assert time.monotonic() < deadline, again.text[:300]
+        assert time.monotonic() < back_at + BACK_WITHIN_S, again.text[:300]
         time.sleep(0.2)
+    print(f"database back: a write worked {time.monotonic() - back_at:.2f} s later")
     assert browser.get(f"{url}/api/scenarios/{share_id}").json()["document"] == design
 
 
