@@ -18,13 +18,12 @@ from simulations.scenario import ScenarioError
 
 from . import monitoring, permissions, protocol
 from .models import RunRecord
-from .outages import DATABASE_DOWN, RETRY_AFTER_S
+from .outages import DATABASE_DOWN, RETRY_AFTER_S, TRY_AGAIN_LATER
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
 from .sendwindow import FrameWindow
 
 POLICY_VIOLATION = 4008
-TRY_AGAIN_LATER = 4013  # Redis is away: the browser reconnects with backoff (1013 in the app range)
 UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
 DATABASE_UNAVAILABLE = f"the database is unavailable for a moment; try again in {RETRY_AFTER_S} s"
 ACK_COST = 0.25  # of a message, in the rate limit: a browser acks up to ~4 times a second

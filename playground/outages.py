@@ -12,6 +12,7 @@ which failure").
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -30,6 +31,9 @@ from . import monitoring
 
 log = logging.getLogger(__name__)
 
+# Websocket close code "try again later" (1013 in the app range): the browser reconnects
+# with backoff.
+TRY_AGAIN_LATER = 4013
 RETRY_AFTER_S = 5  # what a client is told to wait: services restart in seconds
 RETRY_REDIS_S = 1.0  # while Redis is away, the cache tries it again this often
 REDIS_DOWN = (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
@@ -61,7 +65,7 @@ def _falls_back(name: str):
                     if cls._down_until == 0.0:
                         log.warning("cache: Redis unavailable (%s); using this process's "
                                     "memory until it answers", exc)
-                        monitoring.SERVICE_ERRORS.labels(service="redis").inc()
+                        _count("redis")
                     cls._down_until = time.monotonic() + RETRY_REDIS_S
             else:
                 if cls._down_until:
@@ -89,8 +93,12 @@ def outage(exc: BaseException | None) -> str | None:
     return None
 
 
-def unavailable(request: HttpRequest, service: str) -> HttpResponse:
+def _count(service: str) -> None:
     monitoring.SERVICE_ERRORS.labels(service=service).inc()
+
+
+def unavailable(request: HttpRequest, service: str) -> HttpResponse:
+    _count(service)
     message = f"the {service} is unavailable for a moment; try again in {RETRY_AFTER_S} s"
     response = _error(request, 503, "Back in a moment", message)
     response["Retry-After"] = str(RETRY_AFTER_S)
@@ -120,6 +128,36 @@ class ServiceUnavailableMiddleware:
                           ) -> HttpResponse | None:
         service = outage(exception)
         return None if service is None else unavailable(request, service)
+
+
+class DatabaseAwareWebsockets:
+    """ASGI middleware of the websocket stack: a socket whose set-up (the session's user,
+    a classroom socket's classroom) needs the database while it is away is accepted, sent a
+    `notice` and closed with 4013 (try again later), as when Redis is away
+    (playground/consumers.py): the browser reconnects with backoff, instead of failing."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        sent: set[str] = set()
+
+        async def watched_send(message):
+            sent.add(message["type"])
+            await send(message)
+
+        try:
+            return await self.app(scope, receive, watched_send)
+        except DATABASE_DOWN:
+            if "websocket.close" in sent:
+                return
+            _count("database")
+            if "websocket.accept" not in sent:
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": json.dumps(
+                {"type": "notice", "message": "the database is unavailable for a moment; "
+                                              "reconnecting"})})
+            await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

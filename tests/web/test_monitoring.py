@@ -51,7 +51,7 @@ def test_metrics_are_off_without_a_token_and_refused_without_the_right_one(clien
 
 
 @pytest.mark.django_db
-async def test_figures_move_when_a_run_plays_and_frames_are_sent(token):
+async def test_figures_move_when_a_run_plays_and_frames_are_sent(token, consumer_db):
     before = await scrape(token)
     owner = await connect()
     await owner.send_json_to({"type": "start", "scenario": DESIGN})

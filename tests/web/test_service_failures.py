@@ -20,6 +20,7 @@ import time
 import pytest
 import redis
 import requests
+from asgiref.sync import sync_to_async
 from django.db import connections
 
 from playground import runstore
@@ -293,9 +294,19 @@ def database_through_proxy(transactional_db):
     connections["default"].close()
 
 
+@pytest.fixture
+async def sockets_through_proxy(database_through_proxy, consumer_db):
+    """database_through_proxy for consumers too: they reach the database in asgiref's
+    shared thread, whose connection is opened again through the proxy, and closed after."""
+    await sync_to_async(connections.close_all)()
+    yield database_through_proxy
+    await sync_to_async(connections.close_all)()
+
+
 @pytest.mark.postgres
 async def test_with_the_database_away_a_socket_hears_so_and_stays_open(
-        database_through_proxy, consumer_db):
+        sockets_through_proxy):
+    database_through_proxy = sockets_through_proxy
     socket_ = await connect()
     database_through_proxy.cut()
     await socket_.send_json_to({"type": "replay", "run_link": new_share_id()})
@@ -325,3 +336,28 @@ def test_a_grade_is_kept_when_redis_is_away_to_tell_the_dashboard(settings, assi
     assert grade_all() == 1
     submission.refresh_from_db()
     assert submission.state == Submission.DONE and submission.met
+
+
+@pytest.mark.postgres
+async def test_a_socket_that_needs_the_database_to_start_hears_to_come_back_later(
+        sockets_through_proxy, client):
+    """A logged-in browser's socket reads its session (and a classroom socket its
+    classroom) before anything else: with the database away it is told to come back
+    later, as when Redis is away, instead of failing."""
+    from channels.testing import WebsocketCommunicator
+    from django.contrib.auth.models import User
+
+    from playground.asgi import application
+    from tests.web.test_play_consumer import ORIGIN
+
+    user = await sync_to_async(User.objects.create_user)("ada", password="pw-12345678")
+    await sync_to_async(client.force_login)(user)
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    sockets_through_proxy.cut()
+    for path in ("/ws/play/", "/ws/dashboard/ABCDEFGH/"):
+        socket_ = WebsocketCommunicator(application, path, headers=[ORIGIN, cookie])
+        connected, _ = await socket_.connect()
+        assert connected, path
+        notice = json.loads(await socket_.receive_from())
+        assert notice["type"] == "notice" and "database" in notice["message"]
+        assert (await socket_.receive_output())["code"] == 4013
