@@ -7,7 +7,10 @@ which failure").
 - A request that fails because the database (or Redis, used directly) is away answers 503
   with Retry-After: JSON errors on the API, a friendly page elsewhere
   (`ServiceUnavailableMiddleware` for views, `server_error` for what fails outside them).
-  Nothing half-written is kept: each write is one transaction, or not made.
+- A websocket that needs the database to start is told to come back later
+  (`DatabaseAwareWebsockets`).
+  What was saved stays saved; a save cut short is not kept (versions are written in one
+  transaction).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from . import monitoring
+from .runstore import LAYER_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,9 @@ log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 4013
 RETRY_AFTER_S = 5  # what a client is told to wait: services restart in seconds
 RETRY_REDIS_S = 1.0  # while Redis is away, the cache tries it again this often
-REDIS_DOWN = (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+# What redis-py raises when Redis is away (it wraps socket errors), without the OSError of
+# LAYER_DOWN: an OSError in a view is not necessarily Redis.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
               redis.exceptions.BusyLoadingError)
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
@@ -60,7 +66,7 @@ def _falls_back(name: str):
         if time.monotonic() >= cls._down_until:
             try:
                 result = getattr(RedisCache, name)(self, *args, **kwargs)
-            except REDIS_DOWN as exc:
+            except LAYER_DOWN as exc:
                 with cls._lock:
                     if cls._down_until == 0.0:
                         log.warning("cache: Redis unavailable (%s); using this process's "
