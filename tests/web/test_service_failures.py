@@ -361,3 +361,17 @@ async def test_a_socket_that_needs_the_database_to_start_hears_to_come_back_late
         notice = json.loads(await socket_.receive_from())
         assert notice["type"] == "notice" and "database" in notice["message"]
         assert (await socket_.receive_output())["code"] == 4013
+
+
+@pytest.mark.django_db
+def test_a_bug_answers_the_json_error_shape_on_the_api(client, monkeypatch):
+    from playground import permissions
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(permissions, "owned_scenarios", broken)
+    client.raise_request_exception = False
+    answer = client.get("/api/scenarios")
+    assert answer.status_code == 500 and answer["Content-Type"] == "application/json"
+    assert answer.json()["errors"][0].startswith("(server): the server failed")
