@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import requests
 from django.core.management import CommandError, call_command
 from django.test import AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,6 +16,7 @@ from playground import monitoring
 from playground.classrooms import services
 from tests.web.test_classroom_grading import assignment, design, grade_all  # noqa: F401
 from tests.web.test_play_consumer import DESIGN, connect, receive_until
+from tests.web.test_service_failures import daphne
 
 
 @pytest.fixture
@@ -127,3 +129,15 @@ def test_a_metrics_port_without_a_token_is_refused(settings):
     settings.PLAYGROUND_METRICS_TOKEN = ""
     with pytest.raises(CommandError, match="needs PLAYGROUND_METRICS_TOKEN"):
         call_command("grader", "--metrics-port", "0")
+
+
+def test_a_production_web_process_serves_its_metrics_over_plain_http(tmp_path):
+    """Prometheus scrapes each Daphne directly, inside: no redirect to HTTPS."""
+    token = secrets.token_urlsafe(24)
+    with daphne(tmp_path, {"DJANGO_SSL_REDIRECT": "1", "PLAYGROUND_METRICS_TOKEN": token,
+                           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}) as url:
+        assert requests.get(f"{url}/", allow_redirects=False).status_code == 301
+        answer = requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"},
+                              allow_redirects=False)
+        assert answer.status_code == 200
+        assert ("playground_sockets", ()) in figures(answer.text)
