@@ -200,6 +200,7 @@ class PlayConsumer(LayerAwareSocket):
         close the socket."""
         if self.bucket.take(cost):
             return True
+        monitoring.QUOTA_REFUSALS.labels(limit="ws_rate").inc()
         now = time.monotonic()
         if self.flooding_since is None or now - self.last_refused > 1.0:
             self.flooding_since = now
@@ -247,6 +248,7 @@ class PlayConsumer(LayerAwareSocket):
                      seat: tuple[int, int] | None = None) -> None:
         mine = [rid for rid in self.tokens if await self.runner.alive(rid)]
         if len(mine) >= settings.PLAYGROUND_RUNS_PER_CONNECTION:
+            monitoring.QUOTA_REFUSALS.labels(limit="runs_per_connection").inc()
             await self.error("too_many_runs", f"one tab may run at most "
                              f"{settings.PLAYGROUND_RUNS_PER_CONNECTION} designs at once; "
                              "stop one first", ref=ref)
@@ -259,6 +261,7 @@ class PlayConsumer(LayerAwareSocket):
             await self.error("invalid_scenario", f"{what} is not valid", exc.errors, ref)
             return
         except RunLimit:
+            monitoring.QUOTA_REFUSALS.labels(limit="max_runs").inc()
             await self.error("server_busy", "the server is running as many designs as it "
                              "can; try again in a minute", ref=ref)
             return

@@ -141,3 +141,18 @@ def test_a_production_web_process_serves_its_metrics_over_plain_http(tmp_path):
                               allow_redirects=False)
         assert answer.status_code == 200
         assert ("playground_sockets", ()) in figures(answer.text)
+
+
+@pytest.mark.django_db
+async def test_runs_refused_on_a_socket_are_counted(token, settings, consumer_db):
+    settings.PLAYGROUND_RUNS_PER_CONNECTION = 1
+    key = ("playground_quota_refusals_total", (("limit", "runs_per_connection"),))
+    before = (await scrape(token)).get(key, 0)
+    owner = await connect()
+    await owner.send_json_to({"type": "start", "scenario": DESIGN})
+    await receive_until(owner, lambda m: m["type"] == "snapshot")
+    await owner.send_json_to({"type": "start", "scenario": DESIGN})
+    refused = await receive_until(owner, lambda m: m["type"] == "error")
+    assert refused["code"] == "too_many_runs"
+    assert (await scrape(token))[key] == before + 1
+    await owner.disconnect()
