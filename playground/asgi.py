@@ -15,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from playground import wsguard  # noqa: E402
+from playground.outages import DatabaseAwareWebsockets  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 
 wsguard.install()  # bounds what Daphne queues per websocket (playground/wsguard.py)
@@ -26,7 +27,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            DatabaseAwareWebsockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -16,16 +16,17 @@ from django.conf import settings
 
 from simulations.scenario import ScenarioError
 
-from . import permissions, protocol, quotas
+from . import monitoring, permissions, protocol, quotas
 from .models import RunRecord
+from .outages import DATABASE_DOWN, RETRY_AFTER_S, TRY_AGAIN_LATER
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
 from .sendwindow import FrameWindow
 
 POLICY_VIOLATION = 4008
-TRY_AGAIN_LATER = 4013  # Redis is away: the browser reconnects with backoff (1013 in the app range)
 TOO_MANY = 4029  # over a socket quota (429 in the app range); the browser retries with backoff
 UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
+DATABASE_UNAVAILABLE = f"the database is unavailable for a moment; try again in {RETRY_AFTER_S} s"
 ACK_COST = 0.25  # of a message, in the rate limit: a browser acks up to ~4 times a second
 ACK_MAX_BYTES = 120  # an ack is short; only a message this short can be charged as one
 
@@ -156,6 +157,7 @@ class PlayConsumer(LayerAwareSocket):
             await self.unavailable()
             return
         except quotas.OverQuota as exc:
+            monitoring.QUOTA_REFUSALS.labels(limit=f"sockets_{exc.limit}").inc()
             await self.accept()  # to say why; the browser reconnects with backoff
             await self.error("too_many_sockets", exc.message, ref="connect",
                              limit=exc.limit)
@@ -163,10 +165,12 @@ class PlayConsumer(LayerAwareSocket):
             await self.close(code=TOO_MANY)
             return
         self.counted = True
+        monitoring.SOCKETS.inc()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if self.counted:
+            monitoring.SOCKETS.dec()
             with contextlib.suppress(*LAYER_DOWN):  # an entry of a lost Redis expires
                 await quotas.release(self.requester, self.channel_name)
         try:
@@ -207,6 +211,8 @@ class PlayConsumer(LayerAwareSocket):
             await self.error(exc.code, exc.message, exc.errors, message.type)
         except LAYER_DOWN:
             await self.unavailable()
+        except DATABASE_DOWN:  # the socket stays: only what needs the database failed
+            await self.error("unavailable", DATABASE_UNAVAILABLE, ref=message.type)
 
     async def _within_rate(self, cost: float) -> bool:
         """Over the rate, a message is refused (with an error at most once a second: a
@@ -215,6 +221,7 @@ class PlayConsumer(LayerAwareSocket):
         close the socket."""
         if self.bucket.take(cost):
             return True
+        monitoring.QUOTA_REFUSALS.labels(limit="ws_rate").inc()
         now = time.monotonic()
         if self.flooding_since is None or now - self.last_refused > 1.0:
             self.flooding_since = now
@@ -262,6 +269,7 @@ class PlayConsumer(LayerAwareSocket):
                      seat: tuple[int, int] | None = None) -> None:
         mine = [rid for rid in self.tokens if await self.runner.alive(rid)]
         if len(mine) >= settings.PLAYGROUND_RUNS_PER_CONNECTION:
+            monitoring.QUOTA_REFUSALS.labels(limit="runs_per_connection").inc()
             await self.error("too_many_runs", f"one tab may run at most "
                              f"{settings.PLAYGROUND_RUNS_PER_CONNECTION} designs at once; "
                              "stop one first", ref=ref, limit="connection")
@@ -269,6 +277,7 @@ class PlayConsumer(LayerAwareSocket):
         try:
             pending = await quotas.take("runs", self.requester)
         except quotas.OverQuota as exc:
+            monitoring.QUOTA_REFUSALS.labels(limit=f"runs_{exc.limit}").inc()
             await self.error("too_many_runs", exc.message, ref=ref, limit=exc.limit,
                              retry_after_s=exc.retry_after_s)
             return
@@ -281,6 +290,7 @@ class PlayConsumer(LayerAwareSocket):
             await self.error("invalid_scenario", f"{what} is not valid", exc.errors, ref)
             return
         except RunLimit:
+            monitoring.QUOTA_REFUSALS.labels(limit="max_runs").inc()
             await self.error("server_busy", "the server is running as many designs as it "
                              "can; try again in a minute", ref=ref)
             return

@@ -46,6 +46,7 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _wrap_close
 
+from . import monitoring
 from .runstore import LAYER_DOWN
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class _LatestQueue(asyncio.Queue):
             message = self.deserialize(data)
             if message.get("kind") == "frame" and not message.get("full"):
                 del waiting[i]
+                monitoring.FRAMES_SHED.labels(where="queue").inc()
                 return True
         return False
 

@@ -27,6 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from . import monitoring
 from .clientaddress import client_key
 from .persons import person_of
 
@@ -130,6 +131,7 @@ def rate_limited(scope: str, methods: tuple[str, ...] = WRITES,
                                      (WHOLE_ADDRESS.get(scope), client_key(request))):
                     if counted and (wait := wait_s(counted, request, who,
                                                    count=not counted_in_view)):
+                        monitoring.QUOTA_REFUSALS.labels(limit=counted).inc()
                         return too_many(request, wait, counted)
             return view(request, *args, **kwargs)
 

@@ -31,6 +31,9 @@ class RunFailure(Exception):
         self.code, self.message, self.errors = code, message, errors or []
 
 
+# How long a join of a run without a record waits for its worker to say Redis lost it:
+# the worker's control loop answers within a few hundred ms, even just after an outage.
+LOST_CHECK_S = 2.0
 UNKNOWN_RUN = ("unknown_run", "no such run (it may have ended)")
 FORBIDDEN = ("forbidden", "only the person who started this run can change it; you are "
              "watching")
@@ -136,7 +139,7 @@ class WorkerRunner:
         yet gets one when a worker claims it (it publishes a snapshot to the group)."""
         token_hash = await runstore.token_hash(run_id)
         if token_hash is None:
-            if not await runstore.was_lost(run_id):
+            if not await self._lost(consumer, run_id):
                 return False
             await consumer.send_json({"type": "ended", "run_id": run_id, "reason": "lost"})
             return True
@@ -147,6 +150,16 @@ class WorkerRunner:
         consumer.watched(run_id)
         await self._to_worker(consumer, run_id, "run.join")
         return True
+
+    async def _lost(self, consumer, run_id: str) -> bool:
+        """Whether a run without a record is one whose record Redis lost. Just after Redis
+        came back without its data, the worker driving the run may not have noticed yet
+        (it checks every RENEW_S, and backs off while Redis is away): ask it, it checks at
+        once, and wait a moment for its verdict."""
+        if await runstore.was_lost(run_id):
+            return True
+        await self._to_worker(consumer, run_id, "run.check")
+        return await runstore.lost_within(run_id, LOST_CHECK_S)
 
     async def leave(self, consumer, run_id: str) -> None:
         await consumer.channel_layer.group_discard(permissions.run_group(run_id),

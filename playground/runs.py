@@ -22,6 +22,7 @@ from simulations import Scenario, Simulation, validate
 from simulations.replay import Replayer
 from simulations.scenario import ScenarioError
 
+from . import monitoring
 from .classrooms.live import DIGEST_HZ, publish_digest
 from .permissions import new_owner_token, new_run_id, run_group
 from .runstore import LAYER_DOWN
@@ -161,6 +162,7 @@ class Run:
     # -- the driver loop ------------------------------------------------------------------
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._drive(), name=self.id)
+        monitoring.track_run(self)
 
     async def _drive(self) -> None:
         loop = asyncio.get_running_loop()
@@ -220,6 +222,7 @@ class Run:
             frame["components"] = diff(self.state, new_state)
         self.state = new_state
         self.seq += 1
+        monitoring.FRAMES_PUBLISHED.inc()
         # sent_at: wall-clock publish time, for lag (sendwindow.py) and bench/load.py
         sent_at = round(time.time(), 3)
         message = {"type": "frame", "run_id": self.id, "seq": self.seq,

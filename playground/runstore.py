@@ -32,6 +32,7 @@ RECORD_TTL_S = 60  # a record outlives its lease: the next worker finds it
 PENDING_TTL_S = 30  # a new run no worker claimed in this time is forgotten
 CLAIM_GRACE_S = 5  # a run taken off `pending` and not claimed in this time: its worker died
 LOST_TTL_S = 600
+LOST_POLL_S = 0.1
 
 # What a channel layer or Redis call raises while Redis is away.
 LAYER_DOWN = (OSError, asyncio.TimeoutError, redis.exceptions.ConnectionError,
@@ -128,6 +129,16 @@ async def mark_lost(run_id: str) -> None:
 
 async def was_lost(run_id: str) -> bool:
     return bool(await client().exists(key("lost", run_id)))
+
+
+async def lost_within(run_id: str, seconds: float) -> bool:
+    """Whether the run is marked lost within `seconds` (its worker is checking)."""
+    deadline = time.monotonic() + seconds
+    while not await was_lost(run_id):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(LOST_POLL_S)
+    return True
 
 
 async def forget(run_id: str) -> None:

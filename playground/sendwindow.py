@@ -25,6 +25,8 @@ import time
 from collections import deque
 from typing import Any
 
+from . import monitoring
+
 # A frame handed over this long after its publication is late: the process is behind. Well
 # above the delay of a process keeping up (tens of ms, bench/load.py), well below what a
 # viewer notices as lag; also the pace of the newest state meanwhile (2 a second).
@@ -73,11 +75,13 @@ class FrameWindow:
         self.late = late = self._late(event)
         if not (self.stalled or late or self.gap or self.held is not None):
             self.in_flight.append((event["seq"], time.monotonic()))  # the frame as it came
+            monitoring.FRAMES_SENT.inc()
             return event["text"]
         self._hold(event)
         if self.held is None or self.stalled or (
                 late and time.monotonic() - self.released_at < LAG_S):
             self.dropped += 1
+            monitoring.FRAMES_SHED.labels(where="viewer").inc()
             return None
         return self._release()
 
@@ -112,6 +116,7 @@ class FrameWindow:
         held, now = self.held, time.monotonic()
         self.in_flight.append((held["seq"], now))
         self.unsent, self.released_at = False, now
+        monitoring.FRAMES_SENT.inc()
         if not self.late:  # on time: deltas follow this keyframe as they come
             self.held = None
         return json.dumps(held)

@@ -47,8 +47,9 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
-    # The load balancer's health checks come over plain HTTP from inside.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The load balancer's health checks and Prometheus's scrapes come over plain HTTP from
+    # inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 INSTALLED_APPS = [
     # First, so that runserver is Daphne's ASGI server rather than Django's WSGI one.
@@ -73,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "playground.middleware.content_security_policy",
+    # A view that fails because PostgreSQL or Redis is away answers 503 (playground/outages.py).
+    "playground.outages.ServiceUnavailableMiddleware",
     # Last: turns a locked-out log-in into playground.accounts.locked_out's page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -164,11 +167,14 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.SweepingInMemoryChannelLayer"}}
 
 # The cache holds rate-limit counts (playground/ratelimit.py) and rendered previews: Redis
-# when there is one, so limits hold across processes; else this process's memory.
+# when there is one, so limits hold across processes; else this process's memory (also
+# while Redis is away: playground/outages.py).
 CACHES = {"default": (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    {"BACKEND": "playground.outages.FallbackRedisCache", "LOCATION": REDIS_URL,
      # Several sites (or test servers) may share one Redis: their counts stay apart.
-     "KEY_PREFIX": os.environ.get("PLAYGROUND_CACHE_PREFIX", "")}
+     "KEY_PREFIX": os.environ.get("PLAYGROUND_CACHE_PREFIX", ""),
+     # A Redis that does not answer is given up on quickly: the request goes on without it.
+     "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
     if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
 
 LANGUAGE_CODE = "en-us"
@@ -274,6 +280,8 @@ if os.environ.get("PLAYGROUND_PROXY_HOPS", "0").strip() not in ("", "0"):
     raise ImproperlyConfigured("PLAYGROUND_PROXY_HOPS is gone: list the proxies' addresses "
                                "in PLAYGROUND_TRUSTED_PROXIES instead (docs/deploy.md).")
 CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"
+# Prometheus metrics (playground/monitoring.py): served only with this bearer token set.
+PLAYGROUND_METRICS_TOKEN = os.environ.get("PLAYGROUND_METRICS_TOKEN", "")
 
 # Accounts (playground/accounts.py); password-reset mail goes to the console by default.
 AUTH_PASSWORD_VALIDATORS = [

@@ -203,16 +203,19 @@ class SimWorker:
                 await self._drop(run_id)
                 continue
             if not await runstore.save(run_id, _progress(run)):
-                # Redis lost the record (restarted without its data): the viewers are gone
-                # from the group too, and hear of it when they join again.
-                await runstore.mark_lost(run_id)
-                await run.end("lost")
+                await self._lost(run)
                 continue
             # Joining again each time: a Redis restarted without data lost the group.
             await self.layer.group_add(runstore.control_group(run_id), self.channel)
             if roll_call:
                 await self._roll_call(run)
         await self._take_over_orphans()
+
+    async def _lost(self, run: Run) -> None:
+        """Redis lost the run's record (restarted without its data): the viewers are gone
+        from the group too, and hear of it when they join again."""
+        await runstore.mark_lost(run.id)
+        await run.end("lost")
 
     async def _roll_call(self, run: Run) -> None:
         heard = self.heard.setdefault(run.id, {})
@@ -248,6 +251,9 @@ class SimWorker:
             self._viewer(run, reply_to)
             if kind == "run.join":
                 await self._send_snapshot(run, reply_to)
+        elif kind == "run.check":  # a web process found no record: did Redis lose it?
+            if not await runstore.exists(run.id):
+                await self._lost(run)
         elif kind == "run.leave":
             self.heard.get(run.id, {}).pop(reply_to, None)
             run.unwatch(reply_to)

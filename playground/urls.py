@@ -1,10 +1,20 @@
 from django.urls import include, path
 
-from playground import accounts, api, api_runs, api_scenarios, openapi, pages, views
+from playground import (
+    accounts,
+    api,
+    api_runs,
+    api_scenarios,
+    monitoring,
+    openapi,
+    pages,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", monitoring.metrics, name="metrics"),
     path("api/kinds", api.kinds, name="api-kinds"),
     path("api/validate", api.validate, name="api-validate"),
     path("api/examples", api.examples, name="api-examples"),
@@ -34,3 +44,4 @@ urlpatterns = [
 ]
 
 handler404 = "playground.pages.page_not_found"
+handler500 = "playground.outages.server_error"

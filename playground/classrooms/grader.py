@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from simulations.grading import grade_plain
 
+from .. import monitoring
 from .models import Submission
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def finish(sub: Submission, result: dict[str, Any]) -> None:
     sub.cost_per_hour = (result.get("worst") or {}).get("cost_per_hour")
     sub.finished_at = timezone.now()
     sub.save()
+    monitoring.GRADING_SECONDS.observe((sub.finished_at - sub.claimed_at).total_seconds())
     from .live import submission_graded  # the dashboard hears of it
 
     submission_graded(sub)

@@ -6,10 +6,15 @@ student, at most DIGEST_HZ per second per student), never the students' frames.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from ..runstore import LAYER_DOWN
+
+log = logging.getLogger(__name__)
 
 DIGEST_HZ = 2
 
@@ -23,12 +28,21 @@ def submission_graded(sub) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(dashboard_group(sub.assignment.classroom_id), {
+    _tell(dashboard_group(sub.assignment.classroom_id), {
         "type": "class.graded", "student": sub.student_id,
         "assignment": sub.assignment.share_id, "title": sub.assignment.title,
         "name": sub.student.display_name, "submission": sub.pk, "score": sub.score,
         "out_of": sub.out_of, "met": sub.met, "cost_per_hour": sub.cost_per_hour,
         "state": sub.state})
+
+
+def _tell(group: str, message: dict[str, Any]) -> None:
+    """Tell open dashboards, from a thread; with Redis away they miss it (they read the
+    database when they connect again), and what was saved stays saved."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, message)
+    except LAYER_DOWN as exc:
+        log.warning("dashboard not told of %s: Redis unavailable (%s)", message["type"], exc)
 
 
 def seats_group(classroom_id: int) -> str:
@@ -50,7 +64,7 @@ async def publish_digest(classroom_id: int, student_id: int, digest: dict[str, A
 def work_saved(work) -> None:
     """A student saved their design (a request thread): the dashboard's thumbnail follows."""
     classroom = work.assignment.classroom
-    async_to_sync(get_channel_layer().group_send)(dashboard_group(classroom.pk), {
+    _tell(dashboard_group(classroom.pk), {
         "type": "class.work", "student": work.student_id,
         "name": work.student.display_name, "design": design_of(work)})
 

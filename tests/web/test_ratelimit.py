@@ -87,12 +87,13 @@ def test_redis_url_switches_the_cache_to_redis():
     code = ("import json; from playground import settings as s; "
             "print(json.dumps(s.CACHES['default']))")
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    for extra, backend in (({}, "locmem.LocMemCache"),
-                           ({"REDIS_URL": "redis://127.0.0.1:6390/3"}, "redis.RedisCache")):
+    for extra, backend in (({}, "django.core.cache.backends.locmem.LocMemCache"),
+                           ({"REDIS_URL": "redis://127.0.0.1:6390/3"},
+                            "playground.outages.FallbackRedisCache")):
         result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env | extra,
                                 capture_output=True, text=True, check=True)
         cache = json.loads(result.stdout)
-        assert cache["BACKEND"] == f"django.core.cache.backends.{backend}"
+        assert cache["BACKEND"] == backend
         assert cache.get("LOCATION") == extra.get("REDIS_URL")
 
 

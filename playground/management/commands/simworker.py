@@ -9,6 +9,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from playground import monitoring
 from playground.simworker import SimWorker
 
 
@@ -21,12 +22,14 @@ class Command(BaseCommand):
                                  "PLAYGROUND_WORKER_MAX_RUNS)")
         parser.add_argument("--name", help="worker id in Redis, unique (default: host, pid and "
                                            "a random suffix)")
+        monitoring.add_port_options(parser)
 
     def handle(self, *args, max_runs: int, name: str | None, **options):
         if not settings.REDIS_URL:
             raise CommandError("simworker needs REDIS_URL (runs, leases and frames go "
                                "through Redis)")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        monitoring.serve_if_asked(options)
         worker = SimWorker(max_runs, name)
         self.stdout.write(f"simworker {worker.id}: at most {max_runs} runs")
         asyncio.run(_serve(worker))

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from playground import monitoring
 from playground.classrooms.grader import Grader
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
                             help="seconds between looks at the queue (default 1)")
         parser.add_argument("--once", action="store_true",
                             help="grade what is queued now, then exit")
+        monitoring.add_port_options(parser)
 
     def handle(self, *args, poll: float, once: bool, **options):
         grader = Grader()
@@ -23,5 +25,6 @@ class Command(BaseCommand):
                 grader.close()
             self.stdout.write(f"graded {done} submission(s)")
             return
+        monitoring.serve_if_asked(options)
         self.stdout.write(f"grader {grader.name} polling every {poll:g} s")
         grader.loop(poll)
