@@ -168,8 +168,10 @@ def assignment_work(request: HttpRequest, share_id: str) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest, join_id: str) -> HttpResponse:
     room = _teaching(request, join_id)
+    drill = {a.share_id: services.drill_targets(a) for a in room.assignments.all()}
     return render(request, "classrooms/dashboard.html", {
-        "classroom": room, "dashboard": {"join_id": room.join_id, "name": room.name}})
+        "classroom": room,
+        "dashboard": {"join_id": room.join_id, "name": room.name, "drill": drill}})
 
 
 def work_preview(request: HttpRequest, work_id: int) -> HttpResponse:
