@@ -58,9 +58,12 @@ def remove(student: Student) -> None:
 
 
 def work_of(assignment: Assignment, student: Student) -> Work:
-    """The student's copy of the assignment's design, made from the brief on first open."""
-    work, _ = Work.objects.get_or_create(assignment=assignment, student=student,
-                                         defaults={"document": assignment.brief})
+    """The student's copy of the assignment's design, made from the brief on first open (the
+    dashboard's thumbnail shows it from then on)."""
+    work, made = Work.objects.get_or_create(assignment=assignment, student=student,
+                                            defaults={"document": assignment.brief})
+    if made:
+        transaction.on_commit(lambda: live.work_saved(work))
     return work
 
 
@@ -99,9 +102,10 @@ def submit(assignment: Assignment, student: Student, document: Any) -> Submissio
         sub = Submission.objects.create(
             assignment=assignment, student=student, document=document,
             out_of=count_goals(check_goals(assignment.goals)))
-        Work.objects.update_or_create(assignment=assignment, student=student,
-                                      defaults={"document": document})
+        work, _ = Work.objects.update_or_create(assignment=assignment, student=student,
+                                                defaults={"document": document})
     transaction.on_commit(grader.kick)
+    transaction.on_commit(lambda: live.work_saved(work))
     return sub
 
 

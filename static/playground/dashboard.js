@@ -135,7 +135,8 @@ function fillDrillTargets() {
   clear(view.drillTarget);
   const options = onLinks
     ? brief.links.map(([from, to]) => h("option", { value: JSON.stringify([from, to]), text: `${from} → ${to}` }))
-    : brief.components.map((c) => h("option", { value: JSON.stringify(c.id), text: c.label === c.id ? `${c.id} (${c.kind})` : `${c.label} · ${c.id} (${c.kind})` }));
+    : brief.components.map((c) => h("option", { value: JSON.stringify(c.id), "data-kind": c.kind,
+                                                 text: c.label === c.id ? `${c.id} (${c.kind})` : `${c.label} · ${c.id} (${c.kind})` }));
   view.drillTarget.append(...options);
   if (!options.length) {
     const why = !state.classroom ? "Loading…" : !state.assignment ? "No assignment yet"
@@ -143,7 +144,9 @@ function fillDrillTargets() {
       : onLinks ? "The brief has no links" : "The brief has no components";
     view.drillTarget.append(h("option", { value: "", text: why }));
   }
-  if (options.some((o) => o.value === before)) view.drillTarget.value = before;
+  // the same target as before if it is still there, else the first that is not the traffic
+  const kept = options.find((o) => o.value === before) || options.find((o) => o.dataset.kind !== "client");
+  if (kept) view.drillTarget.value = kept.value;
   view.drillTarget.disabled = view.drillSend.disabled = !options.length;
 }
 
@@ -178,7 +181,8 @@ function studentCard(s) {
       figure("cost/h", money(d?.cost_per_hour))),
     h("div", { class: "student-actions" },
       live && d.run_id ? h("a", { href: `/w/${encodeURIComponent(d.run_id)}`, target: "_blank", rel: "noopener", "data-testid": "watch-run", text: "Watch run" }) : null,
-      s.design ? h("a", { href: s.design.preview, target: "_blank", rel: "noopener", text: "Open design" }) : null));
+      s.design ? h("a", { href: s.design.preview, target: "_blank", rel: "noopener", text: "Picture",
+                          title: "The latest saved design, as a picture (opens in a new tab)" }) : null));
   return card;
 }
 
