@@ -16,6 +16,7 @@ const view = {
   drillAction: $("#drill-action"), drillTarget: $("#drill-target"), drillSend: $("#drill-send"),
 };
 const LINK_ACTIONS = new Set(["partition", "heal"]);
+const DRILL_WORDS = { fail: "fail", recover: "recover", slow: "slow down ×5", partition: "cut", heal: "heal" };
 let socket = null;
 let retry = 0;
 
@@ -79,7 +80,7 @@ const handlers = {
   },
   drill_sent(msg) {
     const { action, target } = msg.command;
-    note(`Drill sent: ${action} ${Array.isArray(target) ? target.join(" → ") : target}`);
+    note(`Drill sent: ${DRILL_WORDS[action] || action} ${Array.isArray(target) ? target.join(" → ") : target}`);
   },
   error(msg) {
     note(msg.message);

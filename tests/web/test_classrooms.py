@@ -366,3 +366,11 @@ def test_strangers_are_sent_to_log_in_for_any_classroom_address(teacher, room, a
             assert response["Location"].startswith("/accounts/login?next=")
     docs = (Path(__file__).resolve().parents[2] / "docs" / "classrooms.md").read_text()
     assert "sent to the log-in page" in docs and "Everyone else gets 404" not in docs
+
+
+def test_editor_pages_are_never_cached(room, assignment):
+    """The back button must not bring back the copy of a student's work from a first visit:
+    the editor's pages carry the design as it is now."""
+    ada = seated(room, "Ada")
+    for response in (ada.get(f"/a/{assignment.share_id}"), Client().get("/")):
+        assert "no-store" in response["Cache-Control"]
