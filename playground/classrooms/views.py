@@ -121,8 +121,13 @@ def join_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             seat = services.join(room, form.cleaned_data["display_name"], request.user)
-        except (services.ClassroomError, IntegrityError) as exc:
-            form.add_error(None, str(exc))
+        except services.ClassroomError as exc:
+            for error in exc.errors:  # "display_name: ..." is about the name field
+                text = error.removeprefix("display_name: ")
+                form.add_error("display_name" if text != error else None,
+                               f"{text[:1].upper()}{text[1:]}.")
+        except IntegrityError:  # the account took its seat in another tab meanwhile
+            return redirect("student-classroom", join_id=room.join_id)
         else:
             response = redirect("student-classroom", join_id=room.join_id)
             return permissions.remember_seat(request, response, seat.key)

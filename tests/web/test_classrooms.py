@@ -374,3 +374,11 @@ def test_editor_pages_are_never_cached(room, assignment):
     ada = seated(room, "Ada")
     for response in (ada.get(f"/a/{assignment.share_id}"), Client().get("/")):
         assert "no-store" in response["Cache-Control"]
+
+
+def test_joining_again_after_removal_says_so(teacher, room):
+    ada = User.objects.create_user("ada", password="pw-12345678")
+    services.remove(services.join(room, "Ada", ada))
+    page = logged_in(ada).post(f"/join/{room.join_id}", {"display_name": "Ada"})
+    assert page.status_code == 200
+    assert "You were removed from this classroom." in page.content.decode()
