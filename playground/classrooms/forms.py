@@ -83,7 +83,8 @@ class AssignmentForm(forms.Form):
                                          label="Cost at most (per hour)")
     fault_target = forms.CharField(required=False, max_length=64,
                                    label="Fault drill: component that fails",
-                                   help_text="An id in the starting design, e.g. db.")
+                                   help_text="An id in the starting design, e.g. db (the "
+                                             "default one has users and app).")
     fault_at_s = forms.FloatField(required=False, min_value=0, label="…at (simulated s)")
     allowed_kinds = forms.MultipleChoiceField(
         required=False, choices=[(k, k) for k in KINDS], widget=forms.CheckboxSelectMultiple,
