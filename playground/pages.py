@@ -13,6 +13,7 @@ from typing import Any
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import condition, require_GET
@@ -44,7 +45,12 @@ def page_data(request: HttpRequest, mode: str, scenario: Scenario | None = None,
 
 
 def editor(request: HttpRequest, data: dict[str, Any], **context: Any) -> HttpResponse:
-    return render(request, "playground/index.html", {"page_data": data, **context})
+    """The editor on `data`. Never cached: the page carries the design as it is now, and the
+    back button would otherwise show the copy from the first visit (a student's work as it was
+    before their last edits)."""
+    response = render(request, "playground/index.html", {"page_data": data, **context})
+    add_never_cache_headers(response)
+    return response
 
 
 def error_page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:

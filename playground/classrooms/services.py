@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from simulations import ScenarioError, validate
-from simulations.grading import check_goals, count_goals
+from simulations.grading import check_goals, count_goals, goal_list
 
 from . import grader, live
 from .models import Assignment, Classroom, Student, Submission, Work
@@ -57,9 +58,12 @@ def remove(student: Student) -> None:
 
 
 def work_of(assignment: Assignment, student: Student) -> Work:
-    """The student's copy of the assignment's design, made from the brief on first open."""
-    work, _ = Work.objects.get_or_create(assignment=assignment, student=student,
-                                         defaults={"document": assignment.brief})
+    """The student's copy of the assignment's design, made from the brief on first open (the
+    dashboard's thumbnail shows it from then on)."""
+    work, made = Work.objects.get_or_create(assignment=assignment, student=student,
+                                            defaults={"document": assignment.brief})
+    if made:
+        transaction.on_commit(lambda: live.work_saved(work))
     return work
 
 
@@ -98,10 +102,20 @@ def submit(assignment: Assignment, student: Student, document: Any) -> Submissio
         sub = Submission.objects.create(
             assignment=assignment, student=student, document=document,
             out_of=count_goals(check_goals(assignment.goals)))
-        Work.objects.update_or_create(assignment=assignment, student=student,
-                                      defaults={"document": document})
+        work, _ = Work.objects.update_or_create(assignment=assignment, student=student,
+                                                defaults={"document": document})
     transaction.on_commit(grader.kick)
+    transaction.on_commit(lambda: live.work_saved(work))
     return sub
+
+
+def drill_targets(assignment: Assignment) -> dict[str, Any]:
+    """What a chaos drill can aim at in this assignment: the brief's components (every
+    student's design starts with them) and its links."""
+    brief = assignment.brief
+    return {"components": [{"id": c["id"], "kind": c["kind"], "label": c.get("label") or c["id"]}
+                           for c in brief.get("components", [])],
+            "links": [[link["from"], link["to"]] for link in brief.get("links", [])]}
 
 
 def best_submissions(assignment: Assignment) -> dict[int, Submission]:
@@ -125,27 +139,55 @@ def leaderboard(assignment: Assignment) -> list[dict[str, Any]]:
     rows = sorted(best.values(), key=_rank)
     return [{"rank": i + 1, "student": sub.student.display_name, "student_id": sub.student_id,
              "score": sub.score, "out_of": sub.out_of, "met": sub.met,
-             "cost_per_hour": sub.cost_per_hour, "submitted_at": sub.created_at,
+             "cost_per_hour": sub.cost_per_hour, "cost": money(sub.cost_per_hour),
+             "submitted_at": sub.created_at,
              "submissions": tries.get(sub.student_id, 0)}
             for i, sub in enumerate(rows)]
 
 
+def money(value: float | None) -> str:
+    """A cost as every page shows it (format.js `money` is its twin): two decimals, rounded
+    half up from the figure as people read it (0.825 is 0.83, though the float is a hair
+    below), thousands grouped."""
+    if value is None:
+        return "–"
+    cents = Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{cents.copy_abs() if cents.is_zero() else cents:,.2f}"
+
+
 def grades_csv(assignment: Assignment) -> str:
-    """One row per student of the class (also those who never submitted)."""
+    """One row per student of the class (also those who never submitted). Each goal of the
+    assignment has its worst figure over the seeds and `met` / `not met`; `cost` is the cost
+    as the pages show it, `cost_per_hour` the full figure."""
+    goals = [g["goal"] for g in goal_list(check_goals(assignment.goals))]
     best = best_submissions(assignment)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student", "goals_met", "goals", "all_met", "cost_per_hour",
-                     "submitted_at"])
+    writer.writerow(["student", "goals_met", "goals", "all_met",
+                     *(f"{g}{tail}" for g in goals for tail in ("_goal", "_worst")),
+                     "cost", "cost_per_hour", "submitted_at"])
     for student in assignment.classroom.students.filter(removed=False):
         sub = best.get(student.pk)
         writer.writerow([_cell(student.display_name),
                          sub.score if sub else 0, sub.out_of if sub else "",
                          sub.met if sub else False,
+                         *(cell for g in goals for cell in _goal_cells(sub, g)),
                          "" if sub is None or sub.cost_per_hour is None
-                         else f"{sub.cost_per_hour:.4f}",
+                         else money(sub.cost_per_hour),
+                         "" if sub is None or sub.cost_per_hour is None
+                         else repr(sub.cost_per_hour),
                          sub.created_at.isoformat() if sub else ""])
     return out.getvalue()
+
+
+def _goal_cells(sub: Submission | None, goal: str) -> tuple[str, str]:
+    """(met / not met, the worst figure over the seeds) of one goal; blank without a
+    submission, `not met` with no figure when the design could not be graded."""
+    if sub is None:
+        return "", ""
+    row = next((g for g in (sub.result or {}).get("goals", []) if g.get("goal") == goal), {})
+    figure = row.get("measured")
+    return ("met" if row.get("met") else "not met"), ("" if figure is None else repr(figure))
 
 
 def _cell(text: str) -> str:

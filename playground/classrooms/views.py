@@ -126,8 +126,13 @@ def join_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
             return ratelimit.too_many(request, wait, "join_classroom")
         try:
             seat = services.join(room, form.cleaned_data["display_name"], request.user)
-        except (services.ClassroomError, IntegrityError) as exc:
-            form.add_error(None, str(exc))
+        except services.ClassroomError as exc:
+            for error in exc.errors:  # "display_name: ..." is about the name field
+                text = error.removeprefix("display_name: ")
+                form.add_error("display_name" if text != error else None,
+                               f"{text[:1].upper()}{text[1:]}.")
+        except IntegrityError:  # the account took its seat in another tab meanwhile
+            return redirect("student-classroom", join_id=room.join_id)
         else:
             response = redirect("student-classroom", join_id=room.join_id)
             return permissions.remember_seat(request, response, seat.key)
@@ -173,8 +178,10 @@ def assignment_work(request: HttpRequest, share_id: str) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest, join_id: str) -> HttpResponse:
     room = _teaching(request, join_id)
+    drill = {a.share_id: services.drill_targets(a) for a in room.assignments.all()}
     return render(request, "classrooms/dashboard.html", {
-        "classroom": room, "dashboard": {"join_id": room.join_id, "name": room.name}})
+        "classroom": room,
+        "dashboard": {"join_id": room.join_id, "name": room.name, "drill": drill}})
 
 
 def work_preview(request: HttpRequest, work_id: int) -> HttpResponse:

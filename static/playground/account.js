@@ -1,5 +1,6 @@
-// Who is signed in, in the top bar: the name and a log-out button (a POST form with the
-// CSRF token), or a "Sign in" link that comes back to the page it left.
+// Who is signed in, in the top bar: a link to their classrooms (where an instructor's classes
+// are: the editor is where signing up lands), the name and a log-out button (a POST form with
+// the CSRF token), or a "Sign in" link that comes back to the page it left.
 
 import { h } from "./dom.js";
 import { icon } from "./icons.js";
@@ -13,7 +14,12 @@ export function renderAccount(root, user) {
                     title: "Log out" }, icon("logout", { size: 16 })));
     // the token may be rotated by a sign-in in another tab: read it when the form goes
     form.addEventListener("submit", () => { form.elements.csrfmiddlewaretoken.value = csrfToken(); });
-    root.replaceChildren(h("span", { class: "account-name", title: `Signed in as ${user.name}`, "data-testid": "account" },
+    // icon alone below 1800 px, as Save and Share (base.css): the design's name keeps its room
+    const classes = h("a", { class: "button button-small account-classes", href: "/classes",
+                             "data-testid": "classrooms-link", "aria-label": "Your classrooms",
+                             title: "Your classrooms: make one, hand out assignments, see grades" },
+      icon("client", { size: 16 }), h("span", { class: "button-text", text: "Classrooms" }));
+    root.replaceChildren(classes, h("span", { class: "account-name", title: `Signed in as ${user.name}`, "data-testid": "account" },
       icon("user", { size: 15 }), h("span", { text: user.name })), form);
     return;
   }

@@ -7,7 +7,7 @@ import { ApiError, request } from "./api.js";
 import { clear, h } from "./dom.js";
 import { icon } from "./icons.js";
 import { richText } from "./lesson.js";
-import { ms, percent } from "./format.js";
+import { money, ms, percent } from "./format.js";
 import { drafts } from "./persistence.js";
 
 const POLL_MS = 1500; // while a submission is being graded
@@ -32,7 +32,7 @@ export function meets(goal, value) {
 const SHOW = {
   p99_ms: (v) => ms(v),
   success_ratio: (v) => percent(v, 2),
-  cost_per_hour: (v) => v.toFixed(2),
+  cost_per_hour: money,
 };
 
 export class AssignmentPanel {

@@ -3,7 +3,7 @@
 // drill. Student names and labels are other people's text: always set as text.
 
 import { $, clear, h } from "./dom.js";
-import { compact, ms, percent } from "./format.js";
+import { compact, money, ms, percent } from "./format.js";
 
 const STALE_S = 10; // a digest older than this means the run stopped reporting
 
@@ -11,9 +11,12 @@ const config = JSON.parse($("#dashboard-data").textContent);
 const state = { classroom: null, assignments: [], students: new Map(), assignment: null };
 const view = {
   roster: $("#roster"), board: $("#dash-leaderboard"), status: $("#dashboard-status"),
-  online: $("#dash-online"), select: $("#dash-assignment"), results: $("#dash-results"),
-  log: $("#dash-log"),
+  online: $("#dash-online"), select: $("#dash-assignment"), links: $("#dash-links"),
+  results: $("#dash-results"), csv: $("#dash-csv"), log: $("#dash-log"),
+  drillAction: $("#drill-action"), drillTarget: $("#drill-target"), drillSend: $("#drill-send"),
 };
+const LINK_ACTIONS = new Set(["partition", "heal"]);
+const DRILL_WORDS = { fail: "fail", recover: "recover", slow: "slow down ×5", partition: "cut", heal: "heal" };
 let socket = null;
 let retry = 0;
 
@@ -76,7 +79,8 @@ const handlers = {
     renderBoard();
   },
   drill_sent(msg) {
-    note(`Drill sent: ${msg.command.action} ${msg.command.target}`);
+    const { action, target } = msg.command;
+    note(`Drill sent: ${DRILL_WORDS[action] || action} ${Array.isArray(target) ? target.join(" → ") : target}`);
   },
   error(msg) {
     note(msg.message);
@@ -114,8 +118,37 @@ function fillAssignments() {
   state.assignment = state.assignment && state.assignments.some((a) => a.id === state.assignment)
     ? state.assignment : state.assignments[0]?.id || null;
   view.select.value = state.assignment || "";
-  view.results.href = state.assignment
-    ? `/classes/${encodeURIComponent(config.join_id)}/assignments/${encodeURIComponent(state.assignment)}` : "#";
+  view.links.hidden = !state.assignment;
+  if (state.assignment) {
+    const base = `/classes/${encodeURIComponent(config.join_id)}/assignments/${encodeURIComponent(state.assignment)}`;
+    view.results.href = base;
+    view.csv.href = `${base}/grades.csv`;
+  }
+  fillDrillTargets();
+}
+
+/** The drill's targets: the selected assignment's brief (every student's design starts
+ * with it), its components for fail / recover / slow, its links for cut / heal. */
+function fillDrillTargets() {
+  const brief = config.drill[state.assignment] || { components: [], links: [] };
+  const onLinks = LINK_ACTIONS.has(view.drillAction.value);
+  const before = view.drillTarget.value;
+  clear(view.drillTarget);
+  const options = onLinks
+    ? brief.links.map(([from, to]) => h("option", { value: JSON.stringify([from, to]), text: `${from} → ${to}` }))
+    : brief.components.map((c) => h("option", { value: JSON.stringify(c.id), "data-kind": c.kind,
+                                                 text: c.label === c.id ? `${c.id} (${c.kind})` : `${c.label} · ${c.id} (${c.kind})` }));
+  view.drillTarget.append(...options);
+  if (!options.length) {
+    const why = !state.classroom ? "Loading…" : !state.assignment ? "No assignment yet"
+      : !(state.assignment in config.drill) ? "Reload the page to drill this assignment"
+      : onLinks ? "The brief has no links" : "The brief has no components";
+    view.drillTarget.append(h("option", { value: "", text: why }));
+  }
+  // the same target as before if it is still there, else the first that is not the traffic
+  const kept = options.find((o) => o.value === before) || options.find((o) => o.dataset.kind !== "client");
+  if (kept) view.drillTarget.value = kept.value;
+  view.drillTarget.disabled = view.drillSend.disabled = !options.length;
 }
 
 function running(s) {
@@ -146,10 +179,11 @@ function studentCard(s) {
       figure("req/s", live ? compact(d.throughput_rps) : "–"),
       figure("p99", live && d.p99_ms != null ? ms(d.p99_ms) : "–"),
       figure("errors", live ? percent(d.error_ratio, 1) : "–"),
-      figure("cost/h", d?.cost_per_hour != null ? compact(d.cost_per_hour) : "–")),
+      figure("cost/h", money(d?.cost_per_hour))),
     h("div", { class: "student-actions" },
       live && d.run_id ? h("a", { href: `/w/${encodeURIComponent(d.run_id)}`, target: "_blank", rel: "noopener", "data-testid": "watch-run", text: "Watch run" }) : null,
-      s.design ? h("a", { href: s.design.preview, target: "_blank", rel: "noopener", text: "Open design" }) : null));
+      s.design ? h("a", { href: s.design.preview, target: "_blank", rel: "noopener", text: "Picture",
+                          title: "The latest saved design, as a picture (opens in a new tab)" }) : null));
   return card;
 }
 
@@ -174,7 +208,7 @@ function renderBoard() {
   rows.forEach(({ s, g }, i) => view.board.append(h("tr", {},
     h("td", { text: String(i + 1) }), h("td", { text: s.name }),
     h("td", {}, h("span", { class: `pill ${g.met ? "pill-ok" : "pill-warn"}`, text: `${g.score}/${g.out_of}` })),
-    h("td", { text: g.cost_per_hour == null ? "–" : g.cost_per_hour.toFixed(2) }))));
+    h("td", { text: money(g.cost_per_hour) }))));
   if (!rows.length) view.board.append(h("tr", {}, h("td", { colspan: 4, class: "muted", text: "No grades yet." })));
 }
 
@@ -198,10 +232,13 @@ view.select.addEventListener("change", () => {
   renderAll();
 });
 
+view.drillAction.addEventListener("change", fillDrillTargets);
+
 $("#drill").addEventListener("submit", (e) => {
   e.preventDefault();
-  const action = $("#drill-action").value;
-  const target = $("#drill-target").value.trim();
+  if (!view.drillTarget.value) return;
+  const action = view.drillAction.value;
+  const target = JSON.parse(view.drillTarget.value);
   const command = action === "slow" ? { action, target, params: { factor: 5 } } : { action, target };
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "drill", command }));
 });
@@ -210,4 +247,5 @@ $("#drill").addEventListener("submit", (e) => {
 setInterval(() => { for (const s of state.students.values()) if (s.digest) renderStudent(s); }, 2000);
 
 window.dashboard = { state };
+fillDrillTargets();
 connect();

@@ -44,6 +44,19 @@ export function compact(v) {
   return num(v);
 }
 
+/** A cost as every page shows it (services.money on the server is its twin): two decimals,
+ * rounded half up from the number as it is written (0.825 is 0.83, though the float is a
+ * hair below it and toFixed would say 0.82), thousands grouped; none is an en dash. */
+export function money(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  // `${a}e2` shifts the written digits, not the binary value; below 1e-6 JS writes an
+  // exponent, and such a cost is 0.00 anyway
+  const cents = a < 1e-6 ? 0 : Math.round(Number(`${a}e2`));
+  const whole = grouped0.format(Math.floor(cents / 100));
+  return `${v < 0 && cents ? "-" : ""}${whole}.${String(cents % 100).padStart(2, "0")}`;
+}
+
 export function percent(v, digits = 0) {
   if (v === null || v === undefined || Number.isNaN(v)) return "—";
   return `${(v * 100).toFixed(digits)}%`;

@@ -107,7 +107,8 @@ async function boot() {
   const registry = new Registry(kinds);
   const store = new Store(bus);
   const validator = new Validator(bus, store);
-  const player = new Player(bus, { runMemory });
+  const memory = runMemory();
+  const player = new Player(bus, { runMemory: memory });
   player.speed = prefs.get("speed", 1);
 
   const canvasEl = $("#canvas");
@@ -551,6 +552,12 @@ async function boot() {
     });
     player.watch(page.run_id);
   }
+
+  // The page's address changes with a first save (/ -> /s/<id>): its run is kept under the new one.
+  bus.on("scenario:changed", () => memory.move(location.pathname));
+  // Back (or forward) to this page from the browser's back-forward cache: it shows its own
+  // design and run as it left them; the socket may have been closed meanwhile.
+  window.addEventListener("pageshow", (e) => { if (e.persisted) player.resume(); });
 
   window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus });
   document.body.classList.add("ready");

@@ -9,7 +9,7 @@ const DOC_KEY = "sdp.document.v1"; // the editor's draft (/): a bare document
 const DRAFT_PREFIX = "sdp.draft.v1:"; // + scenario id: {doc, base_version, at}
 const MAX_SCENARIO_DRAFTS = 20; // the oldest go first: localStorage holds ~5 MB
 const PREFS_KEY = "sdp.prefs.v1";
-const RUN_KEY = "sdp.run.v1"; // sessionStorage: the run this tab watches, to re-join after a reload
+const RUN_KEY = "sdp.run.v1:"; // + a page's path, in sessionStorage: the run that page watches
 
 function safe(fn, fallback = null) {
   try {
@@ -84,12 +84,24 @@ export const prefs = {
   },
 };
 
-/** The run this tab watches ({id, token}): kept per tab so a reload re-joins and steers it. */
-export const runMemory = {
-  get: () => safe(() => JSON.parse(sessionStorage.getItem(RUN_KEY) || "null")),
-  set: (run) => safe(() => (run?.id ? sessionStorage.setItem(RUN_KEY, JSON.stringify(run))
-    : sessionStorage.removeItem(RUN_KEY))),
-};
+/** The run a page of this tab watches ({id, token}), kept under the page's address: a reload,
+ * or coming back to the page, re-joins and steers it; any other page (another design, lesson,
+ * assignment or run link) starts with none, so a run never shows up in another page's editor. */
+export function runMemory(path = location.pathname) {
+  let key = RUN_KEY + path;
+  return {
+    get: () => safe(() => JSON.parse(sessionStorage.getItem(key) || "null")),
+    set: (run) => safe(() => (run?.id ? sessionStorage.setItem(key, JSON.stringify(run))
+      : sessionStorage.removeItem(key))),
+    /** The page's address changed (a first save moves / to /s/<id>): its run goes along. */
+    move(to) {
+      const run = this.get();
+      this.set(null);
+      key = RUN_KEY + to;
+      this.set(run);
+    },
+  };
+}
 
 export function slug(name) {
   return String(name || "design").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")

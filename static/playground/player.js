@@ -64,6 +64,11 @@ export class Player {
     this.connect();
   }
 
+  /** The page is shown again (the back-forward cache): reconnect at once if the socket went. */
+  resume() {
+    if (!this.ws || this.ws.readyState > 1) this.reconnectNow();
+  }
+
   setState(state) {
     this.state = state;
     const retryIn = state === "offline" ? Math.max(0, this.retryAt - Date.now()) : 0;

@@ -22,9 +22,9 @@ except ImportError:  # the `browser` marker then skips the test (fails with --re
     expect = None
 
 PASSWORD = "correct-horse-battery-9"
-# The default brief: one client at 200 requests/s. A service of 8 workers at 10 ms runs at
-# utilisation 0.25 (p99 close to the 46 ms of its own service time); 2 workers at 10 ms
-# are at utilisation 1.0 and their queue grows without end.
+# The default brief: the client `users` at 200 requests/s calling the service `app` with 2
+# workers at 10 ms: utilisation 1.0, its queue grows without end. With 8 workers it runs at
+# utilisation 0.25 (p99 close to the 46 ms of its own service time).
 GOAL_P99_MS = "80"
 
 
@@ -45,21 +45,17 @@ def open_person(browser, url: str) -> Person:
 
 
 def build_and_submit(student: Person, workers: str) -> None:
-    """In the assignment's editor: add a service after the brief's client, size it, run it,
-    and submit it."""
+    """In the assignment's editor: size the brief's service, run it, and submit it."""
     student.editor_ready()
     expect(student.page.get_by_test_id("assignment-panel")).to_be_visible()
-    stage = student.page.locator("#stage-canvas").bounding_box()
-    # the canvas fits the brief's one client: its top right corner is free
-    service = student.drop_from_palette("service", stage["x"] + stage["width"] - 90,
-                                        stage["y"] + 90)
-    assert service == "service-1"
-    student.link_by_handle("users", service)
-    for field, value in (("workers", workers), ("service_ms", "10")):
-        student.select_node(service)
-        box = student.page.get_by_test_id(f"field-{field}")
-        box.fill(value)
-        box.press("Enter")
+    # the default brief runs as it is
+    expect(student.page.get_by_test_id("validity")).to_have_text("Ready to run")
+    student.select_node("app")
+    box = student.page.get_by_test_id("field-workers")
+    box.fill(workers)
+    box.press("Enter")
+    student.wait("(n) => window.playground.store.component('app').params.workers === n",
+                 int(workers))
     expect(student.page.get_by_test_id("validity")).to_have_text("Ready to run")
     student.set_speed("5")
     student.play()
@@ -147,11 +143,12 @@ def test_a_class_builds_submits_and_is_watched_live(browser, live_server_url):
         watcher.page.close()
 
         # -- the chaos drill lands in both running designs --------------------------------
-        page.get_by_test_id("drill-target").fill("service-1")
+        page.get_by_test_id("drill-action").select_option("fail")
+        page.get_by_test_id("drill-target").select_option(label="App · app (service)")
         page.get_by_test_id("drill-send").click()
         for student in (ada, bob):
             student.wait("() => (window.playground.player.run?.commands || []).some("
-                         "(c) => c.action === 'fail' && c.target === 'service-1')")
+                         "(c) => c.action === 'fail' && c.target === 'app')")
         for student in (ada, bob, teacher):
             assert student.csp_violations() == []
     finally:

@@ -27,7 +27,7 @@ except ImportError:  # the `browser` marker then skips each test (fails with --r
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "e2e"
 VIEWPORT = {"width": 1280, "height": 800}
-RUN_KEY = "sdp.run.v1"  # persistence.js: the run a tab watches, re-joined after a reload
+RUN_KEY = "sdp.run.v1:/"  # persistence.js: the run the editor at / watches, re-joined on reload
 XSS = "<img src=x onerror=alert(1)>"
 
 # Collects what the page's own CSP reports, before any of the app's scripts run.

@@ -201,3 +201,23 @@ async def test_a_run_on_an_assignment_needs_a_seat():
     error = await receive_until(play, "error")
     assert error["code"] == "not_in_class"
     await play.disconnect()
+
+
+async def test_the_dashboard_shows_a_design_from_its_first_open_and_after_a_submit(settings):
+    """A student who opened the assignment has a design (the brief's copy), and a submitted
+    design is their latest: the dashboard's thumbnail follows both, not only autosaves."""
+    settings.PLAYGROUND_GRADER = "worker"  # nothing grades in this test's background
+    teacher, room, assignment, ada = await make_class()
+    dash = await connect(f"/ws/dashboard/{room.join_id}/", await session_cookie(teacher))
+    await receive_until(dash, "roster")
+    await database_sync_to_async(services.work_of)(assignment, ada)
+    opened = await receive_until(dash, "work")
+    assert (opened["student"], opened["design"]["assignment"]) == (ada.pk, assignment.share_id)
+    app = {"id": "app", "kind": "service", "params": {"service_ms": 5}}
+    design = {**BRIEF, "components": [*BRIEF["components"], app],
+              "links": [{"from": "users", "to": "app"}]}
+    await database_sync_to_async(services.submit)(assignment, ada, design)
+    submitted = await receive_until(dash, "work")
+    assert submitted["student"] == ada.pk
+    assert submitted["design"]["updated_at"] > opened["design"]["updated_at"]
+    await dash.disconnect()

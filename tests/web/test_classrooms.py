@@ -1,8 +1,11 @@
 """Classroom pages, the student API and who may see what (playground/permissions.py)."""
 
+import csv
+import io
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
@@ -87,8 +90,8 @@ def test_join_by_code_then_name_gives_a_seat(room, assignment):
     client = Client()
     wrong = client.post("/join", {"code": "ZZZZZZZZ"})
     assert b"No classroom has that code" in wrong.content
-    bad = client.post("/join", {"code": "12"})
-    assert b"8 letters and digits" in bad.content
+    bad = client.post("/join", {"code": "zz"})
+    assert "A join code is 8 characters; “ZZ” has 2." in bad.content.decode()
     typed = room.code.lower()[:4] + "-" + room.code.lower()[4:]
     assert client.post("/join", {"code": typed})["Location"] == f"/join/{room.join_id}"
     response = client.post(f"/join/{room.join_id}", {"display_name": "Ada"})
@@ -211,7 +214,9 @@ def test_grades_csv_and_leaderboard_pages(teacher, room, assignment):
     page = client.get(base).content.decode()
     assert re.search(r"Ada</td>\s*<td><span class=\"pill pill-ok\">1 / 1", page)
     csv_text = client.get(f"{base}/grades.csv").content.decode()
-    assert csv_text.splitlines()[1].startswith("Ada,1,1,True,1.5000")
+    row = next(csv.DictReader(io.StringIO(csv_text)))
+    assert (row["student"], row["goals_met"], row["all_met"]) == ("Ada", "1", "True")
+    assert (row["cost"], row["cost_per_hour"]) == ("1.50", "1.5")
 
 
 def test_the_assignment_page_is_the_editor_with_the_goals(room, assignment):
@@ -243,3 +248,137 @@ def test_design_pictures_follow_who_may_see_work(teacher, room, assignment):
     assert bob.get(url).status_code == 200
     page = bob.get(f"/c/{room.join_id}").content.decode()
     assert "peer-designs" in page and url in page
+
+
+# -- the instructor's flow (issue 14) --------------------------------------------------------
+def _new_assignment(client, room, **fields):
+    data = {"title": "Serve it", "seeds": 2, "duration_s": 60, "p99_ms_max": 80, **fields}
+    return client.post(f"/classes/{room.join_id}/assignments/new", data)
+
+
+def test_the_default_brief_is_a_valid_design_a_student_can_save_back(teacher, room):
+    assert _new_assignment(logged_in(teacher), room).status_code == 302
+    made = Assignment.objects.get(title="Serve it")
+    kinds = sorted(c["kind"] for c in made.brief["components"])
+    assert kinds == ["client", "service"] and made.brief["links"]
+    assert "goals" in made.brief["description"]  # it says what to do
+    ada = seated(room, "Ada")
+    url = f"/api/assignments/{made.share_id}/work"
+    copy = ada.get(url).json()["document"]
+    saved = ada.put(url, {"document": copy}, content_type="application/json")
+    assert saved.status_code == 200, saved.content
+
+
+def test_an_instructors_own_starting_design_is_checked(teacher, room):
+    from playground.models import Scenario
+
+    broken = Scenario.objects.create(title="Half done", document={
+        "format": "playground.scenario/v1", "name": "Half done", "duration_s": 60,
+        "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 10}}],
+        "links": []})
+    response = _new_assignment(logged_in(teacher), room, brief=f"http://x/s/{broken.share_id}")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Starting design" in text and "has no outgoing link" in text
+    assert not Assignment.objects.filter(title="Serve it").exists()
+
+
+@pytest.mark.parametrize(("typed", "says"), [
+    ("zzzz1111", "“1” is never in a join code"),
+    ("ZZZZ-0O00", "“0” and “O” are never in a join code"),
+    ("abc", "8 characters; “ABC” has 3"),
+    ("ZZZZ!ZZZ", "“!” is never in a join code"),
+])
+def test_a_wrong_join_code_is_told_what_is_wrong(typed, says):
+    page = Client().post("/join", {"code": typed}).content.decode()
+    assert says in page, page
+
+
+def test_grades_csv_has_each_goals_worst_figure_and_whether_it_was_met(teacher, room):
+    assignment = Assignment.objects.create(
+        classroom=room, title="Two goals", brief=BRIEF,
+        goals={"p99_ms_max": 50, "cost_per_hour_max": 1, "seeds": [1, 2]})
+    ada, bob, _cy = (services.join(room, n) for n in ("Ada", "Bob", "Cy"))
+    result = {"gradable": True, "errors": [], "met": False, "score": 1, "out_of": 2,
+              "goals": [{"goal": "p99_ms", "measured": 61.25, "per_seed": [40.0, 61.25],
+                         "met": False},
+                        {"goal": "cost_per_hour", "measured": 0.825, "per_seed": [0.825, 0.825],
+                         "met": True}]}
+    Submission.objects.create(assignment=assignment, student=ada, document=BRIEF,
+                              state=Submission.DONE, score=1, out_of=2, met=False,
+                              cost_per_hour=0.825, result=result)
+    Submission.objects.create(assignment=assignment, student=bob, document=BRIEF,
+                              state=Submission.DONE, score=0, out_of=2, met=False,
+                              result={"gradable": False, "errors": ["no client"], "goals": []})
+    base = f"/classes/{room.join_id}/assignments/{assignment.share_id}"
+    rows = list(csv.DictReader(io.StringIO(logged_in(teacher).get(f"{base}/grades.csv")
+                                           .content.decode())))
+    by_name = {r["student"]: r for r in rows}
+    assert by_name["Ada"]["p99_ms_worst"] == "61.25" and by_name["Ada"]["p99_ms_goal"] == "not met"
+    assert by_name["Ada"]["cost_per_hour_worst"] == "0.825"
+    assert by_name["Ada"]["cost_per_hour_goal"] == "met"
+    assert by_name["Ada"]["cost"] == "0.83"  # as every page shows it
+    assert by_name["Ada"]["cost_per_hour"] == "0.825"  # and in full
+    assert by_name["Bob"]["p99_ms_goal"] == "not met" and by_name["Bob"]["p99_ms_worst"] == ""
+    assert by_name["Cy"]["goals_met"] == "0" and by_name["Cy"]["p99_ms_goal"] == ""
+
+
+def test_one_money_format_on_the_results_page(teacher, room, assignment):
+    ada = services.join(room, "Ada")
+    Submission.objects.create(assignment=assignment, student=ada, document=BRIEF,
+                              state=Submission.DONE, score=1, out_of=1, met=True,
+                              cost_per_hour=0.825)
+    page = logged_in(teacher).get(
+        f"/classes/{room.join_id}/assignments/{assignment.share_id}").content.decode()
+    assert "<td>0.83</td>" in page
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (0.825, "0.83"), (0.125, "0.13"), (2.675, "2.68"), (1234.5, "1,234.50"), (0.0, "0.00"),
+    (0.004999, "0.00"), (-0.125, "-0.13"), (None, "–")])
+def test_money_rounds_half_up_from_the_figure_people_read(value, shown):
+    from playground.classrooms.services import money
+
+    assert money(value) == shown
+
+
+def test_dashboard_links_say_where_they_go_and_offer_the_drill_targets(teacher, room,
+                                                                      assignment):
+    page = logged_in(teacher).get(f"/classes/{room.join_id}/dashboard").content.decode()
+    data = json.loads(re.search(r'<script id="dashboard-data" type="application/json">'
+                                r"(.*?)</script>", page, re.S).group(1))
+    targets = data["drill"][assignment.share_id]
+    assert targets["components"] == [{"id": "users", "kind": "client", "label": "users"},
+                                     {"id": "app", "kind": "service", "label": "app"}]
+    assert targets["links"] == [["users", "app"]]
+    assert "Results and grades CSV" not in page
+
+
+def test_strangers_are_sent_to_log_in_for_any_classroom_address(teacher, room, assignment):
+    """docs/classrooms.md: not signed in, every /classes address (a real classroom or not)
+    answers the same redirect to the log-in page; signed in without teaching it, 404."""
+    real = f"/classes/{room.join_id}"
+    fake = "/classes/" + "x" * len(room.join_id)
+    for tail in ("", "/dashboard", f"/assignments/{assignment.share_id}/grades.csv"):
+        for base in (real, fake):
+            response = Client().get(base + tail)
+            assert response.status_code == 302
+            assert response["Location"].startswith("/accounts/login?next=")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "classrooms.md").read_text()
+    assert "sent to the log-in page" in docs and "Everyone else gets 404" not in docs
+
+
+def test_editor_pages_are_never_cached(room, assignment):
+    """The back button must not bring back the copy of a student's work from a first visit:
+    the editor's pages carry the design as it is now."""
+    ada = seated(room, "Ada")
+    for response in (ada.get(f"/a/{assignment.share_id}"), Client().get("/")):
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_joining_again_after_removal_says_so(teacher, room):
+    ada = User.objects.create_user("ada", password="pw-12345678")
+    services.remove(services.join(room, "Ada", ada))
+    page = logged_in(ada).post(f"/join/{room.join_id}", {"display_name": "Ada"})
+    assert page.status_code == 200
+    assert "You were removed from this classroom." in page.content.decode()
