@@ -130,6 +130,19 @@ export class Saver {
     if (this.scenario) this.baseline = JSON.stringify(this.store.doc);
     this.check();
     if (!this.readOnly && this.scenario) this.offerDraft();
+    if (!this.readOnly) drafts.watch(null, () => this.otherTab());
+  }
+
+  /** Another tab wrote the editor's draft (/), which this tab's next edit would replace:
+   * say so while both are still there, and offer the other tab's. */
+  otherTab() {
+    const theirs = drafts.load(null);
+    if (this.scenario || !theirs || JSON.stringify(theirs.doc) === JSON.stringify(this.store.doc)) return;
+    this.toaster.show({
+      title: "This draft was changed in another tab", tone: "warn", key: "draft-tab", timeout: 30000,
+      message: "This browser keeps one draft of an unsaved design: the next edit here replaces the other tab's. Save gives a design its own link.",
+      action: { label: "Open the other tab's", run: () => this.actions.loadDocument(theirs.doc, "Open the other tab's draft") },
+    });
   }
 
   check() {

@@ -314,3 +314,21 @@ def test_the_save_state_at_every_width(browser, live_server_url, people, width):
     ada.shot(f"saving-05-offline-{width}")
     ada.page.context.set_offline(False)
     ada.saved()
+
+
+# -- 6 -------------------------------------------------------------------------------------
+@pytest.mark.browser
+def test_two_tabs_on_the_browsers_draft_are_told(browser, live_server_url, people):
+    tab_a = as_student(open_person(browser, live_server_url))
+    people.append(tab_a)
+    tab_a.goto("/")
+    tab_a.editor_ready()
+    tab_a.new_design()
+    tab_b = second_tab(tab_a, "/")
+    assert tab_b.ids() == tab_a.ids() == []
+    client = tab_a.drop_from_palette("client", 420, 360)
+    toast = tab_b.page.get_by_test_id("toast").filter(has_text="changed in another tab")
+    expect(toast).to_be_visible()
+    tab_b.state().to_have_attribute("data-state", "draft")
+    toast.get_by_role("button", name="Open the other tab's").click()
+    assert tab_b.ids() == [client]
