@@ -131,7 +131,7 @@ export class WorkSaver {
   failed(err) {
     if (err.status === 409) {
       this.problem = { state: "conflict" };
-      this.conflict(err.data?.version);
+      this.conflict();
     } else if (unreachable(err) || err.status === 429) {
       this.problem = { state: "offline" };
       this.retry.arm(err.status === 429 ? 1000 * (Number(err.data?.retry_after) || 5) : null);
@@ -143,14 +143,24 @@ export class WorkSaver {
   }
 
   /** Another tab or device saved the work since this tab last did: say so, offer both. */
-  async conflict(version) {
+  async conflict() {
     if (this.asking) return;
     this.asking = true;
+    let work;
+    try {
+      work = await request("GET", this.url);
+    } catch (err) {
+      this.asking = false;
+      this.failed(err);
+      this.emit();
+      return;
+    }
+    const size = (doc) => `${doc.components.length} component${doc.components.length === 1 ? "" : "s"}, ${doc.links?.length || 0} link${doc.links?.length === 1 ? "" : "s"}`;
     const choice = await ask({
       title: "Your work was saved from somewhere else",
       testid: "conflict-dialog",
       message: [
-        `Since this tab last saved, your work was saved from another tab or device${version ? ` (version ${version})` : ""}.`,
+        `Since this tab last saved, your work was saved from another tab or device (version ${work.version}, ${size(work.document)}; this tab has ${size(this.store.doc)}).`,
         "Keep this tab's design (it replaces that save), or open the one that was saved (this tab's stays in Undo, Ctrl+Z).",
       ],
       answers: [
@@ -159,14 +169,6 @@ export class WorkSaver {
       ],
     });
     this.asking = false;
-    let work;
-    try {
-      work = await request("GET", this.url);
-    } catch (err) {
-      this.failed(err);
-      this.emit();
-      return;
-    }
     if (choice === "mine") {
       await this.send(structuredClone(this.store.doc), work.version);
     } else if (choice === "theirs" && this.actions.loadDocument(normalize(work.document).doc, "Open the saved work")) {
