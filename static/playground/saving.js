@@ -22,11 +22,12 @@ function clock(at) {
 /** What the save-state element says: {state, text, short, title}. `status` is a saver's
  * {state, at (ms of the last save), why (the server's reason a save was refused)}. */
 export function describeSave({ state, at, why }) {
-  const away = navigator.onLine
-    ? ["Server unreachable – kept in this browser", "Not sent",
-       "The server did not answer. Your edits are kept in this browser and sent when it is back."]
-    : ["Offline – kept in this browser", "Offline",
-       "This browser is offline. Your edits are kept in it and sent when the connection is back."];
+  const away = why ? [`Not saved yet – ${why}`, "Waiting", `${why}. Your edits are kept in this browser.`]
+    : navigator.onLine
+      ? ["Server unreachable – kept in this browser", "Not sent",
+         "The server did not answer. Your edits are kept in this browser and sent when it is back."]
+      : ["Offline – kept in this browser", "Offline",
+         "This browser is offline. Your edits are kept in it and sent when the connection is back."];
   const [text, short, title] = {
     draft: ["Draft kept in this browser", "Draft", "Not saved to the server yet: Save gives the design its own link."],
     unsaved: ["Unsaved changes", "Unsaved", "Edits since the last save: Ctrl+S saves them."],
@@ -42,9 +43,16 @@ export function describeSave({ state, at, why }) {
   return { state, text, short, title };
 }
 
-/** Whether a failed request means "try again later": no connection, or the server away. */
-export function unreachable(err) {
-  return err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504;
+/** Whether a failed request means "try again later": no connection, or the server away
+ * (`null`), or too many writes at once (the reason); otherwise false. */
+export function later(err) {
+  if (err.status === 429) return `too many saves at once: sent again in ${waitS(err)} s`;
+  return err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504 ? null : false;
+}
+
+/** Seconds a 429 asks to wait ("(rate limit): too many requests; try again in 12 s"). */
+export function waitS(err) {
+  return Number(/try again in (\d+) s/.exec(err.message)?.[1]) || 5;
 }
 
 /** Calls `send` again when the browser is back online, and every so often while the server
@@ -267,9 +275,10 @@ export class Saver {
   /** A save that did not go through: said in the save state; sent again by itself once
    * the connection or the server is back, or after a rate limit's wait. */
   failed(err, title = "Could not save") {
-    if (unreachable(err) || err.status === 429) {
-      this.problem = { state: "offline" };
-      this.retry.arm(err.status === 429 ? 1000 * (Number(err.data?.retry_after) || 5) : null);
+    const why = later(err);
+    if (why !== false) {
+      this.problem = { state: "offline", why };
+      this.retry.arm(why ? 1000 * waitS(err) : null);
       return;
     }
     this.problem = { state: "error", why: err.errors[0] };

@@ -10,7 +10,7 @@ import { request } from "./api.js";
 import { ask } from "./dialog.js";
 import { ago } from "./format.js";
 import { drafts } from "./persistence.js";
-import { Retry, unreachable } from "./saving.js";
+import { Retry, later, waitS } from "./saving.js";
 import { normalize } from "./topology.js";
 
 const SAVE_AFTER_MS = 1200;
@@ -132,9 +132,9 @@ export class WorkSaver {
     if (err.status === 409) {
       this.problem = { state: "conflict" };
       this.conflict();
-    } else if (unreachable(err) || err.status === 429) {
-      this.problem = { state: "offline" };
-      this.retry.arm(err.status === 429 ? 1000 * (Number(err.data?.retry_after) || 5) : null);
+    } else if (later(err) !== false) {
+      this.problem = { state: "offline", why: later(err) };
+      this.retry.arm(err.status === 429 ? 1000 * waitS(err) : null);
     } else {
       this.problem = { state: "error", why: err.errors[0] };
       this.toaster.show({ title: "Your work could not be saved", tone: "error", key: "work-save", items: err.errors,

@@ -208,6 +208,16 @@ def test_offline_edits_are_kept_here_and_sent_when_back(browser, live_server_url
     ada.state().to_have_attribute("data-state", "saved", timeout=15_000)  # the retry's backoff
     assert queue in ada.component_ids(ada.work(assignment)["document"])
 
+    # too many saves at once (429): it says so, and sends it after the wait it was given
+    ada.page.route("**/api/assignments/*/work", lambda route: route.fulfill(
+        status=429, content_type="application/json",
+        body='{"errors": ["(rate limit): too many requests; try again in 1 s"]}'))
+    ada.page.get_by_test_id("undo").click()  # the queue goes again
+    ada.state().to_have_text("Not saved yet – too many saves at once: sent again in 1 s")
+    ada.page.unroute("**/api/assignments/*/work")
+    ada.saved()
+    assert queue not in ada.component_ids(ada.work(assignment)["document"])
+
     # closed while offline: the next visit sends what this browser kept
     ada.page.context.set_offline(True)
     worker = ada.add("worker", dx=160, dy=140)
