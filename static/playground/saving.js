@@ -93,7 +93,7 @@ export class Saver {
     this.dirty = false;
     this.at = scenario ? Date.parse(scenario.updated_at) || null : null; // the last save
     this.problem = null; // why the last save did not go through: {state, why}
-    this.retry = new Retry(() => this.save());
+    this.retry = new Retry(() => this.save()); // a save asked for while offline, sent when back
     for (const change of ["online", "offline"]) window.addEventListener(change, () => this.check());
     let queued = false;
     bus.on("doc:changed", () => {
@@ -155,6 +155,10 @@ export class Saver {
 
   check() {
     this.dirty = !!this.scenario && JSON.stringify(this.store.doc) !== this.baseline;
+    if (this.scenario && !this.dirty && !this.inFlight) { // nothing left to save
+      this.problem = null;
+      this.retry.reset();
+    }
     this.bus.emit("save:state", this.status);
   }
 
