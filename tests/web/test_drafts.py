@@ -6,8 +6,10 @@ import copy
 import json
 
 import pytest
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 
+from playground.asgi import application
 from playground.classrooms.models import Work
 from simulations import LIMITS, ScenarioError, check_draft, validate
 from tests.web import test_classrooms as classrooms
@@ -211,3 +213,15 @@ def test_another_persons_seat_cannot_save_my_work(room, assignment, work_url):
     assert ada_work.document == BRIEF
     stranger = logged_in(User.objects.create_user("x", password="pw-12345678"))
     assert put(stranger, f"{work_url}/work", {"document": UNLINKED}).status_code == 404
+
+
+async def test_playing_an_unfinished_design_is_refused_with_the_validators_words():
+    comm = WebsocketCommunicator(application, "/ws/play/",
+                                 headers=[(b"origin", b"http://127.0.0.1")])
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "start", "scenario": UNLINKED})
+    error = json.loads(await comm.receive_from())
+    assert error["type"] == "error" and error["code"] == "invalid_scenario"
+    assert "components[0]: client 'users' has no outgoing link to send requests to" in \
+        error["errors"]
+    await comm.disconnect()
