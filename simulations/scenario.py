@@ -125,7 +125,7 @@ class Scenario(_Strict):
 class Draft(Scenario):
     """A design in progress: the scenario's shape and limits, except that it may be empty."""
 
-    components: Annotated[list[Component], Field(max_length=LIMITS["components"])] = []
+    components: Annotated[list[Component], Field(max_length=LIMITS["components"])]
 
 
 # --- messages ------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ import json
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
+from hypothesis import HealthCheck, given, settings
 
 from playground.asgi import application
 from playground.classrooms.models import Work
 from simulations import LIMITS, ScenarioError, check_draft, validate
+from tests.engine.strategies import invalid_scenarios, valid_scenarios
 from tests.web import test_classrooms as classrooms
 from tests.web.test_classrooms import BRIEF, logged_in, seated
 
@@ -80,6 +82,29 @@ def test_a_draft_is_checked_with_the_validators_rules_and_words(doc, error):
     with pytest.raises(ScenarioError) as as_design:
         validate(copy.deepcopy(doc))
     assert as_draft.value.errors[0] in as_design.value.errors
+
+
+SOME = settings(max_examples=50, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@SOME
+@given(valid_scenarios())
+def test_every_valid_design_is_a_valid_draft(doc):
+    check_draft(doc)
+
+
+@SOME
+@given(invalid_scenarios())
+def test_a_draft_is_refused_only_for_what_the_validator_refuses_in_its_words(doc):
+    try:
+        validate(copy.deepcopy(doc))
+    except ScenarioError as exc:
+        full = exc.errors
+    try:
+        check_draft(doc)
+    except ScenarioError as exc:
+        assert set(exc.errors) <= set(full)
 
 
 def put(client, url, body):
