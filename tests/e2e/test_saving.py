@@ -319,7 +319,7 @@ def test_the_save_state_at_every_width(browser, live_server_url, people, width):
     ada.shot(f"saving-05-saved-{width}")
     ada.page.set_viewport_size({"width": 1280, "height": 800})
     ada.page.context.set_offline(True)
-    ada.add("cache", dy=150)
+    ada.add("cache", dx=200)
     ada.page.set_viewport_size(size)
     ada.state().to_have_attribute("data-state", "offline")
     ada.shot(f"saving-05-offline-{width}")
