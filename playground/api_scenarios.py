@@ -85,7 +85,7 @@ def _save(request: HttpRequest, share_id: str, base_version: int | None,
                                  f"now, not {base_version}; reload it to see the changes"],
                            version=scenario.version)
         document = change(copy.deepcopy(scenario.document))
-        checked_document(document)
+        checked_document(document, draft=True)
         ScenarioVersion.objects.create(
             scenario=scenario, number=scenario.version, title=scenario.title,
             description=scenario.description, document=scenario.document,
@@ -121,7 +121,7 @@ def list_scenarios(request: HttpRequest) -> JsonResponse:
 @rate_limited("api_write")
 def create_scenario(request: HttpRequest) -> JsonResponse:
     body = parse_body(request, ScenarioCreate)
-    checked_document(body.document)
+    checked_document(body.document, draft=True)
     scenario = _create(request, body.document)
     return JsonResponse(scenario_out(request, scenario), status=201)
 

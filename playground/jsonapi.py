@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from pydantic import BaseModel, ValidationError
 
-from simulations import LIMITS, Scenario, ScenarioError, validate
+from simulations import LIMITS, Scenario, ScenarioError, check_draft, validate
 
 from . import permissions
 
@@ -73,13 +73,14 @@ def parse_body(request: HttpRequest, model: type[M]) -> M:
         raise ApiError(400, pydantic_errors(exc)) from None
 
 
-def checked_document(document: dict[str, Any]) -> Scenario:
-    """The engine's validator's verdict on a document; its errors prefixed `document.`."""
+def checked_document(document: dict[str, Any], draft: bool = False) -> Scenario:
+    """The engine's validator's verdict on a document; its errors prefixed `document.`.
+    A `draft` (a design kept, not run) needs only the document's structure and limits."""
     size = len(json.dumps(document, separators=(",", ":")).encode())
     if size > LIMITS["document_bytes"]:
         raise ApiError(413, [f"document: larger than {LIMITS['document_bytes']} bytes"])
     try:
-        return validate(document)
+        return check_draft(document) if draft else validate(document)
     except ScenarioError as exc:
         raise ApiError(400, [_prefixed("document", line) for line in exc.errors]) from None
 

@@ -79,6 +79,11 @@ def _paths() -> dict[str, Any]:
     assignment = {**ID, "description": "The assignment's share id."}
     document_body = {"type": "object", "required": ["document"], "additionalProperties": False,
                      "properties": {"document": schemas.DOCUMENT_SCHEMA}}
+    work_body = {**document_body, "properties": {
+        **document_body["properties"],
+        "base_version": {"type": "integer", "minimum": 1,
+                         "description": "The version the editor started from (409 if the "
+                                        "work was saved since)."}}}
     return {
         "/api/kinds": {"get": op("Every component kind, its parameters, and the limits.",
                                  _json(FREE, "{kinds, limits}"))},
@@ -134,9 +139,11 @@ def _paths() -> dict[str, Any]:
         # Classrooms (playground/classrooms/api.py): a seated student's assignment.
         "/api/assignments/{share_id}/work": {
             "get": op("Your own copy of the assignment's design.",
-                      _json(FREE, "{document}"), params=(assignment,), errors=(404,)),
-            "put": op("Save your copy.", _json(FREE, "{document, updated_at}"),
-                      params=(assignment,), body=document_body, errors=(400, 404)),
+                      _json(FREE, "{document, version, updated_at}"), params=(assignment,),
+                      errors=(404,)),
+            "put": op("Save your copy (a draft: it need not run yet).",
+                      _json(FREE, "{document, version, updated_at}"), params=(assignment,),
+                      body=work_body, errors=(400, 404, 409)),
         },
         "/api/assignments/{share_id}/submissions": {
             "get": op("Your submissions, newest first.", _json(FREE, "{results: [...]}"),

@@ -17,10 +17,18 @@ COMPILED = compiled.use_build(__path__)
 
 from .engine import Simulation  # noqa: E402 (after the choice of modules)
 from .registry import KINDS, registry_json  # noqa: E402
-from .scenario import FORMAT, LIMITS, Scenario, ScenarioError, load, validate  # noqa: E402
+from .scenario import (  # noqa: E402
+    FORMAT,
+    LIMITS,
+    Scenario,
+    ScenarioError,
+    check_draft,
+    load,
+    validate,
+)
 
 __all__ = ["COMPILED", "FORMAT", "KINDS", "LIMITS", "Scenario", "ScenarioError", "Simulation",
-           "load", "registry_json", "run", "validate"]
+           "check_draft", "load", "registry_json", "run", "validate"]
 
 
 def run(scenario: Scenario | dict[str, Any], seed: int | None = None,

@@ -1,8 +1,10 @@
 """The scenario document (format playground.scenario/v1) and its one validator.
 
-Every entry point (CLI, websocket, REST API, grading) calls `validate()`. Errors name the path
-of what is wrong (`components[2].params.workers: must be >= 1`) and are collected, not
-raised one at a time, so an editor can mark every bad field at once.
+Every entry point that runs a design (CLI, websocket, run links, grading) calls `validate()`;
+keeping a design in progress calls `check_draft()`, the same rules less those that make a
+design runnable. Errors name the path of what is wrong (`components[2].params.workers: must
+be >= 1`) and are collected, not raised one at a time, so an editor can mark every bad field
+at once.
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ class Scenario(_Strict):
 
     def to_document(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=False)
+
+
+class Draft(Scenario):
+    """A design in progress: the scenario's shape and limits, except that it may be empty."""
+
+    components: Annotated[list[Component], Field(max_length=LIMITS["components"])]
 
 
 # --- messages ------------------------------------------------------------------------------
@@ -257,6 +265,25 @@ def validate(doc: Any) -> Scenario:
     if errors:
         raise ScenarioError(errors)
     return scenario
+
+
+def check_draft(doc: Any) -> Draft:
+    """Check a design in progress (a draft); returns it or raises ScenarioError. The
+    document's structure, limits, kinds, parameters and ids are checked as by `validate`;
+    what only a finished design has is not (links to every part, a client, routes, events
+    that name existing parts): a person may keep what they made before it can run."""
+    if not isinstance(doc, dict):
+        raise ScenarioError(["(document): must be a JSON object"])
+    try:
+        draft = Draft.model_validate(doc)
+    except ValidationError as exc:
+        raise ScenarioError(_errors_of(exc)) from None
+    errors = [e for i, c in enumerate(draft.components)
+              for e in check_params(c.kind, c.params, f"components[{i}].params")[1]]
+    errors += _check_references(draft)
+    if errors:
+        raise ScenarioError(errors)
+    return draft
 
 
 def _check_params(s: Scenario) -> list[str]:

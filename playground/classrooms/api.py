@@ -1,6 +1,7 @@
 """The editor's JSON endpoints for an assignment: the student's design and submissions.
 
-    GET|PUT  /api/assignments/<id>/work          the student's own copy
+    GET|PUT  /api/assignments/<id>/work          the student's own copy (a draft: kept
+                                                 whether or not it runs yet)
     GET|POST /api/assignments/<id>/submissions   theirs, newest first / hand one in (202)
 """
 
@@ -12,8 +13,9 @@ from django.http import HttpRequest, JsonResponse
 from pydantic import BaseModel, ConfigDict
 
 from playground import permissions
-from playground.jsonapi import ApiError, endpoint, not_found, parse_body
+from playground.jsonapi import ApiError, checked_document, endpoint, not_found, parse_body
 from playground.ratelimit import rate_limited
+from playground.schemas import Version
 from simulations.grading import check_goals, goal_list
 
 from . import grader, services
@@ -25,6 +27,10 @@ MAX_LISTED = 20
 class DocumentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     document: dict[str, Any]
+
+
+class WorkBody(DocumentBody):
+    base_version: Version | None = None  # as PUT /api/scenarios/<id>: 409 if saved since
 
 
 def submission_out(sub: Submission) -> dict[str, Any]:
@@ -44,9 +50,14 @@ def assignment_out(assignment: Assignment, seat: Student, work: Work) -> dict[st
             "classroom": {"name": assignment.classroom.name,
                           "url": f"/c/{assignment.classroom.join_id}"},
             "student": {"name": seat.display_name},
-            "document": work.document,
+            **work_out(work),  # the student's own copy: document, version, updated_at
             "submissions": [submission_out(s) for s in
                             seat.submissions.filter(assignment=assignment)[:MAX_LISTED]]}
+
+
+def work_out(work: Work) -> dict[str, Any]:
+    return {"document": work.document, "version": work.version,
+            "updated_at": work.updated_at.isoformat()}
 
 
 def _seated(request: HttpRequest, share_id: str) -> tuple[Assignment, Student]:
@@ -60,18 +71,18 @@ def _seated(request: HttpRequest, share_id: str) -> tuple[Assignment, Student]:
 
 def _get_work(request: HttpRequest, share_id: str) -> JsonResponse:
     assignment, seat = _seated(request, share_id)
-    return JsonResponse({"document": services.work_of(assignment, seat).document})
+    return JsonResponse(work_out(services.work_of(assignment, seat)))
 
 
 def _put_work(request: HttpRequest, share_id: str) -> JsonResponse:
     assignment, seat = _seated(request, share_id)
-    body = parse_body(request, DocumentBody)
+    body = parse_body(request, WorkBody)
+    checked_document(body.document, draft=True)
     try:
-        work = services.save_work(assignment, seat, body.document)
+        work = services.save_work(assignment, seat, body.document, body.base_version)
     except services.ClassroomError as exc:
-        raise ApiError(exc.status, exc.errors) from None
-    return JsonResponse({"document": work.document,
-                         "updated_at": work.updated_at.isoformat()})
+        raise ApiError(exc.status, exc.errors, **exc.extra) from None
+    return JsonResponse(work_out(work))
 
 
 def _list(request: HttpRequest, share_id: str) -> JsonResponse:

@@ -79,11 +79,14 @@ class Assignment(models.Model):
 
 
 class Work(models.Model):
-    """A student's own copy of an assignment's design, as last saved."""
+    """A student's own copy of an assignment's design, as last saved: a draft, which may
+    not run yet. `version` counts its saves, so one tab cannot overwrite another's newer
+    save unawares."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="works")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="works")
     document = models.JSONField()
+    version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

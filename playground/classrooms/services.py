@@ -28,9 +28,9 @@ class ClassroomError(ValueError):
     """A request that cannot be done; each error says why, for the person who asked.
     `status` is the HTTP status an API answers it with."""
 
-    def __init__(self, *errors: str, status: int = 400):
+    def __init__(self, *errors: str, status: int = 400, **extra: Any):
         super().__init__("; ".join(errors))
-        self.errors, self.status = list(errors), status
+        self.errors, self.status, self.extra = list(errors), status, extra
 
 
 def join(classroom: Classroom, display_name: str, user=None) -> Student:
@@ -79,10 +79,22 @@ def _checked(document: Any) -> dict[str, Any]:
     return document
 
 
-def save_work(assignment: Assignment, student: Student, document: Any) -> Work:
-    work = work_of(assignment, student)
-    work.document = _checked(document)
-    work.save()
+def save_work(assignment: Assignment, student: Student, document: dict[str, Any],
+              base_version: int | None = None) -> Work:
+    """Keep the student's design as it is (the caller checked it as a draft: it need not
+    run). `base_version`, the version the editor started from: if the work was saved
+    since (another tab or device), 409 and nothing changes."""
+    work_of(assignment, student)
+    with transaction.atomic():
+        work = Work.objects.select_for_update().get(assignment=assignment, student=student)
+        if base_version is not None and base_version != work.version:
+            raise ClassroomError(f"base_version: your work is at version {work.version} now, "
+                                 f"not {base_version}: it was saved from another tab or "
+                                 "device", status=409, version=work.version)
+        if work.document != document:
+            work.document = document
+            work.version += 1
+            work.save()
     live.work_saved(work)
     return work
 
@@ -102,10 +114,8 @@ def submit(assignment: Assignment, student: Student, document: Any) -> Submissio
         sub = Submission.objects.create(
             assignment=assignment, student=student, document=document,
             out_of=count_goals(check_goals(assignment.goals)))
-        work, _ = Work.objects.update_or_create(assignment=assignment, student=student,
-                                                defaults={"document": document})
+    save_work(assignment, student, document)  # what was handed in is the work from now on
     transaction.on_commit(grader.kick)
-    transaction.on_commit(lambda: live.work_saved(work))
     return sub
 
 

@@ -50,14 +50,15 @@ export class ApiError extends Error {
 }
 
 /** Any method, JSON in and out; resolves to the data, throws ApiError (with the server's
- * messages) for any status but 2xx, and for a network failure (status 0). */
-export async function request(method, url, body) {
+ * messages) for any status but 2xx, and for a network failure (status 0). `keepalive`: the
+ * request outlives the page (a save as the tab closes). */
+export async function request(method, url, body, { keepalive = false } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
-    response = await fetch(url, { method, credentials: "same-origin", headers,
+    response = await fetch(url, { method, credentials: "same-origin", headers, keepalive,
                                   body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, null);

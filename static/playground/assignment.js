@@ -1,18 +1,18 @@
 // A student's assignment beside the canvas: the instructions, the goals with a live
-// indicator of which ones the running design meets, Save / Submit, the graded submissions,
-// and the classroom's seat socket (presence for the instructor's dashboard; the chaos drill,
-// applied to this tab's own run like any live command).
+// indicator of which ones the running design meets, Submit, the graded submissions, and the
+// classroom's seat socket (presence for the instructor's dashboard; the chaos drill, applied
+// to this tab's own run like any live command). The work is saved as it changes by
+// work-saver.js.
 
-import { ApiError, request } from "./api.js";
+import { request } from "./api.js";
 import { clear, h } from "./dom.js";
 import { icon } from "./icons.js";
 import { richText } from "./lesson.js";
 import { money, ms, percent } from "./format.js";
-import { drafts } from "./persistence.js";
+import { Problems } from "./validation.js";
 
 const POLL_MS = 1500; // while a submission is being graded
 const PING_MS = 20000; // presence: the server forgets a seat after 60 s of silence
-const SAVE_AFTER_MS = 1500;
 
 /** Live figures for each goal from a frame summary (the same figures grading uses). */
 export function liveFigures(summary) {
@@ -36,9 +36,8 @@ const SHOW = {
 };
 
 export class AssignmentPanel {
-  constructor(host, { bus, store, player, toaster, actions, assignment, onLayout }) {
-    Object.assign(this, { bus, store, player, toaster, actions, assignment, onLayout });
-    this.draftScope = `assignment:${assignment.id}`;
+  constructor(host, { bus, store, player, toaster, actions, assignment, work, onLayout }) {
+    Object.assign(this, { bus, store, player, toaster, actions, assignment, work, onLayout });
     this.submissions = assignment.submissions || [];
     this.goalRows = new Map();
     this.el = h("aside", { class: "lesson-panel assignment-panel", "data-testid": "assignment-panel",
@@ -47,30 +46,11 @@ export class AssignmentPanel {
     host.append(this.el);
     host.classList.add("has-lesson");
     onLayout?.();
-    this.saveTimer = 0;
-    this.savedJson = JSON.stringify(assignment.document);
-    bus.on("doc:changed", () => this.scheduleSave());
-    // Closing the tab before the next save: keep the edits in this browser.
-    window.addEventListener("pagehide", () => {
-      if (JSON.stringify(this.store.doc) !== this.savedJson) drafts.save(this.draftScope, this.store.doc);
-    });
     bus.on("run:frame", ({ run }) => this.showLive(run.summary));
     bus.on("run:snapshot", ({ run }) => { this.showLive(run.summary); this.watching(run.id); });
     bus.on("run:ended", () => { this.showLive(null); this.watching(null); });
     this.connect();
     if (this.submissions.some(pending)) this.poll();
-    this.restoreDraft();
-  }
-
-  /** Work the server would not take yet (a design in progress that is not valid) is kept
-   * in this browser: bring it back. */
-  restoreDraft() {
-    const draft = drafts.load(this.draftScope);
-    if (!draft || JSON.stringify(draft.doc) === this.savedJson) return;
-    if (this.actions.loadDocument(draft.doc, "Restore unsaved work")) {
-      this.toaster.show({ title: "Your unsaved work is back", tone: "info", key: "draft",
-                          message: "This browser kept edits the server had not saved. Undo (Ctrl+Z) goes back to the saved copy." });
-    }
   }
 
   build() {
@@ -113,48 +93,48 @@ export class AssignmentPanel {
     }
   }
 
-  // -- saving and submitting ---------------------------------------------------------
+  // -- submitting ----------------------------------------------------------------------
   url(rest) {
     return `/api/assignments/${encodeURIComponent(this.assignment.id)}/${rest}`;
   }
 
-  scheduleSave() {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => this.save(), SAVE_AFTER_MS);
-  }
-
-  async save() {
-    const json = JSON.stringify(this.store.doc);
-    if (json === this.savedJson) return true;
-    try {
-      await request("PUT", this.url("work"), { document: this.store.doc });
-      this.savedJson = json;
-      drafts.remove(this.draftScope);
-      return true;
-    } catch (err) {
-      drafts.save(this.draftScope, this.store.doc);
-      // An invalid design in progress is normal; it is kept in this browser's draft.
-      if (!(err instanceof ApiError) || err.status !== 400) {
-        this.toaster.show({ title: "Your work could not be saved", message: err.message, tone: "warn", key: "work-save" });
-      }
-      return false;
-    }
-  }
-
+  /** Hand in the design as it is now (saved first: what is graded is the work). */
   async submit() {
     this.submitButton.disabled = true;
+    const doc = structuredClone(this.store.doc);
     try {
-      const sub = await request("POST", this.url("submissions"), { document: this.store.doc });
-      this.savedJson = JSON.stringify(this.store.doc);
+      // a save that met a newer one from elsewhere waits for the person's choice
+      if (!(await this.work.save()) && this.work.problem?.state === "conflict") return;
+      const sub = await request("POST", this.url("submissions"), { document: doc });
       this.submissions = [sub, ...this.submissions];
       this.renderSubmissions();
       this.toaster.show({ title: "Submitted", message: "Grading runs in the background: the result appears here.", tone: "success" });
       this.poll();
     } catch (err) {
-      this.toaster.show({ title: "Not submitted", message: err.message, items: err.errors?.slice(1) || [], tone: "error" });
+      this.refused(err, doc);
     } finally {
       this.submitButton.disabled = this.assignment.closed;
     }
+  }
+
+  /** A design that cannot run yet is not submitted: its problems go on the canvas, as a
+   * refused Play's do, and the toast says where they are. */
+  refused(err, doc) {
+    const lines = err.status === 400 && err.errors.every((e) => e.startsWith("document"))
+      ? err.errors.map((e) => e.replace(/^document\.?/, "")) : null;
+    if (!lines) {
+      this.toaster.show({ title: "Not submitted", message: err.message, tone: "error", key: "submit" });
+      return;
+    }
+    const problems = new Problems(lines, doc);
+    this.bus.emit("problems:found", { lines, doc });
+    const first = problems.items.find((p) => p.kind === "component" && p.id);
+    if (first) this.store.select({ components: [first.id] });
+    this.toaster.show({
+      title: "Not submitted: the design cannot run yet", tone: "error", key: "submit",
+      message: "Your work is saved as it is. Fix these, then submit again:",
+      items: problems.items.map((p) => (p.where ? `${p.where}: ${p.message}` : p.message)),
+    });
   }
 
   async poll() {

@@ -9,7 +9,8 @@ import { scenarios } from "./api.js";
 import { setScenario } from "./commands.js";
 import { emptyDocument, normalize } from "./topology.js";
 import { isReadOnly } from "./page-data.js";
-import { SAVE_STATES, SAVE_STATES_SHORT, Saver } from "./saving.js";
+import { Saver, describeSave } from "./saving.js";
+import { WorkSaver } from "./work-saver.js";
 import { ShareDialog } from "./share.js";
 import { LibraryDialog } from "./library.js";
 import { VersionsDialog } from "./versions.js";
@@ -26,6 +27,7 @@ export class Designs {
     this.assignment = page.mode === "assignment" ? page.assignment : null;
     this.saver = new Saver({ bus, store, toaster, actions, readOnly: this.readOnly || !!this.assignment,
                              scenario: page.mode === "scenario" ? page.scenario : null });
+    this.work = this.assignment ? new WorkSaver({ bus, store, toaster, actions, assignment: this.assignment }) : null;
     this.share = new ShareDialog({ saver: this.saver, toaster });
     this.library = new LibraryDialog({
       saver: this.saver, toaster,
@@ -78,24 +80,30 @@ export class Designs {
     return loaded;
   }
 
+  /** Save (Ctrl+S): the saved design, or a student's work on an assignment. */
+  save() {
+    return this.work ? this.work.save() : this.saver.save();
+  }
+
   /** The store holds the opened document: show the state, lock a read-only design. */
   start() {
     const { saver, store } = this;
     const stateEl = $("#save-state");
     const saveBtn = $("#save"), shareBtn = $("#share");
-    const showState = (state) => {
-      stateEl.hidden = this.readOnly || !!this.assignment;
+    const showState = (status) => {
+      // an assignment's work is saved as it changes: its state stands alone
+      if (this.work && status.source !== "work") return;
+      const { state, text, short, title } = describeSave(status);
+      stateEl.hidden = this.readOnly;
       stateEl.dataset.state = state;
-      stateEl.textContent = SAVE_STATES[state];
-      stateEl.dataset.short = SAVE_STATES_SHORT[state];
-      stateEl.title = { draft: "Not saved to the server yet: Save gives the design its own link.",
-                        unsaved: "Edits since the last save: Ctrl+S saves them.",
-                        saved: "Everything is saved.", saving: "Saving…" }[state];
+      stateEl.textContent = text;
+      stateEl.dataset.short = short;
+      stateEl.title = title;
       saveBtn.disabled = state === "saving";
-      saveBtn.classList.toggle("unsaved", state === "unsaved");
+      saveBtn.classList.toggle("unsaved", ["unsaved", "offline", "error", "conflict"].includes(state));
     };
     this.bus.on("save:state", showState);
-    saveBtn.addEventListener("click", () => saver.save());
+    saveBtn.addEventListener("click", () => this.save());
     shareBtn.addEventListener("click", () => this.share.open());
     // a run link or an embed shares in its own way; a read-only design has nothing to save;
     // an assignment keeps the student's copy on its own
@@ -103,13 +111,15 @@ export class Designs {
     shareBtn.hidden = this.page.mode === "run" || !!this.assignment;
     renderAccount($("#account"), this.page.user);
     saver.start();
+    this.work?.start();
     const onLayout = () => requestAnimationFrame(() => requestAnimationFrame(() => {
       this.canvas.cy.resize();
       this.canvas.fit();
     }));
     if (this.assignment) {
       new AssignmentPanel($("#stage"), { bus: this.bus, store, player: this.player, actions: this.actions,
-                                         toaster: this.toaster, assignment: this.assignment, onLayout });
+                                         toaster: this.toaster, assignment: this.assignment, work: this.work,
+                                         onLayout });
       return;
     }
     const lesson = new LessonPanel($("#stage"), {

@@ -466,7 +466,7 @@ async function boot() {
         const first = $("#details:not([hidden]) button, #inspector input:not([disabled]), #inspector select:not([disabled]), #inspector textarea");
         first?.focus();
       },
-      save: () => { designs.saver.save(); },
+      save: () => { designs.save(); },
       tab: (e) => {
         const comps = store.doc.components;
         if (!comps.length) return false;

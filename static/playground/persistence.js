@@ -42,6 +42,11 @@ export const drafts = {
   remove(scope) {
     safe(() => localStorage.removeItem(scope ? DRAFT_PREFIX + scope : DOC_KEY));
   },
+  /** Call `changed()` when another tab of this browser writes the draft of `scope`. */
+  watch(scope, changed) {
+    const key = scope ? DRAFT_PREFIX + scope : DOC_KEY;
+    window.addEventListener("storage", (e) => { if (e.key === key && e.newValue) changed(); });
+  },
   prune() {
     const keys = safe(() => Object.keys(localStorage), []).filter((k) => k.startsWith(DRAFT_PREFIX));
     if (keys.length <= MAX_SCENARIO_DRAFTS) return;

@@ -3,8 +3,10 @@
 // The editor at / holds a draft that has never been saved: the first Save POSTs it and moves
 // the address to /s/<id>. Later saves PUT with base_version; if the scenario moved on since
 // (another tab, another device) the server answers 409 and the person chooses: save a copy,
-// overwrite, or neither. Nothing in the editor is touched by a failed save, and the draft of
-// each saved scenario is kept under its own key until it is saved (persistence.js).
+// overwrite, or neither. The server keeps a design in progress as it is (a draft need not
+// run). Nothing in the editor is touched by a failed save, and the draft of each saved
+// scenario is kept under its own key until it is saved (persistence.js); a save that found
+// the browser offline or the server away is sent again when they are back (Retry).
 // Emits "save:state" (the indicator's state) and "scenario:changed" (the saved scenario).
 
 import { scenarios } from "./api.js";
@@ -12,15 +14,75 @@ import { ask } from "./dialog.js";
 import { ago } from "./format.js";
 import { drafts } from "./persistence.js";
 
-export const SAVE_STATES = {
-  saved: "Saved",
-  unsaved: "Unsaved changes",
-  saving: "Saving…",
-  draft: "Draft kept in this browser",
-};
+/** HH:MM of a time (ms), as the save state shows it. */
+function clock(at) {
+  return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
 
-/** The same, for a narrow top bar. */
-export const SAVE_STATES_SHORT = { saved: "Saved", unsaved: "Unsaved", saving: "Saving…", draft: "Draft" };
+/** What the save-state element says: {state, text, short, title}. `status` is a saver's
+ * {state, at (ms of the last save), why (the server's reason a save was refused)}. */
+export function describeSave({ state, at, why }) {
+  const away = why ? [`Not saved yet – ${why}`, "Waiting", `${why}. Your edits are kept in this browser.`]
+    : navigator.onLine
+      ? ["Server unreachable – kept in this browser", "Not sent",
+         "The server did not answer. Your edits are kept in this browser and sent when it is back."]
+      : ["Offline – kept in this browser", "Offline",
+         "This browser is offline. Your edits are kept in it and sent when the connection is back."];
+  const [text, short, title] = {
+    draft: ["Draft kept in this browser", "Draft", "Not saved to the server yet: Save gives the design its own link."],
+    unsaved: ["Unsaved changes", "Unsaved", "Edits since the last save: Ctrl+S saves them."],
+    saving: ["Saving…", "Saving…", "Sending your edits to the server."],
+    saved: [at ? `Saved at ${clock(at)}` : "Saved", at ? `Saved ${clock(at)}` : "Saved",
+            "Everything is saved on the server."],
+    offline: away,
+    error: [`Could not save – ${why || "the server refused it"}`, "Not saved",
+            `The server refused the save: ${why || "no reason given"}. Your edits are kept in this browser.`],
+    conflict: ["Changed elsewhere – not saved", "Conflict",
+               "It was saved from another tab or device since: choose which to keep. Your edits are kept in this browser."],
+  }[state];
+  return { state, text, short, title };
+}
+
+/** Whether a failed request means "try again later": no connection, or the server away
+ * (`null`), or too many writes at once (the reason); otherwise false. */
+export function later(err) {
+  if (err.status === 429) return `too many saves at once: sent again in ${waitS(err)} s`;
+  return err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504 ? null : false;
+}
+
+/** Seconds a 429 asks to wait ("(rate limit): too many requests; try again in 12 s"). */
+export function waitS(err) {
+  return Number(/try again in (\d+) s/.exec(err.message)?.[1]) || 5;
+}
+
+/** Calls `send` again when the browser is back online, and every so often while the server
+ * is away (2 s doubling to 30 s), once armed; `reset` after a save that went through. */
+export class Retry {
+  constructor(send) {
+    this.send = send;
+    this.timer = 0;
+    this.delay = 0;
+    window.addEventListener("online", () => { if (this.timer) this.now(); });
+  }
+
+  arm(afterMs = null) {
+    clearTimeout(this.timer);
+    this.delay = afterMs ?? Math.min(Math.max(this.delay * 2, 2000), 30000);
+    this.timer = setTimeout(() => this.now(), this.delay);
+  }
+
+  now() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.send();
+  }
+
+  reset() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.delay = 0;
+  }
+}
 
 export class Saver {
   constructor({ bus, store, toaster, actions, scenario, readOnly }) {
@@ -29,6 +91,10 @@ export class Saver {
     this.baseline = null; // the document as last saved or loaded (JSON text)
     this.inFlight = null;
     this.dirty = false;
+    this.at = scenario ? Date.parse(scenario.updated_at) || null : null; // the last save
+    this.problem = null; // why the last save did not go through: {state, why}
+    this.retry = new Retry(() => this.save()); // a save asked for while offline, sent when back
+    for (const change of ["online", "offline"]) window.addEventListener(change, () => this.check());
     let queued = false;
     bus.on("doc:changed", () => {
       if (queued) return;
@@ -51,8 +117,15 @@ export class Saver {
 
   get state() {
     if (this.inFlight) return "saving";
+    if (this.problem && (this.dirty || !this.scenario)) return this.problem.state;
     if (!this.scenario) return "draft";
+    if (this.dirty && !navigator.onLine) return "offline";
     return this.dirty ? "unsaved" : "saved";
+  }
+
+  /** What the save-state element shows. */
+  get status() {
+    return { state: this.state, at: this.at, why: this.problem?.why };
   }
 
   /** A saved design with edits that are not on the server (the draft stays here anyway). */
@@ -65,11 +138,28 @@ export class Saver {
     if (this.scenario) this.baseline = JSON.stringify(this.store.doc);
     this.check();
     if (!this.readOnly && this.scenario) this.offerDraft();
+    if (!this.readOnly) drafts.watch(null, () => this.otherTab());
+  }
+
+  /** Another tab wrote the editor's draft (/), which this tab's next edit would replace:
+   * say so while both are still there, and offer the other tab's. */
+  otherTab() {
+    const theirs = drafts.load(null);
+    if (this.scenario || !theirs || JSON.stringify(theirs.doc) === JSON.stringify(this.store.doc)) return;
+    this.toaster.show({
+      title: "This draft was changed in another tab", tone: "warn", key: "draft-tab", timeout: 30000,
+      message: "This browser keeps one draft of an unsaved design: the next edit here replaces the other tab's. Save gives a design its own link.",
+      action: { label: "Open the other tab's", run: () => this.actions.loadDocument(theirs.doc, "Open the other tab's draft") },
+    });
   }
 
   check() {
     this.dirty = !!this.scenario && JSON.stringify(this.store.doc) !== this.baseline;
-    this.bus.emit("save:state", this.state);
+    if (this.scenario && !this.dirty && !this.inFlight) { // nothing left to save
+      this.problem = null;
+      this.retry.reset();
+    }
+    this.bus.emit("save:state", this.status);
   }
 
   /** Where the draft goes after a change (watchDocument calls this). */
@@ -159,6 +249,7 @@ export class Saver {
         const fresh = await scenarios.get(this.id);
         return await scenarios.update(this.id, doc, fresh.version);
       }
+      this.problem = { state: "conflict" }; // neither: the next Save asks again
     } catch (e) {
       this.failed(e);
     }
@@ -185,11 +276,19 @@ export class Saver {
     }
   }
 
+  /** A save that did not go through: said in the save state; sent again by itself once
+   * the connection or the server is back, or after a rate limit's wait. */
   failed(err, title = "Could not save") {
-    const retry = err.status === 429 ? ` Try again in ${err.data?.retry_after || "a few"} seconds.` : "";
+    const why = later(err);
+    if (why !== false) {
+      this.problem = { state: "offline", why };
+      this.retry.arm(why ? 1000 * waitS(err) : null);
+      return;
+    }
+    this.problem = { state: "error", why: err.errors[0] };
     this.toaster.show({
       title, tone: "error", key: "save-error", items: err.errors,
-      message: `Nothing was lost: the design is still here and kept in this browser.${retry}`,
+      message: "Nothing was lost: the design is still here and kept in this browser.",
     });
   }
 
@@ -200,6 +299,9 @@ export class Saver {
     else if (previous !== scenario.id) drafts.remove(previous); // the edits went to a copy
     this.scenario = scenario;
     this.baseline = text;
+    this.at = Date.parse(scenario.updated_at) || Date.now();
+    this.problem = null;
+    this.retry.reset();
     drafts.remove(scenario.id);
     if (scenario.url && location.pathname !== scenario.url) history.replaceState(null, "", scenario.url);
     this.bus.emit("scenario:changed", scenario);

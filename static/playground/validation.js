@@ -71,6 +71,8 @@ export class Validator {
     this.abort = null;
     this.pending = false;
     bus.on("doc:changed", () => this.schedule());
+    // the validator's verdict from elsewhere (a submission refused): on the canvas too
+    bus.on("problems:found", ({ lines, doc }) => this.external(lines, doc));
   }
 
   schedule(delay = DEBOUNCE_MS) {

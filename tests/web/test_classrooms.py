@@ -138,7 +138,7 @@ def test_the_student_api_saves_and_submits_their_own_work(room, assignment):
     mine = dict(BRIEF, name="Mine")
     assert ada.put(f"{url}/work", {"document": mine},
                    content_type="application/json").status_code == 200
-    bad = ada.put(f"{url}/work", {"document": dict(BRIEF, components=[])},
+    bad = ada.put(f"{url}/work", {"document": dict(BRIEF, components="none")},
                   content_type="application/json")
     assert bad.status_code == 400 and bad.json()["errors"][0].startswith("document.components")
     sent = ada.post(f"{url}/submissions", {"document": mine}, content_type="application/json")
