@@ -22,10 +22,25 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
+def free_port(count: int = 1) -> int:
+    """A port free on loopback, with the `count` - 1 after it free too (scripts/cluster's
+    web processes listen on consecutive ports)."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if all(_free(port + i) for i in range(1, count)):
+            return port
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
+def _free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @contextmanager
@@ -131,11 +146,15 @@ def cluster(web: int, workers: int, root: Path = ROOT, **settings: str):
     logs = tempfile.mkdtemp(prefix="bench-cluster-logs-")  # kept, to read after a failure
     print(f"cluster logs in {logs}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+        web_port = free_port(web)
+        redis_port = free_port()
+        while web_port <= redis_port < web_port + web:
+            redis_port = free_port()
         env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-               "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "CLUSTER_LOGS": logs}
+               "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CLUSTER_LOGS": logs}
         script = subprocess.Popen(
             [str(root / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
-             "--port", str(free_port())],
+             "--port", str(web_port)],
             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             urls = []
