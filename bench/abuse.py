@@ -140,10 +140,8 @@ async def answer(ws, run_id: str | None, done, timeout: float) -> str:
         if msg.get("type") == "frame":
             await ws.send(json.dumps({"type": "ack", "run_id": msg["run_id"],
                                       "seq": msg["seq"]}))
-        if msg.get("type") == "error" and msg.get("code") != "rate_limited":
-            return msg.get("code", "error")
         if msg.get("type") == "error":
-            return "rate_limited"
+            return msg.get("code", "error")
         if (run_id is None or msg.get("run_id") == run_id) and done(msg):
             return "ok"
     return "timeout"
@@ -191,6 +189,10 @@ class Attacker:
     def left(self) -> float:
         return self.stop_at - time.monotonic()
 
+    def wait(self) -> float:
+        """How long to wait for an answer: WAIT_S, or what is left of the attack."""
+        return min(WAIT_S, max(0.1, self.left()))
+
     async def all(self) -> None:
         await asyncio.gather(self.stepper(), self.seeker(), self.heavy_player(),
                              self.hoarder(), self.uploader())
@@ -214,8 +216,9 @@ class Attacker:
         time for the run's clock to reach clock(n); again on a new socket if one breaks."""
         while self.left() > 0:
             try:
-                async with await connect(self.url, xff(ATTACKER_IP), WAIT_S) as ws:
-                    outcome, run = await start_run(ws, start)
+                async with await connect(
+                    self.url, xff(ATTACKER_IP), self.wait(), close_timeout=2) as ws:
+                    outcome, run = await start_run(ws, start, self.wait())
                     self.outcomes[what]["start " + outcome] += 1
                     if run is None:
                         await asyncio.sleep(min(1.0, max(0.0, self.left())))
@@ -226,7 +229,7 @@ class Attacker:
                         await ws.send(json.dumps({"type": "control", "run_id": run,
                                                   **control(n)}))
                         self.outcomes[what][await answer(
-                            ws, run, reached(clock(n)), min(WAIT_S, max(0.1, self.left())))] += 1
+                            ws, run, reached(clock(n)), self.wait())] += 1
             except Exception as exc:  # noqa: BLE001 (counted: the server may refuse us)
                 self.outcomes[what][failure(exc)] += 1
                 await asyncio.sleep(min(0.5, max(0.0, self.left())))
@@ -235,9 +238,10 @@ class Attacker:
         """Item 3: a heavy run playing at speed 100, watched and acked like a browser."""
         while self.left() > 0:
             try:
-                async with await connect(self.url, xff(ATTACKER_IP), WAIT_S) as ws:
+                async with await connect(
+                    self.url, xff(ATTACKER_IP), self.wait(), close_timeout=2) as ws:
                     outcome, run = await start_run(ws, {
-                        "type": "start", "scenario": self.heavy, "speed": 100})
+                        "type": "start", "scenario": self.heavy, "speed": 100}, self.wait())
                     self.outcomes["heavy"]["start " + outcome] += 1
                     if run is None:
                         await asyncio.sleep(min(1.0, max(0.0, self.left())))
@@ -261,10 +265,12 @@ class Attacker:
         socket for PLAYGROUND_IDLE_RUN_S)."""
         while self.left() > 0:
             try:
-                async with await connect(self.url, xff(ATTACKER_IP), WAIT_S) as ws:
+                async with await connect(
+                    self.url, xff(ATTACKER_IP), self.wait(), close_timeout=2) as ws:
                     for _ in range(2):
                         outcome, _run = await start_run(ws, {
-                            "type": "start", "scenario": self.heavy, "paused": True})
+                            "type": "start", "scenario": self.heavy, "paused": True},
+                            self.wait())
                         self.outcomes["hoard"][outcome] += 1
                         if outcome == "ok":
                             self.hoarded.append(time.time())
@@ -286,7 +292,7 @@ class Attacker:
         chunk, sent, writer = bytes(MiB), 0, None
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
-                                                    WAIT_S)
+                                                    self.wait())
             writer.write(
                 f"POST /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n"
                 f"X-Forwarded-For: {ATTACKER_IP}\r\nContent-Type: application/octet-stream"
@@ -299,10 +305,11 @@ class Attacker:
                             else "stopped at the end"), sent
                 writer.write(chunk)
                 try:
-                    await asyncio.wait_for(writer.drain(), WAIT_S)
+                    await asyncio.wait_for(writer.drain(), self.wait())
                 except TimeoutError:
                     reply.cancel()
-                    return "server stopped reading", sent
+                    return ("server stopped reading" if self.left() > 0
+                            else "stopped at the end"), sent
                 sent += len(chunk)
             try:  # all of it sent (1 GiB): its answer; else whether it refused what came
                 status = await asyncio.wait_for(reply, WAIT_S if sent == GiB else 1)
@@ -338,7 +345,7 @@ def make_run_link(url: str, heavy: dict, until_s: float) -> tuple[str | None, st
         return None, failure(exc)
 
 
-async def attack(opts: dict, urls: list[str], pids: list[int]) -> dict:
+async def attack(opts: dict, urls: list[str], pids: list[int], out) -> dict:
     heavy = heavy_design(opts["heavy_services"], opts["heavy_rps"])
     link, link_outcome = await asyncio.to_thread(make_run_link, urls[0], heavy,
                                                  opts["until_s"])
@@ -346,6 +353,7 @@ async def attack(opts: dict, urls: list[str], pids: list[int]) -> dict:
     procs = {str(pid): psutil.Process(pid) for pid in pids}
     guard_rss = rss(procs) + opts["rss_guard_mib"] * MiB
     started = time.time()
+    out.put(started)  # the victim's side starts its newcomers now
     stop_at = time.monotonic() + opts["seconds"]
     attackers = [Attacker(urls[i % len(urls)], heavy, link, opts["until_s"],
                           opts["upload_mib"] * MiB, stop_at, guard) for i in range(ATTACKERS)]
@@ -378,7 +386,7 @@ async def attack(opts: dict, urls: list[str], pids: list[int]) -> dict:
 def attack_process(opts: dict, urls: list[str], pids: list[int], out) -> None:
     """The attackers, in a process of their own: their CPU must not slow the victim's
     client, and the victim's measurement must not slow them."""
-    out.put(asyncio.run(attack(opts, urls, pids)))
+    out.put(asyncio.run(attack(opts, urls, pids, out)))
 
 
 # --------------------------------------------------------------------------- the victim
@@ -405,25 +413,27 @@ class Sampler:
 
 
 async def probe(urls: list[str], stop: asyncio.Event, out: list) -> None:
-    """GET /healthz and /api/kinds every PROBE_EVERY_S: (wall time, path, ms or None)."""
-    def get(url: str, path: str) -> tuple[float, str, float | None, str]:
-        t0 = time.time()
+    """GET /healthz and /api/kinds every PROBE_EVERY_S, whether or not the last ones were
+    answered: (wall time, path, ms or None: failed)."""
+    def get(url: str, path: str, t0: float) -> tuple[float, str, float | None]:
         try:
             r = requests.get(url + path, headers=xff(VICTIM_IP), timeout=PROBE_TIMEOUT_S)
-            ms = (time.time() - t0) * 1000
-            return t0, path, ms if r.ok else None, "ok" if r.ok else f"HTTP {r.status_code}"
-        except requests.RequestException as exc:
-            return t0, path, None, failure(exc)
+            return t0, path, (time.time() - t0) * 1000 if r.ok else None
+        except requests.RequestException:
+            return t0, path, None
 
-    i = 0
-    while not stop.is_set():
-        t0 = time.monotonic()
-        url = urls[i % len(urls)]
-        out.extend(await asyncio.gather(asyncio.to_thread(get, url, "/healthz"),
-                                        asyncio.to_thread(get, url, "/api/kinds")))
-        i += 1
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), max(0.0, PROBE_EVERY_S - (time.monotonic() - t0)))
+    loop = asyncio.get_running_loop()
+    # enough threads for every probe that can be waiting (PROBE_TIMEOUT_S each)
+    with ThreadPoolExecutor(int(4 * PROBE_TIMEOUT_S / PROBE_EVERY_S) + 2) as pool:
+        pending, i = [], 0
+        while not stop.is_set():
+            url, t0 = urls[i % len(urls)], time.time()
+            pending += [loop.run_in_executor(pool, get, url, path, t0)
+                        for path in ("/healthz", "/api/kinds")]
+            i += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PROBE_EVERY_S)
+        out.extend(await asyncio.gather(*pending))
 
 
 async def newcomers(url: str, until: float, out: Counter) -> None:
@@ -444,7 +454,7 @@ async def newcomers(url: str, until: float, out: Counter) -> None:
 
 async def run_attack(args, urls: list[str], procs: dict) -> dict:
     stop = asyncio.Event()
-    sampler, probes, arrivals_from = Sampler(procs), [], time.time()
+    sampler, probes = Sampler(procs), []
     background = [asyncio.create_task(sampler.run(stop)),
                   asyncio.create_task(probe(urls, stop, probes))]
     victim_ws = await connect(urls[0], xff(VICTIM_IP))
@@ -464,9 +474,11 @@ async def run_attack(args, urls: list[str], procs: dict) -> dict:
                           args=(opts, urls, [p.pid for p in procs.values()], out))
     process.start()
     newcomer_outcomes: Counter = Counter()
-    comers = asyncio.create_task(newcomers(urls[-1], time.monotonic() + args.seconds + 3,
-                                           newcomer_outcomes))
+    comers = None
     try:
+        await asyncio.to_thread(out.get, True, 120)  # the attack begins
+        comers = asyncio.create_task(newcomers(urls[-1], time.monotonic() + args.seconds,
+                                               newcomer_outcomes))
         result = await asyncio.to_thread(out.get, True, args.seconds + 120)
     except queue.Empty:
         result = None
@@ -475,14 +487,15 @@ async def run_attack(args, urls: list[str], procs: dict) -> dict:
         if process.is_alive():
             process.kill()
             process.join()
-    comers.cancel()
+    if comers is not None:
+        comers.cancel()
     if result is None:
         raise RuntimeError("the attackers did not report within their time")
     await asyncio.sleep(args.cooldown)
     stop.set()
     await asyncio.wait(background, timeout=PROBE_TIMEOUT_S + WAIT_S)
     start, end = result["started"], result["ended"]
-    return {**result, "before": arrivals_from, "victim": victim, "probes": probes,
+    return {**result, "victim": victim, "probes": probes,
             "sampler": sampler, "newcomers": dict(newcomer_outcomes), "warmup": args.warmup,
             "cooldown": args.cooldown, "window": (start, end)}
 

@@ -218,11 +218,13 @@ def ws_url(url: str) -> str:
     return url.replace("http://", "ws://") + "/ws/play/"
 
 
-async def connect(url: str, headers: dict[str, str] | None = None, timeout: float = 30):
+async def connect(url: str, headers: dict[str, str] | None = None, timeout: float = 30,
+                  close_timeout: float = 10):
     """A play socket; `headers` are extra (X-Forwarded-For: a client behind a proxy)."""
     return await websockets.connect(ws_url(url),
                                     additional_headers={"Origin": url, **(headers or {})},
-                                    max_size=2**22, open_timeout=timeout)
+                                    max_size=2**22, open_timeout=timeout,
+                                    close_timeout=close_timeout)
 
 
 class Viewer:
