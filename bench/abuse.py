@@ -17,9 +17,10 @@ Scenarios, each on a fresh server (fresh SQLite database; with --cluster its own
 - classroom: 60 students behind one address join a classroom with its code, sign up and log
   in, within 5 minutes.
 
-Clients are told apart as behind a proxy: the server runs with PLAYGROUND_PROXY_HOPS=1 and
-each sends its own X-Forwarded-For (the attackers one address, the victim another, the class
-a third), as nginx would (docs/deploy.md). Every connection is to 127.0.0.1, every loop is
+Clients are told apart as behind a proxy: the server trusts X-Forwarded-For from 127.0.0.1
+(PLAYGROUND_PROXY_HOPS=1, or PLAYGROUND_TRUSTED_PROXIES where that replaced it) and each
+client sends its own (the attackers one address, the victim another, the class a third), as
+nginx would (docs/deploy.md). Every connection is to 127.0.0.1, every loop is
 bounded in count and time, and it stops by itself, servers and worktree removed. With
 `--baseline REV` each scenario runs first on a git worktree of REV; `--repeat N` alternates N
 times and shows the run with the median key figure. See bench/README.md. Always exits 0.
@@ -115,6 +116,8 @@ def failure(exc: BaseException) -> str:
     """What refused or broke a connection, as a short code to count."""
     if isinstance(exc, websockets.exceptions.InvalidStatus):
         return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, websockets.exceptions.InvalidHandshake):
+        return "handshake failed"
     if isinstance(exc, websockets.exceptions.ConnectionClosed):
         return f"closed {exc.rcvd.code}" if exc.rcvd else "closed"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | requests.Timeout):
@@ -193,6 +196,11 @@ class Attacker:
         """How long to wait for an answer: WAIT_S, or what is left of the attack."""
         return min(WAIT_S, max(0.1, self.left()))
 
+    async def pause(self, seconds: float) -> None:
+        """Between tries after a refusal: a tight loop would only take CPU from the server
+        on a shared machine."""
+        await asyncio.sleep(min(seconds, max(0.0, self.left())))
+
     async def all(self) -> None:
         await asyncio.gather(self.stepper(), self.seeker(), self.heavy_player(),
                              self.hoarder(), self.uploader())
@@ -221,18 +229,20 @@ class Attacker:
                     outcome, run = await start_run(ws, start, self.wait())
                     self.outcomes[what]["start " + outcome] += 1
                     if run is None:
-                        await asyncio.sleep(min(1.0, max(0.0, self.left())))
+                        await self.pause(1.0)
                         continue
                     n = 0
                     while self.left() > 0:
                         n += 1
                         await ws.send(json.dumps({"type": "control", "run_id": run,
                                                   **control(n)}))
-                        self.outcomes[what][await answer(
-                            ws, run, reached(clock(n)), self.wait())] += 1
+                        outcome = await answer(ws, run, reached(clock(n)), self.wait())
+                        self.outcomes[what][outcome] += 1
+                        if outcome not in ("ok", "timeout"):  # refused: try again soon
+                            await self.pause(0.2)
             except Exception as exc:  # noqa: BLE001 (counted: the server may refuse us)
-                self.outcomes[what][failure(exc)] += 1
-                await asyncio.sleep(min(0.5, max(0.0, self.left())))
+                self.outcomes[what]["socket " + failure(exc)] += 1
+                await self.pause(0.5)
 
     async def heavy_player(self) -> None:
         """Item 3: a heavy run playing at speed 100, watched and acked like a browser."""
@@ -244,21 +254,22 @@ class Attacker:
                         "type": "start", "scenario": self.heavy, "speed": 100}, self.wait())
                     self.outcomes["heavy"]["start " + outcome] += 1
                     if run is None:
-                        await asyncio.sleep(min(1.0, max(0.0, self.left())))
+                        await self.pause(1.0)
                         continue
                     stop = asyncio.Event()
                     viewer = Viewer(self.url, run, slow=False)
                     viewer.recording = True
                     watching = asyncio.create_task(viewer.watch(stop, ws))
-                    await asyncio.sleep(max(0.0, self.left()))
-                    stop.set()
+                    await asyncio.wait({watching}, timeout=max(0.0, self.left()))
+                    stop.set()  # the end of the attack, or the server ended the socket
                     await asyncio.wait_for(watching, WAIT_S)
                     self.heavy_frames += viewer.frames
                     if viewer.error:
                         self.outcomes["heavy"][viewer.error[:40]] += 1
+                        await self.pause(0.5)
             except Exception as exc:  # noqa: BLE001
-                self.outcomes["heavy"][failure(exc)] += 1
-                await asyncio.sleep(min(0.5, max(0.0, self.left())))
+                self.outcomes["heavy"]["socket " + failure(exc)] += 1
+                await self.pause(0.5)
 
     async def hoarder(self) -> None:
         """Item 3: connect, start 2 paused heavy runs, hang up, again (runs outlive their
@@ -275,8 +286,8 @@ class Attacker:
                         if outcome == "ok":
                             self.hoarded.append(time.time())
             except Exception as exc:  # noqa: BLE001
-                self.outcomes["hoard"][failure(exc)] += 1
-            await asyncio.sleep(min(0.1, max(0.0, self.left())))
+                self.outcomes["hoard"]["socket " + failure(exc)] += 1
+            await self.pause(0.1)
 
     async def uploader(self) -> None:
         """Item 4: POST /healthz announcing 1 GiB, streamed until the server answers, closes
@@ -744,8 +755,16 @@ def report(args, scenario: str, ours: list[dict], theirs: list[dict]) -> None:
 
 # --------------------------------------------------------------------------- main
 
+def behind_proxy(root: Path) -> dict[str, str]:
+    """The setting that makes the served tree read X-Forwarded-For from 127.0.0.1: main's
+    PLAYGROUND_PROXY_HOPS, or PLAYGROUND_TRUSTED_PROXIES, which replaced it (and refuses it)."""
+    if "PLAYGROUND_TRUSTED_PROXIES" in (root / "playground" / "settings.py").read_text():
+        return {"PLAYGROUND_TRUSTED_PROXIES": "127.0.0.1"}
+    return {"PLAYGROUND_PROXY_HOPS": "1"}
+
+
 def measure(args, scenario: str, root: Path) -> dict:
-    settings = {"PLAYGROUND_PROXY_HOPS": "1"}
+    settings = behind_proxy(root)
     servers = cluster(args.web, args.workers, root, **settings) if args.cluster else \
         single_server(root, **settings)
     print(f"  {scenario} on {'the baseline' if root != ROOT else 'this tree'} ...",
