@@ -397,7 +397,10 @@ async def attack(opts: dict, urls: list[str], pids: list[int], out) -> dict:
 def attack_process(opts: dict, urls: list[str], pids: list[int], out) -> None:
     """The attackers, in a process of their own: their CPU must not slow the victim's
     client, and the victim's measurement must not slow them."""
-    out.put(asyncio.run(attack(opts, urls, pids, out)))
+    try:
+        out.put(asyncio.run(attack(opts, urls, pids, out)))
+    except Exception as exc:  # noqa: BLE001 (told to the parent, which reports it)
+        out.put({"error": f"the attackers failed: {type(exc).__name__}: {exc}"})
 
 
 # --------------------------------------------------------------------------- the victim
@@ -487,10 +490,11 @@ async def run_attack(args, urls: list[str], procs: dict) -> dict:
     newcomer_outcomes: Counter = Counter()
     comers = None
     try:
-        await asyncio.to_thread(out.get, True, 120)  # the attack begins
-        comers = asyncio.create_task(newcomers(urls[-1], time.monotonic() + args.seconds,
-                                               newcomer_outcomes))
-        result = await asyncio.to_thread(out.get, True, args.seconds + 120)
+        result = await asyncio.to_thread(out.get, True, 120)  # the attack begins
+        if not isinstance(result, dict):
+            comers = asyncio.create_task(newcomers(urls[-1], time.monotonic() + args.seconds,
+                                                   newcomer_outcomes))
+            result = await asyncio.to_thread(out.get, True, args.seconds + 120)
     except queue.Empty:
         result = None
     finally:
@@ -502,6 +506,8 @@ async def run_attack(args, urls: list[str], procs: dict) -> dict:
         comers.cancel()
     if result is None:
         raise RuntimeError("the attackers did not report within their time")
+    if "error" in result:
+        raise RuntimeError(result["error"])
     await asyncio.sleep(args.cooldown)
     stop.set()
     await asyncio.wait(background, timeout=PROBE_TIMEOUT_S + WAIT_S)
