@@ -5,7 +5,7 @@ Run from the repository root:
     .venv/bin/python bench/abuse.py                      # all three scenarios, one Daphne
     .venv/bin/python bench/abuse.py --scenario attack --seconds 10 --heavy-services 20
     .venv/bin/python bench/abuse.py --cluster            # scripts/cluster --web 2 --workers 2
-    .venv/bin/python bench/abuse.py --baseline main --repeat 3   # main first, then this tree
+    .venv/bin/python bench/abuse.py --baseline REV --repeat 3   # REV first, then this tree
 
 Scenarios, each on a fresh server (fresh SQLite database; with --cluster its own Redis):
 
