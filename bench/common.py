@@ -178,12 +178,21 @@ def cluster(web: int, workers: int, root: Path = ROOT, **settings: str):
                     procs[f"{role}{sum(k.startswith(role) for k in procs) + 1}"] = p
             yield urls, procs, env
         finally:
+            try:
+                children = psutil.Process(script.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                children = []
             script.terminate()
             try:
                 script.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 script.kill()
                 script.wait()
+            # what it could not stop in time (a worker deep in a long simulation step)
+            _gone, alive = psutil.wait_procs(children, timeout=5)
+            for p in alive:
+                with suppress(psutil.NoSuchProcess):
+                    p.kill()
 
 
 def rss(procs: dict[str, psutil.Process], role: str = "") -> int:
