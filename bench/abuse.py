@@ -391,7 +391,7 @@ async def attack(opts: dict, urls: list[str], pids: list[int], out) -> dict:
             "hoarded": sorted(t for a in attackers for t in a.hoarded),
             "uploaded": dict(sum((a.uploaded for a in attackers), Counter())),
             "guard_hit": guard.is_set(),
-            "heavy_frames": sum(a.heavy_frames for a in attackers), "late": len(late)}
+            "heavy_frames": sum(a.heavy_frames for a in attackers)}
 
 
 def attack_process(opts: dict, urls: list[str], pids: list[int], out) -> None:
