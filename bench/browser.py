@@ -29,7 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, live_server, percentile, table  # noqa: E402
+from common import ONE_ADDRESS_FOR_ALL, ROOT, live_server, percentile, table  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -435,7 +435,7 @@ def main() -> None:
         return
     from playwright.sync_api import sync_playwright
 
-    with live_server() as (url, _env), sync_playwright() as pw:
+    with live_server(**ONE_ADDRESS_FOR_ALL) as (url, _env), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             dots = measure_dots(browser, url, args)

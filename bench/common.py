@@ -1,7 +1,11 @@
-"""What the benchmarks share: a live Daphne on a fresh database, percentiles and tables."""
+"""What the benchmarks share: servers (a live Daphne or scripts/cluster on a fresh database, of
+this tree or of a git worktree of another revision), play-socket clients, percentiles and
+tables."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -9,23 +13,41 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+import psutil
+import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-# Every benchmark connection comes from loopback, one client address: the per-address
-# quotas (playground/quotas.py) are sized for a class, not for hundreds of simulated visitors.
+# Load benchmarks connect every simulated visitor from loopback, one client address: they
+# raise the per-address quotas (playground/quotas.py, sized for a class) with these
+# settings. bench/abuse.py does not: those quotas are what it measures.
 ONE_ADDRESS_FOR_ALL = {f"PLAYGROUND_{name}": "100000" for name in (
     "RUNS_PER_ADDRESS", "ANON_RUNS_PER_ADDRESS", "SOCKETS_PER_ADDRESS",
     "ANON_SOCKETS_PER_ADDRESS")}
 
 
-def free_port() -> int:
+def free_port(count: int = 1) -> int:
+    """A port free on loopback, with the `count` - 1 after it free too (scripts/cluster's
+    web processes listen on consecutive ports)."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if all(_free(port + i) for i in range(1, count)):
+            return port
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
+def _free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @contextmanager
@@ -35,8 +57,7 @@ def live_server(root: Path = ROOT, **settings: str):
     that set data up. `settings` are extra environment variables of the server
     (PLAYGROUND_MAX_RUNS="100")."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        env = {**os.environ, **ONE_ADDRESS_FOR_ALL, **settings,
-               "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
+        env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=root,
                        env=env, check=True, capture_output=True)
         port = free_port()
@@ -84,3 +105,207 @@ def table(head: list[str], rows: list[tuple]) -> None:
     print("-" * len(line))
     for row in rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
+
+
+# --------------------------------------------------------------------------- servers
+
+@contextmanager
+def worktree(rev: str):
+    """A checkout of `rev` in a temporary directory, with this one's .venv and build/ (the
+    compiled engine, used there only if its sources are the same: simulations/compiled.py)."""
+    path = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        for shared in (".venv", "build"):
+            if (ROOT / shared).exists():
+                (path / shared).symlink_to(ROOT / shared)
+        yield path
+    finally:
+        for shared in (".venv", "build"):  # the links, never what they point at
+            (path / shared).unlink(missing_ok=True)
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,
+                       check=False, capture_output=True)
+
+
+def known_commit(rev: str) -> bool:
+    return not subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                              cwd=ROOT, capture_output=True).returncode
+
+
+@contextmanager
+def single_server(root: Path = ROOT, **settings: str):
+    """One Daphne running the simulations itself, as scripts/run serves; yields
+    ([url], {"web1": process}, env): env points at its database, for scripts that set data
+    up."""
+    with live_server(root, **settings) as (url, env):
+        port = url.rsplit(":", 1)[1]
+        daphne = next(p for p in psutil.Process().children(recursive=True)
+                      if "daphne" in " ".join(p.cmdline()) and port in p.cmdline())
+        yield [url], {"web1": daphne}, env
+
+
+@contextmanager
+def cluster(web: int, workers: int, root: Path = ROOT, **settings: str):
+    """scripts/cluster (of the checkout at `root`) with its own Redis and database; yields
+    (urls, {role: process}, env) as single_server does. `settings`: extra environment of
+    every process."""
+    logs = tempfile.mkdtemp(prefix="bench-cluster-logs-")  # kept, to read after a failure
+    print(f"cluster logs in {logs}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+        web_port = free_port(web)
+        redis_port = free_port()
+        while web_port <= redis_port < web_port + web:
+            redis_port = free_port()
+        env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
+               "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CLUSTER_LOGS": logs}
+        script = subprocess.Popen(
+            [str(root / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
+             "--port", str(web_port)],
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            urls = []
+            deadline = time.monotonic() + 90
+            for line in script.stdout:
+                line = line.strip()
+                if line == "cluster ready":
+                    break
+                if line.startswith("http"):
+                    urls.append(line.rstrip("/"))
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the cluster did not come up in 90 s")
+            if script.poll() is not None or not urls:
+                raise RuntimeError(f"scripts/cluster failed; logs in {logs}")
+            procs = {}
+            for p in psutil.Process(script.pid).children(recursive=True):
+                cmd = " ".join(p.cmdline())
+                role = ("web" if "daphne" in cmd else "worker" if "simworker" in cmd
+                        else "redis" if "redis-server" in cmd else None)
+                if role:
+                    procs[f"{role}{sum(k.startswith(role) for k in procs) + 1}"] = p
+            yield urls, procs, env
+        finally:
+            try:
+                children = psutil.Process(script.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                children = []
+            script.terminate()
+            try:
+                script.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                script.kill()
+                script.wait()
+            # what it could not stop in time (a worker deep in a long simulation step)
+            _gone, alive = psutil.wait_procs(children, timeout=5)
+            for p in alive:
+                with suppress(psutil.NoSuchProcess):
+                    p.kill()
+
+
+def rss(procs: dict[str, psutil.Process], role: str = "") -> int:
+    """Resident memory of the processes whose name starts with `role` (a gone one: 0)."""
+    total = 0
+    for name, p in procs.items():
+        if name.startswith(role):
+            with suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+    return total
+
+
+def cpu_seconds(procs: dict[str, psutil.Process]) -> dict[str, float]:
+    out = {}
+    for name, p in procs.items():
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        out[name] = t.user + t.system
+    return out
+
+
+# --------------------------------------------------------------------------- play sockets
+
+ACK_S = 0.25  # viewers ack like player.js
+SLOW_READ_S = 0.1  # a slow viewer takes one message off its socket this often: 10 a
+# second while 15 are published, so it falls behind until the server holds frames back
+
+
+def ws_url(url: str) -> str:
+    return url.replace("http://", "ws://") + "/ws/play/"
+
+
+async def connect(url: str, headers: dict[str, str] | None = None, timeout: float = 30,
+                  close_timeout: float = 10):
+    """A play socket; `headers` are extra (X-Forwarded-For: a client behind a proxy)."""
+    return await websockets.connect(ws_url(url),
+                                    additional_headers={"Origin": url, **(headers or {})},
+                                    max_size=2**22, open_timeout=timeout,
+                                    close_timeout=close_timeout)
+
+
+class Viewer:
+    """Joins a run, receives its frames and acks them as player.js does. A slow viewer takes
+    a message off its socket only every SLOW_READ_S: the server must hold frames back."""
+
+    def __init__(self, url: str, run_id: str, slow: bool):
+        self.url, self.run_id, self.slow = url, run_id, slow
+        self.delays: list[float] = []  # ms, publish to receive
+        self.frames = self.keyframes = self.gaps = self.missed = 0
+        self.arrivals: list[float] = []
+        self.last_seq: int | None = None
+        self.recording = False
+        self.error: str | None = None
+
+    async def watch(self, stop: asyncio.Event, ws=None) -> None:
+        """Until `stop`; on `ws` if given (a run's owner: it has its snapshot), else on a
+        socket of its own that joins the run."""
+        try:
+            if ws is None:
+                ws = await connect(self.url)
+                await ws.send(json.dumps({"type": "join", "run_id": self.run_id}))
+            async with ws:
+                acked_at, to_ack = 0.0, None
+                while not stop.is_set():
+                    # like player.js: the latest frame is acked within ACK_S, even when no
+                    # other message follows it (the server stops sending to a socket that
+                    # leaves frames unacked for 2 s)
+                    wait = 0.5 if to_ack is None else max(0.0, acked_at + ACK_S - time.time())
+                    try:
+                        text = await asyncio.wait_for(ws.recv(), wait)
+                    except TimeoutError:
+                        text = None
+                    now = time.time()
+                    if text is not None and (seq := self.received(text, now)) is not None:
+                        to_ack = seq
+                    if to_ack is not None and now - acked_at >= ACK_S:
+                        await ws.send(json.dumps({"type": "ack", "run_id": self.run_id,
+                                                  "seq": to_ack}))
+                        acked_at, to_ack = now, None
+                    if self.slow:
+                        await asyncio.sleep(SLOW_READ_S)
+        except Exception as exc:  # noqa: BLE001 (reported, not raised: a measurement)
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def received(self, text: str, now: float) -> int | None:
+        """Counts a frame (parsed cheaply: 500 viewers get ~7,500 a second); its seq."""
+        if not text.startswith('{"type": "frame"'):
+            msg = json.loads(text)
+            if msg["type"] == "snapshot":
+                self.last_seq = msg["seq"]
+            elif msg["type"] == "error":
+                self.error = msg.get("message")
+            return None
+        at = text.index('"seq": ') + 7
+        seq = int(text[at:text.index(",", at)])
+        at = text.rindex('"sent_at": ') + 11
+        sent_at = float(text[at:text.index("}", at)].split(",")[0])
+        if self.recording:
+            self.frames += 1
+            self.arrivals.append(now)
+            self.delays.append((now - sent_at) * 1000)
+            self.keyframes += '"full": true' in text[-40:]
+            if self.last_seq is not None and seq != self.last_seq + 1:
+                self.gaps += 1
+                self.missed += seq - self.last_seq - 1
+        self.last_seq = seq
+        return seq

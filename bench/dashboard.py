@@ -32,7 +32,7 @@ from pathlib import Path
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, live_server, percentile, table  # noqa: E402
+from common import ONE_ADDRESS_FOR_ALL, ROOT, live_server, percentile, table  # noqa: E402
 
 DESIGN = {"format": "playground.scenario/v1", "name": "Mine", "duration_s": 3600,
           "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 30}},
@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
-    with live_server(PLAYGROUND_MAX_RUNS=str(args.students + 10),
+    with live_server(**ONE_ADDRESS_FOR_ALL, PLAYGROUND_MAX_RUNS=str(args.students + 10),
                      PLAYGROUND_GRADER="worker") as (url, env):
         info = set_up(env, args.students)
         result = asyncio.run(measure(url, info, args.seconds))

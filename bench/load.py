@@ -26,32 +26,33 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import psutil
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     ONE_ADDRESS_FOR_ALL,
     ROOT,
-    free_port,
-    live_server,
+    SLOW_READ_S,
+    Viewer,
+    cluster,
+    connect,
+    cpu_seconds,
+    known_commit,
     percentile,
+    rss,
+    single_server,
     table,
+    worktree,
 )
 
 TARGET_P95_MS = 250
 TARGET_IDLE_KIB = 64
 TARGET_MIN_FPS = 10  # a viewer below this is starved (runs publish 15 frames a second)
 TARGET_FLAT_MIB = 10  # server RSS growth over the second half of the measurement
-ACK_S = 0.25  # viewers ack like player.js
-SLOW_READ_S = 0.1  # a slow viewer takes one message off its socket this often: 10 a
-# second while 15 are published, so it falls behind until the server holds frames back
 
 DESIGN = {
     "format": "playground.scenario/v1", "name": "load", "seed": 1, "duration_s": 3600,
@@ -68,93 +69,7 @@ DESIGN = {
 
 # --------------------------------------------------------------------------- servers
 
-@contextlib.contextmanager
-def single_server(max_runs: int, root: Path = ROOT):
-    with live_server(root, PLAYGROUND_MAX_RUNS=str(max_runs)) as (url, _env):
-        port = url.rsplit(":", 1)[1]
-        daphne = next(p for p in psutil.Process().children(recursive=True)
-                      if "daphne" in " ".join(p.cmdline()) and port in p.cmdline())
-        yield [url], {"web1": daphne}
-
-
-@contextlib.contextmanager
-def worktree(rev: str):
-    """A checkout of `rev` in a temporary directory, with this one's .venv and build/ (the
-    compiled engine, used there only if its sources are the same: simulations/compiled.py)."""
-    path = Path(tempfile.mkdtemp(prefix="bench-load-baseline-"))
-    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
-                   check=True, capture_output=True)
-    try:
-        for shared in (".venv", "build"):
-            if (ROOT / shared).exists():
-                (path / shared).symlink_to(ROOT / shared)
-        yield path
-    finally:
-        for shared in (".venv", "build"):  # the links, never what they point at
-            (path / shared).unlink(missing_ok=True)
-        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,
-                       check=False, capture_output=True)
-
-
-@contextlib.contextmanager
-def cluster(web: int, workers: int, max_runs: int, root: Path = ROOT):
-    """scripts/cluster (of the checkout at `root`) with its own Redis and database; yields
-    (urls, {role: process})."""
-    logs = tempfile.mkdtemp(prefix="bench-load-logs-")  # kept, to read after a failure
-    print(f"cluster logs in {logs}", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        env = {**os.environ, **ONE_ADDRESS_FOR_ALL, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-               "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "CLUSTER_LOGS": logs,
-               "PLAYGROUND_MAX_RUNS": str(max_runs),
-               "PLAYGROUND_WORKER_MAX_RUNS": str(max_runs)}
-        script = subprocess.Popen(
-            [str(root / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
-             "--port", str(free_port())],
-            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            urls = []
-            deadline = time.monotonic() + 90
-            for line in script.stdout:
-                line = line.strip()
-                if line == "cluster ready":
-                    break
-                if line.startswith("http"):
-                    urls.append(line.rstrip("/"))
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the cluster did not come up in 90 s")
-            if script.poll() is not None or not urls:
-                raise RuntimeError(f"scripts/cluster failed; logs in {logs}")
-            procs = {}
-            for p in psutil.Process(script.pid).children(recursive=True):
-                cmd = " ".join(p.cmdline())
-                role = ("web" if "daphne" in cmd else "worker" if "simworker" in cmd
-                        else "redis" if "redis-server" in cmd else None)
-                if role:
-                    procs[f"{role}{sum(k.startswith(role) for k in procs) + 1}"] = p
-            yield urls, procs
-        finally:
-            script.terminate()
-            try:
-                script.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                script.kill()
-                script.wait()
-
-
-def rss(procs: dict[str, psutil.Process], role: str = "") -> int:
-    return sum(p.memory_info().rss for name, p in procs.items() if name.startswith(role))
-
-
 # --------------------------------------------------------------------------- clients
-
-def ws_url(url: str) -> str:
-    return url.replace("http://", "ws://") + "/ws/play/"
-
-
-async def connect(url: str):
-    return await websockets.connect(ws_url(url), additional_headers={"Origin": url},
-                                    max_size=2**22, open_timeout=30)
-
 
 async def start_run(url: str, speed: float) -> tuple:
     """An owner connection with one run; (socket, run id). It reads and acks its frames."""
@@ -168,74 +83,6 @@ async def start_run(url: str, speed: float) -> tuple:
             raise RuntimeError(f"start refused: {msg}")
 
 
-class Viewer:
-    """Joins a run, receives its frames and acks them as player.js does. A slow viewer takes
-    a message off its socket only every SLOW_READ_S: the server must hold frames back."""
-
-    def __init__(self, url: str, run_id: str, slow: bool):
-        self.url, self.run_id, self.slow = url, run_id, slow
-        self.delays: list[float] = []  # ms, publish to receive
-        self.frames = self.keyframes = self.gaps = self.missed = 0
-        self.arrivals: list[float] = []
-        self.last_seq: int | None = None
-        self.recording = False
-        self.error: str | None = None
-
-    async def watch(self, stop: asyncio.Event, ws=None) -> None:
-        """Until `stop`; on `ws` if given (a run's owner: it has its snapshot), else on a
-        socket of its own that joins the run."""
-        try:
-            if ws is None:
-                ws = await connect(self.url)
-                await ws.send(json.dumps({"type": "join", "run_id": self.run_id}))
-            async with ws:
-                acked_at, to_ack = 0.0, None
-                while not stop.is_set():
-                    # like player.js: the latest frame is acked within ACK_S, even when no
-                    # other message follows it (the server stops sending to a socket that
-                    # leaves frames unacked for 2 s)
-                    wait = 0.5 if to_ack is None else max(0.0, acked_at + ACK_S - time.time())
-                    try:
-                        text = await asyncio.wait_for(ws.recv(), wait)
-                    except TimeoutError:
-                        text = None
-                    now = time.time()
-                    if text is not None and (seq := self.received(text, now)) is not None:
-                        to_ack = seq
-                    if to_ack is not None and now - acked_at >= ACK_S:
-                        await ws.send(json.dumps({"type": "ack", "run_id": self.run_id,
-                                                  "seq": to_ack}))
-                        acked_at, to_ack = now, None
-                    if self.slow:
-                        await asyncio.sleep(SLOW_READ_S)
-        except Exception as exc:  # noqa: BLE001 (reported, not raised: a measurement)
-            self.error = f"{type(exc).__name__}: {exc}"
-
-    def received(self, text: str, now: float) -> int | None:
-        """Counts a frame (parsed cheaply: 500 viewers get ~7,500 a second); its seq."""
-        if not text.startswith('{"type": "frame"'):
-            msg = json.loads(text)
-            if msg["type"] == "snapshot":
-                self.last_seq = msg["seq"]
-            elif msg["type"] == "error":
-                self.error = msg.get("message")
-            return None
-        at = text.index('"seq": ') + 7
-        seq = int(text[at:text.index(",", at)])
-        at = text.rindex('"sent_at": ') + 11
-        sent_at = float(text[at:text.index("}", at)].split(",")[0])
-        if self.recording:
-            self.frames += 1
-            self.arrivals.append(now)
-            self.delays.append((now - sent_at) * 1000)
-            self.keyframes += '"full": true' in text[-40:]
-            if self.last_seq is not None and seq != self.last_seq + 1:
-                self.gaps += 1
-                self.missed += seq - self.last_seq - 1
-        self.last_seq = seq
-        return seq
-
-
 async def idle_cost(urls: list[str], procs: dict, count: int) -> float:
     """Bytes of server RSS per open, idle play socket (count sockets, spread over urls)."""
     before = rss(procs, "web")
@@ -247,14 +94,6 @@ async def idle_cost(urls: list[str], procs: dict, count: int) -> float:
     for ws in sockets:
         await ws.close()
     return (after - before) / count
-
-
-def cpu_seconds(procs: dict) -> dict[str, float]:
-    out = {}
-    for name, p in procs.items():
-        t = p.cpu_times()
-        out[name] = t.user + t.system
-    return out
 
 
 async def measure(args, urls: list[str], procs: dict) -> dict:
@@ -405,9 +244,7 @@ def main() -> None:
             and 0 < args.seconds <= 600 and 1 <= args.repeat <= 5):
         parser.error("bounded: 1-200 runs, at most 2000 viewers and idle sockets, 600 s, "
                      "5 repeats")
-    if args.baseline and subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{args.baseline}^{{commit}}"],
-            cwd=ROOT, capture_output=True).returncode:
+    if args.baseline and not known_commit(args.baseline):
         parser.error(f"--baseline {args.baseline}: no such commit in this repository")
     load = os.getloadavg()
     where = "one Daphne" if args.single else \
@@ -415,9 +252,11 @@ def main() -> None:
     print(f"{args.runs} runs, {args.viewers} viewers ({args.slow} slow), {args.seconds:g} s "
           f"on {where}; load average {load[0]:.1f} on {os.cpu_count()} CPUs\n")
     def run(root: Path = ROOT) -> dict:
-        servers = single_server(args.runs + 5, root) if args.single else \
-            cluster(args.web, args.workers, args.runs + 5, root)
-        with servers as (urls, procs):
+        limit = str(args.runs + 5)
+        settings = {**ONE_ADDRESS_FOR_ALL, "PLAYGROUND_MAX_RUNS": limit}
+        servers = single_server(root, **settings) if args.single else \
+            cluster(args.web, args.workers, root, **settings, PLAYGROUND_WORKER_MAX_RUNS=limit)
+        with servers as (urls, procs, _env):
             return asyncio.run(measure(args, urls, procs))
 
     ours, theirs = [], []
