@@ -60,6 +60,7 @@ from common import (  # noqa: E402
     log_in,
     make_classroom,
     percentile,
+    postgres_database,
     table,
     web_process,
     worktree,
@@ -138,6 +139,15 @@ class Plan:
             doc["components"].append({"id": what, "kind": a, "params": b,
                                       "position": {"x": 200 * (n % 4), "y": 120 * (n // 4)}})
         return doc
+
+    def unfinished(self, doc: dict) -> list[dict]:
+        """For a third of the students, the last edits before the end of the class: up to
+        the next component added and not linked yet (an incomplete design)."""
+        steps = []
+        if self.rng.random() < 1 / 3:
+            while not steps or is_valid(steps[-1]):
+                steps.append(self.next(steps[-1] if steps else doc))
+        return steps
 
     def tweak(self, doc: dict) -> tuple[dict, str, dict]:
         """A service's workers changed: (the design, its id, the new params)."""
@@ -371,7 +381,7 @@ class Student:
                     if self.viewers and self.live_since is not None:
                         to_ack = self.viewers[-1].received(text, now)
                         if self.cls.kill_at and self.frame_after_kill is None \
-                                and now > self.cls.kill_at:
+                                and self.live_since < self.cls.kill_at < now:
                             self.frame_after_kill = now
                 else:
                     self.message(json.loads(text), now)
@@ -544,6 +554,10 @@ class Student:
                         await self.start_run()
                         run_until = time.time() + self.rng.uniform(30, 90)
                 await sleep_until(time.time() + self.rng.uniform(4, 12), self.stop)
+            if self.live_since is None:  # a third run out of time mid-step
+                for doc in self.plan.unfinished(self.doc):
+                    self.edit(doc)
+                    await sleep_until(time.time() + self.rng.uniform(2, 4), self.stop)
             self.editing = False
             if grading is None and not self.stop.is_set():  # a late arrival submits now
                 grading = asyncio.create_task(self.submit(end))
@@ -631,7 +645,12 @@ class BrowserStudent:
                             self.rng.uniform(30, 90)
                 await sleep_until(time.time() + self.rng.uniform(4, 12), self.stop)
             if running_since is not None:
+                await page.get_by_test_id("stop").click()
                 await self.ran(page, running_since, f0)
+            for doc in self.plan.unfinished(self.doc):
+                self.doc = doc
+                await self.load(page, doc)
+                await sleep_until(time.time() + self.rng.uniform(2, 4), self.stop)
             await sleep_until(end, self.stop)
             self.final = tuple(await page.evaluate("""async (share) => {
               const mine = JSON.stringify(window.playground.store.doc);
@@ -952,8 +971,9 @@ def rows(r: dict) -> list[tuple[str, str]]:
     for what in sorted(cls.counts):
         errors.append((what, counts(cls.counts[what])))
     out = [
-        ("students seated (joined with the code)",
-         f"{len(seated)} of {len(r['students'])} ({len(browsers)} in Chromium)"),
+        ("students seated (joined with the code); the last at",
+         f"{len(seated)} of {len(r['students'])} ({len(browsers)} in Chromium); "
+         f"{max((s.seated_at for s in seated), default=cls.t0) - cls.t0:.0f} s"),
         ("EDITS LOST (last edit not on the server at the end; target 0)",
          f"{len(lost)} of {checked} checked" + (f": {', '.join(lost[:8])}" if lost else "")
          + (f"; {unread} could not be read" if unread else "")),
@@ -976,11 +996,11 @@ def rows(r: dict) -> list[tuple[str, str]]:
          f"{len(running)} / {len(applied)} (of {len(protocol)})"),
         ("chaos drill: sent -> student p50 / p95; -> applied in the run", f"{ms(got)}; "
          f"{ms(applied)}"),
-        ("web process killed / back after",
-         f"{time.strftime('%H:%M:%S', time.localtime(cls.kill_at))} / "
-         f"{cls.back_at - cls.kill_at:.1f} s" if cls.kill_at and cls.back_at else
+        ("web process killed (SIGKILL) at / answering again after",
+         f"{cls.kill_at - cls.t0:.0f} s into the class / {cls.back_at - cls.kill_at:.1f} s"
+         if cls.kill_at and cls.back_at else
          "not killed" if not cls.kill_at else "not restarted"),
-        ("  its students' frames resumed after p50 / p95", ms(resumed)),
+        ("  its students running then: frames again after p50 / p95", ms(resumed)),
         ("browser errors", "; ".join(e for b in browsers for e in b.errors[:2]) or "none"),
     ]
     return out + [(f"outcomes: {w}", c) for w, c in errors]
@@ -1008,8 +1028,12 @@ def measure(args, root: Path) -> dict:
     print(f"  on {'the baseline' if root != ROOT else 'this tree'} ...", file=sys.stderr,
           flush=True)
     try:
-        with cluster(args.web, args.workers, root, graders=graders,
-                     **behind_proxy(root)) as (urls, procs, env):
+        with contextlib.ExitStack() as stack:
+            database = stack.enter_context(postgres_database(args.postgres)) \
+                if args.postgres else None
+            urls, procs, env = stack.enter_context(cluster(
+                args.web, args.workers, root, graders=graders, database_url=database,
+                **behind_proxy(root)))
             return asyncio.run(class_day(args, urls, procs, env, root, graders))
     except Exception as exc:  # noqa: BLE001 (one failed measurement: report it)
         print(f"  failed: {exc}", file=sys.stderr)
@@ -1025,6 +1049,9 @@ def main() -> None:
     parser.add_argument("--web", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--graders", type=int, default=2)
+    parser.add_argument("--postgres", metavar="DBNAME",
+                        help="a new PostgreSQL database of this name on 127.0.0.1:5432 "
+                        "(created, then dropped), as production runs; default: SQLite")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", metavar="REV", help="measure this revision first")
     args = parser.parse_args()
@@ -1033,6 +1060,8 @@ def main() -> None:
             and 1 <= args.workers <= 8 and 0 <= args.graders <= 8):
         parser.error("bounded: 0.5-60 minutes, 1-200 students, at most 10 browsers (and no "
                      "more than students), 1-8 web processes and workers, 0-8 graders")
+    if args.postgres and not args.postgres.replace("_", "").isalnum():
+        parser.error("--postgres: a database name of letters, digits and _")
     if args.baseline and not known_commit(args.baseline):
         parser.error(f"--baseline {args.baseline}: no such commit in this repository")
     if args.browsers and not os.access(CHROMIUM, os.X_OK):

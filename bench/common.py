@@ -140,8 +140,10 @@ def single_server(root: Path = ROOT, **settings: str):
 
 
 @contextmanager
-def cluster(web: int, workers: int, root: Path = ROOT, graders: int = 0, **settings: str):
-    """scripts/cluster (of the checkout at `root`) with its own Redis and database; yields
+def cluster(web: int, workers: int, root: Path = ROOT, graders: int = 0,
+            database_url: str | None = None, **settings: str):
+    """scripts/cluster (of the checkout at `root`) with its own Redis and database (a fresh
+    SQLite file, or `database_url`: an empty database, see postgres_database); yields
     (urls, {role: process}, env) as single_server does. `graders`: `manage.py grader`
     processes (PLAYGROUND_GRADER=worker; 0: the web processes grade). `settings`: extra
     environment of every process."""
@@ -152,7 +154,8 @@ def cluster(web: int, workers: int, root: Path = ROOT, graders: int = 0, **setti
         redis_port = free_port()
         while web_port <= redis_port < web_port + web:
             redis_port = free_port()
-        env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
+        env = {**os.environ, **settings,
+               "DATABASE_URL": database_url or f"sqlite:///{tmp}/db.sqlite3",
                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CLUSTER_LOGS": logs}
         script = subprocess.Popen(
             [str(root / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
@@ -196,6 +199,22 @@ def cluster(web: int, workers: int, root: Path = ROOT, graders: int = 0, **setti
             for p in alive:
                 with suppress(psutil.NoSuchProcess):
                     p.kill()
+
+
+POSTGRES = "postgres://postgres@127.0.0.1:5432"  # the local server, trust auth
+
+
+@contextmanager
+def postgres_database(name: str):
+    """A new, empty PostgreSQL database `name` (createdb; an existing one is an error, never
+    reused), dropped at the end; yields its DATABASE_URL."""
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True,
+                   capture_output=True, text=True)
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name],
+                       check=False, capture_output=True)
 
 
 @contextmanager
