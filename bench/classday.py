@@ -500,12 +500,15 @@ class Student:
             await asyncio.sleep(self.rng.uniform(2, 5))
         attempt = 0
         while time.time() < until:
-            sent = time.time()
+            sent, doc = time.time(), self.doc
             status, data, retry = await self.api("submit", "POST", "submissions",
-                                                 {"document": self.doc})
+                                                 {"document": doc})
             if status == 202:
                 self.sub_id = data["id"]
-                self.saved = canon(self.doc)  # a submission is saved as the work too
+                # the submission is now the saved work: the design as submitted (edits made
+                # meanwhile, even if autosaved, were overwritten: save them again)
+                self.saved = canon(doc)
+                self.changed.set()
                 self.cls.submits[self.sub_id] = (self.name, sent)
                 break
             if isinstance(status, int) and status < 500 and status != 429:
@@ -897,7 +900,7 @@ async def class_day(args, urls: list[str], procs: dict, env: dict, root: Path,
                 await pw.stop()
             cls.pool.shutdown(wait=False, cancel_futures=True)
     return {"cls": cls, "students": students, "finals": finals, "dashboard": dashboard,
-            "cpu": sampler.rows(), "length": length, "late": len(late)}
+            "cpu": sampler.rows(), "graders": graders}
 
 
 # --------------------------------------------------------------------------- report
@@ -940,10 +943,13 @@ def rows(r: dict) -> list[tuple[str, str]]:
         if b.seated_at is None:
             continue
         mine, theirs = b.final
+        draft = mine is not None and not is_valid(json.loads(mine))
+        drafts += draft
         if mine is None or theirs is None:
             unread += 1
         elif mine != theirs:
             lost.append(b.name)
+            lost_drafts += draft
     checked = sum(s.seated_at is not None for s in r["students"]) - unread
     # grading
     graded = {sub: t for sub, t in dash.graded.items() if sub in cls.submits}
@@ -978,7 +984,7 @@ def rows(r: dict) -> list[tuple[str, str]]:
          f"{len(lost)} of {checked} checked" + (f": {', '.join(lost[:8])}" if lost else "")
          + (f"; {unread} could not be read" if unread else "")),
         ("  of which the last edit was an incomplete draft",
-         f"{lost_drafts} (drafts among the last edits: {drafts} of {len(protocol)})"),
+         f"{lost_drafts} (drafts among the last edits: {drafts} of {checked})"),
         ("dashboard shows each student's newest save", f"{shown} of {len(protocol)}"),
         ("submissions: sent / graded on the dashboard",
          f"{len(cls.submits)} / {len(graded)}"),
@@ -1010,6 +1016,8 @@ def report(args, ours: dict, theirs: dict | None) -> None:
     print(f"\n== class day: {args.students} students ({args.browsers} in Chromium), "
           f"{args.minutes:g} min, scripts/cluster --web {args.web} --workers {args.workers} "
           f"--graders {args.graders}")
+    if theirs is not None and theirs.get("graders", args.graders) != args.graders:
+        print("(the baseline's scripts/cluster has no --graders: its web processes grade)")
     if theirs is None:
         table(["measure", "this tree"], rows(ours))
     else:
@@ -1031,9 +1039,15 @@ def measure(args, root: Path) -> dict:
         with contextlib.ExitStack() as stack:
             database = stack.enter_context(postgres_database(args.postgres)) \
                 if args.postgres else None
-            urls, procs, env = stack.enter_context(cluster(
-                args.web, args.workers, root, graders=graders, database_url=database,
-                **behind_proxy(root)))
+            for attempt in (1, 2):  # a port taken meanwhile by another program: again
+                try:
+                    urls, procs, env = stack.enter_context(cluster(
+                        args.web, args.workers, root, graders=graders, database_url=database,
+                        **behind_proxy(root)))
+                    break
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
             return asyncio.run(class_day(args, urls, procs, env, root, graders))
     except Exception as exc:  # noqa: BLE001 (one failed measurement: report it)
         print(f"  failed: {exc}", file=sys.stderr)
