@@ -78,6 +78,8 @@ POLL_S = 1.5  # assignment.js: submissions polled while one is being graded
 PING_S = 20  # the seat socket's presence ping
 WAIT_S = 10.0  # the longest a client waits for one answer
 GRADE_GRACE_S = 90  # after the class, how long grading may still finish
+SAVE_GRACE_S = 30  # after the class, how long an unsaved edit is still sent again (the tab
+# stays open)
 RESTART_AFTER_S = 5  # a supervisor restarts the killed web process after this long
 DRILL_TARGET = "app1"  # every student's design has it once it runs (Plan)
 MiB = 2**20
@@ -219,6 +221,7 @@ class Student:
         self.saved: str | None = None  # the design as the server last took it
         self.refused: str | None = None  # as the server last refused it (400): a draft
         self.editing = True
+        self.last_save = "none"  # how the last autosave went
         # the play socket
         self.ws = None
         self.run_id: str | None = None
@@ -227,7 +230,9 @@ class Student:
         self.live_s = 0.0
         self.viewers: list[Viewer] = []
         self.starting: asyncio.Future | None = None
-        self.frame_after_kill: float | None = None
+        self.frame_after_kill: float | None = None  # on a socket opened after the kill
+        self.connected_at = 0.0
+        self.live_at_drill = False
         self.drills: list[tuple[str, float]] = []  # (action, received at)
         self.applied: dict[str, float] = {}  # drill action -> its command came back at
         # submissions
@@ -316,6 +321,7 @@ class Student:
                 continue
             sent = time.time()
             status, data, retry = await self.api("autosave", "PUT", "work", {"document": doc})
+            self.last_save = status if isinstance(status, str) else f"HTTP {status}"
             if status == 200:
                 self.saved, attempt = text, 0
                 self.cls.saves[(self.name, data["updated_at"])] = sent
@@ -348,6 +354,7 @@ class Student:
                 attempt += 1
                 continue
             attempt = 0
+            self.connected_at = time.time()
             self.cls.count("play socket", "connected")
             try:
                 self.ws = ws
@@ -381,7 +388,7 @@ class Student:
                     if self.viewers and self.live_since is not None:
                         to_ack = self.viewers[-1].received(text, now)
                         if self.cls.kill_at and self.frame_after_kill is None \
-                                and self.live_since < self.cls.kill_at < now:
+                                and self.live_since < self.cls.kill_at < self.connected_at:
                             self.frame_after_kill = now
                 else:
                     self.message(json.loads(text), now)
@@ -488,6 +495,8 @@ class Student:
     async def drill(self, command: dict) -> None:
         """assignment.js: applied to this tab's own run if it is running."""
         self.drills.append((command.get("action"), time.time()))
+        if command.get("action") == "fail":
+            self.live_at_drill = self.live_since is not None
         if self.live_since is not None and self.run_id:
             await self.send({"type": "command", "run_id": self.run_id, "command": command})
 
@@ -532,9 +541,10 @@ class Student:
     async def day(self, arrive: float, submit_at: float, stop_editing: float,
                   end: float) -> None:
         await sleep_until(arrive, self.stop)
+        last_edit_by = (stop_editing + end) / 2  # the last autosave has time to land
         if not await self.open(stop_editing):
             return
-        background = [asyncio.create_task(self.autosave(end)),
+        background = [asyncio.create_task(self.autosave(end + SAVE_GRACE_S)),
                       asyncio.create_task(self.play()), asyncio.create_task(self.seat())]
         grading = None
         run_until = 0.0
@@ -559,6 +569,8 @@ class Student:
                 await sleep_until(time.time() + self.rng.uniform(4, 12), self.stop)
             if self.live_since is None:  # a third run out of time mid-step
                 for doc in self.plan.unfinished(self.doc):
+                    if time.time() > last_edit_by:
+                        break
                     self.edit(doc)
                     await sleep_until(time.time() + self.rng.uniform(2, 4), self.stop)
             self.editing = False
@@ -566,7 +578,8 @@ class Student:
                 grading = asyncio.create_task(self.submit(end))
             await sleep_until(end, self.stop)
             self.run_over(time.time())
-            await asyncio.wait([background[0]], timeout=max(0.0, end - time.time()) + 1)
+            await asyncio.wait([background[0]],
+                               timeout=max(0.0, end + SAVE_GRACE_S - time.time()) + 1)
             if grading is not None:
                 await grading
         finally:
@@ -651,6 +664,8 @@ class BrowserStudent:
                 await page.get_by_test_id("stop").click()
                 await self.ran(page, running_since, f0)
             for doc in self.plan.unfinished(self.doc):
+                if time.time() > (stop_editing + end) / 2:  # the last autosave has time
+                    break
                 self.doc = doc
                 await self.load(page, doc)
                 await sleep_until(time.time() + self.rng.uniform(2, 4), self.stop)
@@ -935,7 +950,7 @@ def rows(r: dict) -> list[tuple[str, str]]:
         if theirs is None:
             unread += 1
         elif mine != theirs:
-            lost.append(s.name)
+            lost.append(f"{s.name} (last save {s.last_save})")
             lost_drafts += draft
         newest = max((k[1] for k in cls.saves if k[0] == s.name), default=None)
         shown += newest is not None and dash.last_work.get(s.name) == newest
@@ -948,7 +963,7 @@ def rows(r: dict) -> list[tuple[str, str]]:
         if mine is None or theirs is None:
             unread += 1
         elif mine != theirs:
-            lost.append(b.name)
+            lost.append(f"{b.name} (Chromium)")
             lost_drafts += draft
     checked = sum(s.seated_at is not None for s in r["students"]) - unread
     # grading
@@ -998,8 +1013,9 @@ def rows(r: dict) -> list[tuple[str, str]]:
          f"(n={len(fps)})" if fps else "-"),
         ("frames per second applied in the browsers",
          ", ".join(f"{x:.1f}" for x in bfps) or "-"),
-        ("chaos drill: seat sockets that got it / applied in a run",
-         f"{len(running)} / {len(applied)} (of {len(protocol)})"),
+        ("chaos drill: seat sockets that got it / running then / applied in the run",
+         f"{len(running)} / {sum(s.live_at_drill for s in protocol)} / {len(applied)} "
+         f"(of {len(protocol)})"),
         ("chaos drill: sent -> student p50 / p95; -> applied in the run", f"{ms(got)}; "
          f"{ms(applied)}"),
         ("web process killed (SIGKILL) at / answering again after",
