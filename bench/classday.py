@@ -940,7 +940,7 @@ def rows(r: dict) -> list[tuple[str, str]]:
     seated = [s for s in r["students"] if s.seated_at is not None]
     # edits lost: the last edit of each seated student against the server's copy at the end
     lost, drafts, lost_drafts, unread = [], 0, 0, 0
-    shown = 0
+    shown = saving = 0  # students with a save taken: the dashboard shows the newest
     for s in protocol:
         if s.seated_at is None or s.doc is None:
             continue
@@ -953,7 +953,9 @@ def rows(r: dict) -> list[tuple[str, str]]:
             lost.append(f"{s.name} (last save {s.last_save})")
             lost_drafts += draft
         newest = max((k[1] for k in cls.saves if k[0] == s.name), default=None)
-        shown += newest is not None and dash.last_work.get(s.name) == newest
+        if newest is not None:
+            saving += 1
+            shown += dash.last_work.get(s.name) == newest
     for b in browsers:
         if b.seated_at is None:
             continue
@@ -1000,7 +1002,7 @@ def rows(r: dict) -> list[tuple[str, str]]:
          + (f"; {unread} could not be read" if unread else "")),
         ("  of which the last edit was an incomplete draft",
          f"{lost_drafts} (drafts among the last edits: {drafts} of {checked})"),
-        ("dashboard shows each student's newest save", f"{shown} of {len(protocol)}"),
+        ("dashboard shows each student's newest save", f"{shown} of {saving} with one"),
         ("submissions: sent / graded on the dashboard",
          f"{len(cls.submits)} / {len(graded)}"),
         ("submit -> grade shown to the student (polls 1.5 s) p50 / p95", ms(to_student)),
