@@ -205,7 +205,7 @@ class Student:
     """A protocol client behaving as the assignment editor does (assignment.js, player.js)."""
 
     def __init__(self, i: int, cls: Class, stop: asyncio.Event):
-        self.i, self.cls, self.stop = i, cls, stop
+        self.cls, self.stop = cls, stop
         self.name = f"Student {i + 1}"
         self.url = cls.urls[i % len(cls.urls)]
         self.rng = random.Random(cls.args.seed * 1000 + i)
@@ -611,7 +611,7 @@ class BrowserStudent:
     whole design at a time, through the same store, autosave and player as any edit)."""
 
     def __init__(self, i: int, cls: Class, stop: asyncio.Event, browser):
-        self.i, self.cls, self.stop, self.browser = i, cls, stop, browser
+        self.cls, self.stop, self.browser = cls, stop, browser
         self.name = f"Student {i + 1}"
         self.url = cls.urls[i % len(cls.urls)]
         self.rng = random.Random(cls.args.seed * 1000 + i)
@@ -1002,6 +1002,8 @@ def rows(r: dict) -> list[tuple[str, str]]:
          + (f"; {unread} could not be read" if unread else "")),
         ("  of which the last edit was an incomplete draft",
          f"{lost_drafts} (drafts among the last edits: {drafts} of {checked})"),
+        ("edits made (everyone) / autosaves taken (protocol clients)",
+         f"{sum(s.edits for s in r['students'])} / {len(cls.saves)}"),
         ("dashboard shows each student's newest save", f"{shown} of {saving} with one"),
         ("submissions: sent / graded on the dashboard",
          f"{len(cls.submits)} / {len(graded)}"),
