@@ -37,7 +37,6 @@ import os
 import queue
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -46,21 +45,27 @@ from pathlib import Path
 
 import psutil
 import requests
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     ROOT,
     Viewer,
+    behind_proxy,
     cluster,
     connect,
     cpu_seconds,
+    failure,
+    form_post,
+    join_class,
     known_commit,
+    log_in,
+    make_classroom,
     percentile,
     rss,
     single_server,
     table,
     worktree,
+    xff,
 )
 
 # Targets (issue #13)
@@ -106,27 +111,6 @@ def heavy_design(services: int, rps: float) -> dict:
         "links": [{"from": "users", "to": "lb"},
                   *({"from": "lb", "to": f"s{i}"} for i in range(services))],
     }
-
-
-def xff(ip: str) -> dict[str, str]:
-    return {"X-Forwarded-For": ip}
-
-
-def failure(exc: BaseException) -> str:
-    """What refused or broke a connection, as a short code to count."""
-    if isinstance(exc, websockets.exceptions.InvalidStatus):
-        return f"HTTP {exc.response.status_code}"
-    if isinstance(exc, websockets.exceptions.InvalidHandshake):
-        return "handshake failed"
-    if isinstance(exc, websockets.exceptions.ConnectionClosed):
-        return f"closed {exc.rcvd.code}" if exc.rcvd else "closed"
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | requests.Timeout):
-        return "timeout"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused"
-    if isinstance(exc, ConnectionError | OSError):
-        return "reset"
-    return type(exc).__name__
 
 
 # --------------------------------------------------------------------------- attackers
@@ -555,19 +539,8 @@ async def run_sockets(args, urls: list[str], procs: dict) -> dict:
 
 # --------------------------------------------------------------------------- classroom
 
-SETUP = """
-import json, django
-django.setup()
-from django.contrib.auth.models import User
-from playground.classrooms.models import Assignment, Classroom
-teacher = User.objects.create_user("teacher", password="bench-password-1")
-room = Classroom.objects.create(name="Bench")
-room.instructors.add(teacher)
-brief = {"format": "playground.scenario/v1", "name": "Brief", "duration_s": 60,
-         "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 30}}]}
-Assignment.objects.create(classroom=room, title="Bench", brief=brief, goals={"p99_ms_max": 100})
-print(json.dumps({"code": room.code, "join_id": room.join_id}))
-"""
+CLASS_BRIEF = {"format": "playground.scenario/v1", "name": "Brief", "duration_s": 60,
+               "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 30}}]}
 
 
 def student(url: str, code: str, i: int) -> tuple[str, float]:
@@ -579,29 +552,20 @@ def student(url: str, code: str, i: int) -> tuple[str, float]:
     try:
         with requests.Session() as http:
             http.headers.update(xff(CLASS_IP))
-
-            def post(path: str, **data: str) -> requests.Response:
-                data["csrfmiddlewaretoken"] = http.cookies.get("csrftoken", "")
-                return http.post(url + path, data=data, timeout=30, allow_redirects=False)
-
-            page = http.get(f"{url}/join", params={"code": code}, timeout=30)
-            if not page.ok or "/join/" not in page.url:
-                return f"join: HTTP {page.status_code}", time.monotonic() - t0
-            r = post(page.url.removeprefix(url), display_name=f"Student {i}")
+            r = join_class(http, url, code, f"Student {i}")
             if r.status_code != 302:
                 return f"join: HTTP {r.status_code}", time.monotonic() - t0
             step = "sign up"
             http.get(f"{url}/accounts/signup", timeout=30)
-            r = post("/accounts/signup", username=f"student{i}", password1=password,
-                     password2=password)
+            r = form_post(http, url, "/accounts/signup", username=f"student{i}",
+                          password1=password, password2=password)
             if r.status_code != 302:
                 return f"sign up: HTTP {r.status_code}", time.monotonic() - t0
             step = "log in"
-            r = post("/accounts/logout")
+            r = form_post(http, url, "/accounts/logout")
             if r.status_code >= 400:
                 return f"log out: HTTP {r.status_code}", time.monotonic() - t0
-            http.get(f"{url}/accounts/login", timeout=30)
-            r = post("/accounts/login", username=f"student{i}", password=password)
+            r = log_in(http, url, f"student{i}", password)
             if r.status_code != 302:
                 return f"log in: HTTP {r.status_code}", time.monotonic() - t0
     except requests.RequestException as exc:
@@ -610,10 +574,7 @@ def student(url: str, code: str, i: int) -> tuple[str, float]:
 
 
 async def run_classroom(args, urls: list[str], env: dict, root: Path) -> dict:
-    setup = subprocess.run([sys.executable, "-c", SETUP], cwd=root, check=True, text=True,
-                           capture_output=True,
-                           env={**env, "DJANGO_SETTINGS_MODULE": "playground.settings"})
-    code = json.loads(setup.stdout.strip().splitlines()[-1])["code"]
+    code = make_classroom(root, env, CLASS_BRIEF, {"p99_ms_max": 100})["code"]
     t0 = time.monotonic()
 
     def arrive(i: int) -> tuple[str, float, float]:
@@ -760,14 +721,6 @@ def report(args, scenario: str, ours: list[dict], theirs: list[dict]) -> None:
 
 
 # --------------------------------------------------------------------------- main
-
-def behind_proxy(root: Path) -> dict[str, str]:
-    """The setting that makes the served tree read X-Forwarded-For from 127.0.0.1: main's
-    PLAYGROUND_PROXY_HOPS, or PLAYGROUND_TRUSTED_PROXIES, which replaced it (and refuses it)."""
-    if "PLAYGROUND_TRUSTED_PROXIES" in (root / "playground" / "settings.py").read_text():
-        return {"PLAYGROUND_TRUSTED_PROXIES": "127.0.0.1"}
-    return {"PLAYGROUND_PROXY_HOPS": "1"}
-
 
 def measure(args, scenario: str, root: Path) -> dict:
     settings = behind_proxy(root)

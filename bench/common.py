@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psutil
+import requests
 import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,10 +147,13 @@ def single_server(root: Path = ROOT, **settings: str):
 
 
 @contextmanager
-def cluster(web: int, workers: int, root: Path = ROOT, **settings: str):
-    """scripts/cluster (of the checkout at `root`) with its own Redis and database; yields
-    (urls, {role: process}, env) as single_server does. `settings`: extra environment of
-    every process."""
+def cluster(web: int, workers: int, root: Path = ROOT, graders: int = 0,
+            database_url: str | None = None, **settings: str):
+    """scripts/cluster (of the checkout at `root`) with its own Redis and database (a fresh
+    SQLite file, or `database_url`: an empty database, see postgres_database); yields
+    (urls, {role: process}, env) as single_server does. `graders`: `manage.py grader`
+    processes (PLAYGROUND_GRADER=worker; 0: the web processes grade). `settings`: extra
+    environment of every process."""
     logs = tempfile.mkdtemp(prefix="bench-cluster-logs-")  # kept, to read after a failure
     print(f"cluster logs in {logs}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
@@ -157,11 +161,12 @@ def cluster(web: int, workers: int, root: Path = ROOT, **settings: str):
         redis_port = free_port()
         while web_port <= redis_port < web_port + web:
             redis_port = free_port()
-        env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
+        env = {**os.environ, **settings,
+               "DATABASE_URL": database_url or f"sqlite:///{tmp}/db.sqlite3",
                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CLUSTER_LOGS": logs}
         script = subprocess.Popen(
             [str(root / "scripts" / "cluster"), "--web", str(web), "--workers", str(workers),
-             "--port", str(web_port)],
+             "--port", str(web_port), *(["--graders", str(graders)] if graders else [])],
             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             urls = []
@@ -180,6 +185,7 @@ def cluster(web: int, workers: int, root: Path = ROOT, **settings: str):
             for p in psutil.Process(script.pid).children(recursive=True):
                 cmd = " ".join(p.cmdline())
                 role = ("web" if "daphne" in cmd else "worker" if "simworker" in cmd
+                        else "grader" if "manage.py grader" in cmd
                         else "redis" if "redis-server" in cmd else None)
                 if role:
                     procs[f"{role}{sum(k.startswith(role) for k in procs) + 1}"] = p
@@ -202,6 +208,56 @@ def cluster(web: int, workers: int, root: Path = ROOT, **settings: str):
                     p.kill()
 
 
+POSTGRES = "postgres://postgres@127.0.0.1:5432"  # the local server, trust auth
+
+
+@contextmanager
+def postgres_database(name: str):
+    """A new, empty PostgreSQL database `name` (createdb; an existing one is an error, never
+    reused), dropped at the end; yields its DATABASE_URL."""
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True,
+                   capture_output=True, text=True)
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name],
+                       check=False, capture_output=True)
+
+
+@contextmanager
+def web_process(root: Path, env: dict[str, str], url: str, graders: bool = False):
+    """One more Daphne of scripts/cluster's kind (relaying runs to the workers) at `url`, as
+    a supervisor restarts one that died; yields its psutil.Process, stops it at the end."""
+    port = url.rsplit(":", 1)[1]
+    env = {**env, "PLAYGROUND_RUNNER": "workers", "PYTHONUNBUFFERED": "1",
+           **({"PLAYGROUND_GRADER": "worker"} if graders else {})}
+    logs = Path(env.get("CLUSTER_LOGS", tempfile.gettempdir()))
+    log = open(logs / f"web{port}-restarted.log", "ab")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", port,
+         "playground.asgi:application"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the restarted web process at {url} did not come "
+                                       "up") from None
+                time.sleep(0.2)
+        yield psutil.Process(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
 def rss(procs: dict[str, psutil.Process], role: str = "") -> int:
     """Resident memory of the processes whose name starts with `role` (a gone one: 0)."""
     total = 0
@@ -221,6 +277,107 @@ def cpu_seconds(procs: dict[str, psutil.Process]) -> dict[str, float]:
             continue
         out[name] = t.user + t.system
     return out
+
+
+def cpu_seconds_tree(procs: dict[str, psutil.Process]) -> dict[str, float]:
+    """cpu_seconds, each process with its children counted in (a grader simulates in a
+    child process of its own)."""
+    out = {}
+    for name, p in procs.items():
+        try:
+            family = [p, *p.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        total = 0.0
+        for q in family:
+            with suppress(psutil.NoSuchProcess):
+                t = q.cpu_times()
+                total += t.user + t.system
+        out[name] = total
+    return out
+
+
+# --------------------------------------------------------------------------- clients
+
+def xff(ip: str) -> dict[str, str]:
+    """The header a client behind the proxy sends (the server trusts it: behind_proxy)."""
+    return {"X-Forwarded-For": ip}
+
+
+def behind_proxy(root: Path) -> dict[str, str]:
+    """The setting that makes the served tree read X-Forwarded-For from 127.0.0.1: main's
+    PLAYGROUND_PROXY_HOPS, or PLAYGROUND_TRUSTED_PROXIES, which replaced it (and refuses it)."""
+    if "PLAYGROUND_TRUSTED_PROXIES" in (root / "playground" / "settings.py").read_text():
+        return {"PLAYGROUND_TRUSTED_PROXIES": "127.0.0.1"}
+    return {"PLAYGROUND_PROXY_HOPS": "1"}
+
+
+def failure(exc: BaseException) -> str:
+    """What refused or broke a connection, as a short code to count."""
+    if isinstance(exc, websockets.exceptions.InvalidStatus):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, websockets.exceptions.InvalidHandshake):
+        return "handshake failed"
+    if isinstance(exc, websockets.exceptions.ConnectionClosed):
+        return f"closed {exc.rcvd.code}" if exc.rcvd else "closed"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | requests.Timeout):
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError | requests.ConnectionError):
+        return "refused" if "refused" in str(exc).lower() else "reset"
+    if isinstance(exc, ConnectionError | OSError):
+        return "reset"
+    return type(exc).__name__
+
+
+# A classroom made through the ORM (run with the served tree's environment): an instructor
+# ("teacher", CLASS_PASSWORD), a classroom and one assignment with `brief` and `goals`.
+CLASS_PASSWORD = "bench-password-1"
+CLASS_SETUP = """
+import json, sys, django
+django.setup()
+from django.contrib.auth.models import User
+from playground.classrooms.models import Assignment, Classroom
+brief, goals = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+teacher = User.objects.create_user("teacher", password=sys.argv[3])
+room = Classroom.objects.create(name="Bench")
+room.instructors.add(teacher)
+a = Assignment.objects.create(classroom=room, title="Bench", brief=brief, goals=goals)
+print(json.dumps({"code": room.code, "join_id": room.join_id, "assignment": a.share_id}))
+"""
+
+
+def make_classroom(root: Path, env: dict[str, str], brief: dict, goals: dict) -> dict:
+    """{"code", "join_id", "assignment"} of a new classroom (CLASS_SETUP)."""
+    setup = subprocess.run(
+        [sys.executable, "-c", CLASS_SETUP, json.dumps(brief), json.dumps(goals),
+         CLASS_PASSWORD], cwd=root, check=True, text=True, capture_output=True,
+        env={**env, "DJANGO_SETTINGS_MODULE": "playground.settings"})
+    return json.loads(setup.stdout.strip().splitlines()[-1])
+
+
+def form_post(http: requests.Session, url: str, path: str, **data: str) -> requests.Response:
+    """A form posted as a browser does (the CSRF token from the cookie), not followed."""
+    data["csrfmiddlewaretoken"] = http.cookies.get("csrftoken", "")
+    return http.post(url + path, data=data, timeout=30, allow_redirects=False)
+
+
+def join_class(http: requests.Session, url: str, code: str, name: str) -> requests.Response:
+    """/join with the code, then the display name: the 302 that seats the browser, or the
+    answer that refused it."""
+    page = http.get(f"{url}/join", params={"code": code}, timeout=30)
+    if not page.ok or "/join/" not in page.url:
+        return page
+    return form_post(http, url, page.url.removeprefix(url), display_name=name)
+
+
+def log_in(http: requests.Session, url: str, username: str, password: str) -> requests.Response:
+    http.get(f"{url}/accounts/login", timeout=30)
+    return form_post(http, url, "/accounts/login", username=username, password=password)
+
+
+def cookie_header(http: requests.Session) -> dict[str, str]:
+    """A session's cookies for a websocket handshake."""
+    return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in http.cookies)}
 
 
 # --------------------------------------------------------------------------- play sockets
