@@ -5,6 +5,7 @@ Who may do each is decided in playground/permissions.py; these functions assume 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from decimal import ROUND_HALF_UP, Decimal
@@ -114,7 +115,12 @@ def submit(assignment: Assignment, student: Student, document: Any) -> Submissio
         sub = Submission.objects.create(
             assignment=assignment, student=student, document=document,
             out_of=count_goals(check_goals(assignment.goals)))
-    save_work(assignment, student, document)  # what was handed in is the work from now on
+    # A student who never saved (an API client) has what they handed in as their work. The
+    # editor saves before it submits, and an autosave of a later edit may land first: that
+    # newer work is never replaced by the older design handed in.
+    if work_of(assignment, student).version == 1:
+        with contextlib.suppress(ClassroomError):  # saved meanwhile: that save is newer
+            save_work(assignment, student, document, base_version=1)
     transaction.on_commit(grader.kick)
     return sub
 

@@ -192,6 +192,19 @@ def test_a_submission_becomes_the_work_as_a_new_version(room, work_url):
     assert now["document"] == mine and now["version"] == 2
 
 
+def test_a_submission_never_replaces_newer_work(room, work_url):
+    """The editor saves, then submits; an autosave of a later edit may land before the
+    submission does: the older design handed in must not overwrite it."""
+    ada = seated(room, "Ada")
+    handed_in = dict(BRIEF, name="Handed in")
+    put(ada, f"{work_url}/work", {"document": handed_in, "base_version": 1})
+    later = dict(UNLINKED, name="Later edit")
+    put(ada, f"{work_url}/work", {"document": later, "base_version": 2})
+    assert post(ada, f"{work_url}/submissions", {"document": handed_in}).status_code == 202
+    now = ada.get(f"{work_url}/work").json()
+    assert now["document"] == later and now["version"] == 3
+
+
 def test_the_assignment_page_carries_the_works_version(room, assignment, work_url):
     ada = seated(room, "Ada")
     put(ada, f"{work_url}/work", {"document": UNLINKED, "base_version": 1})
