@@ -5,6 +5,7 @@ Daphne where Daphne's own handling is what is tested (tests/conftest.py)."""
 
 import asyncio
 import json
+import secrets
 import socket
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from playground.asgi import application
+from tests.web.test_deploy_check import manage
 
 MIB = 2**20
 LIMIT = settings.PLAYGROUND_HTTP_MAX_BODY_BYTES
@@ -125,3 +127,20 @@ async def test_behind_a_proxy_the_origin_is_https_and_trusted_origins_are_let_in
     assert not await handshake(b"http://playground.example.com", site, proxied)
     assert await handshake(b"https://admin.example.com", site, proxied)
     assert not await handshake(b"https://playground.example.com", b"evil.example", proxied)
+
+
+# -- checks ------------------------------------------------------------------------------
+def test_check_deploy_warns_on_a_wildcard_host():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_DEBUG="0",
+                    DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="*")
+    assert result.returncode != 0
+    assert "playground.W001" in result.stderr + result.stdout
+
+
+def test_check_fails_when_the_body_limit_is_below_what_the_api_takes():
+    from playground.checks import body_limit
+    from playground.jsonapi import MAX_BODY_BYTES
+
+    assert body_limit(None) == []
+    with override_settings(PLAYGROUND_HTTP_MAX_BODY_BYTES=MAX_BODY_BYTES - 1):
+        assert [error.id for error in body_limit(None)] == ["playground.E001"]
