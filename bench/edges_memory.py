@@ -4,6 +4,7 @@ closed. Prints the server's RSS before, at its peak and after each; the limits a
 in tests/web/test_edges.py, this measures what they are for.
 
     .venv/bin/python bench/edges_memory.py [--body-mib 1024] [--posts 3] [--sockets 2000]
+        [--allocator malloc|pymalloc] [declared] [chunked] [sockets]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MIB = 2**20
 
 
-def serve(tmp: Path) -> tuple[subprocess.Popen, int]:
+def serve(tmp: Path, allocator: str) -> tuple[subprocess.Popen, int]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
     env.pop("REDIS_URL", None)  # the embedded default: one process, in-memory layer
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
@@ -37,7 +38,8 @@ def serve(tmp: Path) -> tuple[subprocess.Popen, int]:
         port = sock.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
                                str(port), "playground.asgi:application"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              cwd=ROOT, env={**env, "PYTHONMALLOC": allocator},
+                              stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:
@@ -52,7 +54,7 @@ def serve(tmp: Path) -> tuple[subprocess.Popen, int]:
 
 
 class Rss:
-    """The server's RSS before, at its peak over the block (sampled every 20 ms), and 2 s
+    """The server's RSS before, at its peak over the block (sampled every 20 ms), and 8 s
     after it."""
 
     def __init__(self, process: psutil.Process, label: str):
@@ -69,7 +71,7 @@ class Rss:
         self.thread.start()
 
     def __exit__(self, *exc):
-        time.sleep(2)
+        time.sleep(8)  # playground/serving/memory.py trims 5 s after sockets close
         self.done.set()
         self.thread.join()
         after = self.process.memory_info().rss
@@ -121,7 +123,7 @@ async def attack(name: str, args) -> None:
         label, run = f"{args.sockets} websockets opened, closed", \
             lambda port: open_sockets(port, args.sockets)
     with tempfile.TemporaryDirectory() as tmp:
-        server, port = serve(Path(tmp))
+        server, port = serve(Path(tmp), args.allocator)
         try:
             with Rss(psutil.Process(server.pid), label):
                 answers = await run(port)
@@ -137,6 +139,9 @@ async def main() -> None:
     parser.add_argument("--body-mib", type=int, default=1024)
     parser.add_argument("--posts", type=int, default=3)
     parser.add_argument("--sockets", type=int, default=2000)
+    parser.add_argument("--allocator", default="malloc",
+                        help="PYTHONMALLOC of the server (scripts/run: malloc; Python's "
+                        "default: pymalloc)")
     parser.add_argument("attacks", nargs="*", default=["declared", "chunked", "sockets"],
                         help="declared, chunked, sockets (default: all, each on a fresh server)")
     args = parser.parse_args()

@@ -20,7 +20,8 @@ def install() -> None:
         from daphne.ws_protocol import WebSocketProtocol
     except ImportError:
         return
-    from . import http_bodies, ws_limits
+    from . import http_bodies, memory, ws_limits
 
     http_bodies.install(WebRequest)
     ws_limits.install(WebSocketProtocol)
+    memory.install(WebSocketProtocol)

@@ -7,8 +7,10 @@ import asyncio
 import json
 import secrets
 import socket
+import sys
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 import websockets
 from channels.testing import WebsocketCommunicator
@@ -16,7 +18,11 @@ from django.conf import settings
 from django.test import override_settings
 
 from playground.asgi import application
+from tests.conftest import ROOT
 from tests.web.test_deploy_check import manage
+
+sys.path.insert(0, str(ROOT / "bench"))
+import edges_memory  # noqa: E402
 
 MIB = 2**20
 LIMIT = settings.PLAYGROUND_HTTP_MAX_BODY_BYTES
@@ -144,3 +150,30 @@ def test_check_fails_when_the_body_limit_is_below_what_the_api_takes():
     assert body_limit(None) == []
     with override_settings(PLAYGROUND_HTTP_MAX_BODY_BYTES=MAX_BODY_BYTES - 1):
         assert [error.id for error in body_limit(None)] == ["playground.E001"]
+
+
+# -- memory after sockets close ------------------------------------------------------------
+@pytest.fixture
+def served_as_scripts_run(tmp_path):
+    """A Daphne of this test's own, on glibc's malloc as scripts/run has it."""
+    assert 'PYTHONMALLOC="${PYTHONMALLOC:-malloc}"' in (ROOT / "scripts" / "run").read_text()
+    server, port = edges_memory.serve(tmp_path, "malloc")
+    yield psutil.Process(server.pid), port
+    server.kill()
+    server.wait()
+
+
+async def test_websockets_opened_and_closed_leave_the_server_where_it_was(
+        served_as_scripts_run):
+    process, port = served_as_scripts_run
+    await edges_memory.open_sockets(port, 20)  # what the first sockets load for good
+    await asyncio.sleep(8)
+    before = process.memory_info().rss
+    await edges_memory.open_sockets(port, 1000)
+    growth = 0.0
+    for _ in range(60):  # a generous deadline: the trim comes 5 s after the closes
+        await asyncio.sleep(0.5)
+        growth = (process.memory_info().rss - before) / MIB
+        if growth < 20:
+            break
+    assert growth < 20, f"the server kept {growth:.1f} MiB after its sockets closed"

@@ -107,6 +107,7 @@ def test_daphne_websocket_methods_wrapped_have_the_shape_assumed():
     assert "def onMessage(self, payload, isBinary)" in originals
     assert "def serverSend(self, content, binary=False)" in originals
     assert "def onConnect(self, request)" in originals
+    assert "def onClose(self, wasClean, code, reason)" in originals
     assert "self.application_queue" in originals and "self.client_addr" in originals
     assert isinstance(asyncio.Queue()._queue, __import__("collections").deque)
     from twisted.internet.abstract import FileDescriptor
@@ -126,10 +127,19 @@ def test_autobahn_calls_its_too_big_hook_with_the_frame_header_and_drops_after_f
         assert name in base.CONFIG_ATTRS_COMMON
 
 
-@pytest.mark.parametrize("name", ["onMessage", "serverSend", "onConnect",
+@pytest.mark.parametrize("name", ["onMessage", "serverSend", "onConnect", "onClose",
                                   "_max_message_size_exceeded"])
 def test_install_is_idempotent(name):
     serving.install()
     before = getattr(WebSocketProtocol, name)
     serving.install()
     assert getattr(WebSocketProtocol, name) is before
+
+
+# -- memory ------------------------------------------------------------------------------
+def test_glibc_malloc_trim_is_there_to_call():
+    from playground.serving.memory import _malloc_trim
+
+    trim = _malloc_trim()
+    assert trim is not None, "not glibc: memory after closes is not given back"
+    assert trim(0) in (0, 1)
