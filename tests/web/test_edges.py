@@ -171,7 +171,7 @@ async def test_websockets_opened_and_closed_leave_the_server_where_it_was(
     before = process.memory_info().rss
     await edges_memory.open_sockets(port, 1000)
     growth = 0.0
-    for _ in range(60):  # a generous deadline: the trim comes 5 s after the closes
+    for _ in range(60):  # a generous deadline: the trim comes 3 s after the last close
         await asyncio.sleep(0.5)
         growth = (process.memory_info().rss - before) / MIB
         if growth < 20:

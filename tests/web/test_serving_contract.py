@@ -10,6 +10,7 @@ from pathlib import Path
 
 import autobahn.websocket.protocol as autobahn_protocol
 import daphne
+import daphne.server
 import pytest
 from daphne.http_protocol import WebRequest
 from daphne.ws_protocol import WebSocketProtocol
@@ -137,6 +138,13 @@ def test_install_is_idempotent(name):
 
 
 # -- memory ------------------------------------------------------------------------------
+def test_daphne_marks_closed_sockets_and_forgets_them_once_their_app_is_done():
+    source = inspect.getsource(daphne.server.Server)
+    assert 'self.connections[protocol]["disconnected"] = time.time()' in source
+    assert "del self.connections[protocol]" in source
+    assert "self.server.protocol_disconnected(self)" in inspect.getsource(daphne.ws_protocol)
+
+
 def test_glibc_malloc_trim_is_there_to_call():
     from playground.serving.memory import _malloc_trim
 
