@@ -125,6 +125,8 @@ async def attack(name: str, args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server, port = serve(Path(tmp), args.allocator)
         try:
+            await open_sockets(port, 20)  # what the first sockets load, for good
+            await asyncio.sleep(5)
             with Rss(psutil.Process(server.pid), label):
                 answers = await run(port)
             if answers:
