@@ -2,12 +2,12 @@
 
 Twisted stores a body as it arrives (in a temporary file past 100 kB), and only once it is
 complete does Daphne read all of it onto the application's queue, in memory, before Django
-could look at a Content-Length: one `POST /healthz` declaring 1 GiB grew the server by
-1 GiB, never given back. So the check sits in Twisted's Request, where the body arrives:
-a declared length over the limit is answered 413 as soon as the headers are in, before any
-of the body is read; a chunked body (or any body) is counted as it streams and answered 413
-the moment it passes the limit. Either way the connection is closed: what the client still
-sends is never read.
+could look at a Content-Length: three `POST /healthz` of 1 GiB at once grew the server by
+1 GiB, never given back (bench/edges_memory.py). So the check sits in Twisted's Request,
+where the body arrives: a declared length over the limit is answered 413 as soon as the
+headers are in, before any of the body is read; a chunked body (or any body) is counted as
+it streams and answered 413 the moment it passes the limit. Either way the connection is
+closed: what the client still sends is never read.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ def install(protocol_class) -> None:
     if getattr(protocol_class.onMessage, "guarded", False):
         return
     deliver = protocol_class.onMessage
+
     def on_message(self, payload: bytes, is_binary: bool) -> None:
         if getattr(self, "flood_cut", False):
             return
