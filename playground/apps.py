@@ -7,7 +7,8 @@ class PlaygroundConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import accounts  # noqa: F401  (connects the sign-in receiver)
+        # accounts connects the sign-in receiver, checks registers the system checks
+        from . import accounts, checks  # noqa: F401
         from .lessons import load_after_migrate
 
         # Once per migrate (sender: this app), the built-in lessons follow docs/lessons.

@@ -12,13 +12,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from playground import wsguard  # noqa: E402
+from playground import serving  # noqa: E402
 from playground.outages import DatabaseAwareWebsockets  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
+from playground.wsorigin import SameOriginValidator  # noqa: E402
 
-wsguard.install()  # bounds what Daphne queues per websocket (playground/wsguard.py)
+# Limits Daphne itself must keep: request bodies, websocket messages and queues
+# (playground/serving/).
+serving.install()
 
 # Daphne serves no static files; in debug Django does, as runserver would.
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
@@ -26,7 +28,7 @@ http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             DatabaseAwareWebsockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }

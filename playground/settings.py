@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from playground.clientaddress import parse_networks
@@ -186,18 +187,25 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Request bodies over this are refused by the server (413) before they are read
+# (playground/serving/http_bodies.py): above the largest body the API takes (a scenario
+# document and a run's commands, playground/jsonapi.py): Django's own limit for forms,
+# 2.5 MiB.
+PLAYGROUND_HTTP_MAX_BODY_BYTES = int(os.environ.get(
+    "PLAYGROUND_HTTP_MAX_BODY_BYTES", global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+
 # Live runs and the play websocket (docs/protocol.md).
 PLAYGROUND_WS_MAX_MESSAGE_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_MESSAGE_BYTES",
                                                      1024 * 1024))
 PLAYGROUND_WS_RATE = float(os.environ.get("PLAYGROUND_WS_RATE", 20))
 PLAYGROUND_WS_BURST = float(os.environ.get("PLAYGROUND_WS_BURST", 40))
 PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S", 1))
-# Messages Daphne may hold for a socket before the consumer reads them (playground/wsguard.py).
+# Messages Daphne may hold for a socket before the consumer reads them (playground/serving/).
 PLAYGROUND_WS_MAX_QUEUED = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED", 100))
 PLAYGROUND_WS_MAX_QUEUED_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED_BYTES",
                                                     4 * 1024 * 1024))
 # Bytes Daphne may hold unsent for a socket before it is cut: only a client that acks frames
-# it does not read gets near it (a window of frames is < 1 MiB; playground/wsguard.py).
+# it does not read gets near it (a window of frames is < 1 MiB; playground/serving/).
 PLAYGROUND_WS_MAX_UNSENT_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_UNSENT_BYTES",
                                                     8 * 1024 * 1024))
 # Frames sent to a viewer and not acked before it gets only the newest state (2 s at 15 Hz).

@@ -22,6 +22,7 @@ from playground.runs import registry
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("consumer_db")]
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/wsorigin.py)
 BRIEF = {"format": "playground.scenario/v1", "name": "Brief", "duration_s": 60,
          "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 10}}],
          "links": []}
@@ -57,7 +58,7 @@ def seat_cookie(student) -> bytes:
 
 
 async def connect(path, cookie=b""):
-    headers = [ORIGIN] + ([(b"cookie", cookie)] if cookie else [])
+    headers = [ORIGIN, HOST] + ([(b"cookie", cookie)] if cookie else [])
     comm = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await comm.connect()
     assert connected

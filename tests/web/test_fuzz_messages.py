@@ -60,7 +60,8 @@ async def stop_runs():
 @given(st.lists(messages(), min_size=1, max_size=5))
 async def test_the_socket_answers_every_bad_message_and_stays_open(batch):
     comm = WebsocketCommunicator(application, "/ws/play/",
-                                 headers=[(b"origin", b"http://127.0.0.1")])
+                                 headers=[(b"origin", b"http://127.0.0.1"),
+                                          (b"host", b"127.0.0.1")])
     connected, _ = await comm.connect()
     assert connected
     try:

@@ -13,6 +13,7 @@ from playground.asgi import application
 from playground.runs import registry
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/wsorigin.py)
 
 DESIGN = {
     "format": "playground.scenario/v1", "name": "two apps", "seed": 3, "duration_s": 600,
@@ -28,7 +29,7 @@ DESIGN = {
 
 
 async def connect(origin=ORIGIN):
-    comm = WebsocketCommunicator(application, "/ws/play/", headers=[origin])
+    comm = WebsocketCommunicator(application, "/ws/play/", headers=[origin, HOST])
     connected, _ = await comm.connect()
     assert connected
     return comm

@@ -1,4 +1,10 @@
-"""Bounds on what Daphne holds for a websocket, in both directions.
+"""Bounds on what Daphne holds for a websocket, in both directions, and on one message.
+
+Message size: Autobahn (under Daphne) fails a socket whose message passes its limit by
+dropping the TCP connection, which the client sees as close 1006 with no reason. Here the
+limit is PLAYGROUND_WS_MAX_MESSAGE_BYTES, applied by Autobahn as the frame header arrives
+(before the payload is buffered), and breaking it is answered as docs/protocol.md says: an
+`error` `too_large`, then close 4008; the rest of the message is dropped unread.
 
 Incoming: what Daphne queues before the consumer reads it.
 
@@ -20,11 +26,13 @@ could get through), and the consumer hears that it disconnected.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
 
-from .consumers import POLICY_VIOLATION
+from ..consumers import POLICY_VIOLATION
+from ..runners import error_payload
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +50,12 @@ def unsent_bytes(transport) -> int:
         return 0
 
 
-def install() -> None:
-    """Wrap Daphne's WebSocketProtocol.onMessage and serverSend (a no-op when Daphne is not
-    installed)."""
-    try:
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:
+def install(protocol_class) -> None:
+    """Wrap onConnect, onMessage, serverSend and _max_message_size_exceeded of Daphne's
+    WebSocketProtocol (an autobahn WebSocketServerProtocol)."""
+    if getattr(protocol_class.onMessage, "guarded", False):
         return
-    if getattr(WebSocketProtocol.onMessage, "guarded", False):
-        return
-    deliver = WebSocketProtocol.onMessage
+    deliver = protocol_class.onMessage
 
     def on_message(self, payload: bytes, is_binary: bool) -> None:
         if getattr(self, "flood_cut", False):
@@ -69,8 +73,10 @@ def install() -> None:
         deliver(self, payload, is_binary)
 
     on_message.guarded = True
-    WebSocketProtocol.onMessage = on_message
-    WebSocketProtocol.serverSend = _bounded_send(WebSocketProtocol.serverSend)
+    protocol_class.onMessage = on_message
+    protocol_class.serverSend = _bounded_send(protocol_class.serverSend)
+    protocol_class.onConnect = _sized_messages(protocol_class.onConnect)
+    protocol_class._max_message_size_exceeded = _too_large
 
 
 def _bounded_send(send):
@@ -85,3 +91,23 @@ def _bounded_send(send):
         send(self, content, binary)
 
     return server_send
+
+
+def _sized_messages(on_connect):
+    def sized_on_connect(self, request):
+        # Autobahn copied Daphne's command-line limits (1 MiB) to the socket; ours rule.
+        self.maxMessagePayloadSize = self.maxFramePayloadSize = \
+            settings.PLAYGROUND_WS_MAX_MESSAGE_BYTES
+        return on_connect(self, request)
+
+    return sized_on_connect
+
+
+def _too_large(self, size: int, limit: int, reason: str) -> None:
+    """Autobahn's hook for a message (or frame) over the limit, called with the frame's
+    header: instead of dropping the connection, say why and close it."""
+    self.failedByMe = True  # Autobahn drops the rest of the message, and all after it
+    log.warning("websocket %s: closed, a message of %d bytes", self.client_addr, size)
+    error = error_payload("too_large", f"messages are limited to {limit} bytes")
+    self.sendMessage(json.dumps(error).encode(), False)
+    self.sendClose(code=POLICY_VIOLATION, reason="message too large")
