@@ -255,7 +255,8 @@ def test_another_persons_seat_cannot_save_my_work(room, assignment, work_url):
 
 async def test_playing_an_unfinished_design_is_refused_with_the_validators_words():
     comm = WebsocketCommunicator(application, "/ws/play/",
-                                 headers=[(b"origin", b"http://127.0.0.1")])
+                                 headers=[(b"origin", b"http://127.0.0.1"),
+                                          (b"host", b"127.0.0.1")])
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "start", "scenario": UNLINKED})
     error = json.loads(await comm.receive_from())

@@ -12,7 +12,7 @@ from django.test import override_settings
 from playground import permissions, quotas, runstore
 from playground.asgi import application
 from playground.runs import registry
-from tests.web.test_play_consumer import DESIGN, ORIGIN, receive_until
+from tests.web.test_play_consumer import DESIGN, HOST, ORIGIN, receive_until
 
 
 def seat_cookie(key: str) -> tuple[bytes, bytes]:
@@ -22,7 +22,7 @@ def seat_cookie(key: str) -> tuple[bytes, bytes]:
 
 
 async def connect(address="203.0.113.5", *headers):
-    comm = WebsocketCommunicator(application, "/ws/play/", headers=[ORIGIN, *headers])
+    comm = WebsocketCommunicator(application, "/ws/play/", headers=[ORIGIN, HOST, *headers])
     comm.scope["client"] = [address, 40000]  # as Daphne puts the peer
     connected, _ = await comm.connect()
     assert connected
@@ -105,7 +105,7 @@ async def test_a_class_of_60_behind_one_address_each_runs_two_designs():
 async def test_sockets_are_limited_per_address_for_anonymous_visitors():
     with quota(sockets_anonymous=3):
         open_ = [await connect() for _ in range(3)]
-        comm = WebsocketCommunicator(application, "/ws/play/", headers=[ORIGIN])
+        comm = WebsocketCommunicator(application, "/ws/play/", headers=[ORIGIN, HOST])
         comm.scope["client"] = ["203.0.113.5", 40001]
         connected, _ = await comm.connect()
         assert connected  # accepted only to say why

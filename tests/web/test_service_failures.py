@@ -348,14 +348,14 @@ async def test_a_socket_that_needs_the_database_to_start_hears_to_come_back_late
     from django.contrib.auth.models import User
 
     from playground.asgi import application
-    from tests.web.test_play_consumer import ORIGIN
+    from tests.web.test_play_consumer import HOST, ORIGIN
 
     user = await sync_to_async(User.objects.create_user)("ada", password="pw-12345678")
     await sync_to_async(client.force_login)(user)
     cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
     sockets_through_proxy.cut()
     for path in ("/ws/play/", "/ws/dashboard/ABCDEFGH/"):
-        socket_ = WebsocketCommunicator(application, path, headers=[ORIGIN, cookie])
+        socket_ = WebsocketCommunicator(application, path, headers=[ORIGIN, HOST, cookie])
         connected, _ = await socket_.connect()
         assert connected, path
         notice = json.loads(await socket_.receive_from())
