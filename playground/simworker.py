@@ -2,7 +2,9 @@
 
 It claims new runs from Redis (playground/runstore.py) while it drives fewer than its maximum
 and no live worker drives fewer, drives each with runs.Run (the same driver as the embedded
-set-up), holds a lease per run that it renews every RENEW_S, and saves each run's progress
+set-up: its runs take turns on the worker's simulation thread, playground/simscheduler.py,
+and a control message never waits for a long step or seek, which the driver reaches in
+slices), holds a lease per run that it renews every RENEW_S, and saves each run's progress
 (simulated time, play state, command log) with it. A run whose lease expired (its worker
 died) is taken over by another worker: rebuilt from document + seed + command log,
 re-simulated to where it was, announced with a `notice`, a snapshot, and played on.
@@ -35,6 +37,7 @@ from simulations.scenario import ScenarioError
 from . import runstore
 from .runners import error_payload
 from .runs import ReplayOnly, Run, RunRegistry
+from .simscheduler import scheduler
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,7 @@ class SimWorker:
             return
         takeover = record["claimed"]  # else new (or its first worker died claiming it)
         try:
-            run = await asyncio.to_thread(self._rebuild, record)
+            run = await scheduler.run(self._rebuild, record)
         except ScenarioError:  # cannot happen to a validated document; never loop on it
             log.exception("simworker %s: run %s cannot be rebuilt", self.id, run_id)
             await runstore.forget(run_id)

@@ -1,0 +1,203 @@
+"""Simulation work a message causes runs in budgeted slices and stops when nobody wants it
+(playground/simscheduler.py): a long `step` or `seek` of a heavy design is reached over
+many frames, other runs keep their frames meanwhile, and a disconnect stops the work.
+
+Counts over generous windows, never latencies: the machine may be busy with other things.
+"""
+
+import asyncio
+import copy
+import json
+import os
+import time
+
+import pytest
+from django.test import override_settings
+
+from playground.models import RunRecord
+from playground.runs import registry
+from tests.web.test_play_consumer import DESIGN, connect, receive_until, start
+from tests.web.test_workers import join, workers, workers_mode  # noqa: F401 (fixtures)
+
+# About 0.3 s of CPU per simulated second: a 60 s step is some twenty seconds of work.
+HEAVY = {
+    "format": "playground.scenario/v1", "name": "heavy", "seed": 1, "duration_s": 600,
+    "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 20000}},
+                   {"id": "lb", "kind": "load_balancer", "params": {"health_check_s": 0}},
+                   *({"id": f"s{i}", "kind": "service",
+                      "params": {"workers": 64, "service_ms": 1}} for i in range(40))],
+    "links": [{"from": "users", "to": "lb"},
+              *({"from": "lb", "to": f"s{i}"} for i in range(40))],
+}
+# asyncio's default thread pool on this machine: as many unbounded steps filled it before.
+ATTACKERS = min(32, (os.cpu_count() or 1) + 4)
+
+
+@pytest.fixture(autouse=True)
+async def stop_runs():
+    yield
+    await registry.stop_all()
+
+
+async def step(comm, run_id, seconds=60):
+    await comm.send_json_to({"type": "control", "run_id": run_id, "action": "step",
+                             "seconds": seconds})
+
+
+async def frames_within(comm, seconds):
+    """The frames a viewer receives (and acks) in the next `seconds`. A run with viewers
+    sends one at least every KEYFRAME_S; a receive that times out ends the application
+    (Channels' test communicator), so each waits that long and more."""
+    frames = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        frames.append(await receive_until(comm, lambda m: m["type"] == "frame", 10))
+    return frames
+
+
+async def still(run, settle=0.5, watch=1.5):
+    """Whether the run's simulated time stays put (after a slice in flight ends)."""
+    await asyncio.sleep(settle)
+    before = run.sim.now
+    await asyncio.sleep(watch)
+    return run.sim.now == before
+
+
+async def test_heavy_steps_do_not_stop_other_runs_frames():
+    victim = await connect()
+    await start(victim, speed=1)
+    await frames_within(victim, 0.5)
+    attackers = []
+    with override_settings(PLAYGROUND_RUNS_PER_CONNECTION=ATTACKERS):
+        comm = await connect()
+        for _ in range(ATTACKERS):
+            snap = await start(comm, HEAVY, paused=True)
+            assert snap["type"] == "snapshot", snap
+            attackers.append(snap["run_id"])
+        for run_id in attackers:
+            await step(comm, run_id)
+    frames = await frames_within(victim, 3.0)
+    assert len(frames) >= 10, f"the victim got {len(frames)} frames in 3 s of the steps"
+    assert frames[-1]["frame"]["t"] > frames[0]["frame"]["t"]
+    assert all(registry.get(r).sim.now < 60 for r in attackers), "the steps really are long"
+    await comm.disconnect()
+    await victim.disconnect()
+
+
+async def test_a_long_step_is_reached_in_slices_and_ends_paused_at_its_target():
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    run_id = snap["run_id"]
+    await step(comm, run_id)
+    progress = await frames_within(comm, 2.0)
+    assert progress, "frames come while the step goes on"
+    assert all(f["status"]["behind"] for f in progress if f["frame"]["t"] < 60)
+    times = [f["frame"]["t"] for f in progress]
+    assert times == sorted(times) and 0 < times[-1] < 60
+    await comm.disconnect()
+
+    light = await connect()  # the same with a design small enough to finish soon
+    snap = await start(light, paused=True)
+    await step(light, snap["run_id"], 30)
+    done = await receive_until(light, lambda m: m["type"] == "frame"
+                               and not m["status"]["behind"] and m["frame"]["t"] > 0, 30)
+    assert done["frame"]["t"] == pytest.approx(30)
+    assert done["status"]["playing"] is False
+    assert await still(registry.get(snap["run_id"]), watch=0.5), "paused at the target"
+    await light.disconnect()
+
+
+async def test_disconnecting_stops_a_long_step():
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    run = registry.get(snap["run_id"])
+    await step(comm, snap["run_id"])
+    await receive_until(comm, lambda m: m["type"] == "frame" and m["frame"]["t"] > 0)
+    await comm.disconnect()
+    assert await still(run), "no work goes on for a run nobody watches"
+    assert run.sim.now < 60
+
+
+async def test_pause_cancels_a_long_step():
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    run = registry.get(snap["run_id"])
+    await step(comm, snap["run_id"])
+    await receive_until(comm, lambda m: m["type"] == "frame" and m["frame"]["t"] > 0)
+    await comm.send_json_to({"type": "control", "run_id": snap["run_id"], "action": "pause"})
+    status = await receive_until(comm, lambda m: m["type"] == "status")
+    assert status["status"]["playing"] is False
+    assert await still(run)
+    await comm.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("consumer_db")
+async def test_a_long_seek_is_reached_in_slices_and_stops_with_its_viewer():
+    link = await asyncio.to_thread(lambda: RunRecord.objects.create(
+        title="heavy", document=HEAVY, seed=1, commands=[], until_s=60.0).share_id)
+    comm = await connect()
+    await comm.send_json_to({"type": "replay", "run_link": link, "paused": True})
+    snap = await receive_until(comm, lambda m: m["type"] in ("snapshot", "error"), 10)
+    assert snap["type"] == "snapshot", snap
+    run = registry.get(snap["run_id"])
+    await comm.send_json_to({"type": "control", "run_id": snap["run_id"], "action": "seek",
+                             "t": 55})
+    progress = await frames_within(comm, 2.0)
+    moving = [f for f in progress if 0 < f["frame"]["t"] < 55]
+    assert moving and all(f["status"]["behind"] for f in moving), \
+        "frames come while the seek goes on"
+    await comm.disconnect()
+    assert await still(run)
+    assert run.sim.now < 55
+
+
+def test_replay_seek_is_restore_then_advance():
+    """seek(t) = rewind(t) (restore a checkpoint) + advance(t): the driver does the advance
+    in budgeted slices and lands on the same frame."""
+    from simulations.replay import Replayer
+
+    design = copy.deepcopy(DESIGN)
+    whole = Replayer(design, 5, [], 30.0)
+    whole.advance(25)
+    whole.seek(12.0)
+    sliced = Replayer(design, 5, [], 30.0)
+    sliced.advance(25)
+    t = sliced.rewind(12.0)
+    while not sliced.advance(t, 0.001):
+        pass
+    sliced.sim.drop_dots()
+    assert t == 12.0
+    assert json.dumps(sliced.frame()) == json.dumps(whole.frame())
+
+
+@pytest.mark.redis
+async def test_a_worker_slices_a_long_step_and_stops_it_on_disconnect(workers):  # noqa: F811
+    worker = await workers.start("w1")
+    comm = await connect()
+    await comm.send_json_to({"type": "start", "scenario": HEAVY, "paused": True})
+    snap = await receive_until(comm, lambda m: m["type"] in ("snapshot", "error"), 10)
+    assert snap["type"] == "snapshot", snap
+    run_id = snap["run_id"]
+    await step(comm, run_id)
+    progress = await frames_within(comm, 3.0)
+    assert [f for f in progress if 0 < f["frame"]["t"] < 60], \
+        "the worker publishes frames while the step goes on"
+    # The worker still answers other messages meanwhile.
+    viewer = await connect()
+    assert (await join(viewer, run_id))["type"] == "snapshot"
+    await viewer.disconnect()
+    await comm.disconnect()
+    assert await still(worker.runs[run_id], settle=1.0)
+
+
+def test_grading_runs_at_a_low_priority():
+    """A grading is one long simulation in a child process: the OS gives live runs the
+    CPU first (its time limit is tests/web/test_classroom_grading.py's)."""
+    from playground.classrooms.grader import NICE, Grader
+
+    grader = Grader()
+    try:
+        assert grader.pool().apply(os.nice, (0,)) == min(19, os.nice(0) + NICE)
+    finally:
+        grader.close()
