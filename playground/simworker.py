@@ -37,7 +37,6 @@ from simulations.scenario import ScenarioError
 from . import runstore
 from .runners import error_payload
 from .runs import ReplayOnly, Run, RunRegistry
-from .simscheduler import scheduler
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +138,9 @@ class SimWorker:
             return
         takeover = record["claimed"]  # else new (or its first worker died claiming it)
         try:
-            run = await scheduler.run(self._rebuild, record)
+            # Not on the simulation thread: a takeover's re-simulation is one long job
+            # (not sliced yet), which would stop this worker's other runs meanwhile.
+            run = await asyncio.to_thread(self._rebuild, record)
         except ScenarioError:  # cannot happen to a validated document; never loop on it
             log.exception("simworker %s: run %s cannot be rebuilt", self.id, run_id)
             await runstore.forget(run_id)
