@@ -54,7 +54,7 @@ async def frames_within(comm, seconds):
     return frames
 
 
-async def still(run, settle=0.5, watch=1.5):
+async def still(run, settle=1.0, watch=1.5):
     """Whether the run's simulated time stays put (after a slice in flight ends)."""
     await asyncio.sleep(settle)
     before = run.sim.now
@@ -89,10 +89,11 @@ async def test_a_long_step_is_reached_in_slices_and_ends_paused_at_its_target():
     run_id = snap["run_id"]
     await step(comm, run_id)
     progress = await frames_within(comm, 2.0)
-    assert progress, "frames come while the step goes on"
-    assert all(f["status"]["behind"] for f in progress if f["frame"]["t"] < 60)
+    moving = [f for f in progress if 0 < f["frame"]["t"] < 60]
+    assert moving, "frames come while the step goes on"
+    assert all(f["status"]["behind"] and not f["status"]["playing"] for f in moving)
     times = [f["frame"]["t"] for f in progress]
-    assert times == sorted(times) and 0 < times[-1] < 60
+    assert times == sorted(times)
     await comm.disconnect()
 
     light = await connect()  # the same with a design small enough to finish soon
@@ -187,7 +188,7 @@ async def test_a_worker_slices_a_long_step_and_stops_it_on_disconnect(workers): 
     assert (await join(viewer, run_id))["type"] == "snapshot"
     await viewer.disconnect()
     await comm.disconnect()
-    assert await still(worker.runs[run_id], settle=1.0)
+    assert await still(worker.runs[run_id])
 
 
 def test_grading_runs_at_a_low_priority():
