@@ -51,6 +51,14 @@ def _predictions(scenario: Scenario) -> dict[str, Any]:
     return predict(scenario)
 
 
+def _repredictions(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The predictions of a changed design, or None if it is no longer valid."""
+    try:
+        return _predictions(validate(document))
+    except ScenarioError:
+        return None
+
+
 def diff(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]:
     """Per component, only the fields that changed."""
     out = {}
@@ -342,15 +350,16 @@ class Run:
                 await self._repredict(applied["target"], applied["params"])
 
     async def _repredict(self, target: str, params: dict[str, Any]) -> None:
+        """Predictions of the design as a `set` changed it (validated and predicted on the
+        simulation thread: a big design takes tens of milliseconds)."""
         doc = json.loads(json.dumps(self.document))
         for comp in doc["components"]:
             if comp["id"] == target:
                 comp.setdefault("params", {}).update(params)
-        try:
-            scenario = validate(doc)
-        except ScenarioError:  # a set that made the design invalid as a whole: keep the old
+        predictions = await scheduler.run(_repredictions, doc, who=self)
+        if predictions is None:  # a set that made the design invalid as a whole: keep the old
             return
-        self.predictions = await scheduler.run(_predictions, scenario, who=self)
+        self.predictions = predictions
         await self.publish({"type": "predictions", "run_id": self.id,
                             "predictions": self.predictions})
 
