@@ -9,6 +9,7 @@ import asyncio
 import copy
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -201,3 +202,24 @@ def test_grading_runs_at_a_low_priority():
         assert grader.pool().apply(os.nice, (0,)) == min(19, os.nice(0) + NICE)
     finally:
         grader.close()
+
+
+async def test_the_scheduler_serves_the_lightest_run_first_and_skips_cancelled_jobs():
+    """Jobs queued while the simulation thread is busy: the run that used the least CPU
+    goes first; a job whose caller gave up is not run."""
+    from playground.simscheduler import SimScheduler
+
+    sched = SimScheduler()
+    heavy, light = object(), object()
+    await sched.run(time.sleep, 0.05, who=heavy)  # heavy has used CPU lately
+    gate, done = threading.Event(), []
+    busy = asyncio.ensure_future(sched.run(gate.wait, 10))
+    await asyncio.sleep(0.1)  # the thread is in gate.wait
+    queued = [asyncio.ensure_future(sched.run(done.append, "heavy", who=heavy)),
+              asyncio.ensure_future(sched.run(done.append, "gone", who=light)),
+              asyncio.ensure_future(sched.run(done.append, "light", who=light))]
+    await asyncio.sleep(0)  # each is queued
+    queued[1].cancel()
+    gate.set()
+    await asyncio.gather(busy, queued[0], queued[2])
+    assert done == ["light", "heavy"]
