@@ -14,6 +14,7 @@ from typing import Any
 # server's runs take turns in slices of a few milliseconds (playground/simscheduler.py).
 BUDGET_CHECK_EVERY = 256
 
+
 class Kernel:
     """Runs callbacks in time order; ties run in the order they were scheduled."""
 
