@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -160,17 +162,23 @@ class Run:
                 log.warning("run %s: channel layer unavailable, dropping messages", self.id)
             self.dropping = True
 
-    def catch_up(self, commands: list[dict[str, Any]], t: float) -> None:
+    async def catch_up(self, commands: list[dict[str, Any]], t: float) -> None:
         """Re-simulate to simulated time `t` from the scenario, seed and command log: a run
         taken over by another worker. Frames at `t` do not depend on how time was sliced, so
-        viewers see the run they were watching, not a restart."""
-        if self.replayer is None:
+        viewers see the run they were watching, not a restart. In slices on the simulation
+        thread, like a step: the worker's other runs take their turns meanwhile."""
+        if self.replayer is None:  # a Replayer applies the log's commands at their times
             until = max([t, *(c["at_s"] for c in commands)])
-            self.sim = Simulation.replay(self.scenario, self.seed, commands, until=until,
-                                         dots_per_s=DOTS_PER_S)
+            replayer = await scheduler.run(
+                functools.partial(Replayer, every_s=math.inf, dots_per_s=DOTS_PER_S),
+                self.scenario, self.seed, commands, until, who=self)
         else:
-            self.replayer.seek(t)
-            self.sim = self.replayer.sim
+            replayer = self.replayer
+            until = await scheduler.run(replayer.rewind, t, who=self)
+        while not await scheduler.run(replayer.advance, until,
+                                      scheduler.budget(self, TICK_S), who=self):
+            pass
+        self.sim = replayer.sim
         self.sim.drop_dots()
         self.last_frame = self.sim.frame()
         self.state = self.last_frame["components"]

@@ -223,3 +223,31 @@ async def test_the_scheduler_serves_the_lightest_run_first_and_skips_cancelled_j
     gate.set()
     await asyncio.gather(busy, queued[0], queued[2])
     assert done == ["light", "heavy"]
+
+
+async def test_a_takeovers_re_simulation_is_sliced_and_lands_on_the_same_frame(monkeypatch):
+    """A worker taking a run over re-simulates it in slices, turns on the simulation
+    thread between which the worker's other runs and its lease renewals go on, to the very
+    frame a straight replay of the command log gives."""
+    from playground.runs import DOTS_PER_S, Run, RunRegistry
+    from playground.simscheduler import scheduler
+    from simulations import Simulation
+
+    commands = [{"at_s": 2.0, "action": "fail", "target": "app2", "params": {}},
+                {"at_s": 5.5, "action": "set", "target": "users",
+                 "params": {"rate_rps": 300}}]
+    straight = Simulation.replay(DESIGN, 3, commands, until=8.0, dots_per_s=DOTS_PER_S)
+    straight.drop_dots()
+    run = Run(RunRegistry(), DESIGN, 3, 1.0, paused=True)
+    monkeypatch.setattr(scheduler, "budget", lambda who, frame_s: 0.0005)
+    turns, run_job = [], scheduler.run
+
+    async def counted(job, *args, who=None):
+        turns.append(who)
+        return await run_job(job, *args, who=who)
+
+    monkeypatch.setattr(scheduler, "run", counted)
+    await run.catch_up(commands, 8.0)
+    assert turns.count(run) > 10, "re-simulated in many short turns"
+    assert run.sim.command_log == straight.command_log
+    assert json.dumps(run.last_frame) == json.dumps(straight.frame())
