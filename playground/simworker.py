@@ -7,7 +7,8 @@ and a control message never waits for a long step or seek, which the driver reac
 slices), holds a lease per run that it renews every RENEW_S, and saves each run's progress
 (simulated time, play state, command log) with it. A run whose lease expired (its worker
 died) is taken over by another worker: rebuilt from document + seed + command log,
-re-simulated to where it was, announced with a `notice`, a snapshot, and played on.
+re-simulated to where it was (in slices, beside its other runs), announced with a
+`notice`, a snapshot, and played on.
 
 Takeover bound: a worker renews at most RENEW_S before it dies, so its leases expire within
 LEASE_MS after the death; the scan runs every RENEW_S: a run moves within
