@@ -1,17 +1,22 @@
 """The run driver: owns live Simulations and paces them to wall time x speed.
 
-Each run is an asyncio task on the server's event loop. The simulation itself advances in a
-worker thread (`asyncio.to_thread`) within a wall-clock budget per frame, so the event loop
-never blocks: other sockets keep being served while a heavy run plays. Frames are published
-to the run's channel-layer group as ready-to-send JSON text (encoded once for all viewers).
+Each run is an asyncio task on the server's event loop. The simulation itself advances on
+the process's simulation thread (playground/simscheduler.py) in slices with a wall-clock
+budget, runs taking turns, so the event loop never blocks and no run starves another: a run
+that cannot get enough CPU falls `behind`. A `step` or `seek` is a goal the driver reaches
+in such slices over as many frames as it takes, publishing frames on the way; a run nobody
+watches does no simulation work at all (its goal is dropped). Frames are published to the
+run's channel-layer group as ready-to-send JSON text (encoded once for all viewers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -26,10 +31,12 @@ from . import monitoring
 from .classrooms.live import DIGEST_HZ, publish_digest
 from .permissions import new_owner_token, new_run_id, run_group
 from .runstore import LAYER_DOWN
+from .simscheduler import scheduler
 
 log = logging.getLogger(__name__)
 
 FRAME_HZ = 15
+TICK_S = 1.0 / FRAME_HZ
 KEYFRAME_S = 2.0  # a full frame this often, so a viewer that missed one heals
 DOTS_PER_S = 150  # requests drawn as dots per simulated second at speed 1
 MAX_STEP_S = 60.0
@@ -45,6 +52,14 @@ def _predictions(scenario: Scenario) -> dict[str, Any]:
     except ImportError:  # predictions are optional extras of the report
         return {}
     return predict(scenario)
+
+
+def _repredictions(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The predictions of a changed design, or None if it is no longer valid."""
+    try:
+        return _predictions(validate(document))
+    except ScenarioError:
+        return None
 
 
 def diff(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]:
@@ -84,6 +99,9 @@ class Run:
         self.speed = speed
         self.playing = not paused
         self.behind = False
+        # A step's or seek's target time, reached in slices by the driver (None: none).
+        self.goal: float | None = None
+        self.seeking = False  # the goal is a seek: play resumes after it, dots are dropped
         self.dropping = False  # messages are being lost: Redis is away
         self.ended: str | None = None
         self.seq = 0
@@ -96,6 +114,7 @@ class Run:
         self.task: asyncio.Task | None = None
 
     def _new_simulation(self) -> None:
+        self.goal, self.seeking = None, False
         if self.replay is None:
             self.sim = Simulation(self.scenario, seed=self.seed, dots_per_s=DOTS_PER_S)
         else:
@@ -144,17 +163,23 @@ class Run:
                 log.warning("run %s: channel layer unavailable, dropping messages", self.id)
             self.dropping = True
 
-    def catch_up(self, commands: list[dict[str, Any]], t: float) -> None:
+    async def catch_up(self, commands: list[dict[str, Any]], t: float) -> None:
         """Re-simulate to simulated time `t` from the scenario, seed and command log: a run
         taken over by another worker. Frames at `t` do not depend on how time was sliced, so
-        viewers see the run they were watching, not a restart."""
-        if self.replayer is None:
+        viewers see the run they were watching, not a restart. In slices on the simulation
+        thread, like a step: the worker's other runs take their turns meanwhile."""
+        if self.replayer is None:  # a Replayer applies the log's commands at their times
             until = max([t, *(c["at_s"] for c in commands)])
-            self.sim = Simulation.replay(self.scenario, self.seed, commands, until=until,
-                                         dots_per_s=DOTS_PER_S)
+            replayer = await scheduler.run(
+                functools.partial(Replayer, every_s=math.inf, dots_per_s=DOTS_PER_S),
+                self.scenario, self.seed, commands, until, who=self)
         else:
-            self.replayer.seek(t)
-            self.sim = self.replayer.sim
+            replayer = self.replayer
+            until = await scheduler.run(replayer.rewind, t, who=self)
+        while not await scheduler.run(replayer.advance, until,
+                                      scheduler.budget(self, TICK_S), who=self):
+            pass
+        self.sim = replayer.sim
         self.sim.drop_dots()
         self.last_frame = self.sim.frame()
         self.state = self.last_frame["components"]
@@ -166,22 +191,25 @@ class Run:
 
     async def _drive(self) -> None:
         loop = asyncio.get_running_loop()
-        tick = 1.0 / FRAME_HZ
         last = next_key = loop.time()
         try:
             while self.ended is None:
-                await asyncio.sleep(max(0.0, last + tick - loop.time()))
+                await asyncio.sleep(max(0.0, last + TICK_S - loop.time()))
                 now = loop.time()
-                elapsed, last = min(now - last, 4 * tick), now
+                elapsed, last = min(now - last, 4 * TICK_S), now
                 if self._idle_too_long():
                     await self.end("idle")
                     break
                 keyframe = now >= next_key
                 if keyframe:
                     next_key = now + KEYFRAME_S
+                if not self.viewers:  # nobody would see it: no work, no frames
+                    continue
                 async with self.lock:
-                    if self.playing:
-                        await self._play(elapsed, tick, keyframe)
+                    if self.goal is not None:
+                        await self._to_goal(keyframe)
+                    elif self.playing:
+                        await self._play(elapsed, keyframe)
                     elif keyframe:
                         await self._publish_frame(full=True)
         except asyncio.CancelledError:
@@ -189,8 +217,10 @@ class Run:
         except Exception:
             log.exception("run %s failed", self.id)
             await self.end("error")
+        finally:
+            scheduler.forget(self)
 
-    async def _play(self, elapsed: float, tick: float, keyframe: bool) -> None:
+    async def _play(self, elapsed: float, keyframe: bool) -> None:
         """One frame of play. A live run pauses once at the scenario's duration_s (its
         events are over) and plays on from there if asked; a replay pauses at its until_s
         and goes no further."""
@@ -199,21 +229,34 @@ class Run:
         stop_at_end = self.replayer is not None or self.sim.now < end <= target
         if stop_at_end:
             target = min(target, end)
-        await self._advance(target, tick * 0.6, keyframe)
+        await self._slice(target)
+        await self._publish_frame(keyframe)
         if stop_at_end and self.sim.now >= end:
             self.playing = False
             await self.publish({"type": "status", "run_id": self.id, "status": self.status()})
 
-    async def _advance(self, target: float, budget: float | None, full: bool) -> None:
-        """Advance in a worker thread, then publish the frame (called holding the lock)."""
+    async def _to_goal(self, keyframe: bool) -> None:
+        """One slice toward a step's or seek's target, and its frame: `behind` until the
+        target is reached, a keyframe there after a seek."""
+        seeking = self.seeking
+        if await self._slice(self.goal, drop_dots=seeking):
+            self.goal, self.seeking = None, False
+        await self._publish_frame(keyframe or seeking)
+
+    async def _slice(self, target: float, drop_dots: bool = False) -> bool:
+        """Advance toward `target` for one slice on the simulation thread and take the
+        frame there (called holding the lock). Returns whether `target` was reached."""
+        budget = scheduler.budget(self, TICK_S)
+
         def work() -> tuple[bool, dict]:
             reached = (self.replayer or self.sim).advance(target, budget)
+            if drop_dots:
+                self.sim.drop_dots()
             return reached, self.sim.frame()
 
-        reached, frame = await asyncio.to_thread(work)
+        reached, self.last_frame = await scheduler.run(work, who=self)
         self.behind = not reached
-        self.last_frame = frame
-        await self._publish_frame(full)
+        return reached
 
     async def _publish_frame(self, full: bool) -> None:
         frame = dict(self.last_frame)
@@ -267,17 +310,18 @@ class Run:
                 return
             if action == "play":
                 self.playing = True
+                if not self.seeking:  # play goes on from here, a seek's target first
+                    self.goal = None
             elif action == "pause":
                 self.playing = False
+                self.goal, self.seeking = None, False
             elif action == "speed":
                 self.speed = speed if speed is not None else self.speed
             elif action == "step":
-                step = min(seconds or self.speed / FRAME_HZ, MAX_STEP_S)
-                self.playing = False
-                await self._advance(self.sim.now + step, None, full=False)
+                self._step(seconds)
                 return
             elif action == "reset":
-                await asyncio.to_thread(self._new_simulation)
+                await scheduler.run(self._new_simulation, who=self)
                 self.seq += 1
                 await self.publish(self.snapshot(), run_id=self.id, kind="snapshot")
                 return
@@ -286,16 +330,20 @@ class Run:
                 return
             await self.publish({"type": "status", "run_id": self.id, "status": self.status()})
 
-    async def _seek(self, t: float) -> None:
-        """Restore from the nearest checkpoint and publish a keyframe (holding the lock)."""
-        def work() -> dict:
-            self.replayer.seek(t)
-            return self.replayer.frame()
+    def _step(self, seconds: float | None) -> None:
+        """Pause, and aim `seconds` past the current goal (or now), at most MAX_STEP_S past
+        now: the driver gets there in slices (holding the lock)."""
+        step = min(seconds or self.speed / FRAME_HZ, MAX_STEP_S)
+        self.playing = False
+        start = self.sim.now if self.goal is None or self.seeking else self.goal
+        self.goal, self.seeking = min(start + step, self.sim.now + MAX_STEP_S), False
 
-        self.last_frame = await asyncio.to_thread(work)
+    async def _seek(self, t: float) -> None:
+        """Restore the nearest checkpoint at or before `t` and aim for `t`: the driver gets
+        there in slices and publishes a keyframe (holding the lock)."""
+        self.goal = await scheduler.run(self.replayer.rewind, t, who=self)
+        self.seeking = True
         self.sim = self.replayer.sim
-        self.behind = False
-        await self._publish_frame(full=True)
 
     async def command(self, command: dict[str, Any]) -> None:
         """Apply a live command at the current simulated time (raises ScenarioError, or
@@ -313,15 +361,16 @@ class Run:
                 await self._repredict(applied["target"], applied["params"])
 
     async def _repredict(self, target: str, params: dict[str, Any]) -> None:
+        """Predictions of the design as a `set` changed it (validated and predicted on the
+        simulation thread: a big design takes tens of milliseconds)."""
         doc = json.loads(json.dumps(self.document))
         for comp in doc["components"]:
             if comp["id"] == target:
                 comp.setdefault("params", {}).update(params)
-        try:
-            scenario = validate(doc)
-        except ScenarioError:  # a set that made the design invalid as a whole: keep the old
+        predictions = await scheduler.run(_repredictions, doc, who=self)
+        if predictions is None:  # a set that made the design invalid as a whole: keep the old
             return
-        self.predictions = await asyncio.to_thread(_predictions, scenario)
+        self.predictions = predictions
         await self.publish({"type": "predictions", "run_id": self.id,
                             "predictions": self.predictions})
 
@@ -329,9 +378,11 @@ class Run:
         self.viewers.add(channel)
 
     def unwatch(self, channel: str) -> None:
+        """The last viewer leaving drops the goal: nobody waits for it any more."""
         self.viewers.discard(channel)
         if not self.viewers:
             self.idle_since = time.monotonic()
+            self.goal, self.seeking = None, False
 
     async def end(self, reason: str) -> None:
         async with self.lock:
@@ -361,11 +412,11 @@ class RunRegistry:
                      paused: bool, replay: dict[str, Any] | None = None,
                      seat: tuple[int, int] | None = None) -> Run:
         """Validate and start a run, or with `replay` the replay of a run link (raises
-        ScenarioError or RunLimit). Building it (key tables, predictions) happens in a
-        thread: a big design must not stall other sockets."""
+        ScenarioError or RunLimit). Building it (key tables, predictions) happens on the
+        simulation thread: a big design must not stall other sockets."""
         if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
             raise RunLimit()
-        run = await asyncio.to_thread(Run, self, document, seed, speed, paused, replay, seat)
+        run = await scheduler.run(Run, self, document, seed, speed, paused, replay, seat)
         if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
             raise RunLimit()
         self.runs[run.id] = run

@@ -2,10 +2,13 @@
 
 It claims new runs from Redis (playground/runstore.py) while it drives fewer than its maximum
 and no live worker drives fewer, drives each with runs.Run (the same driver as the embedded
-set-up), holds a lease per run that it renews every RENEW_S, and saves each run's progress
+set-up: its runs take turns on the worker's simulation thread, playground/simscheduler.py,
+and a control message never waits for a long step or seek, which the driver reaches in
+slices), holds a lease per run that it renews every RENEW_S, and saves each run's progress
 (simulated time, play state, command log) with it. A run whose lease expired (its worker
 died) is taken over by another worker: rebuilt from document + seed + command log,
-re-simulated to where it was, announced with a `notice`, a snapshot, and played on.
+re-simulated to where it was (in slices, beside its other runs), announced with a
+`notice`, a snapshot, and played on.
 
 Takeover bound: a worker renews at most RENEW_S before it dies, so its leases expire within
 LEASE_MS after the death; the scan runs every RENEW_S: a run moves within
@@ -56,6 +59,7 @@ class SimWorker:
         self.max_runs = max_runs
         self.registry = RunRegistry()  # what Run.end reports to; ownership is self.runs
         self.runs: dict[str, Run] = {}
+        self.catching_up: dict[str, asyncio.Task] = {}  # runs taken over, re-simulating
         self.heard: dict[str, dict[str, float]] = {}  # run id -> viewer channel -> last seen
         self.roll_call_at = 0.0
         self.announced = False
@@ -79,8 +83,12 @@ class SimWorker:
         for run in list(self.runs.values()):
             if run.task is not None:
                 run.task.cancel()
+            catching_up = self.catching_up.pop(run.id, None)
+            if catching_up is not None:  # its record has the progress to start from
+                catching_up.cancel()
             try:
-                await runstore.save(run.id, _progress(run))
+                if catching_up is None:
+                    await runstore.save(run.id, _progress(run))
                 await runstore.release(run.id, self.id)
             except runstore.LAYER_DOWN:
                 pass
@@ -136,7 +144,7 @@ class SimWorker:
             return
         takeover = record["claimed"]  # else new (or its first worker died claiming it)
         try:
-            run = await asyncio.to_thread(self._rebuild, record)
+            run, t = await asyncio.to_thread(self._rebuild, record)
         except ScenarioError:  # cannot happen to a validated document; never loop on it
             log.exception("simworker %s: run %s cannot be rebuilt", self.id, run_id)
             await runstore.forget(run_id)
@@ -144,6 +152,32 @@ class SimWorker:
             return
         self.runs[run_id] = run
         self.heard[run_id] = {}
+        if t is None:
+            await self._start_driving(run, takeover)
+        else:  # apart: the claim and renewal loops must not wait for a re-simulation
+            self.catching_up[run_id] = asyncio.create_task(
+                self._catch_up(run, record["commands"], t), name=f"catch-up {run_id}")
+
+    async def _catch_up(self, run: Run, commands: list[dict[str, Any]], t: float) -> None:
+        """Re-simulate a run taken over to time `t` (in slices: playground/runs.py), then
+        drive it. Meanwhile its lease is renewed but its record keeps the last worker's
+        progress, and viewers' messages to it go unanswered (they join the snapshot that
+        follows)."""
+        try:
+            await run.catch_up(commands, t)
+        except Exception:
+            log.exception("simworker %s: run %s cannot be re-simulated", self.id, run.id)
+            self.runs.pop(run.id, None)  # its lease expires: another worker tries
+            self.heard.pop(run.id, None)
+            return
+        finally:
+            self.catching_up.pop(run.id, None)
+        if self.runs.get(run.id) is run:  # not lost meanwhile
+            await self._start_driving(run, takeover=True)
+
+    async def _start_driving(self, run: Run, takeover: bool) -> None:
+        """Announce a claimed run (a notice after a takeover, a snapshot) and drive it."""
+        run_id = run.id
         try:
             await self.layer.group_add(runstore.control_group(run_id), self.channel)
             await runstore.save(run_id, {**_progress(run), "claimed": 1})
@@ -159,15 +193,17 @@ class SimWorker:
         finally:  # driven even if Redis went away meanwhile: the renewals catch up
             run.start()
 
-    def _rebuild(self, record: dict[str, Any]) -> Run:
-        """The run re-simulated to where it was when its worker died. The record is saved
-        every RENEW_S, so a playing run goes on from its saved time plus what it played
-        since (at most 2 x RENEW_S of it): never behind what viewers saw, and the time
-        without a worker is a pause, not a jump ahead (nor a long re-simulation)."""
+    def _rebuild(self, record: dict[str, Any]) -> tuple[Run, float | None]:
+        """The run, and for one taken over the time to re-simulate it to: where it was when
+        its worker died. The record is saved every RENEW_S, so a playing run goes on from
+        its saved time plus what it played since (at most 2 x RENEW_S of it): never behind
+        what viewers saw, and the time without a worker is a pause, not a jump ahead (nor
+        a long re-simulation)."""
         seat = tuple(record["seat"]) if record["seat"] else None
         run = Run(self.registry, record["doc"], record["seed"], record["speed"],
                   paused=not record["playing"], replay=record["replay"], seat=seat,
                   run_id=record["id"])
+        t = None
         if record["claimed"]:
             t = record["t"]
             if record["playing"]:
@@ -177,11 +213,10 @@ class SimWorker:
                     target = min(target, run.end_s)
                     run.playing = target < run.end_s
                 t = target
-            run.catch_up(record["commands"], t)
             # Frames go on counting past any the last worker sent after its last save:
             # viewers' send windows (playground/sendwindow.py) expect seqs to grow.
             run.seq = record["seq"] + SEQ_GAP
-        return run
+        return run, t
 
     # -- leases, progress, viewers --------------------------------------------------------
     async def _renew(self) -> None:
@@ -193,6 +228,10 @@ class SimWorker:
         if roll_call:
             self.roll_call_at = time.monotonic()
         for run_id, run in list(self.runs.items()):
+            if run_id in self.catching_up:  # its record keeps the last worker's progress
+                if not await runstore.renew(run_id, self.id):
+                    await self._drop(run_id)
+                continue
             if run.ended is not None:
                 await self._drop(run_id)
                 await runstore.forget(run_id)
@@ -230,6 +269,8 @@ class SimWorker:
         """Stop driving a run (ended, or another worker holds its lease now)."""
         run = self.runs.pop(run_id)
         self.heard.pop(run_id, None)
+        if (catching_up := self.catching_up.pop(run_id, None)) is not None:
+            catching_up.cancel()
         if run.task is not None and run.ended is None:
             run.task.cancel()
         await self.layer.group_discard(runstore.control_group(run_id), self.channel)
@@ -243,8 +284,8 @@ class SimWorker:
     async def _control(self) -> None:
         message = await self.layer.receive(self.channel)
         run = self.runs.get(message.get("run_id", ""))
-        if run is None or run.ended is not None:
-            return  # ended, or moved on: the next owner answers
+        if run is None or run.ended is not None or run.id in self.catching_up:
+            return  # ended, moved on (the next owner answers), or not driven yet
         reply_to = message["reply_to"]
         kind = message["type"]
         if kind in ("run.join", "run.watching"):

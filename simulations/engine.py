@@ -141,6 +141,9 @@ class Simulation:
             reached = kernel.run_until(self._window_k * WINDOW_S, _left(deadline))
             if reached:
                 self._close_window()
+                # The kernel looks at the clock only within a window's events: look here
+                # too, or a light design's long step would run hundreds of windows at once.
+                reached = _left(deadline) != 0.0
         if reached:
             reached = kernel.run_until(t, _left(deadline))
         self.wall_s += time.perf_counter() - start

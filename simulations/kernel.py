@@ -9,6 +9,11 @@ from heapq import heappop, heappush
 from itertools import count
 from typing import Any
 
+# Events between two looks at the clock in a budgeted run: a big design's events cost up to
+# a few hundred microseconds each (a balancer choosing among hundreds of pools), and a live
+# server's runs take turns in slices of a few milliseconds (playground/simscheduler.py).
+BUDGET_CHECK_EVERY = 256
+
 
 class Kernel:
     """Runs callbacks in time order; ties run in the order they were scheduled."""
@@ -44,7 +49,8 @@ class Kernel:
             self._run_all(t_end)
         else:
             deadline = time.perf_counter() + budget_s
-            while self._run(t_end, 2048) and self.heap and self.heap[0][0] <= t_end:
+            while self._run(t_end, BUDGET_CHECK_EVERY) and self.heap and \
+                    self.heap[0][0] <= t_end:
                 if time.perf_counter() > deadline:
                     return False
         if t_end > self.now:

@@ -4,7 +4,8 @@
 `Simulation.replay` does (advance to at_s, then apply), so the run is the recorded one frame
 for frame. On the way it keeps checkpoints: pickled copies of the whole simulation every
 `every_s` simulated seconds. `seek(t)` restores the latest checkpoint at or before `t` and
-re-simulates from there, so rewinding costs at most one checkpoint interval of simulation.
+re-simulates from there, so rewinding costs at most one checkpoint interval of simulation
+(a server does the two halves apart, `rewind(t)` then `advance(t, budget)` in slices).
 
 Memory bound: at most `max_checkpoints` checkpoints of at most `max_bytes` in all (pickles,
 so their size is known exactly). Past either limit every other checkpoint is dropped and the
@@ -85,14 +86,20 @@ class Replayer:
 
     def seek(self, t: float) -> None:
         """Go to simulated time `t` (clamped to 0..until_s), backwards or forwards."""
+        self.advance(self.rewind(t))
+        self.sim.drop_dots()
+
+    def rewind(self, t: float) -> float:
+        """The first half of a seek: restore the latest checkpoint at or before `t` if that
+        is nearer than now (or `t` is behind now), and return `t` clamped to 0..until_s, for
+        `advance` to reach (in budgeted slices if need be; `sim` may be a new object)."""
         t = min(max(t, 0.0), self.until_s)
         at, index, data = max((c for c in self._checkpoints if c[0] <= t),
                               key=lambda c: c[0])
         if t < self.sim.now or at > self.sim.now:
             self.sim = pickle.loads(data)
             self._next = index
-        self.advance(t)
-        self.sim.drop_dots()
+        return t
 
     def frame(self) -> dict[str, Any]:
         return self.sim.frame()

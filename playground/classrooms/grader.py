@@ -3,10 +3,12 @@
 The Submission table is the queue. A grader claims the oldest queued submission (or one whose
 grader vanished: claimed more than LEASE_S ago and still running), runs the engine's
 `simulations.grading.grade` in a child process (simulation is CPU-bound pure Python; a child
-keeps it off the web process's GIL, so live runs keep their frame rate), and stores the
-result. Embedded default: a daemon thread in the web process, started by a submit and ended when the
-queue is empty. With
-PLAYGROUND_GRADER=worker, web processes only enqueue and `manage.py grader` processes grade.
+keeps it off the web process's GIL, so live runs keep their frame rate; it runs at a low
+priority, `nice` NICE, so it takes only the CPU they leave), and stores the result. A
+grading longer than PLAYGROUND_GRADE_TIMEOUT_S is failed and its child killed. Embedded
+default: a daemon thread in the web process, started by a submit and ended when the queue is
+empty. With PLAYGROUND_GRADER=worker, web processes only enqueue and `manage.py grader`
+processes grade.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from .models import Submission
 log = logging.getLogger(__name__)
 
 LEASE_S = 300  # a running submission unclaimed for this long is graded again elsewhere
+# The grading child's niceness: on a machine shared with live runs, the scheduler gives it
+# the CPU they leave (a grading waits; a frame cannot).
+NICE = 10
 
 
 def grader_name() -> str:
@@ -86,7 +91,8 @@ class Grader:
 
     def pool(self) -> multiprocessing.pool.Pool:
         if self._pool is None:
-            self._pool = multiprocessing.get_context("spawn").Pool(processes=1)
+            self._pool = multiprocessing.get_context("spawn").Pool(
+                processes=1, initializer=os.nice, initargs=(NICE,))
         return self._pool
 
     def close(self) -> None:

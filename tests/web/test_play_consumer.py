@@ -101,7 +101,7 @@ async def test_pause_step_speed_and_status():
     assert snap["status"]["playing"] is False
     await comm.send_json_to({"type": "control", "run_id": run_id, "action": "step",
                              "seconds": 2.5})
-    frame = await receive_until(comm, lambda m: m["type"] == "frame" and not m.get("full"))
+    frame = await receive_until(comm, lambda m: m["type"] == "frame" and m["frame"]["t"] > 0)
     assert frame["frame"]["t"] == pytest.approx(2.5)
     await comm.send_json_to({"type": "control", "run_id": run_id, "action": "speed",
                              "speed": 50})

@@ -1,0 +1,128 @@
+"""One simulation thread per process: every run's simulation work, a slice at a time.
+
+Why one thread: simulation is pure Python, so threads doing it take turns on the GIL with
+the event loop and Django's request thread. Run on asyncio's default pool (six threads on
+two CPUs), six heavy jobs (a `step` of 60 s of a big design) held every thread for minutes
+and the event loop got a seventh of the GIL: other runs' frames stopped and `/healthz` took
+most of a second. Here:
+
+- **One job at a time, the lightest user first.** All simulation work goes to a single
+  thread. Of the jobs waiting, the one whose run used the least simulation time lately (CPU
+  seconds decaying with a half-life of USAGE_HALF_LIFE_S) goes first: a light run never
+  waits behind heavy ones, heavy runs take turns among themselves. A run asks for its next
+  slice only once the last one is done, so none can queue work ahead of the others.
+- **Slices.** `budget()` splits SHARE of a frame's wall time (at 15 frames a second) among
+  the runs that asked for work in the last ACTIVE_S, at least MIN_SLICE_S each (the engine
+  looks at the clock every couple of thousand events, so a heavy slice may run over it by a
+  few milliseconds). With more work than the machine can do, each run simulates less per
+  frame, i.e. falls `behind` at a lower simulated speed; none starves.
+- **A share of wall time.** After a job of d seconds the thread rests d x (1 - SHARE) /
+  SHARE before the next one, releasing the GIL: simulation takes at most SHARE of the wall
+  time of this process, the event loop and HTTP requests keep the rest.
+
+Jobs that cannot be sliced (building a run: validation, key tables, predictions; a reset; a
+checkpoint restored for a seek) run here too, whole, with as long a rest after them. A job
+whose caller was cancelled before it started is not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+SHARE = 0.6  # of wall time simulation may take in one process
+MIN_SLICE_S = 0.005
+ACTIVE_S = 0.5  # a run that asked for a slice this recently counts as wanting CPU
+USAGE_HALF_LIFE_S = 2.0
+
+T = TypeVar("T")
+
+
+class SimScheduler:
+    def __init__(self, share: float = SHARE):
+        self.share = share
+        self._asked: dict[object, float] = {}  # who asked for a slice -> when
+        self._usage: dict[object, tuple[float, float]] = {}  # who -> (CPU s, as of when)
+        self._jobs: list[tuple] = []  # heap of (usage, order, who, job, args, loop, future)
+        self._order = itertools.count()
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def budget(self, who: object, frame_s: float) -> float:
+        """The wall-clock budget of `who`'s next slice: SHARE of a frame shared by the runs
+        that want CPU now."""
+        now = time.monotonic()
+        self._asked[who] = now
+        for other, at in list(self._asked.items()):
+            if now - at > ACTIVE_S:
+                del self._asked[other]
+        return max(MIN_SLICE_S, frame_s * self.share / len(self._asked))
+
+    def forget(self, who: object) -> None:
+        """`who` wants no more CPU (it ended, or nobody watches it)."""
+        self._asked.pop(who, None)
+        with self._ready:
+            self._usage.pop(who, None)
+
+    async def run(self, job: Callable[..., T], *args: Any, who: object = None) -> T:
+        """`job(*args)` on the simulation thread, charged to `who` (a run; None: nobody,
+        such jobs go first)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._ready:
+            heapq.heappush(self._jobs, (self._used(who), next(self._order), who, job, args,
+                                        loop, future))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="simulation",
+                                                daemon=True)
+                self._thread.start()
+            self._ready.notify()
+        return await future
+
+    def _used(self, who: object) -> float:
+        """`who`'s decayed CPU seconds now (called holding _ready)."""
+        used, at = self._usage.get(who, (0.0, 0.0))
+        return used * 0.5 ** ((time.monotonic() - at) / USAGE_HALF_LIFE_S)
+
+    def _serve(self) -> None:
+        rest_until = 0.0
+        while True:
+            with self._ready:
+                while not self._jobs:
+                    self._ready.wait()
+                _, _, who, job, args, loop, future = heapq.heappop(self._jobs)
+            if future.cancelled():  # read across threads: at worst a job runs in vain
+                continue
+            if (wait := rest_until - time.perf_counter()) > 0:
+                time.sleep(wait)  # the GIL is free meanwhile
+            start = time.perf_counter()
+            result = error = None
+            try:
+                result = job(*args)
+            except BaseException as exc:  # handed to the caller
+                error = exc
+            end = time.perf_counter()
+            rest_until = end + (end - start) * (1 - self.share) / self.share
+            if who is not None:
+                with self._ready:
+                    self._usage[who] = (self._used(who) + end - start, time.monotonic())
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                loop.call_soon_threadsafe(_settle, future, result, error)
+
+
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+scheduler = SimScheduler()

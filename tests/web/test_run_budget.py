@@ -1,0 +1,253 @@
+"""Simulation work a message causes runs in budgeted slices and stops when nobody wants it
+(playground/simscheduler.py): a long `step` or `seek` of a heavy design is reached over
+many frames, other runs keep their frames meanwhile, and a disconnect stops the work.
+
+Counts over generous windows, never latencies: the machine may be busy with other things.
+"""
+
+import asyncio
+import copy
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from playground.models import RunRecord
+from playground.runs import registry
+from tests.web.test_play_consumer import DESIGN, connect, receive_until, start
+from tests.web.test_workers import join, workers, workers_mode  # noqa: F401 (fixtures)
+
+# About 0.3 s of CPU per simulated second: a 60 s step is some twenty seconds of work.
+HEAVY = {
+    "format": "playground.scenario/v1", "name": "heavy", "seed": 1, "duration_s": 600,
+    "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 20000}},
+                   {"id": "lb", "kind": "load_balancer", "params": {"health_check_s": 0}},
+                   *({"id": f"s{i}", "kind": "service",
+                      "params": {"workers": 64, "service_ms": 1}} for i in range(40))],
+    "links": [{"from": "users", "to": "lb"},
+              *({"from": "lb", "to": f"s{i}"} for i in range(40))],
+}
+# asyncio's default thread pool on this machine: as many unbounded steps filled it before.
+ATTACKERS = min(32, (os.cpu_count() or 1) + 4)
+
+
+@pytest.fixture(autouse=True)
+async def stop_runs():
+    yield
+    await registry.stop_all()
+
+
+async def step(comm, run_id, seconds=60):
+    await comm.send_json_to({"type": "control", "run_id": run_id, "action": "step",
+                             "seconds": seconds})
+
+
+async def frames_within(comm, seconds):
+    """The frames a viewer receives (and acks) in the next `seconds`. A run with viewers
+    sends one at least every KEYFRAME_S; a receive that times out ends the application
+    (Channels' test communicator), so each waits that long and more."""
+    frames = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        frames.append(await receive_until(comm, lambda m: m["type"] == "frame", 10))
+    return frames
+
+
+async def still(run, settle=1.0, watch=1.5):
+    """Whether the run's simulated time stays put (after a slice in flight ends)."""
+    await asyncio.sleep(settle)
+    before = run.sim.now
+    await asyncio.sleep(watch)
+    return run.sim.now == before
+
+
+async def test_heavy_steps_do_not_stop_other_runs_frames():
+    victim = await connect()
+    await start(victim, speed=1)
+    await frames_within(victim, 0.5)
+    attackers = {}  # a socket handles its messages one after another: one each
+    for _ in range(ATTACKERS):
+        comm = await connect()
+        snap = await start(comm, HEAVY, paused=True)
+        assert snap["type"] == "snapshot", snap
+        attackers[snap["run_id"]] = comm
+    for run_id, comm in attackers.items():
+        await step(comm, run_id)
+    frames = await frames_within(victim, 3.0)
+    assert len(frames) >= 10, f"the victim got {len(frames)} frames in 3 s of the steps"
+    assert frames[-1]["frame"]["t"] > frames[0]["frame"]["t"]
+    assert all(registry.get(r).sim.now < 60 for r in attackers), "the steps really are long"
+    for comm in attackers.values():
+        await comm.disconnect()
+    await victim.disconnect()
+
+
+async def test_a_long_step_is_reached_in_slices_and_ends_paused_at_its_target():
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    run_id = snap["run_id"]
+    await step(comm, run_id)
+    progress = await frames_within(comm, 2.0)
+    moving = [f for f in progress if 0 < f["frame"]["t"] < 60]
+    assert moving, "frames come while the step goes on"
+    assert all(f["status"]["behind"] and not f["status"]["playing"] for f in moving)
+    times = [f["frame"]["t"] for f in progress]
+    assert times == sorted(times)
+    await comm.disconnect()
+
+    light = await connect()  # the same with a design small enough to finish soon
+    snap = await start(light, paused=True)
+    await step(light, snap["run_id"], 30)
+    done = await receive_until(light, lambda m: m["type"] == "frame"
+                               and not m["status"]["behind"] and m["frame"]["t"] > 0, 30)
+    assert done["frame"]["t"] == pytest.approx(30)
+    assert done["status"]["playing"] is False
+    assert await still(registry.get(snap["run_id"]), watch=0.5), "paused at the target"
+    await light.disconnect()
+
+
+async def test_disconnecting_stops_a_long_step():
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    run = registry.get(snap["run_id"])
+    await step(comm, snap["run_id"])
+    await receive_until(comm, lambda m: m["type"] == "frame" and m["frame"]["t"] > 0)
+    await comm.disconnect()
+    assert await still(run), "no work goes on for a run nobody watches"
+    assert run.sim.now < 60
+
+
+async def test_pause_cancels_a_long_step():
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    run = registry.get(snap["run_id"])
+    await step(comm, snap["run_id"])
+    await receive_until(comm, lambda m: m["type"] == "frame" and m["frame"]["t"] > 0)
+    await comm.send_json_to({"type": "control", "run_id": snap["run_id"], "action": "pause"})
+    status = await receive_until(comm, lambda m: m["type"] == "status")
+    assert status["status"]["playing"] is False
+    assert await still(run)
+    await comm.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("consumer_db")
+async def test_a_long_seek_is_reached_in_slices_and_stops_with_its_viewer():
+    link = await asyncio.to_thread(lambda: RunRecord.objects.create(
+        title="heavy", document=HEAVY, seed=1, commands=[], until_s=60.0).share_id)
+    comm = await connect()
+    await comm.send_json_to({"type": "replay", "run_link": link, "paused": True})
+    snap = await receive_until(comm, lambda m: m["type"] in ("snapshot", "error"), 10)
+    assert snap["type"] == "snapshot", snap
+    run = registry.get(snap["run_id"])
+    await comm.send_json_to({"type": "control", "run_id": snap["run_id"], "action": "seek",
+                             "t": 55})
+    progress = await frames_within(comm, 2.0)
+    moving = [f for f in progress if 0 < f["frame"]["t"] < 55]
+    assert moving and all(f["status"]["behind"] for f in moving), \
+        "frames come while the seek goes on"
+    await comm.disconnect()
+    assert await still(run)
+    assert run.sim.now < 55
+
+
+def test_replay_seek_is_restore_then_advance():
+    """seek(t) = rewind(t) (restore a checkpoint) + advance(t): the driver does the advance
+    in budgeted slices and lands on the same frame."""
+    from simulations.replay import Replayer
+
+    design = copy.deepcopy(DESIGN)
+    whole = Replayer(design, 5, [], 30.0)
+    whole.advance(25)
+    whole.seek(12.0)
+    sliced = Replayer(design, 5, [], 30.0)
+    sliced.advance(25)
+    t = sliced.rewind(12.0)
+    while not sliced.advance(t, 0.001):
+        pass
+    sliced.sim.drop_dots()
+    assert t == 12.0
+    assert json.dumps(sliced.frame()) == json.dumps(whole.frame())
+
+
+@pytest.mark.redis
+async def test_a_worker_slices_a_long_step_and_stops_it_on_disconnect(workers):  # noqa: F811
+    worker = await workers.start("w1")
+    comm = await connect()
+    await comm.send_json_to({"type": "start", "scenario": HEAVY, "paused": True})
+    snap = await receive_until(comm, lambda m: m["type"] in ("snapshot", "error"), 10)
+    assert snap["type"] == "snapshot", snap
+    run_id = snap["run_id"]
+    await step(comm, run_id)
+    progress = await frames_within(comm, 3.0)
+    assert [f for f in progress if 0 < f["frame"]["t"] < 60], \
+        "the worker publishes frames while the step goes on"
+    # The worker still answers other messages meanwhile.
+    viewer = await connect()
+    assert (await join(viewer, run_id))["type"] == "snapshot"
+    await viewer.disconnect()
+    await comm.disconnect()
+    assert await still(worker.runs[run_id])
+
+
+def test_grading_runs_at_a_low_priority():
+    """A grading is one long simulation in a child process: the OS gives live runs the
+    CPU first (its time limit is tests/web/test_classroom_grading.py's)."""
+    from playground.classrooms.grader import NICE, Grader
+
+    grader = Grader()
+    try:
+        assert grader.pool().apply(os.nice, (0,)) == min(19, os.nice(0) + NICE)
+    finally:
+        grader.close()
+
+
+async def test_the_scheduler_serves_the_lightest_run_first_and_skips_cancelled_jobs():
+    """Jobs queued while the simulation thread is busy: the run that used the least CPU
+    goes first; a job whose caller gave up is not run."""
+    from playground.simscheduler import SimScheduler
+
+    sched = SimScheduler()
+    heavy, light = object(), object()
+    await sched.run(time.sleep, 0.05, who=heavy)  # heavy has used CPU lately
+    gate, done = threading.Event(), []
+    busy = asyncio.ensure_future(sched.run(gate.wait, 10))
+    await asyncio.sleep(0.1)  # the thread is in gate.wait
+    queued = [asyncio.ensure_future(sched.run(done.append, "heavy", who=heavy)),
+              asyncio.ensure_future(sched.run(done.append, "gone", who=light)),
+              asyncio.ensure_future(sched.run(done.append, "light", who=light))]
+    await asyncio.sleep(0)  # each is queued
+    queued[1].cancel()
+    gate.set()
+    await asyncio.gather(busy, queued[0], queued[2])
+    assert done == ["light", "heavy"]
+
+
+async def test_a_takeovers_re_simulation_is_sliced_and_lands_on_the_same_frame(monkeypatch):
+    """A worker taking a run over re-simulates it in slices, turns on the simulation
+    thread between which the worker's other runs and its lease renewals go on, to the very
+    frame a straight replay of the command log gives."""
+    from playground.runs import DOTS_PER_S, Run, RunRegistry
+    from playground.simscheduler import scheduler
+    from simulations import Simulation
+
+    commands = [{"at_s": 2.0, "action": "fail", "target": "app2", "params": {}},
+                {"at_s": 5.5, "action": "set", "target": "users",
+                 "params": {"rate_rps": 300}}]
+    straight = Simulation.replay(DESIGN, 3, commands, until=8.0, dots_per_s=DOTS_PER_S)
+    straight.drop_dots()
+    run = Run(RunRegistry(), DESIGN, 3, 1.0, paused=True)
+    monkeypatch.setattr(scheduler, "budget", lambda who, frame_s: 0.0005)
+    turns, run_job = [], scheduler.run
+
+    async def counted(job, *args, who=None):
+        turns.append(who)
+        return await run_job(job, *args, who=who)
+
+    monkeypatch.setattr(scheduler, "run", counted)
+    await run.catch_up(commands, 8.0)
+    assert turns.count(run) > 10, "re-simulated in many short turns"
+    assert run.sim.command_log == straight.command_log
+    assert json.dumps(run.last_frame) == json.dumps(straight.frame())
