@@ -37,6 +37,7 @@ import time
 import uuid
 import weakref
 
+import redis
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import (
@@ -173,7 +174,29 @@ class _LoopLayer(RedisPubSubLoopLayer):
                 self.channels[channel].put_nowait(down)
 
 
+@contextlib.contextmanager
+def _reconnecting():
+    """Just after Redis is back, the receive loop below and a (un)subscribe may both
+    reconnect redis-py's one pub/sub connection and read its handshake at once
+    (RuntimeError: read() called while another coroutine is already waiting): for the
+    consumer asking, Redis is still away for a moment, and its browser comes back."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if "already waiting" not in str(exc):
+            raise
+        raise redis.exceptions.ConnectionError(str(exc)) from exc
+
+
 class _Shard(RedisSingleShardConnection):
+    async def subscribe(self, channel: str) -> None:
+        with _reconnecting():
+            await super().subscribe(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        with _reconnecting():
+            await super().unsubscribe(channel)
+
     async def _do_receiving(self) -> None:
         # The base class's loop, which logs a traceback a second while Redis is away;
         # here: one warning and one notice to this process's channels per outage.
