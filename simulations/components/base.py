@@ -169,7 +169,7 @@ class Component:
         self.total_rejected += 1
         if counted:
             self.rejected += 1
-        reply(outcome)
+        self.kernel.hand(reply, outcome)
 
     def turn_away(self, job: Job, outcome: int) -> None:
         """Refuse a request already admitted (a full queue, a limit): counted as rejected."""
@@ -190,7 +190,7 @@ class Component:
             self.total_failed += 1
             if job.counted:
                 self.failed += 1
-        job.reply(outcome)
+        self.kernel.hand(job.reply, outcome)  # not a nested call: chains can be 500 long
 
     def forward(self, job: Job, links: list[Link]) -> None:
         """Send the job's request along one of `links`, chosen by weight."""

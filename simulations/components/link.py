@@ -51,13 +51,18 @@ class Link:
         if self.latency:
             self.kernel.schedule(self.latency, self._arrive, (req, carrier.answer))
         elif req.sample:
-            self.target.accept(req, self._back(req, carrier.answer))
-        else:
-            self.target.accept(req, carrier.answer)
+            self.kernel.hand(self._arrive, (req, carrier.answer))
+        else:  # a hand-off, not a nested call: chains of forwarders can be 500 long
+            self.kernel.hand(self._deliver, (req, carrier.answer))
 
     def _arrive(self, pair: tuple[Request, Reply]) -> None:
         req, reply = pair
         self.target.accept(req, self._back(req, reply))
+
+    def _deliver(self, pair: tuple[Request, Reply]) -> None:
+        """`_arrive` for a request not drawn: its answer needs no callback on the way."""
+        req, reply = pair
+        self.target.accept(req, reply)
 
     def _back(self, req: Request, reply: Reply) -> Reply:
         """The answer travels back over the link (drawn as a dot if the request is)."""
