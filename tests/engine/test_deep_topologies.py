@@ -228,22 +228,36 @@ LEAVES = ("service", "database", "kv_store")
 
 
 @st.composite
+def stage(draw) -> tuple[str, dict[str, Any]]:
+    """A pass-on kind with random parameters, or ones that hand requests on at once."""
+    kind = draw(st.sampled_from(PASS_ON))
+    params = draw(params_for(kind))
+    if draw(st.booleans()):
+        params.update(FORWARDERS[kind])
+    if kind == "service":
+        params["retries"] = 0
+    params.pop("mtbf_s", None)  # failures are drawn as events
+    return kind, params
+
+
+@st.composite
 def deep_and_wide_scenarios(draw) -> dict[str, Any]:
-    """A client, a chain of random pass-on kinds (random parameters, mostly no latency),
-    then a fan-out: a service calling many leaves, or a balancer over them. Up to the
-    limits; a few slow requests. Retries are left out: retrying at every one of 500 levels
-    multiplies the work (a real design's problem, not the engine's)."""
-    length = draw(st.one_of(st.integers(1, 20), st.integers(MAX - 100, MAX - 3)))
+    """A client, a chain of pass-on kinds, then a fan-out: a service calling many leaves, or
+    a balancer over them. Deep (a chain of 400 to 497) or wide (hundreds of leaves), up to
+    the limits; a few slow requests. The chain repeats a few drawn stages (drawing 500
+    would overrun hypothesis's data), mostly with no latency at all, so that every
+    hand-off happens at once all along it. Retries are left out: retrying at every one of
+    500 levels multiplies the work (a real design's problem, not the engine's)."""
+    deep = draw(st.booleans())
+    length = draw(st.integers(MAX - 100, MAX - 3) if deep else st.integers(1, 20))
     width = draw(st.integers(1, MAX - 2 - length))
+    stages = draw(st.lists(stage(), min_size=1, max_size=6))
+    latencies = [0.0] if draw(st.integers(0, 3)) else \
+        draw(st.lists(st.floats(0.0, 2.0), min_size=1, max_size=6))
     comps = [component("client", "client", rate_rps=draw(st.floats(2.0, 10.0)),
                        keys=draw(st.integers(1, 200)))]
     for i in range(length):
-        kind = draw(st.sampled_from(PASS_ON))
-        params = {**draw(params_for(kind)), **FORWARDERS[kind]} if draw(st.booleans()) \
-            else draw(params_for(kind))
-        if kind == "service":
-            params["retries"] = 0
-        params.pop("mtbf_s", None)  # failures are drawn below, as events
+        kind, params = stages[i % len(stages)]
         comps.append(component(f"p{i}", kind, **params))
     fan = draw(st.sampled_from(["service", "load_balancer"]))
     comps.append(component("fan", fan, **({"workers": 4, "service_ms": 0.2}
@@ -252,10 +266,10 @@ def deep_and_wide_scenarios(draw) -> dict[str, Any]:
     leaf_params = {"service": {"workers": 2, "service_ms": 0.5},
                    "database": {"read_ms": 0.5, "write_ms": 1.0}, "kv_store": {}}[leaf]
     comps += [component(f"leaf{j}", leaf, **leaf_params) for j in range(width)]
-    ids = [c["id"] for c in comps[:length + 2]]
-    latency = st.one_of(st.just(0.0), st.just(0.0), st.floats(0.0, 2.0))
-    links = [link(a, b, latency_ms=draw(latency)) for a, b in zip(ids, ids[1:], strict=False)]
-    links += [link("fan", f"leaf{j}", latency_ms=draw(latency)) for j in range(width)]
+    ids = [c["id"] for c in comps[:length + 2]] + [f"leaf{j}" for j in range(width)]
+    froms = ids[:length + 1] + ["fan"] * width
+    links = [link(a, b, latency_ms=latencies[i % len(latencies)])
+             for i, (a, b) in enumerate(zip(froms, ids[1:], strict=True))]
     events = [{"at_s": draw(st.floats(0.0, 0.5)), "action": "fail",
                "target": draw(st.sampled_from([c["id"] for c in comps[1:]]))}
               for _ in range(draw(st.integers(0, 2)))]
