@@ -99,6 +99,10 @@ class Job:
 class Component:
     """Base of every kind: up/down state, held jobs, counters and answer bookkeeping."""
 
+    # Whether `accept` only ever holds a request for a time or answers it, never passing it
+    # on at once: a link may then call it, where it must hand others off (Kernel.hand).
+    holds = False
+
     def __init__(self, sim: Simulation, cid: str, kind: str, settings: dict[str, Any]):
         self.sim = sim
         self.kernel = sim.kernel
