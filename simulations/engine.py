@@ -9,11 +9,11 @@ exactly (`replay()`).
 from __future__ import annotations
 
 import math
-import pickle
 import time
 from collections import deque
 from typing import Any
 
+from . import snapshot
 from .components.base import Component, rate
 from .components.cache import Cache
 from .components.client import Client
@@ -92,7 +92,11 @@ class Simulation:
         """An independent copy that continues exactly as this one would. Through pickle:
         several times faster than deepcopy, and deepcopy would share the bound methods of
         random streams (`rng.random`) that samplers hold, pickle copies them."""
-        return pickle.loads(pickle.dumps(self, pickle.HIGHEST_PROTOCOL))
+        return snapshot.loads(snapshot.dumps(self))
+
+    def __reduce__(self) -> tuple:
+        """Pickled without recursion along chains of components (snapshot.py)."""
+        return snapshot.loads, (snapshot.dumps(self),)
 
     def _build_links(self) -> None:
         comps = self.components

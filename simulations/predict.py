@@ -139,6 +139,14 @@ class _Design:
         self.order = list(nx.topological_sort(self.graph))
         self.clients = [cid for cid in self.order if self.kind[cid] == "client"]
         self.groups = self._consumer_groups()
+        self._below: dict[str, set[str]] = {}
+
+    def below(self, cid: str) -> set[str]:
+        """Every component a request from `cid` may reach (kept: the saturation search asks
+        for it once per pool and trial rate, and a design may have 500 of them)."""
+        if cid not in self._below:
+            self._below[cid] = nx.descendants(self.graph, cid)
+        return self._below[cid]
 
     def carrying(self, cid: str, op: str) -> list[Link]:
         return [link for link in self.calls[cid] if link.carries(op)]
@@ -473,7 +481,7 @@ class _Load:
         groups = _topic_groups(self.d.calls[cid])
         for stream, rate in list(self.flows[cid].items()):
             if n * len(self.shape(stream)[0]) > MAX_SPLIT:
-                self.unknown |= {cid} | nx.descendants(self.d.graph, cid)
+                self.unknown |= {cid} | self.d.below(cid)
                 return
             origin, op, via = stream
             for j in range(n):
@@ -487,7 +495,7 @@ class _Load:
         links = self.d.calls[cid]  # every one carries reads and writes
         for stream, rate in list(self.flows[cid].items()):
             if len(links) * len(self.shape(stream)[0]) > MAX_SPLIT:
-                self.unknown |= {cid} | nx.descendants(self.d.graph, cid)
+                self.unknown |= {cid} | self.d.below(cid)
                 return
             origin, op, via = stream
             for j, link in enumerate(links):
@@ -503,7 +511,7 @@ class _Load:
     def _visit_cache(self, cid: str) -> None:
         fit = self.caches[cid] = self._cache_fit(cid)
         if fit.present is None:
-            self.unknown |= nx.descendants(self.d.graph, cid)
+            self.unknown |= self.d.below(cid)
             return
         behind = self.d.settings[cid]["write_policy"] == "write_behind"
         for stream, rate in list(self.flows[cid].items()):
@@ -589,7 +597,7 @@ class _Load:
         fit = self.caches[cid] = self._cache_fit(
             cid, edge, static, s["push_keys"] if s["mode"] == "push" else None)
         if fit.present is None:
-            self.unknown |= nx.descendants(self.d.graph, cid)
+            self.unknown |= self.d.below(cid)
             return
         for stream, rate in list(self.flows[cid].items()):
             if stream[1] == "read":
@@ -614,7 +622,7 @@ class _Load:
                     "eviction": "lru", "write_policy": "write_through"}
             fit = self.caches[cid] = self._cache_fit(cid, edge, admitted)
             if fit.present is None:
-                self.unknown |= nx.descendants(self.d.graph, cid)
+                self.unknown |= self.d.below(cid)
                 return
         for stream, rate in list(self.flows[cid].items()):
             self.refused[cid][stream[1]] += rate * (1.0 - admitted)
@@ -648,28 +656,45 @@ class _Load:
         return self.d.kind[origin] == "client" and all(
             step[0] in ("shard", "router") or self.caches[step[1]].invariant for step in via)
 
+    def _shapes(self, stream: Stream) -> dict[Stream, tuple[list[float], float]]:
+        """Where the shape of `stream` is kept (shared by every load, if it can be)."""
+        return self.shared.shapes if self._invariant(stream) else self.shapes
+
     def shape(self, stream: Stream) -> tuple[list[float], float]:
-        """Per-key probabilities of a stream, and the share of its parent stream it keeps."""
-        memo = self.shared.shapes if self._invariant(stream) else self.shapes
+        """Per-key probabilities of a stream, and the share of its parent stream it keeps.
+        Worked out forwards from the longest part of its path already known, never by
+        recursion along the path (a path may pass hundreds of caches and routers)."""
+        memo = self._shapes(stream)
         if stream not in memo:
             origin, op, via = stream
-            if not via:  # a client's keys (write-behind shapes are stored by the cache)
-                s = self.d.settings[origin]
-                memo[stream] = (qt.zipf_popularity(s["keys"], s["key_skew"]), 1.0)
-            else:
-                parent = self.shape((origin, op, via[:-1]))[0]
-                step = via[-1]
-                if step[0] == "miss":
-                    present = self.caches[step[1]].present or []
-                    kept = [p * (1.0 - x) for p, x in zip(parent, present, strict=False)]
-                elif step[0] == "router":
-                    owners = _router_owners(self.d, step[1], len(parent))
-                    kept = [p if owners[i] == step[2] else 0.0 for i, p in enumerate(parent)]
-                else:
-                    _, n, j = step
-                    kept = [p if key_bucket(i, n) == j else 0.0 for i, p in enumerate(parent)]
-                memo[stream] = _normalised(kept)
+            known = len(via) - 1
+            while known >= 0 and (origin, op, via[:known]) not in \
+                    self._shapes((origin, op, via[:known])):
+                known -= 1
+            for n in range(known + 1, len(via) + 1):
+                self._add_shape((origin, op, via[:n]))
         return memo[stream]
+
+    def _add_shape(self, stream: Stream) -> None:
+        """Work out the shape of `stream`, its parent's being known."""
+        origin, op, via = stream
+        if not via:  # a client's keys (write-behind shapes are stored by the cache)
+            s = self.d.settings[origin]
+            self._shapes(stream)[stream] = (qt.zipf_popularity(s["keys"], s["key_skew"]), 1.0)
+            return
+        parent_stream = (origin, op, via[:-1])
+        parent = self._shapes(parent_stream)[parent_stream][0]
+        step = via[-1]
+        if step[0] == "miss":
+            present = self.caches[step[1]].present or []
+            kept = [p * (1.0 - x) for p, x in zip(parent, present, strict=False)]
+        elif step[0] == "router":
+            owners = _router_owners(self.d, step[1], len(parent))
+            kept = [p if owners[i] == step[2] else 0.0 for i, p in enumerate(parent)]
+        else:
+            _, n, j = step
+            kept = [p if key_bucket(i, n) == j else 0.0 for i, p in enumerate(parent)]
+        self._shapes(stream)[stream] = _normalised(kept)
 
     def key_rates(self, cid: str, op: str) -> list[float]:
         return _weighted_sum((r, self.shape(x)[0]) for x, r in self.flows[cid].items()
@@ -1011,7 +1036,7 @@ class _Timing:
 
     def _held_by_unknown(self, cid: str) -> _PoolFit:
         """A worker held during a call whose time has no prediction: why is there none?"""
-        below = nx.descendants(self.d.graph, cid)
+        below = self.d.below(cid)
         if below & self.load.unknown or any(
                 self.fits[x].model == NOT_PREDICTED for x in below if x in self.fits):
             return _PoolFit(None, None, NOT_PREDICTED,

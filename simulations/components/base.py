@@ -99,6 +99,10 @@ class Job:
 class Component:
     """Base of every kind: up/down state, held jobs, counters and answer bookkeeping."""
 
+    # Whether `accept` only ever holds a request for a time or answers it, never passing it
+    # on at once: a link may then call it, where it must hand others off (Kernel.hand).
+    holds = False
+
     def __init__(self, sim: Simulation, cid: str, kind: str, settings: dict[str, Any]):
         self.sim = sim
         self.kernel = sim.kernel
@@ -169,7 +173,7 @@ class Component:
         self.total_rejected += 1
         if counted:
             self.rejected += 1
-        reply(outcome)
+        self.kernel.hand(reply, outcome)
 
     def turn_away(self, job: Job, outcome: int) -> None:
         """Refuse a request already admitted (a full queue, a limit): counted as rejected."""
@@ -190,7 +194,7 @@ class Component:
             self.total_failed += 1
             if job.counted:
                 self.failed += 1
-        job.reply(outcome)
+        self.kernel.hand(job.reply, outcome)  # not a nested call: chains can be 500 long
 
     def forward(self, job: Job, links: list[Link]) -> None:
         """Send the job's request along one of `links`, chosen by weight."""

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
 class Link:
     __slots__ = ("sim", "kernel", "index", "source", "target", "latency", "route", "weight",
-                 "cut", "total", "errors")
+                 "cut", "total", "errors", "holds")
 
     def __init__(self, sim: Simulation, index: int, source: Component, target: Component,
                  latency_ms: float, route: str, weight: float):
@@ -35,6 +35,7 @@ class Link:
         self.cut = False
         self.total = 0  # requests sent, for live throughput
         self.errors = 0  # answers that came back failed
+        self.holds = target.holds
 
     def carries(self, op: str) -> bool:
         return self.route == "any" or self.route == op
@@ -50,7 +51,10 @@ class Link:
             self.sim.dot(self.index, 0, req)
         if self.latency:
             self.kernel.schedule(self.latency, self._arrive, (req, carrier.answer))
-        elif req.sample:
+        elif not self.holds:  # a hand-off, not a nested call: chains of forwarders can be
+            self.kernel.hand(self._arrive if req.sample else self._deliver,  # 500 long
+                             (req, carrier.answer))
+        elif req.sample:  # the target holds the request: a call is as safe and quicker
             self.target.accept(req, self._back(req, carrier.answer))
         else:
             self.target.accept(req, carrier.answer)
@@ -58,6 +62,11 @@ class Link:
     def _arrive(self, pair: tuple[Request, Reply]) -> None:
         req, reply = pair
         self.target.accept(req, self._back(req, reply))
+
+    def _deliver(self, pair: tuple[Request, Reply]) -> None:
+        """`_arrive` for a request not drawn: its answer needs no callback on the way."""
+        req, reply = pair
+        self.target.accept(req, reply)
 
     def _back(self, req: Request, reply: Reply) -> Reply:
         """The answer travels back over the link (drawn as a dot if the request is)."""

@@ -10,7 +10,7 @@ any more.
 from __future__ import annotations
 
 from collections import deque
-from typing import Protocol
+from typing import Any, Protocol
 
 from .._mypyc import mypyc_attr
 from ..metrics import TimeAverage
@@ -81,9 +81,9 @@ class Queue(Component):
         self.buffer.append(Message(job.req, self.kernel.now, job.counted))
         self.depth.update(self.kernel.now, len(self.buffer))
         self.finish(job, OK)
-        self.dispatch()
+        self.kernel.hand(self.dispatch, None)  # after the producer's answer, as it goes on
 
-    def dispatch(self) -> None:
+    def dispatch(self, _: Any = None) -> None:
         """Hand messages to free workers, taking the consumers in turn."""
         n = len(self.consumers)
         while self.buffer and self.up:

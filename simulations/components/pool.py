@@ -169,6 +169,8 @@ class Pool(Component):
 class QueuedPool(Pool):
     """A pool with its own FIFO waiting line and optional `queue_limit`."""
 
+    holds = True  # a request waits for a worker and its service time, even of 0
+
     def __init__(self, sim, cid, kind, settings) -> None:
         self.waiting: deque[Job] = deque()
         self.queue_len = TimeAverage(0.0, 0.0)

@@ -121,6 +121,11 @@ class Topic(Component):
         if job.counted:
             self.appended[p] += 1
         self.finish(job, OK)
+        self.kernel.hand(self._appended, p)  # after the producer's answer, as it goes on
+
+    def _appended(self, p: int) -> None:
+        """A message is in partition `p`: every group may deliver it."""
+        now = self.kernel.now
         for group in self.groups.values():
             group.grow(now, 1)
             self._offer(group.claims[p])
