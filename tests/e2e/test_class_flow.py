@@ -156,6 +156,9 @@ def set_field(student: Person, node: str, field: str, value: str) -> None:
 
 
 def reload_editor(student: Person) -> None:
+    # as a person would, once the top bar says the edit is saved: before that the page
+    # asks whether to leave, and the reload waits on the question
+    expect(student.page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
     student.page.reload()
     student.editor_ready()
     expect(student.page.get_by_test_id("assignment-panel")).to_be_visible()

@@ -64,8 +64,8 @@ def as_student(person: Person) -> Student:
 
 
 def make_assignment(browser, url: str) -> tuple[Person, str, str]:
-    """An instructor with a classroom and an assignment (the default brief: one client, not
-    linked to anything); returns (instructor, join code, dashboard path)."""
+    """An instructor with a classroom and an assignment (the default brief: the client
+    `users` calling the service `app`); returns (instructor, join code, dashboard path)."""
     teacher = open_person(browser, url)
     page = teacher.page
     teacher.goto("/accounts/signup")
@@ -157,13 +157,13 @@ def test_unfinished_work_reaches_the_server_and_the_dashboard(browser, live_serv
     thumb = card.locator("img.thumb")
     expect(thumb).to_be_visible()
     picture = teacher.page.request.get(f"{live_server_url}{thumb.get_attribute('src')}").text()
-    assert "2 components · 0 links" in picture
+    assert "3 components · 1 link" in picture
 
     # submitting needs a design that runs: refused, the validator's words on the canvas
     ada.page.get_by_test_id("submit-assignment").click()
     toast = ada.page.get_by_test_id("toast").filter(has_text="Not submitted")
-    expect(toast).to_contain_text("Users: client 'users' has no outgoing link")
-    ada.wait("() => window.playground.cy.getElementById('users').hasClass('invalid')")
+    expect(toast).to_contain_text(f"'{service}' is not reachable from any client")
+    ada.wait("(id) => window.playground.cy.getElementById(id).hasClass('invalid')", service)
     expect(ada.page.get_by_test_id("submission")).to_have_count(0)
     ada.saved()  # still saved as it is
     ada.shot("saving-01-submit-refused")
@@ -251,12 +251,12 @@ def test_two_tabs_never_overwrite_each_other_unasked(browser, live_server_url, p
     tab_b.state().to_have_attribute("data-state", "conflict")
     tab_b.shot("saving-03-conflict")
     # nothing was overwritten: the server still has tab A's
-    assert tab_b.component_ids(tab_b.work(assignment)["document"]) == {"users", from_a}
+    assert tab_b.component_ids(tab_b.work(assignment)["document"]) == {"users", "app", from_a}
 
     # tab B opens the saved one; its own design stays in Undo
     dialog.get_by_test_id("conflict-theirs").click()
     expect(dialog).to_be_hidden()
-    assert set(tab_b.ids()) == {"users", from_a}
+    assert set(tab_b.ids()) == {"users", "app", from_a}
     tab_b.saved()
     tab_b.page.get_by_test_id("undo").click()
     assert from_b in tab_b.ids()
@@ -269,7 +269,7 @@ def test_two_tabs_never_overwrite_each_other_unasked(browser, live_server_url, p
     dialog_a.get_by_test_id("conflict-mine").click()
     tab_a.saved()
     assert tab_a.component_ids(tab_a.work(assignment)["document"]) == set(tab_a.ids())
-    assert len(tab_a.ids()) == 3  # the brief's client, tab A's service and its database
+    assert len(tab_a.ids()) == 4  # the brief's client and service, tab A's service and its database
 
 
 # -- 4 -------------------------------------------------------------------------------------
