@@ -61,33 +61,9 @@ def live_server(root: Path = ROOT, **settings: str):
         env = {**os.environ, **settings, "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3"}
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=root,
                        env=env, check=True, capture_output=True)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = open(Path(tmp) / "daphne.log", "wb")  # noqa: SIM115 (closed below)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "playground.asgi:application"],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                        break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("Daphne did not come up:\n"
-                                           + (Path(tmp) / "daphne.log").read_text()) from None
-                    time.sleep(0.1)
+        url = f"http://127.0.0.1:{free_port()}"
+        with daphne(root, env, url, Path(tmp) / "daphne.log", 30):
             yield url, env
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            log.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -232,22 +208,32 @@ def web_process(root: Path, env: dict[str, str], url: str, graders: bool = False
     env = {**env, "PLAYGROUND_RUNNER": "workers", "PYTHONUNBUFFERED": "1",
            **({"PLAYGROUND_GRADER": "worker"} if graders else {})}
     logs = Path(env.get("CLUSTER_LOGS", tempfile.gettempdir()))
-    log = open(logs / f"web{port}-restarted.log", "ab")  # noqa: SIM115 (closed below)
+    with daphne(root, env, url, logs / f"web{port}-restarted.log", 60) as server:
+        yield psutil.Process(server.pid)
+
+
+@contextmanager
+def daphne(root: Path, env: dict[str, str], url: str, log_path: Path, up_within_s: float):
+    """Daphne of the checkout at `root` serving at `url` as scripts/run serves it (glibc's
+    malloc: docs/deploy.md), once /healthz answers; stopped at the end."""
+    port = url.rsplit(":", 1)[1]
+    log = open(log_path, "ab")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", port,
-         "playground.asgi:application"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "playground.asgi:application"], cwd=root, env={"PYTHONMALLOC": "malloc", **env},
+        stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + up_within_s
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=1):
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the restarted web process at {url} did not come "
-                                       "up") from None
-                time.sleep(0.2)
-        yield psutil.Process(server.pid)
+                    raise RuntimeError(f"Daphne at {url} did not come up:\n"
+                                       + log_path.read_text(errors="replace")[-4000:]) from None
+                time.sleep(0.1)
+        yield server
     finally:
         server.terminate()
         try:
