@@ -173,20 +173,25 @@ def has_command(student: Person, action: str, target) -> None:
 @pytest.mark.browser
 def test_a_class_day(browser, live_server_url):
     """An instructor and two students, each in their own browser: join (by code, by link),
-    build step by step with reloads in between, open a lesson and come back to a run still
-    their own, get the chaos drill (picked with the keyboard), submit, see the grades. Each
+    build step by step with reloads in between, go offline and back, open a lesson and come
+    back to a run still their own, get the chaos drill (picked with the keyboard), submit,
+    see the grades. Every student's last edit is on the server and the dashboard; each
     submission is graded once."""
     teacher = open_person(browser, live_server_url)
     ada = open_person(browser, live_server_url)
     bob = open_person(browser, live_server_url)
     graded: list[dict] = []  # the dashboard's `graded` messages, as its socket received them
+    saved_at: dict[str, str] = {}  # student -> their newest save the dashboard was told of
 
     def listen(ws) -> None:
         def frame(payload) -> None:
-            if isinstance(payload, str) and '"graded"' in payload:
-                message = json.loads(payload)
-                if message.get("type") == "graded":
-                    graded.append(message)
+            if not isinstance(payload, str) or not ('"graded"' in payload or '"work"' in payload):
+                return
+            message = json.loads(payload)
+            if message.get("type") == "graded":
+                graded.append(message)
+            elif message.get("type") == "work":
+                saved_at[message["name"]] = message["design"]["updated_at"]
         ws.on("framereceived", frame)
 
     try:
@@ -224,6 +229,7 @@ def test_a_class_day(browser, live_server_url):
             student.page.get_by_test_id("student-assignments").get_by_role("link").click()
             student.editor_ready()
         expect(page.get_by_test_id("dash-online")).to_have_text("2 of 2 online")
+        assignment_id = ada.page.url.rsplit("/a/", 1)[1]
 
         # -- step by step, reloading in between: every step is still there ------------------
         # Ada: 8 workers at 10 ms (utilisation 0.25, meets p99 <= 80 ms); Bob: 3 workers at
@@ -237,6 +243,15 @@ def test_a_class_day(browser, live_server_url):
                 reload_editor(student)
                 assert student.read("(f) => window.playground.store.component('app').params[f]",
                                     field) == float(value)
+
+        # -- Bob loses the network: his edit waits in the browser, and goes when he is back -
+        bob.page.context.set_offline(True)
+        set_field(bob, "app", "service_ms", "14.5")
+        expect(bob.page.get_by_test_id("save-state")).to_have_attribute("data-state", "offline")
+        bob.page.context.set_offline(False)
+        reload_editor(bob)
+        assert bob.read("() => window.playground.store.component('app').params.service_ms") \
+            == 14.5
 
         # -- Ada runs, opens a lesson (nothing of her run there) and comes back -------------
         for student in (ada, bob):
@@ -308,6 +323,13 @@ def test_a_class_day(browser, live_server_url):
         assert grades["Ada"]["p99_ms_goal"] == "met" and grades["Bob"]["p99_ms_goal"] == "not met"
         assert grades["Ada"]["cost"] == ada_cost
         assert float(grades["Bob"]["p99_ms_worst"]) > 80
+
+        # every student's last edit is on the server, and the dashboard was told of it
+        for student, name in ((ada, "Ada"), (bob, "Bob")):
+            work = student.page.request.get(
+                f"{live_server_url}/api/assignments/{assignment_id}/work").json()
+            assert work["document"] == student.read("() => window.playground.store.doc")
+            assert saved_at[name] == work["updated_at"]
 
         # graded once each: one `graded` message per submission, one per student
         ids = [m["submission"] for m in graded]
