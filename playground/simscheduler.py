@@ -13,8 +13,8 @@ most of a second. Here:
   slice only once the last one is done, so none can queue work ahead of the others.
 - **Slices.** `budget()` splits SHARE of a frame's wall time (at 15 frames a second) among
   the runs that asked for work in the last ACTIVE_S, at least MIN_SLICE_S each (the engine
-  looks at the clock every couple of thousand events, so a heavy slice may run over it by a
-  few milliseconds). With more work than the machine can do, each run simulates less per
+  looks at the clock every 256 events, simulations/kernel.py, so a heavy slice may run over
+  it by a few milliseconds). With more work than the machine can do, each run simulates less per
   frame, i.e. falls `behind` at a lower simulated speed; none starves.
 - **A share of wall time.** After a job of d seconds the thread rests d x (1 - SHARE) /
   SHARE before the next one, releasing the GIL: simulation takes at most SHARE of the wall
