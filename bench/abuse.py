@@ -284,7 +284,7 @@ class Attacker:
 
     async def upload(self, host: str, port: int) -> tuple[str, int]:
         """One request: (what happened, bytes of body sent)."""
-        chunk, sent, writer = bytes(MiB), 0, None
+        chunk, sent, writer, reply = bytes(MiB), 0, None, None
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
                                                     self.wait())
@@ -318,6 +318,10 @@ class Attacker:
         except Exception as exc:  # noqa: BLE001 (counted)
             return f"{failure(exc)} by server", sent
         finally:
+            if reply is not None:  # a read the server's reset ended: its error is counted
+                reply.cancel()
+                if reply.done() and not reply.cancelled():
+                    reply.exception()
             if writer is not None:
                 writer.close()
                 with contextlib.suppress(Exception):
