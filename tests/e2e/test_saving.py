@@ -26,15 +26,6 @@ SAVED_AT = re.compile(r"^Saved at \d\d:\d\d$")
 
 
 class Student(Person):
-    def api(self, method: str, path: str, body: dict | None = None):
-        cookies = {c["name"]: c["value"] for c in self.page.context.cookies()}
-        response = self.page.request.fetch(
-            f"{self.url}{path}", method=method,
-            headers={"X-CSRFToken": cookies.get("csrftoken", ""),
-                     "Content-Type": "application/json"},
-            data=None if body is None else body)
-        return response.status, response.json()
-
     def state(self):
         return expect(self.page.get_by_test_id("save-state"))
 

@@ -11,7 +11,6 @@ artifacts/e2e/.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -39,16 +38,6 @@ class Person(App):
         match = SCENARIO_URL.search(self.page.url)
         assert match, self.page.url
         return match.group(1)
-
-    def api(self, method: str, path: str, body: dict | None = None):
-        """The JSON API with this person's cookies (and CSRF token for writes)."""
-        cookies = {c["name"]: c["value"] for c in self.page.context.cookies()}
-        response = self.page.request.fetch(
-            f"{self.url}{path}", method=method,
-            headers={"X-CSRFToken": cookies.get("csrftoken", ""),
-                     "Content-Type": "application/json"},
-            data=json.dumps(body) if body is not None else None)
-        return response.status, (response.json() if response.text() else None)
 
     def save_state(self):
         return expect(self.page.get_by_test_id("save-state"))
