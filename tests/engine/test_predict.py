@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from simulations import predict as pr
 from simulations import queueing as qt
+from simulations.predict import assembly as pr
 from simulations.predict import predict
 from simulations.scenario import validate
 

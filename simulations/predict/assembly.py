@@ -28,12 +28,12 @@ from typing import Any
 
 import networkx as nx
 
-from . import queueing as qt
-from .components.quorum import contact_moments, stale_read_probability
-from .components.sharding import imbalance, key_owners
-from .distributions import key_bucket
-from .registry import hourly_cost
-from .scenario import Link, Scenario, validate
+from .. import queueing as qt
+from ..components.quorum import contact_moments, stale_read_probability
+from ..components.sharding import imbalance, key_owners
+from ..distributions import key_bucket
+from ..registry import hourly_cost
+from ..scenario import Link, Scenario, validate
 
 log = logging.getLogger(__name__)
 
