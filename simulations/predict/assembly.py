@@ -23,7 +23,6 @@ import math
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from .. import queueing as qt
@@ -31,9 +30,11 @@ from ..components.quorum import contact_moments, stale_read_probability
 from ..components.sharding import imbalance
 from ..registry import hourly_cost
 from ..scenario import Link, Scenario, validate
+from ..theory.replication import apply_delays, stale_read_ratio
 from .design import MS, NO_TIME, OPS, POOLS, _Design, _topic_groups
 from .load import _Load, _Shared, dns_split
 from .moments import Moments, _add, _mix
+from .pools import NOT_PREDICTED, _PoolFit, queue_model
 
 log = logging.getLogger(__name__)
 
@@ -57,153 +58,6 @@ ASSUMPTIONS = [
     "Each request is offered once: retries (which multiply the attempts of failing requests) "
     "and circuit breakers (which turn calls away) are ignored.",
 ]
-
-
-# --- queueing models -----------------------------------------------------------------------
-
-@dataclass
-class _PoolFit:
-    offered: float | None  # lambda E[holding] / workers; None: not predicted
-    utilisation: float | None  # busy share of the workers
-    model: str
-    wait: Moments | None = None  # None: no steady state or not predicted
-    saturated: bool = False
-    mmc: qt.MMc | None = None  # set when M/M/c is exact, for latency percentiles
-    p_block: float | None = None
-    admitted_rps: float | None = None
-    note: str = ""
-    lam: float | None = None  # arrival rate, per second
-
-    @property
-    def mean_queue(self) -> float | None:
-        """Requests waiting, time-averaged: Little's law on the admitted rate."""
-        if self.wait is None or self.lam is None:
-            return None
-        return (self.admitted_rps if self.p_block is not None else self.lam) * self.wait.mean
-
-
-def _waits_like_mmc(mean: float, p_wait: float) -> Moments:
-    """Approximate wait variance: no wait w.p. 1 - p_wait, else exponential (as in M/M/c)."""
-    if p_wait <= 0 or mean <= 0:
-        return Moments(mean, 0.0)
-    return Moments(mean, max(2 * mean * mean / p_wait - mean * mean, 0.0))
-
-
-def _mmck_wait(m: qt.MMcK) -> Moments:
-    """Exact wait of an admitted arrival: finding n >= c jobs, it waits Erlang(n-c+1, c mu)."""
-    rate = m.c * m.mu
-    admitted = 1.0 - m.p_block
-    if admitted <= 0:
-        return Moments()
-    mean = second = 0.0
-    for n in range(m.c, m.k):
-        share, k = m.state_probabilities[n] / admitted, n - m.c + 1
-        mean += share * k / rate
-        second += share * k * (k + 1) / (rate * rate)
-    return Moments(mean, max(second - mean * mean, 0.0))
-
-
-MAX_LIMIT = 100_000  # M/M/c/K sums over every state up to the limit
-NOT_PREDICTED = "not predicted"
-
-
-def _limit_unreached(lam: float, mean_s: float, c: int, limit: int) -> bool:
-    """Whether the queue practically never fills: P(limit waiting) = C rho^limit in M/M/c."""
-    m = qt.mmc(lam, 1.0 / mean_s, c)
-    return m.p_wait * m.rho**limit < 1e-12
-
-
-def queue_model(lam: float, hold: Moments, c: int, exponential: bool,
-                limit: int | None = None, cv_a: float = 1.0) -> _PoolFit:
-    """The textbook model that fits a pool: exact where one exists, else an approximation."""
-    fit = _fit_queue(lam, hold, c, exponential, limit, cv_a)
-    fit.lam = lam
-    return fit
-
-
-def _fit_queue(lam: float, hold: Moments, c: int, exponential: bool, limit: int | None,
-               cv_a: float) -> _PoolFit:
-    if hold.mean <= NO_TIME:
-        return _PoolFit(0.0, 0.0, "no service time", Moments())
-    offered = lam * hold.mean / c
-    poisson = abs(cv_a - 1.0) < 1e-12
-    unstable = offered >= 1.0 or lam >= c * (1.0 / hold.mean)  # both roundings queueing uses
-    if limit is not None and (unstable or not _limit_unreached(lam, hold.mean, c, limit)):
-        if not (exponential and poisson) or limit > MAX_LIMIT:
-            why = "exponential holding times" if limit <= MAX_LIMIT else \
-                f"queue limits up to {MAX_LIMIT}"
-            return _PoolFit(offered, min(offered, 1.0), NOT_PREDICTED,
-                            saturated=unstable, note=f"a queue limit is modelled for {why} only")
-        m = qt.mmck(lam, 1.0 / hold.mean, c, c + limit)
-        return _PoolFit(offered, m.utilisation, "M/M/c/K", _mmck_wait(m),
-                        p_block=m.p_block, admitted_rps=m.throughput)
-    if unstable:
-        return _PoolFit(offered, 1.0, "saturated", saturated=True,
-                        note="offered load >= capacity: the queue grows without bound")
-    if exponential and poisson:
-        m = qt.mmc(lam, 1.0 / hold.mean, c)
-        theta = m.wait_decay_rate
-        wait = Moments(m.mean_wait, max(2 * m.p_wait / theta**2 - m.mean_wait**2, 0.0))
-        return _PoolFit(offered, m.rho, "M/M/c", wait, mmc=m)
-    if c == 1 and poisson:
-        g = qt.mg1(lam, hold.mean, hold.cv)
-        return _PoolFit(offered, g.rho, "M/G/1 (Pollaczek-Khinchine)",
-                        _waits_like_mmc(g.mean_wait, g.rho))
-    a = qt.mgc_allen_cunneen(lam, hold.mean, c, hold.cv, cv_a)
-    return _PoolFit(offered, a.rho, "Allen-Cunneen approximation",
-                    _waits_like_mmc(a.mean_wait, a.p_wait))
-
-
-# --- replication ---------------------------------------------------------------------------
-
-def apply_delays(write_rate: float, lag_s: float, dist: str, n: int = 128) -> list[float]:
-    """n quantiles of the time from a write's commit to its apply on a replica.
-
-    Replicas apply writes in commit order, so a write also waits for every earlier write
-    still in flight. With Poisson writes (rate W) and exponential lags (mean L):
-    P(delay <= t) = (1 - e^{-t/L}) exp(-W L e^{-t/L}). A constant lag keeps the order itself.
-    """
-    if lag_s <= 0:
-        return [0.0]
-    if dist == "constant":
-        return [lag_s]
-    a = write_rate * lag_s
-    out = []
-    for k in range(n):
-        q = (k + 0.5) / n
-        lo, hi = 0.0, 1.0  # u = e^{-t/L}: (1 - u) e^{-a u} falls from 1 to 0 on [0, 1]
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if (1.0 - mid) * math.exp(-a * mid) > q:
-                lo = mid
-            else:
-                hi = mid
-        out.append(-lag_s * math.log(0.5 * (lo + hi)))
-    return out
-
-
-def stale_read_ratio(read_shape: list[float], write_rates: list[float], lag_s: float,
-                     dist: str) -> float:
-    """Share of replica reads that miss the latest write of their key.
-
-    A read of key i is stale iff the latest write of i (its age ~ Exp(w_i)) is not applied
-    yet: P = E[1 - exp(-w_i D)] over the apply delay D. For one key, or a constant lag, this
-    is queueing.stale_read_ratio; with many keys the shared log makes D longer than the lag.
-    Keys are binned by write rate (1/64 of an e-fold) to keep a million keys fast.
-    """
-    total = math.fsum(write_rates)
-    if total <= 0 or lag_s <= 0:
-        return 0.0
-    delays = apply_delays(total, lag_s, dist)
-    bins: dict[int, list[float]] = {}
-    for q, w in zip(read_shape, write_rates, strict=False):
-        if q > 0 and w > 0:
-            b = bins.setdefault(math.floor(math.log(w) * 64), [0.0, 0.0])
-            b[0] += q
-            b[1] += q * w
-    return math.fsum(
-        mass * math.fsum(-math.expm1(-qw / mass * d) for d in delays) / len(delays)
-        for mass, qw in bins.values())
 
 
 # --- response times and pools --------------------------------------------------------------
