@@ -22,12 +22,12 @@ import weakref
 from collections import defaultdict
 from typing import Any
 
-from .. import queueing as qt
+from .. import theory as qt
 from ..components.sharding import imbalance
 from ..registry import hourly_cost
 from ..scenario import Scenario, validate
 from ..theory.quorum import stale_read_probability
-from ..theory.replication import apply_delays, stale_read_ratio
+from ..theory.replication import apply_delays, stale_read_ratio_shared_log
 from .availability import _Availability
 from .design import MS, NO_TIME, POOLS, _Design, _topic_groups
 from .load import _Load, _Shared
@@ -160,7 +160,7 @@ def _stale_reads(design: _Design, load: _Load) -> dict[str, float]:
                 or load.rate(replica, "read") <= 0:
             continue
         writes = load.key_rates(link.from_, "write")
-        out[replica] = stale_read_ratio(load.key_shape(replica, "read"), writes,
+        out[replica] = stale_read_ratio_shared_log(load.key_shape(replica, "read"), writes,
                                         link.lag_ms / MS, link.lag_dist)
     return out
 
@@ -236,7 +236,7 @@ def _failover(design: _Design, load: _Load) -> dict[str, dict[str, Any]]:
             out[cid] = fields
         elif s["failover"] == "multi_primary" and writes > 0:
             link = design.replication[cid]  # from the peer
-            out[cid] = {"conflict_ratio": stale_read_ratio(
+            out[cid] = {"conflict_ratio": stale_read_ratio_shared_log(
                 load.key_shape(cid, "write"), load.key_rates(link.from_, "write"),
                 link.lag_ms / MS, link.lag_dist),
                 "conflict_model": "Poisson writes per key on each side: a write conflicts "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .. import queueing as qt
+from .. import theory as qt
 from ..scenario import Link, Scenario
 
 OPS = ("read", "write")

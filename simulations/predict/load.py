@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import queueing as qt
+from .. import theory as qt
 from ..components.sharding import key_owners
 from ..distributions import key_bucket
 from ..scenario import Link

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import queueing as qt
+from .. import theory as qt
 from .design import NO_TIME
 from .moments import Moments
 

@@ -7,8 +7,10 @@ Che's characteristic time for LRU [Che], its FIFO analogue, perfect LFU and TTL 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from .inputs import _integer, _nonneg, _popularity
 
 CHE_MODEL = "Che approximation (LRU)"
 
@@ -171,3 +173,107 @@ def flush_rates(writes: list[float], flush_s: float) -> list[float]:
         return [0.0] * len(writes)
     cycle = 1.0 / total + flush_s
     return [(1.0 - (1.0 - w / total) * math.exp(-w * flush_s)) / cycle for w in writes]
+
+
+def zipf_popularity(n: int, s: float) -> list[float]:
+    """Zipf law over ranks 1..n: p_i = i^-s / sum_j j^-s (s = 0 is uniform)."""
+    n = _integer("n (number of keys)", n, 1)
+    s = _nonneg("s (Zipf exponent)", s)
+    w = [i ** (-s) for i in range(1, n + 1)]
+    total = math.fsum(w)
+    return [float(x / total) for x in w]
+
+
+def _che_characteristic_time(p: list[float], capacity: float) -> float:
+    """Root T of sum_i (1 - exp(-p_i T)) = capacity, 0 < capacity < #keys with p_i > 0.
+
+    F(T) is increasing with F(T) < T, so T > capacity; the upper end of the
+    bracket is found by doubling.  The root is then polished by bracketed
+    Newton/bisection in x = ln T (bisection steps are geometric midpoints).
+    """
+
+    def f(x: float) -> float:
+        t = math.exp(x)
+        return math.fsum(-math.expm1(-pi * t) for pi in p) - capacity
+
+    def g(x: float) -> tuple[float, float]:
+        t = math.exp(x)
+        val = math.fsum(-math.expm1(-pi * t) for pi in p) - capacity
+        deriv = t * math.fsum(pi * math.exp(-pi * t) for pi in p)  # dF/d(ln T)
+        return val, deriv
+
+    xl = math.log(capacity)
+    if f(xl) >= 0.0:  # only by rounding: F(T) < T
+        return capacity
+    xh = xl + math.log(2.0)
+    while f(xh) < 0.0:
+        xl = xh
+        xh += math.log(2.0)
+        if xh > 700.0:
+            raise ValueError("Che: characteristic time overflow (capacity too close to #keys)")
+    # Safeguarded Newton (Numerical Recipes rtsafe) on x = ln T.
+    x = 0.5 * (xl + xh)
+    dx_old = xh - xl
+    dx = dx_old
+    val, der = g(x)
+    for _ in range(300):
+        if ((x - xh) * der - val) * ((x - xl) * der - val) > 0.0 or abs(2.0 * val) > abs(
+            dx_old * der
+        ):
+            dx_old = dx
+            dx = 0.5 * (xh - xl)
+            x = xl + dx
+        else:
+            dx_old = dx
+            dx = val / der
+            x -= dx
+        if abs(dx) < 1e-14 * max(1.0, abs(x)) or val == 0.0:
+            break
+        val, der = g(x)
+        if val < 0.0:
+            xl = x
+        else:
+            xh = x
+    return math.exp(x)
+
+
+def che_lru_hit_ratio(popularity: Sequence[float], capacity: float) -> float:
+    """APPROXIMATION (Che) for LRU: sum_i(1-e^{-p_i T}) = C; hit = sum_i p_i(1-e^{-p_i T}) [Che].
+
+    Independent reference model, request rate normalised to 1, ``popularity``
+    sums to 1.  Returns 0.0 for capacity 0 and 1.0 when the capacity is at
+    least the number of keys with positive popularity.  For uniform
+    popularity it is exactly capacity / n.
+    """
+    p = _popularity(popularity)
+    capacity = _nonneg("capacity", capacity, allow_inf=True)
+    if capacity == 0.0:
+        return 0.0
+    positive = [x for x in p if x > 0.0]
+    if capacity >= len(positive):
+        return 1.0  # every requested key fits: only cold misses, hit ratio -> 1
+    t = _che_characteristic_time(positive, capacity)
+    hit = math.fsum(pi * -math.expm1(-pi * t) for pi in positive)
+    return float(min(1.0, max(0.0, hit)))
+
+
+def ttl_hit_ratio(popularity: Sequence[float], rate: float, ttl: float) -> float:
+    """TTL-from-fill cache, Poisson IRM: sum_i p_i x_i/(1 + x_i), x_i = p_i rate ttl [Jung 2003].
+
+    Renewal–reward: a miss fills key i; the lam_i ttl expected requests in
+    the following ttl are hits (reads do not extend the expiry); the first
+    request after expiry is the cycle's single miss.
+    """
+    p = _popularity(popularity)
+    rate = _nonneg("rate (total request rate)", rate)
+    ttl = _nonneg("ttl", ttl, allow_inf=True)
+    if ttl == 0.0 or rate == 0.0:
+        return 0.0
+    if math.isinf(ttl):
+        return float(math.fsum(pi for pi in p if pi > 0.0))
+    parts = []
+    for pi in p:
+        x = pi * rate * ttl
+        parts.append(pi * x / (1.0 + x))
+    total = math.fsum(parts)
+    return float(min(1.0, max(0.0, total)))

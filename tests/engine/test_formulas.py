@@ -1,4 +1,4 @@
-"""Tests for simulations.queueing: textbook values, limits, cross-checks and Monte-Carlo checks.
+"""Tests for simulations.theory: textbook values, limits, cross-checks and Monte-Carlo checks.
 
 The Monte-Carlo tests use plain ``random`` with fixed seeds and compare with
 3 standard errors (batch means where samples are autocorrelated).
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulations import queueing as qt
+from simulations import theory as qt
 
 # --------------------------------------------------------------------------
 # Independent reference implementations (direct textbook sums)
@@ -693,12 +693,12 @@ def test_stale_read_ratio():
     p = [0.5, 0.3, 0.2]
     ws = [0.1, 1.0, 10.0]
     expect = sum(pi * (1 - math.exp(-wi * 0.05)) for pi, wi in zip(p, ws, strict=True))
-    assert qt.stale_read_ratio(p, ws, 0.05) == pytest.approx(expect)
-    assert qt.stale_read_ratio([1.0], [2.0], 0.3) == pytest.approx(
+    assert qt.stale_read_ratio_per_key(p, ws, 0.05) == pytest.approx(expect)
+    assert qt.stale_read_ratio_per_key([1.0], [2.0], 0.3) == pytest.approx(
         qt.async_stale_read_probability(2.0, 0.3, "constant")
     )
     with pytest.raises(ValueError, match="length"):
-        qt.stale_read_ratio(p, ws[:2], 0.05)
+        qt.stale_read_ratio_per_key(p, ws[:2], 0.05)
 
 
 # --------------------------------------------------------------------------
