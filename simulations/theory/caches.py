@@ -184,59 +184,6 @@ def zipf_popularity(n: int, s: float) -> list[float]:
     return [float(x / total) for x in w]
 
 
-def _che_characteristic_time(p: list[float], capacity: float) -> float:
-    """Root T of sum_i (1 - exp(-p_i T)) = capacity, 0 < capacity < #keys with p_i > 0.
-
-    F(T) is increasing with F(T) < T, so T > capacity; the upper end of the
-    bracket is found by doubling.  The root is then polished by bracketed
-    Newton/bisection in x = ln T (bisection steps are geometric midpoints).
-    """
-
-    def f(x: float) -> float:
-        t = math.exp(x)
-        return math.fsum(-math.expm1(-pi * t) for pi in p) - capacity
-
-    def g(x: float) -> tuple[float, float]:
-        t = math.exp(x)
-        val = math.fsum(-math.expm1(-pi * t) for pi in p) - capacity
-        deriv = t * math.fsum(pi * math.exp(-pi * t) for pi in p)  # dF/d(ln T)
-        return val, deriv
-
-    xl = math.log(capacity)
-    if f(xl) >= 0.0:  # only by rounding: F(T) < T
-        return capacity
-    xh = xl + math.log(2.0)
-    while f(xh) < 0.0:
-        xl = xh
-        xh += math.log(2.0)
-        if xh > 700.0:
-            raise ValueError("Che: characteristic time overflow (capacity too close to #keys)")
-    # Safeguarded Newton (Numerical Recipes rtsafe) on x = ln T.
-    x = 0.5 * (xl + xh)
-    dx_old = xh - xl
-    dx = dx_old
-    val, der = g(x)
-    for _ in range(300):
-        if ((x - xh) * der - val) * ((x - xl) * der - val) > 0.0 or abs(2.0 * val) > abs(
-            dx_old * der
-        ):
-            dx_old = dx
-            dx = 0.5 * (xh - xl)
-            x = xl + dx
-        else:
-            dx_old = dx
-            dx = val / der
-            x -= dx
-        if abs(dx) < 1e-14 * max(1.0, abs(x)) or val == 0.0:
-            break
-        val, der = g(x)
-        if val < 0.0:
-            xl = x
-        else:
-            xh = x
-    return math.exp(x)
-
-
 def che_lru_hit_ratio(popularity: Sequence[float], capacity: float) -> float:
     """APPROXIMATION (Che) for LRU: sum_i(1-e^{-p_i T}) = C; hit = sum_i p_i(1-e^{-p_i T}) [Che].
 
@@ -252,8 +199,9 @@ def che_lru_hit_ratio(popularity: Sequence[float], capacity: float) -> float:
     positive = [x for x in p if x > 0.0]
     if capacity >= len(positive):
         return 1.0  # every requested key fits: only cold misses, hit ratio -> 1
-    t = _che_characteristic_time(positive, capacity)
-    hit = math.fsum(pi * -math.expm1(-pi * t) for pi in positive)
+    t = _characteristic_time(
+        lambda t: math.fsum(_lru_present(x, 0.0, t, False) for x in positive), capacity)
+    hit = math.fsum(x * _lru_present(x, 0.0, t, False) for x in positive)
     return float(min(1.0, max(0.0, hit)))
 
 
