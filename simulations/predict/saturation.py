@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..theory.roots import illinois
 from .design import _Design
 from .load import _Load, _Shared
 from .timing import _Timing
@@ -66,21 +67,14 @@ def _crossing(at: Callable[[float], tuple[float, str | None]], x: float, y: floa
         y, who = at(x)
         steps += 1
     (lo, y_lo, who_lo), (hi, y_hi, _) = below, above
-    side = 0
-    while hi - lo > 1e-10 and steps < 200:
-        x = (lo + hi) / 2 if math.isinf(y_hi) else lo - y_lo * (hi - lo) / (y_hi - y_lo)
-        y, who = at(x)
-        steps += 1
-        if abs(y) < 1e-10:
-            return x, who, steps
-        if y < 0:
-            lo, y_lo, who_lo = x, y, who
-            if side < 0 and math.isfinite(y_hi):
-                y_hi /= 2
-            side = -1
-        else:
-            hi, y_hi = x, y
-            if side > 0:
-                y_lo /= 2
-            side = 1
-    return lo, who_lo, steps
+    pools = {lo: who_lo}  # the pool at each point tried
+
+    def y_at(x: float) -> float:
+        y, pools[x] = at(x)
+        return y
+
+    x, close, lo, evaluations = illinois(
+        y_at, lo, y_lo, hi, y_hi, lambda x, y, lo, hi: abs(y) < 1e-10,
+        lambda lo, hi: hi - lo <= 1e-10, 200 - steps)
+    x = x if close else lo
+    return x, pools[x], steps + evaluations

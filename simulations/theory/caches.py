@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .inputs import _integer, _nonneg, _popularity
+from .roots import illinois
 
 CHE_MODEL = "Che approximation (LRU)"
 
@@ -71,22 +72,8 @@ def _characteristic_time(occupancy: Callable[[float], float], capacity: float) -
             return math.inf
         lo, f_lo, hi = hi, f_hi, hi + 1.0
         f_hi = f(hi)
-    side = 0
-    for _ in range(200):
-        x = (lo * f_hi - hi * f_lo) / (f_hi - f_lo) if f_hi != f_lo else (lo + hi) / 2
-        fx = f(x)
-        if abs(fx) <= 1e-12 * capacity or hi - lo <= 1e-14 * max(1.0, abs(x)):
-            return math.exp(x)
-        if fx < 0:
-            lo, f_lo = x, fx
-            if side < 0:
-                f_hi /= 2
-            side = -1
-        else:
-            hi, f_hi = x, fx
-            if side > 0:
-                f_lo /= 2
-            side = 1
+    x = illinois(f, lo, f_lo, hi, f_hi, lambda x, fx, lo, hi: abs(fx) <= 1e-12 * capacity
+                 or hi - lo <= 1e-14 * max(1.0, abs(x)))[0]
     return math.exp(x)
 
 
