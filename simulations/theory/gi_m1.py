@@ -7,17 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .inputs import _integer, _nonneg, _positive, _probability, _probability_level, _real
-
-
-def lst_exponential(rate: float) -> Callable[[float], float]:
-    """LST of Exp(rate): A*(s) = rate / (rate + s)."""
-    r = _positive("rate", rate)
-
-    def lst(s: float) -> float:
-        return r / (r + s)
-
-    return lst
+from .inputs import _integer, _positive, _probability, _real
 
 
 def lst_erlang(k: int, rate_per_phase: float) -> Callable[[float], float]:
@@ -92,33 +82,6 @@ class GIM1:
     def utilisation(self) -> float:
         """Fraction of time the server is busy (= rho)."""
         return self.rho
-
-    @property
-    def decay_rate(self) -> float:
-        """mu (1 - sigma): rate of the exponential response / conditional wait."""
-        return self.mu * (1.0 - self.sigma)
-
-    def wait_survival(self, t: float) -> float:
-        """P(Wq > t) = sigma exp(-mu (1 - sigma) t) [Kleinrock ch. 6]."""
-        t = _nonneg("t", t, allow_inf=True)
-        return float(self.sigma * math.exp(-self.decay_rate * t))
-
-    def wait_quantile(self, q: float) -> float:
-        """q-quantile of Wq: 0 if q <= 1 - sigma, else ln(sigma/(1-q)) / (mu (1 - sigma))."""
-        q = _probability_level(q)
-        if q <= 1.0 - self.sigma:
-            return 0.0
-        return float(math.log(self.sigma / (1.0 - q)) / self.decay_rate)
-
-    def response_survival(self, t: float) -> float:
-        """P(T > t) = exp(-mu (1 - sigma) t): GI/M/1 response is exponential [Kleinrock ch. 6]."""
-        t = _nonneg("t", t, allow_inf=True)
-        return float(math.exp(-self.decay_rate * t))
-
-    def response_quantile(self, q: float) -> float:
-        """q-quantile of the (exponential) response time: -ln(1-q) / (mu (1 - sigma))."""
-        q = _probability_level(q)
-        return float(-math.log1p(-q) / self.decay_rate)
 
 
 def gi_m1(mean_a: float, arrival_lst: Callable[[float], float], mu: float) -> GIM1:

@@ -77,18 +77,6 @@ class MMc:
         """Rate c mu - lam of the exponential conditional waiting time."""
         return self.c * self.mu - self.lam
 
-    def wait_survival(self, t: float) -> float:
-        """P(Wq > t) = C exp(-(c mu - lam) t) for t >= 0 [GSTH §2.3]."""
-        t = _nonneg("t", t, allow_inf=True)
-        return float(self.p_wait * math.exp(-self.wait_decay_rate * t))
-
-    def wait_quantile(self, q: float) -> float:
-        """q-quantile of Wq: 0 if q <= 1-C, else ln(C/(1-q))/(c mu - lam) [GSTH §2.3]."""
-        q = _probability_level(q)
-        if q <= 1.0 - self.p_wait:
-            return 0.0
-        return float(math.log(self.p_wait / (1.0 - q)) / self.wait_decay_rate)
-
     def response_survival(self, t: float) -> float:
         """P(T>t) = e^{-mu t} + C mu (e^{-mu t} - e^{-theta t})/(theta - mu), theta = c mu - lam.
 
