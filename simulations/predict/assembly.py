@@ -1,17 +1,6 @@
-"""Analytic predictions for a scenario, from the scenario alone (never from simulated results).
-
-`predict(scenario)` propagates the clients' read and write rates along the call links, predicts
-each cache's hit ratio, fits a queueing model to every pool of workers, and derives replica
-staleness, the saturation point, availability and mean end-to-end latency. Each number names
-the model it comes from (the formulas live in `queueing`); approximations say so. The report
-prints these beside the simulated values, so that each checks the other.
-
-Traffic is followed as *streams*: (origin, op, via), where origin is a client (or a
-write-behind cache, whose flushes are new writes), and via lists the key filters the stream
-went through: ("miss", cache) keeps the keys a cache missed, ("shard", n, j) the keys an
-ip_hash balancer sends to its j-th of n targets. A stream's per-key popularity (its *shape*)
-is computed only where keys matter: caches, replicas and ip_hash balancers.
-"""
+"""The predictions put together: per component its load, pool, cache and latency figures,
+replica and quorum staleness, topics' lags and failover figures; then saturation,
+availability, per-client latency and cost (package docstring: simulations/predict)."""
 
 from __future__ import annotations
 
