@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .inputs import _integer, _positive, _probability, _real
+from .inputs import _integer, _positive, _probability, _probability_level, _real
 
 
 def lst_erlang(k: int, rate_per_phase: float) -> Callable[[float], float]:
@@ -82,6 +82,12 @@ class GIM1:
     def utilisation(self) -> float:
         """Fraction of time the server is busy (= rho)."""
         return self.rho
+
+    def response_quantile(self, q: float) -> float:
+        """q-quantile of the response time, exponential with rate mu (1 - sigma):
+        -ln(1-q) / (mu (1 - sigma)) [Kleinrock ch. 6]."""
+        q = _probability_level(q)
+        return float(-math.log1p(-q) / (self.mu * (1.0 - self.sigma)))
 
 
 def gi_m1(mean_a: float, arrival_lst: Callable[[float], float], mu: float) -> GIM1:

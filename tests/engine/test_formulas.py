@@ -386,6 +386,8 @@ def test_gi_m1_with_poisson_arrivals_is_mm1(lam, mu):
     assert g.mean_wait == pytest.approx(m.mean_wait, rel=1e-10)
     assert g.mean_response == pytest.approx(m.mean_response, rel=1e-10)
     assert g.mean_queue == pytest.approx(m.mean_queue, rel=1e-10)
+    for q in (0.5, 0.9, 0.99):
+        assert g.response_quantile(q) == pytest.approx(m.response_quantile(q), rel=1e-9)
 
 
 def test_d_m1_textbook_sigma():
