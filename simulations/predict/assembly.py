@@ -1,6 +1,6 @@
 """The predictions put together: per component its load, pool, cache and latency figures,
-replica and quorum staleness, topics' lags and failover figures; then saturation,
-availability, per-client latency and cost (package docstring: simulations/predict)."""
+staleness, topics' lags and failover figures; then saturation, availability, per-client
+latency and cost (the package's docstring says where each comes from)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,17 @@ import weakref
 from collections import defaultdict
 from typing import Any
 
-from .. import theory as qt
 from ..components.sharding import imbalance
 from ..registry import hourly_cost
 from ..scenario import Scenario, validate
-from ..theory.quorum import stale_read_probability
-from ..theory.replication import apply_delays, stale_read_ratio_shared_log
 from .availability import _Availability
-from .design import MS, NO_TIME, POOLS, _Design, _topic_groups
+from .design import MS, POOLS, _Design
 from .load import _Load, _Shared
-from .moments import Moments
 from .pools import _PoolFit
+from .replicas import _failover, _quorum_stale_reads, _stale_reads
 from .saturation import _saturation
 from .timing import _Timing
+from .topics import _topic_lags
 
 log = logging.getLogger(__name__)
 
@@ -124,113 +122,6 @@ def _warnings(design: _Design, load: _Load, cid: str) -> list[str]:
                      "of consecutive writes are correlated and callers that hold a worker "
                      "meanwhile wait longer than predicted")
     return notes
-
-
-def _quorum_stale_reads(design: _Design, load: _Load) -> dict[str, float]:
-    """Stale-read ratio of each kv_store not partitioned from the start, key by key."""
-    out = {}
-    for cid, kind in design.kind.items():
-        s = design.settings[cid]
-        if kind != "kv_store" or s["partitioned_replicas"] or cid in load.unknown \
-                or load.rate(cid, "read") <= 0:
-            continue
-        n, m = s["replicas_n"], s["replica_ms"] / MS
-        r, w = min(s["read_quorum"], n), min(s["write_quorum"], n)
-        out[cid] = math.fsum(q * stale_read_probability(n, r, w, m, rate) for q, rate in zip(
-            load.key_shape(cid, "read"), load.key_rates(cid, "write"), strict=False))
-    return out
-
-
-def _stale_reads(design: _Design, load: _Load) -> dict[str, float]:
-    out = {}
-    for replica, link in design.replication.items():
-        # Sync replicas are left out: whether a write counts before its apply is unsettled.
-        if link.mode != "async" or {replica, link.from_} & load.unknown \
-                or load.rate(replica, "read") <= 0:
-            continue
-        writes = load.key_rates(link.from_, "write")
-        out[replica] = stale_read_ratio_shared_log(load.key_shape(replica, "read"), writes,
-                                        link.lag_ms / MS, link.lag_dist)
-    return out
-
-
-# --- topics and failover -------------------------------------------------------------------
-
-TOPIC_MODEL = ("each partition a FIFO queue at the worker it is dealt to, at the rate of its "
-               "keys (by the key hash): M/G/1 (Pollaczek-Khinchine; M/M/1 for exponential "
-               "service) per partition when the worker has a slot for each, one M/G/1 for all "
-               "its partitions when it has one slot; lag = messages waiting + in service")
-
-
-def _topic_lags(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[str, Any]:
-    """Mean lag and wait of each consumer group. Exact for Poisson arrivals when every worker
-    takes messages from this group only and has a slot per partition (independent queues)
-    or a single slot (a work-conserving server: its number in system does not depend on the
-    order it serves partitions in); other slot counts are not predicted."""
-    n = design.settings[cid]["partitions"]
-    rates = [0.0] * n
-    for (origin, op, via), rate in load.flows[cid].items():
-        for j in range(n):
-            rates[j] += rate * load.shape((origin, op, via + (("shard", n, j),)))[1]
-    total = math.fsum(rates)
-    out: dict[str, Any] = {}
-    for name, links in _topic_groups(design.calls[cid]).items():
-        lag = waiting = 0.0
-        note = None
-        for k, link in enumerate(links):
-            w, parts = link.to, rates[k::len(links)]
-            hold, slots = timing.holding.get(w, (None, False))[0], design.settings[w]["workers"]
-            if not math.fsum(parts):
-                continue
-            if design.graph.in_degree(w) > 1:
-                note = f"not predicted: worker '{w}' also takes messages from elsewhere"
-            elif hold is None:
-                note = f"not predicted: the time of worker '{w}' is not predicted"
-            elif 1 < slots < len(parts):
-                note = f"not predicted: worker '{w}' has fewer slots than partitions, but more " \
-                       "than one"
-            elif hold.mean > NO_TIME:
-                for lam in (parts if slots >= len(parts) else [math.fsum(parts)]):
-                    if lam * hold.mean >= 1.0:
-                        note = f"saturated at worker '{w}': the lag grows without bound"
-                    elif lam > 0:
-                        m = qt.mg1(lam, hold.mean, hold.cv)
-                        lag, waiting = lag + m.mean_in_system, waiting + m.mean_queue
-        out[name] = {"note": note} if note else {
-            "mean_lag": lag, "mean_wait_ms": waiting / total * MS if total > 0 else 0.0,
-            "model": TOPIC_MODEL + ("" if load.arrival_cv([cid]) == 1.0 else
-                                    " (arrivals are not Poisson here: approximate)")}
-    return out
-
-
-def _failover(design: _Design, load: _Load) -> dict[str, dict[str, Any]]:
-    """Per failover: writes fail for heartbeat + promotion, and the writes in flight to the
-    promoted replica are lost: by Little's law, on average the write rate times the mean
-    apply delay. Between multi-primary peers a write conflicts when a write of its key from
-    the peer is in flight: the stale-read formula with the peer's writes."""
-    out = {}
-    for cid, s in design.settings.items():
-        if design.kind[cid] != "database" or cid in load.unknown:
-            continue
-        links = [link for link in design.replication.values() if link.from_ == cid]
-        writes = load.rate(cid, "write")
-        if s["failover"] == "active_passive":
-            fields: dict[str, Any] = {
-                "write_downtime_per_failover_s": s["heartbeat_s"] + s["promotion_s"]}
-            if len(links) == 1:  # with more, the most up-to-date replica is promoted
-                link = links[0]
-                delay = Moments.of(apply_delays(writes, link.lag_ms / MS, link.lag_dist))
-                fields["lost_writes_per_failover"] = 0.0 if link.mode == "sync" else \
-                    writes * delay.mean
-            out[cid] = fields
-        elif s["failover"] == "multi_primary" and writes > 0:
-            link = design.replication[cid]  # from the peer
-            out[cid] = {"conflict_ratio": stale_read_ratio_shared_log(
-                load.key_shape(cid, "write"), load.key_rates(link.from_, "write"),
-                link.lag_ms / MS, link.lag_dist),
-                "conflict_model": "Poisson writes per key on each side: a write conflicts "
-                                  "when a write of its key from the peer is not applied yet"}
-    return out
 
 
 def _predict(scenario: Scenario) -> dict[str, Any]:
