@@ -14,12 +14,11 @@ from collections import deque
 from typing import Any
 
 from . import snapshot
-from .components.base import Component, rate
+from .components.base import Component, Link, rate
 from .components.cache import Cache
 from .components.client import Client
 from .components.database import Database, Replication
 from .components.edge import Cdn, Dns, RateLimiter, ReverseProxy, Waf
-from .components.link import Link
 from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
 from .components.pool import Pool, Service

@@ -21,8 +21,7 @@ from ..metrics import TimeAverage
 from .base import OK, OPEN, TIMEOUT
 
 if TYPE_CHECKING:
-    from .base import Component, Request
-    from .link import Link
+    from .base import Component, Link, Request
 
 BREAKER_PARAMS = frozenset({"breaker_errors", "breaker_window_s", "breaker_open_s"})
 
