@@ -2,6 +2,7 @@
 // reset, stop, the simulated clock and the connection status. Reads the player's phase;
 // sends what a person asks for.
 
+import { h } from "./dom.js";
 import { clock, shortClock } from "./format.js";
 
 export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
@@ -140,16 +141,20 @@ export class RunBar {
     const { el } = this;
     el.conn.dataset.state = state;
     clearInterval(this.countdown);
+    // "Offline" and, where the bar has room, when it tries again (base.css .conn-retry)
     const text = () => {
-      if (state === "online") return "Connected";
-      if (state === "connecting") return "Connecting…";
+      if (state === "online") return ["Connected"];
+      if (state === "connecting") return ["Connecting…"];
       const left = Math.max(0, Math.ceil((this.player.retryAt - Date.now()) / 1000));
-      return left ? `Offline · retry in ${left} s` : "Offline · retrying";
+      return ["Offline", left ? ` · retry in ${left} s` : " · retrying"];
     };
-    el.connText.textContent = text();
-    if (state === "offline") {
-      this.countdown = setInterval(() => { el.connText.textContent = text(); }, 500);
-    }
+    const show = () => {
+      const [word, retry] = text();
+      el.connText.textContent = word;
+      if (retry) el.connText.append(h("span", { class: "conn-retry", text: retry }));
+    };
+    show();
+    if (state === "offline") this.countdown = setInterval(show, 500);
     el.conn.title = state === "online"
       ? `Connected to the simulation server${latency !== null && latency !== undefined ? ` (round trip ${latency} ms)` : ""}`
       : state === "offline" ? "Not connected: click to retry now" : "Connecting to the simulation server";
