@@ -34,6 +34,7 @@ import { Toaster } from "./toast.js";
 import { GRID, emptyDocument, linkKey, normalize } from "./topology.js";
 import { exportDocument, loadDocument, pickDocument, prefs, runMemory, watchDocument } from "./persistence.js";
 import { plural } from "./format.js";
+import { inputErrors } from "./input-errors.js";
 
 const FIRST_EXAMPLE = "cache-in-front-of-database";
 
@@ -146,7 +147,7 @@ async function boot() {
     player.start(structuredClone(store.doc), { paused, assignment: page.assignment?.id });
   };
   const runbar = new RunBar($(".runbar"), {
-    bus, player, store, toaster,
+    bus, player, store, toaster, refuse: () => refuseRun(),
     onPlay: startRun,
     onStep: () => {
       stepAfterStart = true;
@@ -242,20 +243,52 @@ async function boot() {
   bus.on("validation:pending", (pending) => {
     if (pending) validity.dataset.state = "pending";
   });
+  // the server's problems with the design, and values typed into a field and refused there
+  // (the design does not have them yet): both keep the design from being ready to run
+  let checked = null; // the validator's last answer, or "offline"
+  const renderValidity = () => {
+    const unsent = inputErrors.list();
+    if (checked === null) return;
+    if (checked === "offline" && !unsent.length) {
+      validity.dataset.state = "unknown";
+      validityText.textContent = "Not checked";
+      validity.title = "The validator could not be reached.";
+      return;
+    }
+    const lines = [...(checked === "offline" ? [] : checked.lines), ...unsent.map((e) => `${e.text} (not applied)`)];
+    const n = (checked === "offline" ? 0 : checked.count) + unsent.length;
+    const empty = !store.doc.components.length && !unsent.length;
+    validity.dataset.state = empty ? "empty" : n ? "invalid" : "valid";
+    validityText.textContent = empty ? "Empty design" : n ? plural(n, "problem") : "Ready to run";
+    validity.title = n ? lines.join("\n") : "The server's validator accepts this design.";
+  };
   bus.on("validation:changed", (problems) => {
     canvas.setProblems(problems);
     overlay.setProblems(problems);
-    const n = problems.count;
-    validity.dataset.state = !store.doc.components.length ? "empty" : n ? "invalid" : "valid";
-    validityText.textContent = !store.doc.components.length ? "Empty design" : n ? plural(n, "problem") : "Ready to run";
-    validity.title = n ? problems.lines.join("\n") : "The server's validator accepts this design.";
+    checked = problems;
+    renderValidity();
   });
   bus.on("validation:offline", () => {
-    validity.dataset.state = "unknown";
-    validityText.textContent = "Not checked";
-    validity.title = "The validator could not be reached.";
+    checked = "offline";
+    renderValidity();
   });
-  validity.addEventListener("click", () => store.clearSelection());
+  inputErrors.onChange(renderValidity);
+  // a panel drawn again (another selection) drops its fields and what was typed in them
+  bus.on("selection:changed", () => requestAnimationFrame(renderValidity));
+  validity.addEventListener("click", () => {
+    const unsent = inputErrors.list();
+    if (unsent.length) unsent[0].focus();
+    else store.clearSelection();
+  });
+  const refuseRun = () => {
+    const unsent = inputErrors.list();
+    if (!unsent.length) return false;
+    toaster.show({ title: "A field holds a value that was not applied", tone: "error", key: "run-error",
+                   message: "Correct it, or press Escape in it to keep the design's value, then press Play:",
+                   items: unsent.map((e) => e.text) });
+    unsent[0].focus();
+    return true;
+  };
 
   bus.on("palette:add", ({ kind, clientX, clientY }) => {
     const at = clientX !== undefined ? canvas.toModel(clientX, clientY) : null;

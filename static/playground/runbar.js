@@ -8,8 +8,9 @@ import { clock, shortClock } from "./format.js";
 export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
 
 export class RunBar {
-  constructor(root, { bus, player, store, onPlay, onStep, toaster }) {
-    Object.assign(this, { root, bus, player, store, onPlay, onStep, toaster });
+  /** refuse(): true when the run must not start or go on (it told the person why). */
+  constructor(root, { bus, player, store, onPlay, onStep, toaster, refuse = () => false }) {
+    Object.assign(this, { root, bus, player, store, onPlay, onStep, toaster, refuse });
     const q = (id) => root.querySelector(`[data-testid="${id}"]`) || document.querySelector(`[data-testid="${id}"]`);
     this.el = {
       play: q("play"), pause: q("pause"), step: q("step"), reset: q("reset"), stop: q("stop"),
@@ -58,7 +59,7 @@ export class RunBar {
   }
 
   play() {
-    if (this.watching()) return;
+    if (this.watching() || this.refuse()) return;
     const phase = this.player.phase;
     if (phase === "paused") this.player.control("play");
     else if (phase === "idle" || phase === "ended") this.onPlay({ paused: false });
@@ -77,6 +78,7 @@ export class RunBar {
   step() {
     if (this.watching()) return;
     const phase = this.player.phase;
+    if (phase !== "playing" && this.refuse()) return;
     if (phase === "paused") this.player.control("step");
     else if (phase === "playing") this.player.control("pause");
     else if (phase === "idle" || phase === "ended") this.onStep();
