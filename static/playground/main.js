@@ -365,6 +365,9 @@ async function boot() {
     }
   });
   bus.on("run:ended", ({ reason, run }) => {
+    // the clock is back at 0 (runbar.js), where the next run starts: so are the charts
+    charts.clear();
+    chartT = 0;
     const why = { stopped: "Run stopped", idle: "Run closed: nobody was watching", error: "The run failed on the server",
                   left: "You stopped watching the run (it goes on for the others)",
                   lost: "The run was lost: the server restarted without it; press Play to start again" }[reason] || "Run ended";

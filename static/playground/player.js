@@ -143,6 +143,15 @@ export class Player {
     return this.run.status?.playing ? "playing" : "paused";
   }
 
+  /** Paused where the run was meant to stop: a live run at its duration (it can play on
+   * past it), a replay at the end of the recording. */
+  get finished() {
+    const run = this.run;
+    if (!run || this.phase !== "paused") return false;
+    const end = run.replay?.until_s ?? run.status?.duration_s ?? run.scenario?.duration_s;
+    return typeof end === "number" && Math.abs(run.t - end) < 0.05;
+  }
+
   get live() {
     return !!this.run && !this.run.status?.ended;
   }
@@ -445,13 +454,23 @@ export class Player {
   }
 
   // -- what the views draw -------------------------------------------------------------
-  /** Links cut at the current time: scenario events and live commands, in time order. */
+  /** Scenario events and commands in effect now, in time order: the one source of what is
+   * cut, slowed or set, for every view (details, context menu, cards). A live run's logged
+   * commands are in effect as soon as they are logged (the server applied them at its own
+   * time, which may be ahead of the last frame's); a replay knows its commands up front and
+   * they count from their time on. */
+  inEffect(run = this.run) {
+    if (!run) return [];
+    const done = (e) => e.at_s <= run.t + 1e-9;
+    return [...(run.scenario?.events || []).filter(done), ...run.commands.filter((c) => !run.replay || done(c))]
+      .sort((a, b) => a.at_s - b.at_s);
+  }
+
+  /** Links cut now: scenario events and commands, in time order. */
   cutLinks(run = this.run) {
     const cut = new Set();
     if (!run) return cut;
-    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
-      .filter((e) => e.action === "partition" || e.action === "heal")
-      .sort((a, b) => a.at_s - b.at_s);
+    const events = this.inEffect(run).filter((e) => e.action === "partition" || e.action === "heal");
     for (const e of events) {
       const key = `${e.target[0]}>${e.target[1]}`;
       if (e.action === "partition") cut.add(key);
@@ -464,8 +483,7 @@ export class Player {
   slowFactor(id, run = this.run) {
     if (!run) return 1;
     let factor = 1;
-    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
-      .filter((e) => e.action === "slow" && e.target === id).sort((a, b) => a.at_s - b.at_s);
+    const events = this.inEffect(run).filter((e) => e.action === "slow" && e.target === id);
     for (const e of events) factor = e.params?.factor ?? 1;
     return factor;
   }
@@ -476,8 +494,7 @@ export class Player {
     const c = run.scenario?.components?.find((x) => x.id === id);
     if (!c) return null;
     const params = { ...(c.params || {}) };
-    const sets = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
-      .filter((e) => e.action === "set" && e.target === id).sort((a, b) => a.at_s - b.at_s);
+    const sets = this.inEffect(run).filter((e) => e.action === "set" && e.target === id);
     for (const e of sets) Object.assign(params, e.params || {});
     return params;
   }

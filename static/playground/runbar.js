@@ -61,7 +61,10 @@ export class RunBar {
   play() {
     if (this.watching() || this.refuse()) return;
     const phase = this.player.phase;
-    if (phase === "paused") this.player.control("play");
+    if (phase === "paused" && this.player.finished && this.player.run.replay) {
+      this.player.seek(0); // a replay ends where the recording does: play it again from 0
+      this.player.control("play");
+    } else if (phase === "paused") this.player.control("play");
     else if (phase === "idle" || phase === "ended") this.onPlay({ paused: false });
   }
 
@@ -109,20 +112,24 @@ export class RunBar {
     el.reset.disabled = !online || !owner || !["playing", "paused", "ended"].includes(phase);
     el.stop.disabled = !["playing", "paused", "ended", "starting"].includes(phase);
     el.speed.disabled = !owner;
-    el.play.querySelector(".button-text").textContent = phase === "paused" ? "Resume" : phase === "ended" ? "Play again" : "Play";
-    el.play.setAttribute("aria-label", el.play.querySelector(".button-text").textContent);
     const run = player.run;
+    const finished = player.finished;
+    el.play.querySelector(".button-text").textContent = finished ? (run.replay ? "Play again" : "Play on")
+      : phase === "paused" ? "Resume" : phase === "ended" ? "Play again" : "Play";
+    el.play.setAttribute("aria-label", el.play.querySelector(".button-text").textContent);
+    el.play.title = finished && !run.replay ? "The run reached its duration: play on past it (Space)"
+      : finished ? "Play the recording again from 0 (Space)" : "Play (Space)";
     if (run?.status?.speed !== undefined && Number(el.speed.value) !== run.status.speed) {
       el.speed.value = String(run.status.speed);
       player.speed = run.status.speed;
     }
     this.tick(run);
     const labels = { idle: "Ready", starting: "Starting…", playing: "Running", paused: "Paused", ended: "Finished" };
-    let text = labels[phase];
+    let text = finished ? "Finished" : labels[phase];
     if (run?.status?.behind && phase === "playing") text = "Running · behind";
     if (run && !run.owner) text += " · watching";
     el.state.textContent = text;
-    el.state.dataset.phase = phase;
+    el.state.dataset.phase = finished ? "finished" : phase;
     el.state.title = run?.status?.behind ? "The server cannot keep up with this speed; the clock runs slower than asked." : "";
     document.body.dataset.phase = phase;
     this.renderTotal();
@@ -134,8 +141,9 @@ export class RunBar {
     this.el.total.textContent = `/ ${shortClock(d || 0)}`;
   }
 
+  /** The run's time; no run (stopped, ended, never started): 0, where the next one starts. */
   tick(run) {
-    this.el.clock.textContent = clock(run ? run.t : this.player.lastRun?.t ?? 0);
+    this.el.clock.textContent = clock(run ? run.t : 0);
     this.el.clock.dataset.t = String(run ? run.t : 0);
   }
 
