@@ -344,11 +344,14 @@ async function boot() {
     }
   });
   let chartT = 0;
-  bus.on("run:frame", ({ run, frame }) => {
-    if (run.t < chartT - 1e-9) { // a replay went back in time: its charts start again
+  bus.on("run:frame", ({ run, frame, history }) => {
+    if (history) { // a replay's seek got there: its charts show the run up to here
       charts.clear();
-      overlay.clearDots();
+      for (const [t, summary] of history) charts.push(t, summary);
+    } else if (run.t < chartT - 1e-9) { // a replay is on its way back in time
+      charts.clear();
     }
+    if (run.t < chartT - 1e-9) overlay.clearDots();
     chartT = run.t;
     charts.push(run.t, frame.summary);
     overlay.addDots(frame.dots || []);
@@ -595,7 +598,7 @@ async function boot() {
   // design and run as it left them; the socket may have been closed meanwhile.
   window.addEventListener("pageshow", (e) => { if (e.persisted) player.resume(); });
 
-  window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus });
+  window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus, charts });
   document.body.classList.add("ready");
 }
 

@@ -3,7 +3,7 @@
 // the next snapshot); keeps the live state the views draw. Emits on the bus:
 //   conn:changed {state: "connecting"|"online"|"offline", retryIn, latency}
 //   run:changed  (phase, status or run replaced)   run:snapshot {run, reset}
-//   run:frame {run, frame}   run:command {command}   run:predictions {run}
+//   run:frame {run, frame, history}   run:command {command}   run:predictions {run}
 //   run:ended {reason}   server:error {msg}
 //   server:notice {message} (a run moved to another worker; the service is away a moment)
 
@@ -359,7 +359,8 @@ export class Player {
     this.stats.framesApplied += 1;
     this.stats.lastT = run.t;
     this.stats.lastSeq = run.seq;
-    this.bus.emit("run:frame", { run, frame: f });
+    // after a seek: the run's summaries before this time, for the charts (docs/protocol.md)
+    this.bus.emit("run:frame", { run, frame: f, history: msg.history || null });
     if (run.status?.playing !== wasPlaying || run.status?.ended !== wasEnded) {
       this.bus.emit("run:changed", this.view());
     }

@@ -132,3 +132,71 @@ def test_badges_on_one_card_never_overlap(app):
             assert w <= 0 or h <= 0, (a, b)
     app.shot("labels-badges", page.locator("#stage"))
     app.assert_clean()
+
+
+CHART_SPAN = """() => {
+  const t = window.playground.charts.t;
+  let gap = 0;
+  for (let i = 1; i < t.length; i++) gap = Math.max(gap, t[i] - t[i - 1]);
+  return {first: t[0], last: t[t.length - 1], gap, n: t.length};
+}"""
+
+
+def settled_seek(viewer: App, action, not_t: float | None = None) -> float:
+    """Do `action` (a key or click on the timeline); the time the seek got to (without
+    `not_t`: the end of the recording)."""
+    action()
+    viewer.wait("(t) => { const r = window.playground.player.run;"
+                " if (r.status.behind) return false;"
+                " return t === null ? r.t === r.replay.until_s : r.t !== t; }", not_t,
+                timeout=20_000)
+    viewer.frames_later(1)
+    return viewer.read("() => window.playground.player.run.t")
+
+
+def test_a_replay_says_replay_and_its_charts_after_a_seek_reach_back(app, browser):
+    page = app.page
+    app.import_design(small_design(name="Run to replay"))
+    app.set_speed("25")
+    app.play()
+    app.wait("() => window.playground.player.run.t > 90", timeout=30_000)
+    page.get_by_test_id("pause").click()
+    page.get_by_test_id("share-run").click()
+    link = page.get_by_test_id("run-link")
+    expect(link).to_have_value(re.compile(r"/r/[A-Za-z0-9_-]{16,}$"))
+    url = link.input_value()
+
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(CSP_LISTENER)
+    try:
+        viewer = App(context.new_page(), app.url)
+        vpage = viewer.page
+        vpage.goto(url)
+        viewer.wait("() => document.body.classList.contains('ready')")
+        viewer.wait("() => !!window.playground.player.run?.replay")
+        vpage.get_by_test_id("pause").click()
+        details = vpage.get_by_test_id("details")
+        expect(details.locator(".details-title")).to_have_text("Replay of a shared run")
+        expect(details).not_to_contain_text("Live")
+
+        # to the end in one jump: the charts show the minute before it, without a hole
+        timeline = vpage.get_by_test_id("timeline")
+        timeline.focus()
+        end = settled_seek(viewer, lambda: vpage.keyboard.press("End"))
+        span = viewer.read(CHART_SPAN)
+        assert span["last"] == pytest.approx(end, abs=1e-3)
+        assert span["first"] <= end - 58 and span["gap"] <= 1.0, span
+        viewer.shot("labels-replay-after-seek")
+
+        # back to a third of the way: from the start of the run up to there
+        box = timeline.bounding_box()
+        back = settled_seek(viewer, lambda: vpage.mouse.click(
+            box["x"] + box["width"] / 3, box["y"] + box["height"] / 2), end)
+        assert back < end - 20
+        span = viewer.read(CHART_SPAN)
+        assert span["last"] == pytest.approx(back, abs=1e-3)
+        assert span["first"] <= max(1.0, back - 58) and span["gap"] <= 1.0, span
+        viewer.assert_clean()
+    finally:
+        context.close()
+    app.assert_clean()
