@@ -97,3 +97,21 @@ def test_the_editor_fits_every_width_idle_running_and_offline(app):
     for width in WIDTHS + MORE_WIDTHS:
         problems += check(app, "offline", width)
     assert problems == [], "\n".join(problems)
+
+
+def test_a_lesson_on_a_narrow_window_is_a_drawer_over_the_canvas(app):
+    page = app.page
+    page.goto(f"{app.url}/lessons")
+    page.locator(".lesson-link").first.click()
+    page.wait_for_function("() => document.body.classList.contains('ready')")
+    problems = []
+    for width in (800, 1024, 1440):
+        problems += check(app, "lesson", width)
+        canvas = page.locator("#stage-canvas").bounding_box()
+        panel = page.get_by_test_id("lesson-panel").bounding_box()
+        fork = page.get_by_test_id("fork").bounding_box()
+        # "Make a copy" in view, on the canvas, clear of the open lesson
+        if not (fork["x"] >= panel["x"] + panel["width"]
+                and fork["x"] + fork["width"] <= canvas["x"] + canvas["width"]):
+            problems.append(f"lesson at {width} px: Make a copy is hidden")
+    assert problems == [], "\n".join(problems)
