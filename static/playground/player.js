@@ -340,6 +340,7 @@ export class Player {
       return;
     }
     const f = msg.frame || {};
+    const wasFinished = this.finished;
     // a new object per frame: the views hold the previous one until they redraw, so a
     // card never shows this frame's component numbers next to last frame's link rates
     run.components = msg.full ? {} : { ...run.components };
@@ -361,7 +362,7 @@ export class Player {
     this.stats.lastSeq = run.seq;
     // after a seek: the run's summaries before this time, for the charts (docs/protocol.md)
     this.bus.emit("run:frame", { run, frame: f, history: msg.history || null });
-    if (run.status?.playing !== wasPlaying || run.status?.ended !== wasEnded) {
+    if (run.status?.playing !== wasPlaying || run.status?.ended !== wasEnded || this.finished !== wasFinished) {
       this.bus.emit("run:changed", this.view());
     }
   }

@@ -187,6 +187,9 @@ def test_a_replay_says_replay_and_its_charts_after_a_seek_reach_back(app, browse
         assert span["last"] == pytest.approx(end, abs=1e-3)
         assert span["first"] <= end - 58 and span["gap"] <= 1.0, span
         viewer.shot("labels-replay-after-seek")
+        # at the end of the recording: finished, and Play plays it again from the start
+        expect(vpage.locator("#run-state")).to_have_text("Finished")
+        expect(vpage.get_by_test_id("play")).to_have_text("Play again")
 
         # back to a third of the way: from the start of the run up to there
         box = timeline.bounding_box()
@@ -196,6 +199,13 @@ def test_a_replay_says_replay_and_its_charts_after_a_seek_reach_back(app, browse
         span = viewer.read(CHART_SPAN)
         assert span["last"] == pytest.approx(back, abs=1e-3)
         assert span["first"] <= max(1.0, back - 58) and span["gap"] <= 1.0, span
+        expect(vpage.locator("#run-state")).to_have_text("Paused")
+
+        settled_seek(viewer, lambda: vpage.keyboard.press("End"), back)
+        vpage.get_by_test_id("play").click()
+        viewer.wait("(end) => { const r = window.playground.player.run;"
+                    " return r.status.playing && r.t < 10; }", end)
+        expect(vpage.locator("#run-state")).to_have_text("Running")
         viewer.assert_clean()
     finally:
         context.close()
