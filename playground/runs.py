@@ -40,6 +40,7 @@ TICK_S = 1.0 / FRAME_HZ
 KEYFRAME_S = 2.0  # a full frame this often, so a viewer that missed one heals
 DOTS_PER_S = 150  # requests drawn as dots per simulated second at speed 1
 MAX_STEP_S = 60.0
+HISTORY_S = 62.0  # what a seek's keyframe carries back: the charts' 60 s window, and a little
 
 
 class RunLimit(Exception):
@@ -239,9 +240,10 @@ class Run:
         """One slice toward a step's or seek's target, and its frame: `behind` until the
         target is reached, a keyframe there after a seek."""
         seeking = self.seeking
-        if await self._slice(self.goal, drop_dots=seeking):
+        reached = await self._slice(self.goal, drop_dots=seeking)
+        if reached:
             self.goal, self.seeking = None, False
-        await self._publish_frame(keyframe or seeking)
+        await self._publish_frame(keyframe or seeking, history=seeking and reached)
 
     async def _slice(self, target: float, drop_dots: bool = False) -> bool:
         """Advance toward `target` for one slice on the simulation thread and take the
@@ -258,7 +260,9 @@ class Run:
         self.behind = not reached
         return reached
 
-    async def _publish_frame(self, full: bool) -> None:
+    async def _publish_frame(self, full: bool, history: bool = False) -> None:
+        """With `history` (a seek got there) the keyframe also carries the run's summaries
+        over the charts' window before it, so they show the run up to here."""
         frame = dict(self.last_frame)
         new_state = frame["components"]
         if not full:
@@ -272,6 +276,8 @@ class Run:
                    "status": self.status(), "frame": frame, "sent_at": sent_at}
         if full:
             message["full"] = True
+        if history and self.replayer is not None:
+            message["history"] = self.replayer.history(self.sim.now, HISTORY_S)
         # for each viewer's send window (playground/sendwindow.py)
         await self.publish(message, run_id=self.id, kind="frame", seq=self.seq, full=full,
                            sent_at=sent_at)

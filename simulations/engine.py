@@ -318,6 +318,14 @@ class Simulation:
                 "dots": dots, "summary": self._live_summary(old, new, span),
                 "bottleneck": self._bottleneck}
 
+    def live_summary(self) -> dict[str, Any]:
+        """The summary a frame would carry now, alone: no component states, and the dots
+        stay for the next frame."""
+        if self._marks is None:
+            self._start_windows()
+        old, new = self._marks[0], self._marks[-1]
+        return self._live_summary(old, new, new[0] - old[0])
+
     def drop_dots(self) -> None:
         """Forget the dots not yet handed out (after a jump in time they show nothing)."""
         self._dots.clear()

@@ -74,7 +74,7 @@ export class Details {
     }
     const pill = h("span", { class: "pill" });
     const head = h("header", { class: "details-head" },
-      h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), " Live"), pill);
+      h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), run.replay ? " Replay" : " Live"), pill);
     const body = h("tbody");
     const table = h("table", { class: "metrics", "data-testid": "live-metrics" },
       h("thead", {}, h("tr", {}, h("th", { text: "" }), h("th", { text: "now" }), h("th", { text: "theory" }))),
@@ -205,16 +205,22 @@ export class Details {
     const rps = h("td", { class: "num" });
     const err = h("td", { class: "num" });
     this.root.append(
-      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), " Live"), pill),
+      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), run.replay ? " Replay" : " Live"), pill),
       h("table", { class: "metrics" }, h("tbody", {},
         h("tr", {}, h("th", { scope: "row", text: "Requests" }), rps),
         h("tr", {}, h("th", { scope: "row", text: "Failed answers" }), err))));
     const actions = h("div", { class: "details-actions" });
     this.root.append(actions);
+    let wasCut = null;
     const update = () => {
       const r = this.player.run;
       if (!r) return;
       const cut = this.player.cutLinks().has(key);
+      if (cut !== wasCut) { // cut or healed from here, the context menu or a scheduled event
+        wasCut = cut;
+        actions.replaceChildren();
+        this.renderLinkActions(actions, spec, cut);
+      }
       const v = r.links[key];
       pill.textContent = cut ? "Cut" : "Connected";
       pill.className = `pill ${cut ? "pill-danger" : "pill-ok"}`;
@@ -223,21 +229,23 @@ export class Details {
     };
     this.update = update;
     update();
-    if (this.canControl()) {
-      const cut = this.player.cutLinks().has(key);
-      const target = [spec.from, spec.to];
-      actions.append(cut
-        ? h("button", { type: "button", class: "button button-small", "data-testid": "heal",
-                        onclick: () => this.player.command({ action: "heal", target }) }, icon("heal", { size: 14 }), "Heal link")
-        : h("button", { type: "button", class: "button button-small button-danger", "data-testid": "cut",
-                        onclick: () => this.player.command({ action: "partition", target }) }, icon("scissors", { size: 14 }), "Cut link"));
-    }
+  }
+
+  renderLinkActions(box, spec, cut) {
+    if (!this.canControl()) return;
+    const target = [spec.from, spec.to];
+    box.append(cut
+      ? h("button", { type: "button", class: "button button-small", "data-testid": "heal",
+                      onclick: () => this.player.command({ action: "heal", target }) }, icon("heal", { size: 14 }), "Heal link")
+      : h("button", { type: "button", class: "button button-small button-danger", "data-testid": "cut",
+                      onclick: () => this.player.command({ action: "partition", target }) }, icon("scissors", { size: 14 }), "Cut link"));
   }
 
   renderRun(run) {
     const rows = h("tbody");
     this.root.append(
-      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), " Live run")),
+      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }),
+                                                 run.replay ? " Replay of a shared run" : " Live run")),
       h("table", { class: "metrics" }, rows),
       h("p", { class: "muted small", text: "Select a component to compare its numbers with queueing theory, or to fail, slow or recover it." }));
     const bottleneck = h("button", { type: "button", class: "link-button" });

@@ -34,6 +34,7 @@ import { Toaster } from "./toast.js";
 import { GRID, emptyDocument, linkKey, normalize } from "./topology.js";
 import { exportDocument, loadDocument, pickDocument, prefs, runMemory, watchDocument } from "./persistence.js";
 import { plural } from "./format.js";
+import { inputErrors } from "./input-errors.js";
 
 const FIRST_EXAMPLE = "cache-in-front-of-database";
 
@@ -146,7 +147,7 @@ async function boot() {
     player.start(structuredClone(store.doc), { paused, assignment: page.assignment?.id });
   };
   const runbar = new RunBar($(".runbar"), {
-    bus, player, store, toaster,
+    bus, player, store, toaster, refuse: () => refuseRun(),
     onPlay: startRun,
     onStep: () => {
       stepAfterStart = true;
@@ -242,20 +243,52 @@ async function boot() {
   bus.on("validation:pending", (pending) => {
     if (pending) validity.dataset.state = "pending";
   });
+  // the server's problems with the design, and values typed into a field and refused there
+  // (the design does not have them yet): both keep the design from being ready to run
+  let checked = null; // the validator's last answer, or "offline"
+  const renderValidity = () => {
+    const unsent = inputErrors.list();
+    if (checked === null) return;
+    if (checked === "offline" && !unsent.length) {
+      validity.dataset.state = "unknown";
+      validityText.textContent = "Not checked";
+      validity.title = "The validator could not be reached.";
+      return;
+    }
+    const lines = [...(checked === "offline" ? [] : checked.lines), ...unsent.map((e) => `${e.text} (not applied)`)];
+    const n = (checked === "offline" ? 0 : checked.count) + unsent.length;
+    const empty = !store.doc.components.length && !unsent.length;
+    validity.dataset.state = empty ? "empty" : n ? "invalid" : "valid";
+    validityText.textContent = empty ? "Empty design" : n ? plural(n, "problem") : "Ready to run";
+    validity.title = n ? lines.join("\n") : "The server's validator accepts this design.";
+  };
   bus.on("validation:changed", (problems) => {
     canvas.setProblems(problems);
     overlay.setProblems(problems);
-    const n = problems.count;
-    validity.dataset.state = !store.doc.components.length ? "empty" : n ? "invalid" : "valid";
-    validityText.textContent = !store.doc.components.length ? "Empty design" : n ? plural(n, "problem") : "Ready to run";
-    validity.title = n ? problems.lines.join("\n") : "The server's validator accepts this design.";
+    checked = problems;
+    renderValidity();
   });
   bus.on("validation:offline", () => {
-    validity.dataset.state = "unknown";
-    validityText.textContent = "Not checked";
-    validity.title = "The validator could not be reached.";
+    checked = "offline";
+    renderValidity();
   });
-  validity.addEventListener("click", () => store.clearSelection());
+  inputErrors.onChange(renderValidity);
+  // a panel drawn again (another selection) drops its fields and what was typed in them
+  bus.on("selection:changed", () => requestAnimationFrame(renderValidity));
+  validity.addEventListener("click", () => {
+    const unsent = inputErrors.list();
+    if (unsent.length) unsent[0].focus();
+    else store.clearSelection();
+  });
+  const refuseRun = () => {
+    const unsent = inputErrors.list();
+    if (!unsent.length) return false;
+    toaster.show({ title: "A field holds a value that was not applied", tone: "error", key: "run-error",
+                   message: "Correct it, or press Escape in it to keep the design's value, then press Play:",
+                   items: unsent.map((e) => e.text) });
+    unsent[0].focus();
+    return true;
+  };
 
   bus.on("palette:add", ({ kind, clientX, clientY }) => {
     const at = clientX !== undefined ? canvas.toModel(clientX, clientY) : null;
@@ -311,11 +344,14 @@ async function boot() {
     }
   });
   let chartT = 0;
-  bus.on("run:frame", ({ run, frame }) => {
-    if (run.t < chartT - 1e-9) { // a replay went back in time: its charts start again
+  bus.on("run:frame", ({ run, frame, history }) => {
+    if (history) { // a replay's seek got there: its charts show the run up to here
       charts.clear();
-      overlay.clearDots();
+      for (const [t, summary] of history) charts.push(t, summary);
+    } else if (run.t < chartT - 1e-9) { // a replay is on its way back in time
+      charts.clear();
     }
+    if (run.t < chartT - 1e-9) overlay.clearDots();
     chartT = run.t;
     charts.push(run.t, frame.summary);
     overlay.addDots(frame.dots || []);
@@ -332,6 +368,9 @@ async function boot() {
     }
   });
   bus.on("run:ended", ({ reason, run }) => {
+    // the clock is back at 0 (runbar.js), where the next run starts: so are the charts
+    charts.clear();
+    chartT = 0;
     const why = { stopped: "Run stopped", idle: "Run closed: nobody was watching", error: "The run failed on the server",
                   left: "You stopped watching the run (it goes on for the others)",
                   lost: "The run was lost: the server restarted without it; press Play to start again" }[reason] || "Run ended";
@@ -559,7 +598,7 @@ async function boot() {
   // design and run as it left them; the socket may have been closed meanwhile.
   window.addEventListener("pageshow", (e) => { if (e.persisted) player.resume(); });
 
-  window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus });
+  window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus, charts });
   document.body.classList.add("ready");
 }
 
