@@ -12,6 +12,7 @@ import { compact, num, percent, shortClock } from "./format.js";
 
 const WINDOW_S = 60;
 const SMOOTH_S = 1; // per-frame rates are noisy: an exponential average over ~1 simulated second
+const DRAW_MS = 200;
 const MAX_SERIES = 12; // more lines than this on one small chart cannot be told apart
 const AXIS = { stroke: "#667085", font: "11px system-ui, sans-serif",
                grid: { stroke: "#eef0f3", width: 1 }, ticks: { show: false } };
@@ -83,6 +84,7 @@ export class Charts {
     this.smoothed = new Map();
     this.warmup = 0;
     this.dirty = false;
+    this.drawnAt = -Infinity;
     this.tracking = false;
     this.view = { mode: "total", latency: "p99", components: [], since: null };
     this.bar = this.buildBar();
@@ -276,7 +278,10 @@ export class Charts {
   schedule() {
     if (this.dirty) return;
     this.dirty = true;
-    requestAnimationFrame(() => this.draw());
+    // at most every DRAW_MS: a 60 s window moves a pixel in a tenth of a second, and
+    // redrawing up to 36 lines at the frame rate would take time the dots need
+    const wait = Math.max(0, this.drawnAt + DRAW_MS - performance.now());
+    setTimeout(() => requestAnimationFrame(() => this.draw()), wait);
   }
 
   series(s) {
@@ -285,6 +290,7 @@ export class Charts {
 
   draw() {
     this.dirty = false;
+    this.drawnAt = performance.now();
     const has = this.t.length > 0;
     const last = has ? this.t[this.t.length - 1] : 0;
     for (const { spec, plot, values, card, empty } of this.charts) {

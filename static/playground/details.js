@@ -141,7 +141,7 @@ export class Details {
       const lat = take("latency_ms");
       // a client carries its own requests' latency, answers and errors (the engine's frames)
       show("latency", "Mean latency", s.mean, typeof lat === "object" && lat ? lat.mean : lat, ms);
-      show("p99", "Latency p99", s.p99, typeof lat === "object" && lat ? lat.p99 : undefined, ms);
+      if (c.kind === "client") show("p99", "Latency p99", s.p99, lat?.p99, ms);
       show("ok", "Answered", s.ok_rps, undefined, (v) => `${compact(v)} ok rps`);
       show("errors", "Error ratio", s.error_ratio, undefined, (v) => percent(v, v > 0 && v < 0.1 ? 1 : 0));
       show("in_flight", "In flight", s.in_flight, undefined, (v) => num(v, 0));

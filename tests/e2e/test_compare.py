@@ -47,6 +47,15 @@ def test_the_load_balancing_lesson_compares_its_four_groups(browser, live_server
         # the figures the lesson is about: their components are marked on the canvas
         watched = page.evaluate("() => window.playground.cy.nodes('.watched').map((n) => n.id())")
         assert sorted(watched) == sorted(doc["view"]["watch"])
+        # "Figures to watch" in the lesson panel: a click opens the component's live panel,
+        # where the lesson's figures are highlighted
+        watch = page.get_by_test_id("lesson-watch")
+        expect(watch.locator(".lesson-watch-item")).to_have_count(len(doc["view"]["watch"]))
+        watch.locator(".lesson-watch-item[data-component=rr_old]").click()
+        metrics = page.get_by_test_id("live-metrics")
+        for figure in doc["view"]["watch"]["rr_old"]:
+            expect(metrics.locator(f"tr.watched[data-figure={figure}]")).to_be_visible()
+        expect(metrics.locator("tr.watched")).to_have_count(len(doc["view"]["watch"]["rr_old"]))
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "compare-lesson-03-per-client.png"))
 
@@ -55,10 +64,13 @@ def test_the_load_balancing_lesson_compares_its_four_groups(browser, live_server
         expect(charts.locator("[data-chart=latency] .chart-value")).to_have_count(3)
         expect(page.get_by_test_id("charts-caption")).to_have_text(
             "Every request of the design together")
-        # comparing chosen components needs a selection: said, not done silently
+        # the component selected on the canvas (the watch list's click) is one click away too
         page.get_by_test_id("charts-mode-components").click()
-        expect(page.get_by_test_id("charts-mode-total")).to_have_attribute("aria-pressed", "true")
-        expect(page.get_by_test_id("charts-caption")).to_contain_text("Select components")
+        expect(page.get_by_test_id("charts-mode-components")).to_have_attribute(
+            "aria-pressed", "true")
+        util = charts.locator("[data-chart=util] .chart-value")
+        expect(util).to_have_count(1)
+        expect(util).to_have_attribute("title", "Old server (rr)")
     finally:
         context.close()
 
