@@ -146,7 +146,8 @@ export class Details {
       show("errors", "Error ratio", s.error_ratio, undefined, (v) => percent(v, v > 0 && v < 0.1 ? 1 : 0));
       show("in_flight", "In flight", s.in_flight, undefined, (v) => num(v, 0));
       show("err", "Failures", s.err_rps, undefined, (v) => `${compact(v)}/s`);
-      show("hit", "Hit ratio", undefined, take("hit_ratio"), (v) => percent(v, 1));
+      show("hit", "Hit ratio", s.hit_ratio, take("hit_ratio"), (v) => percent(v, 1));
+      show("role", "Role", s.role, undefined, String);
       show("entries", "Entries", s.entries, undefined, (v) => compact(v));
       show("dirty", "Dirty", s.dirty, undefined, (v) => compact(v));
       show("availability", "Availability", undefined, take("availability"), (v) => percent(v, v < 1 ? 2 : 0));
@@ -156,9 +157,11 @@ export class Details {
         rr.now.textContent = "";
         rr.theory.textContent = Object.entries(split).map(([k, v]) => `${k} ${compact(v)}`).join(" · ");
       }
+      show("lost_writes", "Lost writes", s.lost_writes, undefined, (v) => compact(v));
       for (const [k, v] of Object.entries(pred)) {
         if (used.has(k) || typeof v !== "number") continue;
-        show(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, ""), undefined, v, (x) => formatTheory(k, x));
+        // a live figure the frames carry under the prediction's name goes beside it
+        show(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, ""), s[k], v, (x) => formatTheory(k, x));
       }
       const bits = [];
       if (pred.saturated) bits.push("Theory says this pool is saturated: its queue grows without bound.");
