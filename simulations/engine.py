@@ -357,7 +357,9 @@ class Simulation:
         return out
 
     def _live_summary(self, old: tuple, new: tuple, span: float,
-                      per_client: dict[str, LatencyHistogram]) -> dict[str, Any]:
+                      per_client: dict[str, LatencyHistogram] | None = None) -> dict[str, Any]:
+        if per_client is None:
+            per_client = self._client_latencies()
         window = LatencyHistogram()
         for h in per_client.values():
             window.merge(h)
