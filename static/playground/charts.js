@@ -102,7 +102,7 @@ export class Charts {
     const buttons = [
       button("total", "All requests", "Every request of the design together"),
       button("clients", "Per client", "One line per client: each group's own requests, side by side"),
-      button("components", "Selected", "One line per component selected on the canvas (Shift+click to select several)"),
+      button("components", "Components", "One line per chosen component: select them on the canvas (Shift+click for several), then press this"),
     ];
     const caption = h("span", { class: "charts-caption", "data-testid": "charts-caption" });
     const el = h("div", { class: "charts-bar", role: "group", "aria-label": "What the charts show" },
@@ -119,7 +119,7 @@ export class Charts {
     if (mode === "components") {
       const ids = this.selected?.() || [];
       if (ids.length < 1) {
-        this.bar.caption.textContent = "Select components on the canvas (Shift+click for several), then press Selected.";
+        this.bar.caption.textContent = "Select components on the canvas (Shift+click for several), then press Components.";
         return;
       }
       this.setView({ compare: ids });
