@@ -45,6 +45,7 @@ WINDOW_S = 0.25
 RATE_WINDOWS = 4  # rates cover the last four windows: one simulated second
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
 MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
+LIVE_QUANTILES = (0.5, 0.95, 0.99)  # the percentiles of frames: the summary's and each client's
 
 
 class Simulation:
@@ -71,7 +72,8 @@ class Simulation:
         # Counters at the ends of the last windows: (t, per component, per link, clients).
         self._marks: deque[tuple] | None = None  # None: a headless run keeps no windows
         self._window_k = 0  # windows end at k * WINDOW_S
-        self._recent: deque[tuple[float, LatencyHistogram]] = deque()
+        # Each client's latencies per window: (end of window, client id, histogram).
+        self._recent: deque[tuple[float, str, LatencyHistogram]] = deque()
         self._bottleneck: str | None = None
         self._sampled = 0
         total_rate = sum(c.settings["rate_rps"] for c in self.clients())
@@ -291,7 +293,7 @@ class Simulation:
             (sum(c.total_ok for c in clients), sum(c.total_failed for c in clients),
              sum(c.total_limited for c in clients))))
         for c in clients:
-            self._recent.append((now, c.recent))
+            self._recent.append((now, c.id, c.recent))
             c.recent = LatencyHistogram()
         while self._recent and self._recent[0][0] <= now - ROLLING_S:
             self._recent.popleft()
@@ -306,16 +308,21 @@ class Simulation:
             self._start_windows()
         old, new = self._marks[0], self._marks[-1]
         span = new[0] - old[0]
+        per_client = self._client_latencies()
         comps = {}
         for cid, c in self.components.items():
             state = c.live()
             c.windowed(old[1][cid], new[1][cid], span, state)
+            if cid in per_client:  # a client's own latency, beside its ok_rps and error_ratio
+                lat = per_client[cid].summary(LIVE_QUANTILES)
+                del lat["max"]
+                state.update(lat)
             comps[cid] = state
         links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
                  for i, (total, errors) in new[2].items()]
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(self.kernel.now, 4), "components": comps, "links": links,
-                "dots": dots, "summary": self._live_summary(old, new, span),
+                "dots": dots, "summary": self._live_summary(old, new, span, per_client),
                 "bottleneck": self._bottleneck}
 
     def live_summary(self) -> dict[str, Any]:
@@ -349,13 +356,23 @@ class Simulation:
             top = None
         return top
 
-    def _live_summary(self, old: tuple, new: tuple, span: float) -> dict[str, Any]:
+    def _client_latencies(self) -> dict[str, LatencyHistogram]:
+        """Each client's latencies over the rolling window (ROLLING_S)."""
+        out: dict[str, LatencyHistogram] = {c.id: LatencyHistogram() for c in self.clients()}
+        for _, cid, h in self._recent:
+            out[cid].merge(h)
+        return out
+
+    def _live_summary(self, old: tuple, new: tuple, span: float,
+                      per_client: dict[str, LatencyHistogram] | None = None) -> dict[str, Any]:
+        if per_client is None:
+            per_client = self._client_latencies()
         window = LatencyHistogram()
-        for _, h in self._recent:
+        for h in per_client.values():
             window.merge(h)
         ok, bad, limited = (n - o for n, o in zip(new[3], old[3], strict=True))
         done = ok + bad
-        summary = window.summary((0.5, 0.95, 0.99))
+        summary = window.summary(LIVE_QUANTILES)
         summary.update(ok_rps=round(ok / span, 2) if span > 0 else 0.0,
                        error_ratio=round(bad / done, 4) if done else 0.0,
                        # 429s apart from other errors (a part of error_ratio)

@@ -7,7 +7,7 @@ from heapq import heappush
 from ..distributions import KeyChooser, gap_sampler
 from ..kernel import stream
 from ..metrics import LatencyHistogram
-from .base import OK, OUTCOME_NAMES, RATE_LIMITED, Component, Request
+from .base import OK, OUTCOME_NAMES, RATE_LIMITED, Component, Request, rate
 from .resilience import Call, Calls
 
 
@@ -120,3 +120,14 @@ class Client(Component):
 
     def live(self):
         return {**super().live(), **self.calls.live()}
+
+    def counters(self, now: float) -> dict[str, float]:
+        return {**super().counters(now), "ok": self.total_ok}
+
+    def windowed(self, old, new, span, out) -> None:
+        """This client's share of the frame's summary: its answers per second and error
+        ratio (the engine adds its latency percentiles), so groups can be compared."""
+        super().windowed(old, new, span, out)
+        ok, bad = new["ok"] - old["ok"], new["bad"] - old["bad"]
+        out["ok_rps"] = rate(ok, span)
+        out["error_ratio"] = round(bad / (ok + bad), 4) if ok + bad else 0.0

@@ -252,7 +252,23 @@ class Database(QueuedPool):
         out = super().live()
         if self.cluster is not None:
             out["role"] = self.cluster.role(self)
+            if self.cluster.endpoint is self:  # the writes lost by failovers so far
+                out["lost_writes"] = self.cluster.lost_writes
         return out
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        if self.settings["failover"] == "multi_primary":
+            out.update(writes=self.writes, conflicts=self.conflicts)
+        return out
+
+    def windowed(self, old, new, span: float, out):
+        """A multi-primary database's share of conflicting writes over the window (counted
+        writes only, as the report's), beside the predicted conflict_ratio."""
+        super().windowed(old, new, span, out)
+        if "conflicts" in new and new["writes"] > old["writes"]:
+            out["conflict_ratio"] = round((new["conflicts"] - old["conflicts"])
+                                          / (new["writes"] - old["writes"]), 4)
 
 
 @mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)

@@ -83,12 +83,17 @@ export class Details {
     const actions = h("div", { class: "details-actions" });
     this.root.append(head, table, note, actions);
     const rows = new Map();
+    // the figures the design's view names for this component (a lesson is about them)
+    const watched = new Set(this.store.doc.view?.watch?.[id] || []);
     const row = (key, label) => {
       if (rows.has(key)) return rows.get(key);
       const now = h("td", { class: "num" });
       const theory = h("td", { class: "num theory" });
       const bar = h("div", { class: "mini-bar" }, h("i"), h("b"));
-      const tr = h("tr", { "data-metric": key }, h("th", { scope: "row" }, label, bar), now, theory);
+      const figure = key.replace(/^p:/, "");
+      const tr = h("tr", { "data-metric": key, "data-figure": figure, class: watched.has(figure) ? "watched" : null,
+                           title: watched.has(figure) ? "This lesson is about this figure" : null },
+        h("th", { scope: "row" }, label, bar), now, theory);
       bar.hidden = true;
       body.append(tr);
       const r = { tr, now, theory, bar };
@@ -134,10 +139,15 @@ export class Details {
       if (s.queue !== undefined) show("queue", "Queue", s.queue, take("mean_queue"), (v) => num(v, 1));
       show("wait", "Mean wait", undefined, take("mean_wait_ms"), ms);
       const lat = take("latency_ms");
-      show("latency", "Mean latency", undefined, typeof lat === "object" && lat ? lat.mean : lat, ms);
+      // a client carries its own requests' latency, answers and errors (the engine's frames)
+      show("latency", "Mean latency", s.mean, typeof lat === "object" && lat ? lat.mean : lat, ms);
+      if (c.kind === "client") show("p99", "Latency p99", s.p99, lat?.p99, ms);
+      show("ok", "Answered", s.ok_rps, undefined, (v) => `${compact(v)} ok rps`);
+      show("errors", "Error ratio", s.error_ratio, undefined, (v) => percent(v, v > 0 && v < 0.1 ? 1 : 0));
       show("in_flight", "In flight", s.in_flight, undefined, (v) => num(v, 0));
       show("err", "Failures", s.err_rps, undefined, (v) => `${compact(v)}/s`);
-      show("hit", "Hit ratio", undefined, take("hit_ratio"), (v) => percent(v, 1));
+      show("hit", "Hit ratio", s.hit_ratio, take("hit_ratio"), (v) => percent(v, 1));
+      show("role", "Role", s.role, undefined, String);
       show("entries", "Entries", s.entries, undefined, (v) => compact(v));
       show("dirty", "Dirty", s.dirty, undefined, (v) => compact(v));
       show("availability", "Availability", undefined, take("availability"), (v) => percent(v, v < 1 ? 2 : 0));
@@ -147,9 +157,11 @@ export class Details {
         rr.now.textContent = "";
         rr.theory.textContent = Object.entries(split).map(([k, v]) => `${k} ${compact(v)}`).join(" · ");
       }
+      show("lost_writes", "Lost writes", s.lost_writes, undefined, (v) => compact(v));
       for (const [k, v] of Object.entries(pred)) {
         if (used.has(k) || typeof v !== "number") continue;
-        show(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, ""), undefined, v, (x) => formatTheory(k, x));
+        // a live figure the frames carry under the prediction's name goes beside it
+        show(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, ""), s[k], v, (x) => formatTheory(k, x));
       }
       const bits = [];
       if (pred.saturated) bits.push("Theory says this pool is saturated: its queue grows without bound.");

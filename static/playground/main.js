@@ -120,7 +120,19 @@ async function boot() {
   new Palette($(".palette"), { bus, registry, dropZone: $("#stage-canvas") });
   const inspector = new Inspector($("#inspector"), { bus, store, registry, player, validator, actions, connector, toaster });
   new Details($("#details"), { bus, store, registry, player, toaster });
-  const charts = new Charts($("#charts"));
+  const charts = new Charts($("#charts"), {
+    labelOf: (id) => store.doc.components.find((c) => c.id === id)?.label || id,
+    clients: () => store.doc.components.filter((c) => c.kind === "client").map((c) => c.id),
+  });
+  charts.setSelectionSource(() => [...store.selection.components]);
+  // A design's `view` (lessons have one): the charts it opens with, the components it is about.
+  const applyView = () => {
+    const view = store.doc.view || {};
+    const ids = new Set(store.doc.components.map((c) => c.id));
+    const compare = Array.isArray(view.compare) ? view.compare.filter((id) => ids.has(id)) : view.compare;
+    charts.setView({ compare: compare === "clients" || compare?.length ? compare : null });
+    canvas.setWatched(Object.keys(view.watch || {}).filter((id) => ids.has(id)));
+  };
   new CommandLog($("#timeline"), { bus, store, player, toaster });
   const contextMenu = new ContextMenu({ bus, store, registry, player, actions, connector, canvas });
   const help = new Help();
@@ -211,6 +223,7 @@ async function boot() {
     overlay.markDirty();
     renderDocChrome();
     if (player.phase === "ended" && cmd && !cmd.layoutOnly) player.stop();
+    if (cmd?.replaces) applyView();
     if (cmd?.replaces && !player.run) {
       // another design: the last run's charts, clock and timeline no longer apply
       player.lastRun = null;
@@ -335,7 +348,7 @@ async function boot() {
     overlay.setRunLinks(run.edgeIds);
     if (reset || fresh) charts.clear();
     charts.setWarmup(run.scenario?.warmup_s || 0);
-    charts.push(run.t, frame?.summary);
+    charts.push(run.t, frame?.summary, run.components);
     overlay.addDots(frame?.dots || []);
     pushLive();
     if (fresh && stepAfterStart) {
@@ -353,7 +366,7 @@ async function boot() {
     }
     if (run.t < chartT - 1e-9) overlay.clearDots();
     chartT = run.t;
-    charts.push(run.t, frame.summary);
+    charts.push(run.t, frame.summary, run.components);
     overlay.addDots(frame.dots || []);
     pushLive();
   });
@@ -574,6 +587,7 @@ async function boot() {
 
   // -- start ---------------------------------------------------------------------------
   store.reset(await firstDocument(toaster, designs));
+  applyView();
   watchDocument(bus, store, (doc) => designs.saver.keep(doc));
   renderDocChrome();
   designs.start();
@@ -586,6 +600,7 @@ async function boot() {
     bus.on("run:snapshot", ({ run, fresh }) => {
       if (!fresh || !run.scenario) return;
       store.reset(normalize(run.scenario).doc);
+      applyView();
       canvas.sync();
       requestAnimationFrame(() => canvas.fit());
     });
