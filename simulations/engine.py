@@ -67,6 +67,10 @@ class Simulation:
         self._by_ends: dict[tuple[str, str], Link | Replication] = {}
         self._build_links()
         self.command_log: list[dict[str, Any]] = []
+        # Parameters changed by a `set` so far, scheduled or live, per component, and when
+        # the last one was: what predictions of the design as it runs now start from.
+        self.param_changes: dict[str, dict[str, Any]] = {}
+        self.params_changed_at: float | None = None
         self._pick_rngs: dict[str, Any] = {}
         self._dots: deque[list] = deque(maxlen=MAX_DOTS)
         # Counters at the ends of the last windows: (t, per component, per link, clients).
@@ -236,8 +240,17 @@ class Simulation:
             c.set_slow(params["factor"])
         else:
             c.apply_settings(params)
+            self.param_changes[target] = {**self.param_changes.get(target, {}), **params}
+            self.params_changed_at = self.kernel.now
             if "mtbf_s" in params:
                 self._start_failures(c)
+
+    def design_now(self) -> dict[str, Any]:
+        """The scenario document with every `set` applied so far: the design as it runs."""
+        doc = self.scenario.to_document()
+        for comp in doc["components"]:
+            comp["params"] = {**comp["params"], **self.param_changes.get(comp["id"], {})}
+        return doc
 
     @classmethod
     def replay(cls, scenario, seed: int | None, commands: list[dict[str, Any]],

@@ -120,3 +120,8 @@ class Client(Component):
 
     def live(self):
         return {**super().live(), **self.calls.live()}
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        out["done"] = self.succeeded  # its latency: from sending to the final answer
+        return out

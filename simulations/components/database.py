@@ -16,7 +16,7 @@ from __future__ import annotations
 from .._mypyc import mypyc_attr
 from ..kernel import stream
 from ..metrics import TimeAverage
-from .base import OK, Job
+from .base import OK, Job, stale_read_ratio
 from .pool import QueuedPool
 
 Entry = tuple[int, int, Job | None, int]  # key, write number, sync write waiting, sequence
@@ -253,6 +253,16 @@ class Database(QueuedPool):
         if self.cluster is not None:
             out["role"] = self.cluster.role(self)
         return out
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        out.update(reads=self.reads, stale=self.stale_reads)
+        return out
+
+    def windowed(self, old, new, span: float, out):
+        super().windowed(old, new, span, out)
+        if self.primary is not None:  # only a replica's reads can be stale
+            stale_read_ratio(old, new, out)
 
 
 @mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)

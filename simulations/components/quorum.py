@@ -26,7 +26,7 @@ from typing import Any
 from .._mypyc import mypyc_attr
 from ..distributions import service_sampler
 from ..kernel import stream
-from .base import FAILED, OK, Component, Job
+from .base import FAILED, OK, Component, Job, stale_read_ratio
 
 
 @mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
@@ -182,6 +182,15 @@ class KVStore(Component):
         out = super().live()
         out["partitioned"] = self.cut
         return out
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        out.update(reads=self.reads, stale=self.stale_reads)
+        return out
+
+    def windowed(self, old, new, span: float, out):
+        super().windowed(old, new, span, out)
+        stale_read_ratio(old, new, out)
 
 
 # --- theory, for the predictions -----------------------------------------------------------

@@ -1,0 +1,90 @@
+"""The figures live frames carry beside the predictions (issue 15): mean latency, mean wait
+and stale-read ratio over the rate window, checked against queueing theory with fixed seeds;
+and the design as a `set` left it, which live predictions start from."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from simulations import Simulation
+from simulations import queueing as qt
+from simulations.predict import predict
+from tests.engine.scenarios import chain
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def frames_every_second(sim: Simulation, start: int, end: int) -> list[dict]:
+    out = []
+    for t in range(start, end):
+        sim.advance(t)
+        out.append(sim.frame())
+    return out
+
+
+def test_frames_carry_the_mean_latency_and_wait_of_an_mmc_pool():
+    """M/M/4 at 75%: the mean of the per-second figures is Erlang C's within 8% over 300 s
+    (about 90,000 requests; the per-second means are unweighted, a bias well below that)."""
+    lam, mu, c = 300.0, 100.0, 4
+    doc = chain({"rate_rps": lam}, [("service", {"workers": c, "service_ms": 1000 / mu})],
+                duration_s=400, warmup_s=10)
+    sim = Simulation(doc, seed=5, live=True)
+    frames = frames_every_second(sim, 11, 311)
+    pool = [f["components"]["s1"] for f in frames]
+    theory = qt.mmc(lam, mu, c)
+    latency = math.fsum(p["latency_ms"] for p in pool) / len(pool)
+    wait = math.fsum(p["wait_ms"] for p in pool) / len(pool)
+    assert abs(latency - theory.mean_response * 1000) / (theory.mean_response * 1000) < 0.08
+    assert abs(wait - theory.mean_wait * 1000) / (theory.mean_wait * 1000) < 0.15
+    # the client's latency is its pool's plus nothing else here
+    client = math.fsum(f["components"]["client"]["latency_ms"] for f in frames) / len(frames)
+    assert abs(client - latency) / latency < 0.02
+
+
+def test_no_latency_before_warm_up_ends():
+    doc = chain({"rate_rps": 100}, [("service", {"workers": 2, "service_ms": 5})],
+                duration_s=30, warmup_s=5)
+    sim = Simulation(doc, seed=1, live=True)
+    sim.advance(4)
+    assert "latency_ms" not in sim.frame()["components"]["s1"]
+    sim.advance(7)
+    assert sim.frame()["components"]["s1"]["latency_ms"] > 5
+
+
+def test_a_replicas_live_stale_read_ratio_is_the_predicted_one():
+    """Lesson 7's async replica before its link is cut (60 s): the stale reads of 20..59 s
+    against the async-replication prediction (0.22), within 0.04."""
+    doc = json.loads((ROOT / "docs/lessons/07-read-replicas-and-lag.json").read_text())
+    sim = Simulation(doc, seed=2, live=True)
+    frames = frames_every_second(sim, 20, 60)
+    stale = [f["components"]["replica_async"]["stale_read_ratio"] for f in frames]
+    predicted = predict(doc)["components"]["replica_async"]["stale_read_ratio"]
+    assert abs(math.fsum(stale) / len(stale) - predicted) < 0.04
+    assert {f["components"]["replica_sync"]["stale_read_ratio"] for f in frames} == {0.0}
+    assert "stale_read_ratio" not in frames[-1]["components"]["primary_async"]
+
+
+def test_the_design_now_holds_every_set_scheduled_or_live():
+    doc = chain({"rate_rps": 320},
+                [("service", {"workers": 8, "service_ms": 10, "blocking": False}),
+                 ("database", {"workers": 8, "read_ms": 2, "write_ms": 5})], duration_s=60)
+    doc["events"] = [{"at_s": 5, "action": "set", "target": "s1", "params": {"workers": 16}}]
+    sim = Simulation(doc, seed=3, live=True)
+    sim.advance(4)
+    assert sim.param_changes == {} and sim.design_now()["components"][1]["params"] == \
+        doc["components"][1]["params"]
+    sim.advance(6)
+    sim.apply({"action": "set", "target": "s2", "params": {"workers": 4}})
+    sim.apply({"action": "set", "target": "s1", "params": {"service_ms": 5}})
+    assert sim.param_changes == {"s1": {"workers": 16, "service_ms": 5}, "s2": {"workers": 4}}
+    assert sim.params_changed_at == 6
+    now = predict(sim.design_now())["components"]
+    assert now["s1"]["utilisation"] == pytest.approx(320 * 0.005 / 16)
+    assert predict(doc)["components"]["s1"]["utilisation"] == pytest.approx(320 * 0.010 / 8)
+    # a replay of the log gets there too (checkpoints and takeovers rebuild runs this way)
+    again = Simulation.replay(doc, 3, sim.command_log, until=7)
+    assert again.param_changes == sim.param_changes
