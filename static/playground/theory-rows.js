@@ -1,0 +1,171 @@
+// The figures of one component in the details panel: each live figure beside its prediction
+// under one name and unit, and where only one side has a figure, why the other has none
+// (shown as the cell's tooltip). Pure: the panel draws the rows this returns.
+
+import { clock, compact, ms, num, percent, words } from "./format.js";
+
+const rps = (v) => `${compact(v)} rps`;
+const ratio = (v) => percent(v, 1);
+const ratio2 = (v) => percent(v, v < 1 ? 2 : 0);
+
+// Why theory gives no figure for what the run measures.
+const NO_THEORY = {
+  in_flight: "Theory gives means over time, not the count at one instant (on average it is arrivals × mean latency, Little's law).",
+  err: "Theory assumes every component stays up and each request is offered once: failures enter availability only.",
+  entries: "Theory treats caches as warm: it does not count their entries.",
+  dirty: "Theory does not count the writes a write-behind cache holds.",
+  tokens: "Theory models the bucket's admitted rate, not its tokens at one instant.",
+  answers: "Theory models the share of lookups, not how many callers hold an answer now.",
+  breakers: "Theory ignores circuit breakers (each request is offered once).",
+  targets_up: "Theory assumes every target is up.",
+  role: "Theory predicts the steady state, not who is primary now.",
+};
+
+// Why the run shows no live figure for what theory predicts.
+const NOT_LIVE = {
+  offered_utilisation: "The work offered, rejected requests included; the run measures the work it served (Utilisation).",
+  blocking_probability: "The share turned away by a full queue; live, rejections count among Failures.",
+  admitted_rps: "The rate let through; live, see Arrivals less Failures.",
+  limited_rps: "The rate answered 429; live, 429s count among Failures.",
+  rate_limited_rps: "The rate answered 429; live, 429s count among Failures.",
+  blocked_ratio: "The share blocked; live, blocked requests count among Failures.",
+  flush_rps: "The rate of write-behind flushes; live, see the database's arrivals.",
+  lookup_ratio: "The share of requests that make a lookup; not counted live.",
+  write_downtime_per_failover_s: "Per failover, from the heartbeat and promotion times; the run's own failovers show on the timeline.",
+  lost_writes_per_failover: "Per failover, on average; not counted live.",
+  conflict_ratio: "Conflicting writes between the primaries; not counted live.",
+  p95: "Percentiles are measured end to end (the run panel, with nothing selected), not per component.",
+  p99: "Percentiles are measured end to end (the run panel, with nothing selected), not per component.",
+};
+
+const NOT_PREDICTED = "No analytic prediction for this figure of this component.";
+
+/** Why a live cell is empty now: warm-up, or nothing of that kind happened in the window. */
+function emptyNow(run, what) {
+  const warm = run.scenario?.warmup_s || 0;
+  if (run.t < warm) return `Warming up: live figures count from ${clock(warm)}.`;
+  return `${what} in the last simulated second.`;
+}
+
+/**
+ * The rows for component `id` of kind `kind`: {key, label, now, theory, fmt, bar, nowWhy,
+ * theoryWhy}; `now` or `theory` undefined when that side has none (then `*Why` says why).
+ */
+export function componentRows(run, id, kind) {
+  const s = run.components[id] || {};
+  const pred = run.predictions?.components?.[id] || {};
+  const rows = [];
+  const used = new Set(["model", "saturated", "error", "notes", "availability"]);
+  const take = (key) => { used.add(key); return pred[key]; };
+  const add = (key, label, now, theory, fmt, extra = {}) => {
+    if (now === undefined && theory === undefined && !extra.always) return;
+    rows.push({ key, label, now, theory, fmt, ...extra });
+  };
+  const noPrediction = (key) => (Object.keys(pred).length ? NO_THEORY[key] || NOT_PREDICTED : NOT_PREDICTED);
+
+  if (s.util !== undefined || "utilisation" in pred) {
+    add("util", "Utilisation", run.smooth[id]?.util ?? s.util, take("utilisation"), (v) => percent(v),
+        { bar: true, nowWhy: "Busy workers over workers, in the last simulated second." });
+  }
+  if (kind === "client") {
+    // a client receives nothing (its rps is 0): what it sends is on its links
+    const sent = Object.entries(run.links).filter(([k]) => k.startsWith(`${id}>`))
+      .reduce((sum, [, [r]]) => sum + r, 0);
+    add("rps", "Sent", sent, take("offered_rps"), rps);
+  } else {
+    add("rps", "Arrivals", s.rps, take("offered_rps"), rps);
+  }
+  const latency = take("latency_ms");
+  const lat = latency && typeof latency === "object" ? latency : {};
+  if (s.queue !== undefined || "mean_queue" in pred) {
+    add("queue", "Queue", s.queue, take("mean_queue"), (v) => num(v, 1),
+        { nowWhy: "Waiting at this instant; theory gives the mean.", theoryWhy: NOT_PREDICTED });
+  }
+  const pool = s.util !== undefined || "mean_wait_ms" in pred;
+  if (pool) {
+    add("wait", "Mean wait", s.wait_ms, take("mean_wait_ms"), ms,
+        { always: true, nowWhy: s.wait_ms === undefined ? emptyNow(run, "No request started service here") : "",
+          theoryWhy: kind === "worker" ? "A worker's messages wait in their queue: see the queue's mean wait." : NOT_PREDICTED });
+  }
+  add("latency", "Mean latency", s.latency_ms, lat.mean, ms,
+      { always: true, nowWhy: s.latency_ms === undefined ? emptyNow(run, "No request was answered OK here") : "",
+        theoryWhy: noPrediction("latency") });
+  for (const p of ["p95", "p99"]) {
+    if (lat[p] !== undefined) add(`latency_${p}`, `Latency ${p}`, undefined, lat[p], ms, { nowWhy: NOT_LIVE[p] });
+  }
+  if (s.hit_ratio !== undefined || "hit_ratio" in pred) {
+    add("hit", "Hit ratio", s.hit_ratio, take("hit_ratio"), ratio,
+        { nowWhy: s.hit_ratio === undefined ? emptyNow(run, "Nothing was looked up here") : "" });
+  }
+  if (s.stale_read_ratio !== undefined || "stale_read_ratio" in pred) {
+    add("stale", "Stale-read ratio", s.stale_read_ratio, take("stale_read_ratio"), ratio,
+        { nowWhy: s.stale_read_ratio === undefined ? emptyNow(run, "No read was served here") : "",
+          theoryWhy: pred.stale_read_model ? "" : "Not predicted: sync replicas, a store partitioned from the start, or a load theory does not know." });
+    used.add("stale_read_model");
+  }
+  add("availability", "Availability", s.available ?? (s.up === undefined ? undefined : 1), pred.availability, ratio2,
+      { nowWhy: "Share of the time up since warm-up." });
+  add("in_flight", "In flight", s.in_flight, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.in_flight });
+  add("err", "Failures", s.err_rps, undefined, (v) => `${compact(v)}/s`, { theoryWhy: NO_THEORY.err });
+  for (const key of ["entries", "dirty", "tokens", "answers", "targets_up"]) {
+    add(key, words(key).replace(/^./, (c) => c.toUpperCase()), s[key], undefined, (v) => compact(v), { theoryWhy: NO_THEORY[key] });
+  }
+  if (s.breakers_open !== undefined) add("breakers", "Breakers open", s.breakers_open, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.breakers });
+
+  // shares per target: what each outgoing link carries now against the predicted split
+  const split = take("per_target_rps");
+  if (split && typeof split === "object") {
+    for (const l of run.scenario?.links || []) {
+      if (l.from !== id || (l.kind || "call") !== "call") continue;
+      add(`to:${l.to}`, `→ ${l.to}`, run.links[`${id}>${l.to}`]?.[0] ?? 0, split[l.to] ?? 0, rps);
+    }
+  }
+  // a topic's lag per consumer group
+  const groups = take("groups") || {};
+  const lag = s.lag || {};
+  for (const g of new Set([...Object.keys(lag), ...Object.keys(groups)])) {
+    const theory = groups[g]?.mean_lag;
+    add(`lag:${g}`, `Lag ${g}`, lag[g], theory, (v) => num(v, 1),
+        { theoryWhy: groups[g]?.note || NOT_PREDICTED, nowWhy: "Messages appended and not yet processed, at this instant (theory: the mean)." });
+  }
+  // what theory predicts and the run does not measure live
+  for (const [k, v] of Object.entries(pred)) {
+    if (used.has(k) || typeof v !== "number" || /_model$/.test(k)) continue;
+    add(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, "").replace(/^./, (c) => c.toUpperCase()), undefined, v,
+        (x) => formatTheory(k, x), { nowWhy: NOT_LIVE[k] || "Not measured live for this component." });
+  }
+  return rows;
+}
+
+function formatTheory(key, v) {
+  if (typeof v !== "number") return String(v);
+  if (/_ms$/.test(key)) return ms(v);
+  if (/ratio|utilisation|probability/.test(key)) return percent(v, 1);
+  if (/_rps$/.test(key)) return rps(v);
+  if (/_s$/.test(key)) return `${num(v)} s`;
+  return num(v);
+}
+
+/** What the predictions are for: the design's parameters, or those the run has now. */
+export function theoryBasis(run, id) {
+  const re = run.predictions?.recomputed;
+  if (!re) return "";
+  const design = run.scenario?.components?.find((c) => c.id === id)?.params || {};
+  const mine = re.params?.[id];
+  const others = Object.entries(re.params || {}).filter(([cid]) => cid !== id)
+    .map(([cid, p]) => `${cid} ${describe(p)}`);
+  const parts = [];
+  if (mine) {
+    parts.push(Object.entries(mine).map(([k, v]) => `${words(k)} ${fmtParam(v)}${k in design ? ` (design ${fmtParam(design[k])})` : ""}`).join(", "));
+  }
+  if (others.length) parts.push(`${mine ? "and " : ""}${others.join("; ")}`);
+  return `Theory recomputed at ${clock(re.at_s)} for the run's parameters now: ${parts.join(" ")}.`;
+}
+
+function fmtParam(v) {
+  return v === null ? "none" : typeof v === "number" ? num(v) : String(v);
+}
+
+function describe(params) {
+  return Object.entries(params).map(([k, v]) => `${words(k)} ${fmtParam(v)}`).join(", ");
+}
