@@ -45,6 +45,9 @@ KIND_CLASSES: dict[str, type[Component]] = {
 WINDOW_S = 0.25
 RATE_WINDOWS = 4  # rates cover the last four windows: one simulated second
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
+# A component's latency percentiles: over each whole block of ROLLING_S simulated seconds,
+# taken where it ends (computing them per window would cost a merge per component).
+BLOCK_WINDOWS = round(ROLLING_S / WINDOW_S)
 MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
 
 
@@ -78,6 +81,8 @@ class Simulation:
         self._window_k = 0  # windows end at k * WINDOW_S
         self._recent: deque[tuple[float, LatencyHistogram]] = deque()
         self._bottleneck: str | None = None
+        self._block_start: dict[str, LatencyHistogram] = {}  # latencies when a block began
+        self._percentiles: dict[str, tuple[float, float]] = {}  # (p95, p99) of the last block
         self._sampled = 0
         total_rate = sum(c.settings["rate_rps"] for c in self.clients())
         self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
@@ -293,6 +298,7 @@ class Simulation:
             c.recent = LatencyHistogram()
         self._marks = deque(maxlen=RATE_WINDOWS + 1)
         self._window_k = math.floor(self.kernel.now / WINDOW_S)
+        self._block_start = {cid: c.latency.copy() for cid, c in self.components.items()}
         self._close_window()
 
     def _close_window(self) -> None:
@@ -310,7 +316,21 @@ class Simulation:
         while self._recent and self._recent[0][0] <= now - ROLLING_S:
             self._recent.popleft()
         self._bottleneck = self._pick_bottleneck()
+        if self._window_k % BLOCK_WINDOWS == 0:
+            self._close_block()
         self._window_k += 1
+
+    def _close_block(self) -> None:
+        """Each component's latency percentiles over the block that ends now."""
+        for cid, c in self.components.items():
+            now = c.latency.copy()
+            block = now.minus(self._block_start[cid])
+            self._block_start[cid] = now
+            if block:
+                p95, p99 = block.quantiles((0.95, 0.99))
+                self._percentiles[cid] = (float(f"{p95:.3g}"), float(f"{p99:.3g}"))
+            else:
+                self._percentiles.pop(cid, None)
 
     def frame(self) -> dict[str, Any]:
         """The live state now: instant values as of now, figures over the last windows
@@ -324,6 +344,8 @@ class Simulation:
         for cid, c in self.components.items():
             state = c.live()
             c.windowed(old[1][cid], new[1][cid], span, state)
+            if cid in self._percentiles:
+                state["p95_ms"], state["p99_ms"] = self._percentiles[cid]
             comps[cid] = state
         links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
                  for i, (total, errors) in new[2].items()]

@@ -34,17 +34,15 @@ const NOT_LIVE = {
   write_downtime_per_failover_s: "Per failover, from the heartbeat and promotion times; the run's own failovers show on the timeline.",
   lost_writes_per_failover: "Per failover, on average; not counted live.",
   conflict_ratio: "Conflicting writes between the primaries; not counted live.",
-  p95: "Percentiles are measured end to end (the run panel, with nothing selected), not per component.",
-  p99: "Percentiles are measured end to end (the run panel, with nothing selected), not per component.",
 };
 
 const NOT_PREDICTED = "No analytic prediction for this figure of this component.";
 
 /** Why a live cell is empty now: warm-up, or nothing of that kind happened in the window. */
-function emptyNow(run, what) {
+function emptyNow(run, what, span = "the last simulated second") {
   const warm = run.scenario?.warmup_s || 0;
   if (run.t < warm) return `Warming up: live figures count from ${clock(warm)}.`;
-  return `${what} in the last simulated second.`;
+  return `${what} in ${span}.`;
 }
 
 /**
@@ -91,7 +89,12 @@ export function componentRows(run, id, kind) {
       { always: true, nowWhy: s.latency_ms === undefined ? emptyNow(run, "No request was answered OK here") : "",
         theoryWhy: noPrediction("latency") });
   for (const p of ["p95", "p99"]) {
-    if (lat[p] !== undefined) add(`latency_${p}`, `Latency ${p}`, undefined, lat[p], ms, { nowWhy: NOT_LIVE[p] });
+    const now = s[`${p}_ms`];
+    if (lat[p] !== undefined) {
+      add(`latency_${p}`, `Latency ${p}`, now, lat[p], ms,
+          { nowWhy: now === undefined ? emptyNow(run, "No request was answered OK here", "the last whole 5 simulated seconds")
+            : "Over the last whole 5 simulated seconds." });
+    }
   }
   if (s.hit_ratio !== undefined || "hit_ratio" in pred) {
     add("hit", "Hit ratio", s.hit_ratio, take("hit_ratio"), ratio,

@@ -220,5 +220,6 @@ def test_shares_per_target_and_why_a_figure_has_no_theory(app):
     app.select_node("app2")  # M/M/c with nothing after it: theory has its percentiles
     _, now, theory = metric(app, "latency_p99")
     expect(theory).to_have_text(re.compile(rf"^{NUMBER} ms$"))
-    assert now.get_attribute("title")
+    expect(now).to_have_text(re.compile(rf"^{NUMBER} ms$"), timeout=15_000)  # a 5 s block
+    assert "5 simulated seconds" in now.get_attribute("title")
     app.assert_clean()

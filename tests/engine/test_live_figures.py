@@ -40,6 +40,13 @@ def test_frames_carry_the_mean_latency_and_wait_of_an_mmc_pool():
     wait = math.fsum(p["wait_ms"] for p in pool) / len(pool)
     assert abs(latency - theory.mean_response * 1000) / (theory.mean_response * 1000) < 0.08
     assert abs(wait - theory.mean_wait * 1000) / (theory.mean_wait * 1000) < 0.15
+    # percentiles over whole blocks of 5 s (about 1,500 requests each): their means are
+    # the response-time quantiles of M/M/c within 10%
+    blocks = [f["components"]["s1"] for f in frames[4::5]]
+    for name, q in (("p95_ms", 0.95), ("p99_ms", 0.99)):
+        measured = math.fsum(b[name] for b in blocks) / len(blocks)
+        expected = theory.response_quantile(q) * 1000
+        assert abs(measured - expected) / expected < 0.10, name
     # the client's latency is its pool's plus nothing else here
     client = math.fsum(f["components"]["client"]["latency_ms"] for f in frames) / len(frames)
     assert abs(client - latency) / latency < 0.02
@@ -49,10 +56,13 @@ def test_no_latency_before_warm_up_ends():
     doc = chain({"rate_rps": 100}, [("service", {"workers": 2, "service_ms": 5})],
                 duration_s=30, warmup_s=5)
     sim = Simulation(doc, seed=1, live=True)
-    sim.advance(4)
-    assert "latency_ms" not in sim.frame()["components"]["s1"]
+    sim.advance(4.9)
+    assert not {"latency_ms", "p95_ms", "p99_ms"} & set(sim.frame()["components"]["s1"])
     sim.advance(7)
     assert sim.frame()["components"]["s1"]["latency_ms"] > 5
+    sim.advance(10)  # the first block after warm-up ends
+    pool = sim.frame()["components"]["s1"]
+    assert pool["p99_ms"] >= pool["p95_ms"] > 5
 
 
 def test_a_replicas_live_stale_read_ratio_is_the_predicted_one():
