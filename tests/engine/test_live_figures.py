@@ -98,3 +98,53 @@ def test_the_design_now_holds_every_set_scheduled_or_live():
     # a replay of the log gets there too (checkpoints and takeovers rebuild runs this way)
     again = Simulation.replay(doc, 3, sim.command_log, until=7)
     assert again.param_changes == sim.param_changes
+
+
+def lesson(name: str) -> dict:
+    return json.loads((ROOT / "docs/lessons" / name).read_text())
+
+
+def test_a_shard_routers_keys_per_shard_and_keys_moved_by_the_last_change():
+    """Lesson 11: a fourth node joins at 60 s. A consistent-hash ring moves about a quarter
+    of the keys (those the new node takes), hash mod N about three quarters."""
+    doc = lesson("11-consistent-hashing-node-joins.json")
+    sim = Simulation(doc, seed=1, live=True)
+    sim.advance(59)
+    before = sim.frame()["components"]
+    # the fourth node failed at 0 s, before any key was seen: that change moved none
+    assert before["router_ring"]["keys"][3] == 0 and before["router_ring"]["moved"][1] == 0
+    sim.advance(61)
+    after = sim.frame()["components"]
+    for router, share in (("router_ring", 0.25), ("router_mod", 0.75)):
+        at, moved, ratio = after[router]["moved"]
+        assert at == 60 and abs(ratio - share) < 0.06
+        keys = after[router]["keys"]
+        assert abs(moved - ratio * sum(keys)) < 1 and keys[3] > 0
+        assert sum(keys) >= sum(before[router]["keys"])  # every key seen stays owned
+
+
+def test_a_topics_lag_per_partition_adds_up_to_its_groups_lag():
+    doc = json.loads((ROOT / "docs/examples/topic-consumer-groups.json").read_text())
+    sim = Simulation(doc, seed=1, live=True)
+    for f in frames_every_second(sim, 20, 60):
+        topic = f["components"]["events"]
+        assert {g: sum(lags) for g, lags in topic["partition_lag"].items()} == topic["lag"]
+    assert len(topic["partition_lag"]["analytics"]) == 6
+
+
+def test_a_failovers_timeline_is_heartbeat_then_promotion():
+    """Lesson 16: the primary fails at 50 s; the heartbeat misses it heartbeat_s later and a
+    replica is primary promotion_s after that: writes stop for the predicted downtime."""
+    doc = lesson("16-active-passive-failover.json")
+    db = next(c for c in doc["components"] if c["id"] == "db")["params"]
+    sim = Simulation(doc, seed=1, live=True)
+    sim.advance(49)
+    assert "failover" not in sim.frame()["components"]["db"]
+    sim.advance(51)
+    assert sim.frame()["components"]["db"]["failover"][:3] == [50, None, None]
+    sim.advance(70)
+    failed, detected, promoted, new, lost = sim.frame()["components"]["db"]["failover"]
+    assert detected == 50 + db["heartbeat_s"] and promoted == detected + db["promotion_s"]
+    assert promoted - failed == \
+        predict(doc)["components"]["db"]["write_downtime_per_failover_s"]
+    assert new == "standby" and lost == sim.report()["components"]["db"]["lost_writes"]
