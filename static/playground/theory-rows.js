@@ -115,22 +115,16 @@ export function componentRows(run, id, kind) {
   }
   if (s.breakers_open !== undefined) add("breakers", "Breakers open", s.breakers_open, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.breakers });
 
+  const out = (run.scenario?.links || []).filter((l) => l.from === id && (l.kind || "call") === "call");
   // shares per target: what each outgoing link carries now against the predicted split
   const split = take("per_target_rps");
   if (split && typeof split === "object") {
-    for (const l of run.scenario?.links || []) {
-      if (l.from !== id || (l.kind || "call") !== "call") continue;
-      add(`to:${l.to}`, `→ ${l.to}`, run.links[`${id}>${l.to}`]?.[0] ?? 0, split[l.to] ?? 0, rps);
-    }
+    const now = out.map((l) => run.links[`${id}>${l.to}`]?.[0] ?? 0);
+    out.forEach((l, i) => add(`to:${l.to}`, `→ ${l.to}`, now[i], split[l.to] ?? 0, rps));
+    if (kind === "shard_router") shardRows(add, take, s, out, now);
   }
-  // a topic's lag per consumer group
-  const groups = take("groups") || {};
-  const lag = s.lag || {};
-  for (const g of new Set([...Object.keys(lag), ...Object.keys(groups)])) {
-    const theory = groups[g]?.mean_lag;
-    add(`lag:${g}`, `Lag ${g}`, lag[g], theory, (v) => num(v, 1),
-        { theoryWhy: groups[g]?.note || NOT_PREDICTED, nowWhy: "Messages appended and not yet processed, at this instant (theory: the mean)." });
-  }
+  groupRows(add, take, s, run, id);
+  failoverRows(add, take, s, run, id);
   // what theory predicts and the run does not measure live
   for (const [k, v] of Object.entries(pred)) {
     if (used.has(k) || typeof v !== "number" || /_model$/.test(k)) continue;
@@ -138,6 +132,70 @@ export function componentRows(run, id, kind) {
         (x) => formatTheory(k, x), { nowWhy: NOT_LIVE[k] || "Not measured live for this component." });
   }
   return rows;
+}
+
+/** A shard router: how unevenly requests spread, keys per shard, keys the last change moved. */
+function shardRows(add, take, s, out, now) {
+  const mean = now.reduce((a, b) => a + b, 0) / (now.length || 1);
+  const sd = Math.sqrt(now.reduce((a, b) => a + (b - mean) ** 2, 0) / (now.length || 1));
+  add("max_over_mean", "Max over mean", mean > 0 ? Math.max(...now) / mean : undefined, take("max_over_mean"), (v) => `×${num(v)}`,
+      { nowWhy: "The busiest target's requests over the mean, in the last simulated second." });
+  add("load_cv", "Load CV", mean > 0 ? sd / mean : undefined, take("load_cv"), (v) => num(v),
+      { nowWhy: "Standard deviation of the targets' requests over their mean, in the last simulated second." });
+  const keysWhy = "Theory predicts the requests per target (the → rows), not the keys each one owns.";
+  (s.keys || []).forEach((n, i) => add(`keys:${out[i]?.to}`, `Keys on ${out[i]?.to}`, n, undefined, (v) => compact(v),
+                                       { theoryWhy: keysWhy, nowWhy: "Distinct keys seen so far that map to it now." }));
+  if (s.moved) {
+    const [at, keys, share] = s.moved;
+    add("moved", "Keys moved", keys, undefined, (v) => `${compact(v)} (${percent(share, 1)})`,
+        { nowWhy: `By the last change of the targets, at ${clock(at)}.`,
+          theoryWhy: "Not predicted here: a ring moves about 1/N of the keys when one of N nodes joins or leaves, hash mod N about (N-1)/N." });
+  }
+}
+
+/** A topic: lag per consumer group, and per partition with the worker that owns it. */
+function groupRows(add, take, s, run, id) {
+  const groups = take("groups") || {};
+  const lag = s.lag || {};
+  const byPart = s.partition_lag || {};
+  for (const g of new Set([...Object.keys(lag), ...Object.keys(groups)])) {
+    add(`lag:${g}`, `Lag ${g}`, lag[g], groups[g]?.mean_lag, (v) => num(v, 1),
+        { theoryWhy: groups[g]?.note || NOT_PREDICTED, nowWhy: "Messages appended and not yet processed, at this instant (theory: the mean)." });
+    const parts = byPart[g];
+    if (!parts) continue;
+    // partitions are dealt round-robin over the group's links, in the order listed
+    const workers = (run.scenario?.links || []).filter((l) => l.from === id && (l.group || "default") === g).map((l) => l.to);
+    add(`parts:${g}`, `${g} by partition`, parts, undefined, (v) => v.join(" · "),
+        { nowWhy: parts.map((n, p) => `p${p} → ${workers[p % workers.length] || "?"}: ${n}`).join("\n"),
+          theoryWhy: "Theory gives the group's mean lag (the sum over its partitions)." });
+  }
+}
+
+/** The endpoint of an active-passive cluster: its last failover, step by step. */
+function failoverRows(add, take, s, run, id) {
+  const downtime = take("write_downtime_per_failover_s");
+  const lostTheory = take("lost_writes_per_failover");
+  if (!s.failover) {
+    if (downtime !== undefined) {
+      add("downtime", "Write downtime per failover", undefined, downtime, (v) => `${num(v)} s`,
+          { nowWhy: "No failover yet in this run: fail the primary to see one." });
+    }
+    return;
+  }
+  const [failed, detected, promoted, primary, lost] = s.failover;
+  const params = run.scenario?.components?.find((c) => c.id === id)?.params || {};
+  const hb = params.heartbeat_s, promo = params.promotion_s;
+  const at = (v) => clock(v);
+  add("failed_at", "Primary failed", failed, undefined, at, { theoryWhy: "When it failed: the run's event." });
+  add("detected_at", "Failure detected", detected ?? undefined, hb === undefined ? undefined : failed + hb, at,
+      { nowWhy: "Not yet, or the primary came back before the heartbeat missed it.", theoryWhy: NOT_PREDICTED });
+  add("promoted_at", primary ? `Promoted ${primary}` : "Replica promoted", promoted ?? undefined,
+      hb === undefined || promo === undefined ? undefined : failed + hb + promo, at,
+      { nowWhy: "Not yet, or no replica was up to take over.", theoryWhy: NOT_PREDICTED });
+  add("downtime", "Write downtime", promoted === null ? undefined : promoted - failed, downtime, (v) => `${num(v)} s`,
+      { nowWhy: "Of the last failover, once a replica is promoted." });
+  add("lost", "Writes lost", promoted === null ? undefined : lost, lostTheory, (v) => num(v, 1),
+      { nowWhy: "Of the last failover: writes the promoted replica had not applied.", theoryWhy: "Not predicted with more than one replica, or sync replication loses none." });
 }
 
 function formatTheory(key, v) {

@@ -61,6 +61,11 @@ def app(browser, live_server_url):
         context.close()
 
 
+def stop(app: App) -> None:
+    app.page.get_by_test_id("stop").click()
+    app.wait("() => !window.playground.player.run")
+
+
 def metric(app: App, key: str):
     """The details panel's row of one figure: (row, its NOW cell, its THEORY cell)."""
     row = app.page.get_by_test_id("live-metrics").locator(f'tr[data-metric="{key}"]')
@@ -222,4 +227,49 @@ def test_shares_per_target_and_why_a_figure_has_no_theory(app):
     expect(theory).to_have_text(re.compile(rf"^{NUMBER} ms$"))
     expect(now).to_have_text(re.compile(rf"^{NUMBER} ms$"), timeout=15_000)  # a 5 s block
     assert "5 simulated seconds" in now.get_attribute("title")
+    app.assert_clean()
+
+
+def test_the_topic_figures_of_the_failover_sharding_and_topic_lessons(app):
+    """What a learner of each topic looks at: a failover step by step against heartbeat and
+    promotion times (lesson 16), the keys a node joining moves (lesson 11), a topic's lag per
+    partition with the worker that owns it (lesson 13)."""
+    app.import_design(json.loads((LESSONS / "16-active-passive-failover.json").read_text()))
+    app.set_speed("25")
+    app.play()
+    app.select_node("db")
+    app.wait("() => window.playground.player.run.t > 62", timeout=20_000)
+    for key, text in (("failed_at", "00:50.0"), ("detected_at", "00:52.0"),
+                      ("promoted_at", "01:00.0")):
+        _, now, theory = metric(app, key)
+        expect(now).to_have_text(text)
+        if key != "failed_at":
+            expect(theory).to_have_text(text)
+    _, now, theory = metric(app, "downtime")
+    expect(now).to_have_text("10 s")
+    expect(theory).to_have_text("10 s")
+    app.shot("theory-failover", app.page.get_by_test_id("details"))
+    stop(app)
+
+    app.import_design(json.loads((LESSONS / "11-consistent-hashing-node-joins.json")
+                                 .read_text()))
+    app.set_speed("100")
+    app.play()
+    app.select_node("router_ring")
+    app.wait("() => window.playground.player.run.t > 61", timeout=60_000)
+    expect(metric(app, "moved")[1]).to_have_text(re.compile(r"^[\d.,k]+ \(2\d\.\d%\)$"))
+    expect(metric(app, "keys:ring_node4")[1]).not_to_have_text("0")
+    app.shot("theory-shard-router", app.page.get_by_test_id("details"))
+    stop(app)
+
+    doc = json.loads((LESSONS / "13-pub-sub-fan-out.json").read_text())
+    topic = next(c["id"] for c in doc["components"] if c["kind"] == "topic")
+    app.import_design(doc)
+    app.set_speed("10")
+    app.play()
+    app.select_node(topic)
+    parts = app.page.get_by_test_id("live-metrics").locator('tr[data-metric^="parts:"]')
+    expect(parts.first).to_be_visible(timeout=10_000)
+    assert "→" in parts.first.locator("td").first.get_attribute("title")
+    app.shot("theory-topic", app.page.get_by_test_id("details"))
     app.assert_clean()
