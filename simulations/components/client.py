@@ -124,4 +124,8 @@ class Client(Component):
     def counters(self, now: float):
         out = super().counters(now)
         out["done"] = self.succeeded  # its latency: from sending to the final answer
-        return out
+        return self.calls.counters(out)
+
+    def windowed(self, old, new, span: float, out):
+        super().windowed(old, new, span, out)
+        self.calls.windowed(old, new, span, out)

@@ -123,6 +123,7 @@ export function componentRows(run, id, kind) {
     out.forEach((l, i) => add(`to:${l.to}`, `→ ${l.to}`, now[i], split[l.to] ?? 0, rps));
     if (kind === "shard_router") shardRows(add, take, s, out, now);
   }
+  callerRows(add, s, run, id, out);
   groupRows(add, take, s, run, id);
   failoverRows(add, take, s, run, id);
   // what theory predicts and the run does not measure live
@@ -150,6 +151,22 @@ function shardRows(add, take, s, out, now) {
     add("moved", "Keys moved", keys, undefined, (v) => `${compact(v)} (${percent(share, 1)})`,
         { nowWhy: `By the last change of the targets, at ${clock(at)}.`,
           theoryWhy: "Not predicted here: a ring moves about 1/N of the keys when one of N nodes joins or leaves, hash mod N about (N-1)/N." });
+  }
+}
+
+/** A caller with retries or breakers: attempts per request, each link's breaker. */
+function callerRows(add, s, run, id, out) {
+  if (s.retries_rps !== undefined) {
+    const sent = out.reduce((sum, l) => sum + (run.links[`${id}>${l.to}`]?.[0] ?? 0), 0);
+    add("attempts", "Attempts per request", sent > s.retries_rps ? sent / (sent - s.retries_rps) : undefined, undefined,
+        (v) => `×${num(v)}`, { nowWhy: `Calls sent over calls less retries (${compact(s.retries_rps)} retries/s), in the last simulated second.`,
+                                 theoryWhy: NO_THEORY.breakers.replace("circuit breakers", "retries and circuit breakers") });
+  }
+  if (s.breakers) {
+    for (const l of out) {
+      const state = s.breakers[l.to] || "closed";
+      add(`breaker:${l.to}`, `Breaker → ${l.to}`, state, undefined, (v) => v.replace("_", "-"), { theoryWhy: NO_THEORY.breakers });
+    }
   }
 }
 

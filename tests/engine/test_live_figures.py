@@ -148,3 +148,25 @@ def test_a_failovers_timeline_is_heartbeat_then_promotion():
     assert promoted - failed == \
         predict(doc)["components"]["db"]["write_downtime_per_failover_s"]
     assert new == "standby" and lost == sim.report()["components"]["db"]["lost_writes"]
+
+
+def test_retries_and_each_links_breaker_in_the_retry_storm_lesson():
+    """Lesson 17, once the inventory slows down (40 s): the callers without a breaker send
+    each request about four times (1 + 3 retries of timed-out attempts); the breaker opens
+    and closes again after a trial once the inventory is fast again (90 s)."""
+    doc = lesson("17-retry-storm-and-circuit-breaker.json")
+    sim = Simulation(doc, seed=1, live=True)
+    sim.advance(20)
+    calm = sim.frame()["components"]
+    assert calm["users_storm"]["retries_rps"] == 0
+    assert calm["users_breaker"]["breakers"] == {}
+    states = set()
+    for k in range(160, 360):
+        sim.advance(k / 4)
+        states |= set(sim.frame()["components"]["users_breaker"]["breakers"].values())
+    assert "open" in states and states <= {"open", "half_open"}
+    storm = sim.frame()["components"]["users_storm"]
+    assert (storm["rps"] + storm["retries_rps"]) / storm["rps"] > 3
+    assert "breakers" not in storm  # no breaker configured
+    sim.advance(100)  # the slow-down ended at 90 s: a trial succeeded, the breaker closed
+    assert sim.frame()["components"]["users_breaker"]["breakers"] == {}
