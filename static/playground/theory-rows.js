@@ -100,6 +100,14 @@ export function componentRows(run, id, kind) {
     add("hit", "Hit ratio", s.hit_ratio, take("hit_ratio"), ratio,
         { nowWhy: s.hit_ratio === undefined ? emptyNow(run, "Nothing was looked up here") : "" });
   }
+  if (s.miss_rps) {
+    const why = "Theory (Che, TTL) gives the hit ratio, not why each miss happened.";
+    [["expired", "Misses: expired", "Its entry's TTL had run out."],
+     ["evicted", "Misses: evicted", "It was cached once and pushed out for room (or lost when this failed)."],
+     ["first", "Misses: first time", "Never cached here before (or, in push mode, not pushed)."]]
+      .forEach(([k, label, what], i) => add(`miss:${k}`, label, s.miss_rps[i], undefined, rps,
+                                            { nowWhy: `${what} Per second, in the last simulated second.`, theoryWhy: why }));
+  }
   if (s.stale_read_ratio !== undefined || "stale_read_ratio" in pred) {
     add("stale", "Stale-read ratio", s.stale_read_ratio, take("stale_read_ratio"), ratio,
         { nowWhy: s.stale_read_ratio === undefined ? emptyNow(run, "No read was served here") : "",

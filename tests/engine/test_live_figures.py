@@ -170,3 +170,25 @@ def test_retries_and_each_links_breaker_in_the_retry_storm_lesson():
     assert "breakers" not in storm  # no breaker configured
     sim.advance(100)  # the slow-down ended at 90 s: a trial succeeded, the breaker closed
     assert sim.frame()["components"]["users_breaker"]["breakers"] == {}
+
+
+def cdn_design(**cdn: object) -> dict:
+    return chain({"rate_rps": 400, "keys": 200, "key_skew": 0.0},
+                 [("cdn", {"mode": "pull", "edge_ms": 1, **cdn}),
+                  ("service", {"workers": 50, "service_ms": 5})], duration_s=60)
+
+
+def test_a_cdns_misses_split_into_expired_evicted_and_first():
+    """200 equally popular keys at 400 rps: with room for all and a 1 s TTL the misses after
+    the first seconds are expirations; with room for 50 and no TTL they are evictions."""
+    for params, kind in (({"capacity_keys": 1000, "ttl_s": 1.0}, 0),
+                         ({"capacity_keys": 50}, 1)):
+        sim = Simulation(cdn_design(**params), seed=2, live=True)
+        frames = frames_every_second(sim, 10, 40)
+        split = [f["components"]["s1"]["miss_rps"] for f in frames]
+        for f, row in zip(frames, split, strict=True):
+            cdn = f["components"]["s1"]
+            assert abs(sum(row) - cdn["rps"] * (1 - cdn["hit_ratio"])) <= 3  # rounding
+        share = math.fsum(row[kind] for row in split) / math.fsum(sum(row) for row in split)
+        assert share > 0.98, (params, share)
+        assert all(row[2] == 0 for row in split)  # every key was seen in the first 10 s
