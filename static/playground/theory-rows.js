@@ -100,6 +100,17 @@ export function componentRows(run, id, kind) {
     add("hit", "Hit ratio", s.hit_ratio, take("hit_ratio"), ratio,
         { nowWhy: s.hit_ratio === undefined ? emptyNow(run, "Nothing was looked up here") : "" });
   }
+  if (s.sides && s.partitioned) {
+    // a quorum store while partitioned: what each side gets (theory assumes no partition)
+    const why = "Theory predicts the store without a partition.";
+    s.sides.forEach(([requests, refused, stale], i) => {
+      const side = i ? "cut-off side" : "majority side";
+      add(`side${i}:refused`, `Refused, ${side}`, requests ? refused / requests : undefined, undefined, ratio,
+          { nowWhy: `${compact(refused)} of ${compact(requests)} requests/s refused (no quorum), in the last simulated second.`, theoryWhy: why });
+      add(`side${i}:stale`, `Stale reads, ${side}`, stale ?? undefined, undefined, ratio,
+          { nowWhy: stale === null ? "No read was served on this side in the last simulated second." : "Share of the reads served on this side, in the last simulated second.", theoryWhy: why });
+    });
+  }
   if (s.miss_rps) {
     const why = "Theory (Che, TTL) gives the hit ratio, not why each miss happened.";
     [["expired", "Misses: expired", "Its entry's TTL had run out."],

@@ -192,3 +192,25 @@ def test_a_cdns_misses_split_into_expired_evicted_and_first():
         share = math.fsum(row[kind] for row in split) / math.fsum(sum(row) for row in split)
         assert share > 0.98, (params, share)
         assert all(row[2] == 0 for row in split)  # every key was seen in the first 10 s
+
+
+def test_a_quorum_stores_figures_per_side_of_a_partition():
+    """Lesson 14, partitioned from 40 s to 80 s (one replica of three cut off with its third
+    of the users): the CP store refuses every request of the cut-off side and serves the
+    other in full, fresh; the AP store refuses none, and the cut-off side reads stale far more
+    often. Outside the partition there is no per-side figure."""
+    sim = Simulation(lesson("14-quorum-partition-cp-vs-ap.json"), seed=1, live=True)
+    sim.advance(39)
+    assert "sides" not in sim.frame()["components"]["cp"]
+    frames = frames_every_second(sim, 45, 80)
+    for f in frames:
+        (near_in, near_refused, near_stale), (far_in, far_refused, far_stale) = \
+            f["components"]["cp"]["sides"]
+        assert near_refused == 0 and near_stale == 0 and far_in > 0 and far_refused == far_in
+        assert far_stale is None  # nothing read there
+        ap = f["components"]["ap"]["sides"]
+        assert ap[0][1] == ap[1][1] == 0
+    stale = [[f["components"]["ap"]["sides"][i][2] for f in frames] for i in (0, 1)]
+    assert math.fsum(stale[1]) / len(frames) > math.fsum(stale[0]) / len(frames) + 0.1
+    sim.advance(85)
+    assert "sides" not in sim.frame()["components"]["ap"]
