@@ -91,6 +91,7 @@ def test_now_shows_mean_wait_and_latency_beside_theory(app):
                     ".latency_ms.mean")
     assert abs(live - pred) / pred < 0.25
     app.shot("theory-now-and-theory", app.page.get_by_test_id("details"))
+    app.shot("theory-page-1440")
     app.assert_clean()
 
 
@@ -124,6 +125,7 @@ def test_predictions_follow_a_second_live_set(app):
     expect(util_theory(app)).to_have_text("20%")
     note = app.page.get_by_test_id("theory-basis")
     expect(note).to_contain_text("workers 16")
+    app.shot("theory-recomputed", app.page.get_by_test_id("details"))
     app.assert_clean()
 
 
