@@ -71,8 +71,8 @@ def _predictions_now(sim: Simulation, design: dict[str, Any]) -> dict[str, Any]:
         return design
     predictions = _repredictions(sim.design_now())
     if predictions is None:  # the changes made the design invalid as a whole
-        predictions = dict(design, error="not predicted: the design with the run's "
-                           "parameter changes is not valid as a whole")
+        predictions = {"components": {}, "error": "not predicted: the design with the "
+                       "run's parameter changes is not valid as a whole"}
     predictions["recomputed"] = {"at_s": round(sim.params_changed_at or 0.0, 4),
                                  "params": copy.deepcopy(sim.param_changes)}
     return predictions

@@ -256,7 +256,8 @@ export function theoryBasis(run, id) {
     parts.push(Object.entries(mine).map(([k, v]) => `${words(k)} ${fmtParam(v)}${k in design ? ` (design ${fmtParam(design[k])})` : ""}`).join(", "));
   }
   if (others.length) parts.push(`${mine ? "and " : ""}${others.join("; ")}`);
-  return `Theory recomputed at ${clock(re.at_s)} for the run's parameters now: ${parts.join(" ")}.`;
+  const error = run.predictions.error ? ` ${run.predictions.error}.` : "";
+  return `Theory recomputed at ${clock(re.at_s)} for the run's parameters now: ${parts.join(" ")}.${error}`;
 }
 
 function fmtParam(v) {
