@@ -17,6 +17,8 @@ const NO_THEORY = {
   tokens: "Theory models the bucket's admitted rate, not its tokens at one instant.",
   answers: "Theory models the share of lookups, not how many callers hold an answer now.",
   breakers: "Theory ignores circuit breakers (each request is offered once).",
+  retries: "Theory ignores retries: each request is offered once.",
+  partitioned: "Theory predicts the store without a partition.",
   targets_up: "Theory assumes every target is up.",
   role: "Theory predicts the steady state, not who is primary now.",
 };
@@ -59,7 +61,6 @@ export function componentRows(run, id, kind) {
     if (now === undefined && theory === undefined && !extra.always) return;
     rows.push({ key, label, now, theory, fmt, ...extra });
   };
-  const noPrediction = (key) => (Object.keys(pred).length ? NO_THEORY[key] || NOT_PREDICTED : NOT_PREDICTED);
 
   if (s.util !== undefined || "utilisation" in pred) {
     add("util", "Utilisation", run.smooth[id]?.util ?? s.util, take("utilisation"), (v) => percent(v),
@@ -87,7 +88,7 @@ export function componentRows(run, id, kind) {
   }
   add("latency", "Mean latency", s.latency_ms, lat.mean, ms,
       { always: true, nowWhy: s.latency_ms === undefined ? emptyNow(run, "No request was answered OK here") : "",
-        theoryWhy: noPrediction("latency") });
+        theoryWhy: NOT_PREDICTED });
   for (const p of ["p95", "p99"]) {
     const now = s[`${p}_ms`];
     if (lat[p] !== undefined) {
@@ -102,13 +103,14 @@ export function componentRows(run, id, kind) {
   }
   if (s.sides && s.partitioned) {
     // a quorum store while partitioned: what each side gets (theory assumes no partition)
-    const why = "Theory predicts the store without a partition.";
+    const why = NO_THEORY.partitioned;
     s.sides.forEach(([requests, refused, stale], i) => {
       const side = i ? "cut-off side" : "majority side";
       add(`side${i}:refused`, `Refused, ${side}`, requests ? refused / requests : undefined, undefined, ratio,
           { nowWhy: `${compact(refused)} of ${compact(requests)} requests/s refused (no quorum), in the last simulated second.`, theoryWhy: why });
       add(`side${i}:stale`, `Stale reads, ${side}`, stale ?? undefined, undefined, ratio,
-          { nowWhy: stale === null ? "No read was served on this side in the last simulated second." : "Share of the reads served on this side, in the last simulated second.", theoryWhy: why });
+          { always: true, theoryWhy: why,
+            nowWhy: stale === null ? "No read was served on this side in the last simulated second." : "Share of the reads served on this side, in the last simulated second." });
     });
   }
   if (s.miss_rps) {
@@ -131,6 +133,10 @@ export function componentRows(run, id, kind) {
   add("err", "Failures", s.err_rps, undefined, (v) => `${compact(v)}/s`, { theoryWhy: NO_THEORY.err });
   for (const key of ["entries", "dirty", "tokens", "answers", "targets_up"]) {
     add(key, words(key).replace(/^./, (c) => c.toUpperCase()), s[key], undefined, (v) => compact(v), { theoryWhy: NO_THEORY[key] });
+  }
+  if (s.role !== undefined) add("role", "Role", s.role, undefined, String, { theoryWhy: NO_THEORY.role });
+  if (s.partitioned !== undefined) {
+    add("partitioned", "Replicas cut off", s.partitioned, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.partitioned });
   }
   if (s.breakers_open !== undefined) add("breakers", "Breakers open", s.breakers_open, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.breakers });
 
@@ -179,7 +185,7 @@ function callerRows(add, s, run, id, out) {
     const sent = out.reduce((sum, l) => sum + (run.links[`${id}>${l.to}`]?.[0] ?? 0), 0);
     add("attempts", "Attempts per request", sent > s.retries_rps ? sent / (sent - s.retries_rps) : undefined, undefined,
         (v) => `×${num(v)}`, { nowWhy: `Calls sent over calls less retries (${compact(s.retries_rps)} retries/s), in the last simulated second.`,
-                                 theoryWhy: NO_THEORY.breakers.replace("circuit breakers", "retries and circuit breakers") });
+                                 theoryWhy: NO_THEORY.retries });
   }
   if (s.breakers) {
     for (const l of out) {
@@ -224,10 +230,10 @@ function failoverRows(add, take, s, run, id) {
   const at = (v) => clock(v);
   add("failed_at", "Primary failed", failed, undefined, at, { theoryWhy: "When it failed: the run's event." });
   add("detected_at", "Failure detected", detected ?? undefined, hb === undefined ? undefined : failed + hb, at,
-      { nowWhy: "Not yet, or the primary came back before the heartbeat missed it.", theoryWhy: NOT_PREDICTED });
+      { always: true, nowWhy: "Not yet, or the primary came back before the heartbeat missed it.", theoryWhy: NOT_PREDICTED });
   add("promoted_at", primary ? `Promoted ${primary}` : "Replica promoted", promoted ?? undefined,
       hb === undefined || promo === undefined ? undefined : failed + hb + promo, at,
-      { nowWhy: "Not yet, or no replica was up to take over.", theoryWhy: NOT_PREDICTED });
+      { always: true, nowWhy: "Not yet, or no replica was up to take over.", theoryWhy: NOT_PREDICTED });
   add("downtime", "Write downtime", promoted === null ? undefined : promoted - failed, downtime, (v) => `${num(v)} s`,
       { nowWhy: "Of the last failover, once a replica is promoted." });
   add("lost", "Writes lost", promoted === null ? undefined : lost, lostTheory, (v) => num(v, 1),
