@@ -45,7 +45,7 @@ KIND_CLASSES: dict[str, type[Component]] = {
 WINDOW_S = 0.25
 RATE_WINDOWS = 4  # rates cover the last four windows: one simulated second
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
-# A component's latency percentiles: over each whole block of ROLLING_S simulated seconds,
+# A pool's latency percentiles: over each whole block of ROLLING_S simulated seconds,
 # taken where it ends (computing them per window would cost a merge per component).
 BLOCK_WINDOWS = round(ROLLING_S / WINDOW_S)
 MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
@@ -298,7 +298,8 @@ class Simulation:
             c.recent = LatencyHistogram()
         self._marks = deque(maxlen=RATE_WINDOWS + 1)
         self._window_k = math.floor(self.kernel.now / WINDOW_S)
-        self._block_start = {cid: c.latency.copy() for cid, c in self.components.items()}
+        self._block_start = {cid: c.latency.copy() for cid, c in self.components.items()
+                             if isinstance(c, Pool)}
         self._close_window()
 
     def _close_window(self) -> None:
@@ -321,8 +322,11 @@ class Simulation:
         self._window_k += 1
 
     def _close_block(self) -> None:
-        """Each component's latency percentiles over the block that ends now."""
+        """Each pool's latency percentiles over the block that ends now (theory has them
+        for pools only: M/M/c)."""
         for cid, c in self.components.items():
+            if not isinstance(c, Pool):
+                continue
             now = c.latency.copy()
             block = now.minus(self._block_start[cid])
             self._block_start[cid] = now
