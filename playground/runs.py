@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import json
 import logging
@@ -63,6 +64,21 @@ def _repredictions(document: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
+def _predictions_now(sim: Simulation, design: dict[str, Any]) -> dict[str, Any]:
+    """Predictions for the parameters the run has now: the design's when no `set` changed
+    them, else recomputed from the design with every `set` so far (scheduled or live),
+    marked `recomputed` with those changes and the time of the last one."""
+    if not sim.param_changes:
+        return design
+    predictions = _repredictions(sim.design_now())
+    if predictions is None:  # the changes made the design invalid as a whole
+        predictions = {"components": {}, "error": "not predicted: the design with the "
+                       "run's parameter changes is not valid as a whole"}
+    predictions["recomputed"] = {"at_s": round(sim.params_changed_at or 0.0, 4),
+                                 "params": copy.deepcopy(sim.param_changes)}
+    return predictions
+
+
 def diff(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]:
     """Per component, only the fields that changed."""
     out = {}
@@ -110,8 +126,8 @@ class Run:
         self.idle_since = time.monotonic()
         self.lock = asyncio.Lock()
         self.layer = get_channel_layer()
+        self.design_predictions = _predictions(self.scenario)
         self._new_simulation()
-        self.predictions = _predictions(self.scenario)
         self.task: asyncio.Task | None = None
 
     def _new_simulation(self) -> None:
@@ -125,6 +141,22 @@ class Run:
         self.state: dict[str, dict] = {}  # components as of the last frame published
         self.last_frame = self.sim.frame()
         self.state = self.last_frame["components"]
+        self.predicted_for: dict[str, dict] | None = None  # the param_changes predicted
+        self._follow_params()
+
+    def _follow_params(self) -> bool:
+        """Keep the predictions those of the parameters the simulation runs with now, however
+        they changed (a live or scheduled `set`, a reset, a seek, a takeover); on the
+        simulation thread. Returns whether they changed."""
+        if self.sim.param_changes == self.predicted_for:
+            return False
+        self.predictions = _predictions_now(self.sim, self.design_predictions)
+        self.predicted_for = copy.deepcopy(self.sim.param_changes)
+        return True
+
+    async def _publish_predictions(self) -> None:
+        await self.publish({"type": "predictions", "run_id": self.id,
+                            "predictions": self.predictions})
 
     # -- messages -------------------------------------------------------------------------
     @property
@@ -184,6 +216,7 @@ class Run:
         self.sim.drop_dots()
         self.last_frame = self.sim.frame()
         self.state = self.last_frame["components"]
+        await scheduler.run(self._follow_params, who=self)
 
     # -- the driver loop ------------------------------------------------------------------
     def start(self) -> None:
@@ -250,14 +283,16 @@ class Run:
         frame there (called holding the lock). Returns whether `target` was reached."""
         budget = scheduler.budget(self, TICK_S)
 
-        def work() -> tuple[bool, dict]:
+        def work() -> tuple[bool, dict, bool]:
             reached = (self.replayer or self.sim).advance(target, budget)
             if drop_dots:
                 self.sim.drop_dots()
-            return reached, self.sim.frame()
+            return reached, self.sim.frame(), self._follow_params()
 
-        reached, self.last_frame = await scheduler.run(work, who=self)
+        reached, self.last_frame, repredicted = await scheduler.run(work, who=self)
         self.behind = not reached
+        if repredicted:  # a scheduled `set`, or a replay passing or seeking past one
+            await self._publish_predictions()
         return reached
 
     async def _publish_frame(self, full: bool, history: bool = False) -> None:
@@ -363,22 +398,9 @@ class Run:
             self.sim.apply(command)
             applied = self.sim.command_log[-1]
             await self.publish({"type": "command", "run_id": self.id, "command": applied})
-            if applied["action"] == "set":
-                await self._repredict(applied["target"], applied["params"])
-
-    async def _repredict(self, target: str, params: dict[str, Any]) -> None:
-        """Predictions of the design as a `set` changed it (validated and predicted on the
-        simulation thread: a big design takes tens of milliseconds)."""
-        doc = json.loads(json.dumps(self.document))
-        for comp in doc["components"]:
-            if comp["id"] == target:
-                comp.setdefault("params", {}).update(params)
-        predictions = await scheduler.run(_repredictions, doc, who=self)
-        if predictions is None:  # a set that made the design invalid as a whole: keep the old
-            return
-        self.predictions = predictions
-        await self.publish({"type": "predictions", "run_id": self.id,
-                            "predictions": self.predictions})
+            # predicted on the simulation thread: a big design takes tens of milliseconds
+            if await scheduler.run(self._follow_params, who=self):
+                await self._publish_predictions()
 
     def watch(self, channel: str) -> None:
         self.viewers.add(channel)

@@ -44,6 +44,9 @@ KIND_CLASSES: dict[str, type[Component]] = {
 WINDOW_S = 0.25
 RATE_WINDOWS = 4  # rates cover the last four windows: one simulated second
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
+# A pool's latency percentiles: over each whole block of ROLLING_S simulated seconds,
+# taken where it ends (computing them per window would cost a merge per component).
+BLOCK_WINDOWS = round(ROLLING_S / WINDOW_S)
 MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
 LIVE_QUANTILES = (0.5, 0.95, 0.99)  # the percentiles of frames: the summary's and each client's
 
@@ -67,6 +70,10 @@ class Simulation:
         self._by_ends: dict[tuple[str, str], Link | Replication] = {}
         self._build_links()
         self.command_log: list[dict[str, Any]] = []
+        # Parameters changed by a `set` so far, scheduled or live, per component, and when
+        # the last one was: what predictions of the design as it runs now start from.
+        self.param_changes: dict[str, dict[str, Any]] = {}
+        self.params_changed_at: float | None = None
         self._pick_rngs: dict[str, Any] = {}
         self._dots: deque[list] = deque(maxlen=MAX_DOTS)
         # Counters at the ends of the last windows: (t, per component, per link, clients).
@@ -75,6 +82,8 @@ class Simulation:
         # Each client's latencies per window: (end of window, client id, histogram).
         self._recent: deque[tuple[float, str, LatencyHistogram]] = deque()
         self._bottleneck: str | None = None
+        self._block_start: dict[str, LatencyHistogram] = {}  # latencies when a block began
+        self._percentiles: dict[str, tuple[float, float]] = {}  # (p95, p99) of the last block
         self._sampled = 0
         total_rate = sum(c.settings["rate_rps"] for c in self.clients())
         self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
@@ -237,8 +246,17 @@ class Simulation:
             c.set_slow(params["factor"])
         else:
             c.apply_settings(params)
+            self.param_changes[target] = {**self.param_changes.get(target, {}), **params}
+            self.params_changed_at = self.kernel.now
             if "mtbf_s" in params:
                 self._start_failures(c)
+
+    def design_now(self) -> dict[str, Any]:
+        """The scenario document with every `set` applied so far: the design as it runs."""
+        doc = self.scenario.to_document()
+        for comp in doc["components"]:
+            comp["params"] = {**comp["params"], **self.param_changes.get(comp["id"], {})}
+        return doc
 
     @classmethod
     def replay(cls, scenario, seed: int | None, commands: list[dict[str, Any]],
@@ -281,6 +299,8 @@ class Simulation:
             c.recent = LatencyHistogram()
         self._marks = deque(maxlen=RATE_WINDOWS + 1)
         self._window_k = math.floor(self.kernel.now / WINDOW_S)
+        self._block_start = {cid: c.latency.copy() for cid, c in self.components.items()
+                             if isinstance(c, Pool)}
         self._close_window()
 
     def _close_window(self) -> None:
@@ -298,7 +318,24 @@ class Simulation:
         while self._recent and self._recent[0][0] <= now - ROLLING_S:
             self._recent.popleft()
         self._bottleneck = self._pick_bottleneck()
+        if self._window_k % BLOCK_WINDOWS == 0:
+            self._close_block()
         self._window_k += 1
+
+    def _close_block(self) -> None:
+        """Each pool's latency percentiles over the block that ends now (theory has them
+        for pools only: M/M/c)."""
+        for cid, c in self.components.items():
+            if not isinstance(c, Pool):
+                continue
+            now = c.latency.copy()
+            block = now.minus(self._block_start[cid])
+            self._block_start[cid] = now
+            if block:
+                p95, p99 = block.quantiles((0.95, 0.99))
+                self._percentiles[cid] = (float(f"{p95:.3g}"), float(f"{p99:.3g}"))
+            else:
+                self._percentiles.pop(cid, None)
 
     def frame(self) -> dict[str, Any]:
         """The live state now: instant values as of now, figures over the last windows
@@ -317,6 +354,8 @@ class Simulation:
                 lat = per_client[cid].summary(LIVE_QUANTILES)
                 del lat["max"]
                 state.update(lat)
+            if cid in self._percentiles:
+                state["p95_ms"], state["p99_ms"] = self._percentiles[cid]
             comps[cid] = state
         links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
                  for i, (total, errors) in new[2].items()]

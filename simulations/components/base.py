@@ -262,23 +262,43 @@ class Component:
 
     def live(self) -> dict[str, Any]:
         """Instant state for a live frame (figures over a window: `windowed`)."""
-        return {"up": self.up, "in_flight": len(self.jobs)}
+        out: dict[str, Any] = {"up": self.up, "in_flight": len(self.jobs)}
+        now = self.kernel.now
+        if now > self.uptime.start:  # the share of time up since warm-up, once below 1
+            available = self.uptime.mean(now)
+            if available < 1.0:
+                out["available"] = round(available, 4)
+        return out
 
     def counters(self, now: float) -> dict[str, float]:
         """Running totals, taken at fixed simulated times, that live frames turn into
         figures over a window (so a frame never depends on when the previous one was)."""
-        return {"in": self.total_in, "bad": self.total_rejected + self.total_failed}
+        return {"in": self.total_in, "bad": self.total_rejected + self.total_failed,
+                "done": self.completed, "lat": self.latency.sum}
 
     def windowed(self, old: dict[str, float], new: dict[str, float], span: float,
                  out: dict[str, Any]) -> None:
         """Add to `out` the figures over the `span` seconds from `old` to `new` counters."""
         out["rps"] = rate(new["in"] - old["in"], span)
         out["err_rps"] = rate(new["bad"] - old["bad"], span)
+        # Mean latency of the requests answered OK in the window (counted after warm-up,
+        # as the report's latency_ms; absent when none was)
+        done = new["done"] - old["done"]
+        if done > 0:
+            out["latency_ms"] = float(f"{(new['lat'] - old['lat']) / done:.3g}")
 
 
 def rate(count: float, span: float) -> float:
     """Per second, to 3 significant digits: enough to draw, and frames stay small."""
     return float(f"{count / span:.3g}") if span > 0 else 0.0
+
+
+def stale_read_ratio(old: dict[str, float], new: dict[str, float], out: dict[str, Any]
+                     ) -> None:
+    """The stale part of the reads counted in a window (absent when none was)."""
+    reads = new["reads"] - old["reads"]
+    if reads:
+        out["stale_read_ratio"] = round((new["stale"] - old["stale"]) / reads, 4)
 
 
 def hit_ratio(old: dict[str, float], new: dict[str, float], out: dict[str, Any]) -> None:

@@ -25,7 +25,9 @@ from typing import Any
 from .._mypyc import mypyc_attr
 from ..distributions import service_sampler
 from ..kernel import stream
-from .base import FAILED, OK, Component, Job
+from .base import FAILED, OK, Component, Job, rate, stale_read_ratio
+
+SIDE_COUNTS = ("in", "refused", "read", "stale")  # per side of a partition
 
 
 @mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
@@ -56,6 +58,9 @@ class KVStore(Component):
         self.sides_written: dict[int, int] = {}  # key -> bit per side that wrote it
         self.reads = self.writes = self.stale_reads = 0
         self.sloppy_writes = self.conflicting_keys = 0
+        # Per side of a partition (0: the majority's, 1: the cut-off one), warm-up included,
+        # for live frames: requests, refused, reads, stale reads.
+        self.side_counts = [[0, 0, 0, 0], [0, 0, 0, 0]]
         self._configure()
 
     def _configure(self) -> None:
@@ -95,7 +100,10 @@ class KVStore(Component):
         side = range(n - self.cut, n) if far else range(n - self.cut)
         reading = req.op == "read"
         quorum = self.read_quorum if reading else self.write_quorum
+        counts = self.side_counts[1 if far else 0]
+        counts[0] += 1
         if len(side) < quorum and self.settings["on_partition"] == "refuse":
+            counts[1] += 1
             self.finish(job, FAILED)
             return
         needed = min(quorum, len(side))
@@ -107,9 +115,13 @@ class KVStore(Component):
     def _read(self, job: Job, side: range, needed: int) -> None:
         asked = side if needed == len(side) else self._pick_rng.sample(side, needed)
         key = job.req.key
+        stale = max(self.stored[r].get(key, 0) for r in asked) < self.committed.get(key, 0)
+        counts = self.side_counts[1 if side.start > 0 else 0]
+        counts[2] += 1
+        counts[3] += stale
         if job.counted:
             self.reads += 1
-            if max(self.stored[r].get(key, 0) for r in asked) < self.committed.get(key, 0):
+            if stale:
                 self.stale_reads += 1
         slowest = max(self._delay() for _ in asked)
         self.kernel.schedule(slowest, self._answer, job)
@@ -181,3 +193,23 @@ class KVStore(Component):
         out = super().live()
         out["partitioned"] = self.cut
         return out
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        out.update(reads=self.reads, stale=self.stale_reads)
+        for i, counts in enumerate(self.side_counts):
+            for name, n in zip(SIDE_COUNTS, counts, strict=True):
+                out[f"{name}{i}"] = n
+        return out
+
+    def windowed(self, old, new, span: float, out):
+        super().windowed(old, new, span, out)
+        stale_read_ratio(old, new, out)
+        if self.cut:  # while partitioned: per side, [requests/s, refused/s, stale-read ratio]
+            sides: list[list[Any]] = []
+            for i in (0, 1):
+                d = [new[f"{name}{i}"] - old[f"{name}{i}"] for name in SIDE_COUNTS]
+                sides.append([rate(d[0], span), rate(d[1], span),
+                              round(d[3] / d[2], 4) if d[2] else None])
+            out["sides"] = sides
+
