@@ -26,8 +26,10 @@ most of a second. Here:
   what people are waiting for. It grows back once the loop is on time.
 
 Jobs that cannot be sliced (building a run: validation, key tables, predictions; a reset; a
-checkpoint restored for a seek) run here too, whole, with as long a rest after them. A job
-whose caller was cancelled before it started is not run.
+checkpoint restored for a seek) run here too, whole. The rest after any job is at most
+MAX_REST_S: after a build of 0.4 s at a share of 15%, a rest in proportion (2.3 s) stopped
+every run's frames, the light ones' too (bench/abuse.py). A job whose caller was cancelled
+before it started is not run.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ PROBE_S = 0.02  # how often the event loop's lateness is looked at
 LATE_S = 0.02  # a timer this late: the loop is overloaded, the share shrinks
 ON_TIME_S = 0.005  # a timer this close to its time: the share grows back
 SHRINK, GROW = 0.8, 0.02  # per late probe (x), per punctual probe (+)
+MAX_REST_S = 1 / 15  # a frame: the longest the thread rests after one job
 MIN_SLICE_S = 0.005
 ACTIVE_S = 0.5  # a run that asked for a slice this recently counts as wanting CPU
 USAGE_HALF_LIFE_S = 2.0
@@ -136,7 +139,7 @@ class SimScheduler:
             except BaseException as exc:  # handed to the caller
                 error = exc
             end = time.perf_counter()
-            rest_until = end + (end - start) * (1 - self.share) / self.share
+            rest_until = end + min(MAX_REST_S, (end - start) * (1 - self.share) / self.share)
             if who is not None:
                 with self._ready:
                     self._usage[who] = (self._used(who) + end - start, time.monotonic())
