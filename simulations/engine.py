@@ -355,7 +355,7 @@ class Simulation:
                 del lat["max"]
                 state.update(lat)
             if cid in self._percentiles:
-                state["p95_ms"], state["p99_ms"] = self._percentiles[cid]
+                state["p95"], state["p99"] = self._percentiles[cid]
             comps[cid] = state
         links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
                  for i, (total, errors) in new[2].items()]

@@ -79,12 +79,11 @@ export class Details {
     const rows = new Map();
     // the figures the design's view names for this component (a lesson is about them)
     const watched = new Set(this.store.doc.view?.watch?.[id] || []);
-    const row = (key, label) => {
+    const row = (key, figure, label) => {
       if (rows.has(key)) return rows.get(key);
       const now = h("td", { class: "num" });
       const theory = h("td", { class: "num theory" });
       const bar = h("div", { class: "mini-bar" }, h("i"), h("b"));
-      const figure = key.replace(/^p:/, "");
       const tr = h("tr", { "data-metric": key, "data-figure": figure, class: watched.has(figure) ? "watched" : null,
                            title: watched.has(figure) ? "This lesson is about this figure" : null },
         h("th", { scope: "row" }, label, bar), now, theory);
@@ -107,7 +106,7 @@ export class Details {
       const shown = new Set();
       for (const f of componentRows(r, id, c.kind)) {
         shown.add(f.key);
-        const rr = row(f.key, f.label);
+        const rr = row(f.key, f.figure, f.label);
         rr.now.textContent = f.now === undefined || f.now === null ? "—" : f.fmt(f.now);
         rr.now.title = f.nowWhy || "";
         const noTheory = f.theory === undefined || f.theory === null;

@@ -7,10 +7,10 @@ import { h } from "./dom.js";
 import { words } from "./format.js";
 import { icon } from "./icons.js";
 
-/** The live panel's rows as a lesson's `view.watch` names them (details.js `data-figure`). */
+/** The live panel's rows as a lesson's `view.watch` names them (theory-rows.js `figure`, `data-figure`). */
 const FIGURE_NAMES = {
   util: "utilisation", queue: "queue", rps: "arrivals", err: "failures", wait: "mean wait",
-  latency: "mean latency", p99: "latency p99", ok: "answered", errors: "error ratio",
+  latency: "mean latency", p95: "latency p95", p99: "latency p99", ok: "answered", errors: "error ratio",
   split: "split per target", hit: "hit ratio", availability: "availability",
   stale_read_ratio: "stale-read ratio", conflict_ratio: "conflict ratio", stale_reads: "stale reads",
   refusals: "refusals", keys_per_target: "keys per target", keys_moved: "keys moved", lag: "lag",

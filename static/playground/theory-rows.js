@@ -35,10 +35,15 @@ const NOT_LIVE = {
   lookup_ratio: "The share of requests that make a lookup; not counted live.",
   write_downtime_per_failover_s: "Per failover, from the heartbeat and promotion times; the run's own failovers show on the timeline.",
   lost_writes_per_failover: "Per failover, on average; not counted live.",
-  conflict_ratio: "Conflicting writes between the primaries; not counted live.",
 };
 
 const NOT_PREDICTED = "No analytic prediction for this figure of this component.";
+
+// Why theory gives no figure for a client's own answers.
+const CLIENT_NO_THEORY = {
+  ok: "Theory gives the rate offered (Sent); answers fall short of it only by failures, which theory leaves out.",
+  errors: "Theory assumes every component stays up and each request is offered once: failures enter availability only.",
+};
 
 /** Why a live cell is empty now: warm-up, or nothing of that kind happened in the window. */
 function emptyNow(run, what, span = "the last simulated second") {
@@ -48,8 +53,10 @@ function emptyNow(run, what, span = "the last simulated second") {
 }
 
 /**
- * The rows for component `id` of kind `kind`: {key, label, now, theory, fmt, bar, nowWhy,
- * theoryWhy}; `now` or `theory` undefined when that side has none (then `*Why` says why).
+ * The rows for component `id` of kind `kind`: {key, figure, label, now, theory, fmt, bar,
+ * nowWhy, theoryWhy}; `now` or `theory` undefined when that side has none (then `*Why` says
+ * why). `figure` names what the row shows as a lesson's `view.watch` does (docs/lessons.md):
+ * the key, or for one row among several (per target, group, side, step) their common name.
  */
 export function componentRows(run, id, kind) {
   const s = run.components[id] || {};
@@ -59,7 +66,7 @@ export function componentRows(run, id, kind) {
   const take = (key) => { used.add(key); return pred[key]; };
   const add = (key, label, now, theory, fmt, extra = {}) => {
     if (now === undefined && theory === undefined && !extra.always) return;
-    rows.push({ key, label, now, theory, fmt, ...extra });
+    rows.push({ key, figure: key, label, now, theory, fmt, ...extra });
   };
 
   if (s.util !== undefined || "utilisation" in pred) {
@@ -89,13 +96,21 @@ export function componentRows(run, id, kind) {
   add("latency", "Mean latency", s.latency_ms, lat.mean, ms,
       { always: true, nowWhy: s.latency_ms === undefined ? emptyNow(run, "No request was answered OK here") : "",
         theoryWhy: NOT_PREDICTED });
+  // a pool's over the last whole block of 5 s after warm-up; a client's over the last 5 s
+  const span = kind === "client" ? "the last 5 simulated seconds" : "the last whole 5 simulated seconds";
   for (const p of ["p95", "p99"]) {
-    const now = s[`${p}_ms`];
-    if (lat[p] !== undefined) {
-      add(`latency_${p}`, `Latency ${p}`, now, lat[p], ms,
-          { nowWhy: now === undefined ? emptyNow(run, "No request was answered OK here", "the last whole 5 simulated seconds")
-            : "Over the last whole 5 simulated seconds." });
+    const now = s[p] ?? undefined;
+    if (lat[p] !== undefined || now !== undefined || (kind === "client" && p === "p99")) {
+      add(p, `Latency ${p}`, now, lat[p], ms,
+          { always: true, nowWhy: now === undefined ? emptyNow(run, "No request was answered OK here", span) : `Over ${span}.`,
+            theoryWhy: NOT_PREDICTED });
     }
+  }
+  if (kind === "client") {
+    add("ok", "Answered", s.ok_rps, undefined, (v) => `${compact(v)} ok rps`,
+        { nowWhy: "Its requests answered OK per second, in the last simulated second.", theoryWhy: CLIENT_NO_THEORY.ok });
+    add("errors", "Error ratio", s.error_ratio, undefined, (v) => percent(v, v > 0 && v < 0.1 ? 1 : 0),
+        { nowWhy: "Its requests that failed, of those finished in the last simulated second.", theoryWhy: CLIENT_NO_THEORY.errors });
   }
   if (s.hit_ratio !== undefined || "hit_ratio" in pred) {
     add("hit", "Hit ratio", s.hit_ratio, take("hit_ratio"), ratio,
@@ -107,9 +122,10 @@ export function componentRows(run, id, kind) {
     s.sides.forEach(([requests, refused, stale], i) => {
       const side = i ? "cut-off side" : "majority side";
       add(`side${i}:refused`, `Refused, ${side}`, requests ? refused / requests : undefined, undefined, ratio,
-          { nowWhy: `${compact(refused)} of ${compact(requests)} requests/s refused (no quorum), in the last simulated second.`, theoryWhy: why });
+          { figure: "refusals", theoryWhy: why,
+            nowWhy: `${compact(refused)} of ${compact(requests)} requests/s refused (no quorum), in the last simulated second.` });
       add(`side${i}:stale`, `Stale reads, ${side}`, stale ?? undefined, undefined, ratio,
-          { always: true, theoryWhy: why,
+          { always: true, figure: "stale_reads", theoryWhy: why,
             nowWhy: stale === null ? "No read was served on this side in the last simulated second." : "Share of the reads served on this side, in the last simulated second." });
     });
   }
@@ -122,7 +138,7 @@ export function componentRows(run, id, kind) {
                                             { nowWhy: `${what} Per second, in the last simulated second.`, theoryWhy: why }));
   }
   if (s.stale_read_ratio !== undefined || "stale_read_ratio" in pred) {
-    add("stale", "Stale-read ratio", s.stale_read_ratio, take("stale_read_ratio"), ratio,
+    add("stale_read_ratio", "Stale-read ratio", s.stale_read_ratio, take("stale_read_ratio"), ratio,
         { nowWhy: s.stale_read_ratio === undefined ? emptyNow(run, "No read was served here") : "",
           theoryWhy: pred.stale_read_model ? "" : "Not predicted: sync replicas, a store partitioned from the start, or a load theory does not know." });
     used.add("stale_read_model");
@@ -138,6 +154,12 @@ export function componentRows(run, id, kind) {
   if (s.partitioned !== undefined) {
     add("partitioned", "Replicas cut off", s.partitioned, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.partitioned });
   }
+  if (s.lost_writes !== undefined) {
+    add("lost_writes", "Lost writes so far", s.lost_writes, undefined, (v) => compact(v),
+        { nowWhy: kind === "cache" ? "Writes it held unflushed when it failed, so far." : "Writes lost by its failovers so far.",
+          theoryWhy: kind === "cache" ? "Theory does not count the writes a write-behind cache loses when it fails."
+            : "Theory gives the writes lost per failover, not the run's total." });
+  }
   if (s.breakers_open !== undefined) add("breakers", "Breakers open", s.breakers_open, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.breakers });
 
   const out = (run.scenario?.links || []).filter((l) => l.from === id && (l.kind || "call") === "call");
@@ -145,7 +167,7 @@ export function componentRows(run, id, kind) {
   const split = take("per_target_rps");
   if (split && typeof split === "object") {
     const now = out.map((l) => run.links[`${id}>${l.to}`]?.[0] ?? 0);
-    out.forEach((l, i) => add(`to:${l.to}`, `→ ${l.to}`, now[i], split[l.to] ?? 0, rps));
+    out.forEach((l, i) => add(`to:${l.to}`, `→ ${l.to}`, now[i], split[l.to] ?? 0, rps, { figure: "split" }));
     if (kind === "shard_router") shardRows(add, take, s, out, now);
   }
   callerRows(add, s, run, id, out);
@@ -154,8 +176,10 @@ export function componentRows(run, id, kind) {
   // what theory predicts and the run does not measure live
   for (const [k, v] of Object.entries(pred)) {
     if (used.has(k) || typeof v !== "number" || /_model$/.test(k)) continue;
-    add(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, "").replace(/^./, (c) => c.toUpperCase()), undefined, v,
-        (x) => formatTheory(k, x), { nowWhy: NOT_LIVE[k] || "Not measured live for this component." });
+    // a live figure the frames carry under the prediction's name goes beside it
+    const now = typeof s[k] === "number" ? s[k] : undefined;
+    add(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, "").replace(/^./, (c) => c.toUpperCase()), now, v,
+        (x) => formatTheory(k, x), { figure: k, nowWhy: now !== undefined ? "" : NOT_LIVE[k] || "Not measured live for this component." });
   }
   return rows;
 }
@@ -170,10 +194,11 @@ function shardRows(add, take, s, out, now) {
       { nowWhy: "Standard deviation of the targets' requests over their mean, in the last simulated second." });
   const keysWhy = "Theory predicts the requests per target (the → rows), not the keys each one owns.";
   (s.keys || []).forEach((n, i) => add(`keys:${out[i]?.to}`, `Keys on ${out[i]?.to}`, n, undefined, (v) => compact(v),
-                                       { theoryWhy: keysWhy, nowWhy: "Distinct keys seen so far that map to it now." }));
+                                       { figure: "keys_per_target", theoryWhy: keysWhy,
+                                         nowWhy: "Distinct keys seen so far that map to it now." }));
   if (s.moved) {
     const [at, keys, share] = s.moved;
-    add("moved", "Keys moved", keys, undefined, (v) => `${compact(v)} (${percent(share, 1)})`,
+    add("keys_moved", "Keys moved", keys, undefined, (v) => `${compact(v)} (${percent(share, 1)})`,
         { nowWhy: `By the last change of the targets, at ${clock(at)}.`,
           theoryWhy: "Not predicted here: a ring moves about 1/N of the keys when one of N nodes joins or leaves, hash mod N about (N-1)/N." });
   }
@@ -190,7 +215,8 @@ function callerRows(add, s, run, id, out) {
   if (s.breakers) {
     for (const l of out) {
       const state = s.breakers[l.to] || "closed";
-      add(`breaker:${l.to}`, `Breaker → ${l.to}`, state, undefined, (v) => v.replace("_", "-"), { theoryWhy: NO_THEORY.breakers });
+      add(`breaker:${l.to}`, `Breaker → ${l.to}`, state, undefined, (v) => v.replace("_", "-"),
+          { figure: "breaker", theoryWhy: NO_THEORY.breakers });
     }
   }
 }
@@ -202,19 +228,20 @@ function groupRows(add, take, s, run, id) {
   const byPart = s.partition_lag || {};
   for (const g of new Set([...Object.keys(lag), ...Object.keys(groups)])) {
     add(`lag:${g}`, `Lag ${g}`, lag[g], groups[g]?.mean_lag, (v) => num(v, 1),
-        { theoryWhy: groups[g]?.note || NOT_PREDICTED, nowWhy: "Messages appended and not yet processed, at this instant (theory: the mean)." });
+        { figure: "lag", theoryWhy: groups[g]?.note || NOT_PREDICTED, nowWhy: "Messages appended and not yet processed, at this instant (theory: the mean)." });
     const parts = byPart[g];
     if (!parts) continue;
     // partitions are dealt round-robin over the group's links, in the order listed
     const workers = (run.scenario?.links || []).filter((l) => l.from === id && (l.group || "default") === g).map((l) => l.to);
     add(`parts:${g}`, `${g} by partition`, parts, undefined, (v) => v.join(" · "),
-        { nowWhy: parts.map((n, p) => `p${p} → ${workers[p % workers.length] || "?"}: ${n}`).join("\n"),
+        { figure: "lag", nowWhy: parts.map((n, p) => `p${p} → ${workers[p % workers.length] || "?"}: ${n}`).join("\n"),
           theoryWhy: "Theory gives the group's mean lag (the sum over its partitions)." });
   }
 }
 
 /** The endpoint of an active-passive cluster: its last failover, step by step. */
-function failoverRows(add, take, s, run, id) {
+function failoverRows(addRow, take, s, run, id) {
+  const add = (key, label, now, theory, fmt, extra) => addRow(key, label, now, theory, fmt, { figure: "failover", ...extra });
   const downtime = take("write_downtime_per_failover_s");
   const lostTheory = take("lost_writes_per_failover");
   if (!s.failover) {

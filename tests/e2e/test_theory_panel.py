@@ -191,13 +191,13 @@ def test_the_stale_reads_lesson_shows_the_stale_read_ratio_now(app):
     app.set_speed("10")
     app.play()
     app.select_node("replica_async")
-    _, now, theory = metric(app, "stale")
+    _, now, theory = metric(app, "stale_read_ratio")
     expect(theory).to_have_text(re.compile(r"^2\d\.\d%$"))  # 0.22
     expect(now).to_have_text(re.compile(r"^\d+\.\d%$"), timeout=15_000)
     app.wait("() => window.playground.player.run.t > 12", timeout=20_000)
     app.shot("theory-stale-reads", app.page.get_by_test_id("details"))
     app.select_node("replica_sync")
-    expect(metric(app, "stale")[1]).to_have_text("0.0%", timeout=10_000)
+    expect(metric(app, "stale_read_ratio")[1]).to_have_text("0.0%", timeout=10_000)
     app.assert_clean()
 
 
@@ -225,7 +225,7 @@ def test_shares_per_target_and_why_a_figure_has_no_theory(app):
     expect(theory).to_have_text("—")
     assert "Little's law" in theory.get_attribute("title")
     app.select_node("app2")  # M/M/c with nothing after it: theory has its percentiles
-    _, now, theory = metric(app, "latency_p99")
+    _, now, theory = metric(app, "p99")
     expect(theory).to_have_text(re.compile(rf"^{NUMBER} ms$"))
     expect(now).to_have_text(re.compile(rf"^{NUMBER} ms$"), timeout=15_000)  # a 5 s block
     assert "5 simulated seconds" in now.get_attribute("title")
@@ -259,7 +259,7 @@ def test_the_topic_figures_of_the_failover_sharding_and_topic_lessons(app):
     app.play()
     app.select_node("router_ring")
     app.wait("() => window.playground.player.run.t > 61", timeout=60_000)
-    expect(metric(app, "moved")[1]).to_have_text(re.compile(r"^[\d.,k]+ \(2\d\.\d%\)$"))
+    expect(metric(app, "keys_moved")[1]).to_have_text(re.compile(r"^[\d.,k]+ \(2\d\.\d%\)$"))
     expect(metric(app, "keys:ring_node4")[1]).not_to_have_text("0")
     app.shot("theory-shard-router", app.page.get_by_test_id("details"))
     stop(app)
