@@ -130,6 +130,7 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
 class PlayConsumer(LayerAwareSocket):
     TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
     counted = False  # in the socket quotas (playground/quotas.py), until it closes
+    writer = None  # the socket's writer when Daphne serves it (playground/serving/frames.py)
 
     async def handle(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, in its sync
@@ -142,6 +143,9 @@ class PlayConsumer(LayerAwareSocket):
         await handler(message)
 
     async def connect(self) -> None:
+        from .serving import frames  # not at the top: serving's limits import this module
+
+        self.writer = frames.writer(self.scope)
         self.bucket = TokenBucket(settings.PLAYGROUND_WS_RATE, settings.PLAYGROUND_WS_BURST)
         self.flooding_since: float | None = None
         self.last_refused = self.warned_at = 0.0
@@ -319,7 +323,7 @@ class PlayConsumer(LayerAwareSocket):
     async def on_ack(self, message: protocol.Ack) -> None:
         window = self.windows.get(message.run_id)
         if window is not None and (text := window.ack(message.seq)) is not None:
-            await self.send(text_data=text)
+            await self.send_text(text)
 
     async def on_control(self, message: protocol.Control) -> None:
         """Steering errors (unknown_run, forbidden, not_a_replay) arrive as RunFailure, or
@@ -353,6 +357,12 @@ class PlayConsumer(LayerAwareSocket):
         window = self.windows.get(event.get("run_id", ""))
         text = event["text"] if window is None else window.offer(event)
         if text is not None:
+            await self.send_text(text)
+
+    async def send_text(self, text: str) -> None:
+        """A run's message: straight to the socket when Daphne serves it, framed once for
+        all viewers (playground/serving/frames.py), else through Channels."""
+        if self.writer is None or not self.writer.send_text(text):
             await self.send(text_data=text)
 
     async def run_roll_call(self, event: dict[str, Any]) -> None:
