@@ -171,6 +171,8 @@ class PlayConsumer(LayerAwareSocket):
         self.counted = True
         monitoring.SOCKETS.inc()
         await self.accept()
+        if self.writer is not None:
+            self.writer.take = self.take_ack
 
     async def disconnect(self, code: int) -> None:
         if self.counted:
@@ -184,6 +186,33 @@ class PlayConsumer(LayerAwareSocket):
             pass  # a worker forgets viewers that stop answering its roll calls
 
     # -- incoming -------------------------------------------------------------------------
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        try:
+            await super().websocket_receive(message)
+        finally:
+            if self.writer is not None:  # one more of the messages Daphne queued is done
+                self.writer.handled += 1
+
+    def take_ack(self, payload: bytes) -> bool:
+        """An ack, handled as Daphne reads it when nothing from this socket is waiting or in
+        hand (playground/serving/frames.py): what receive() would do with it, without a
+        task and a dispatch per message. False: anything else, or an ack receive() would
+        refuse or answer otherwise; it is queued for receive()."""
+        if self.closing or len(payload) > ACK_MAX_BYTES or b'"ack"' not in payload \
+                or not self.writer.plainly_open():
+            return False
+        try:
+            message = protocol.parse(json.loads(payload))
+        except (ValueError, RecursionError, protocol.BadMessage):
+            return False
+        if message.type != "ack" or not self.bucket.take(ACK_COST):
+            return False
+        window = self.windows.get(message.run_id)
+        if window is not None and (text := window.ack(message.seq)) is not None \
+                and not self.writer.send_text(text):
+            asyncio.ensure_future(self.send(text_data=text))  # too big: Autobahn says so
+        return True
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         if self.closing:
             return

@@ -25,6 +25,6 @@ def install() -> None:
     from . import frames, http_bodies, memory, ws_limits
 
     http_bodies.install(WebRequest)
+    frames.install(Server, WebSocketProtocol)  # before ws_limits: its guard comes first
     ws_limits.install(WebSocketProtocol)
     memory.install(WebSocketProtocol)
-    frames.install(Server)

@@ -20,10 +20,18 @@ applies the same way to both.
 The consumer finds its socket's writer in its scope (`extensions`), put there by Daphne's
 `Server.create_application`, wrapped here; in tests without Daphne there is none, and every
 message takes the ordinary way.
+
+The other way, a viewer's acks (4 a second each) take Daphne's queue, a task Channels makes
+for each message and its dispatch. A consumer may instead offer the writer a `take`: Daphne's
+`onMessage` hands it a text message at once, when that changes no order: every message
+queued before has been handled and none waits (`passed` == `handled`). It handles the message
+or says False, and the message is queued as before.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from autobahn.websocket.protocol import WebSocketProtocol
@@ -78,19 +86,26 @@ def write(transport, data: bytes) -> None:
 class SocketWriter:
     """A websocket's way out that bypasses Channels, Daphne and Autobahn (module doc)."""
 
-    __slots__ = ("protocol",)
+    __slots__ = ("handled", "passed", "protocol", "take")
 
     def __init__(self, protocol) -> None:
         self.protocol = protocol
+        self.take: Callable[[bytes], bool] | None = None  # the consumer's (module doc)
+        self.passed = self.handled = 0  # messages queued for the consumer; handled by it
+
+    def plainly_open(self) -> bool:
+        """Open, and nothing Autobahn would do to a message (compress, fragment, queue)."""
+        p = self.protocol
+        return p.state == OPEN and p.send_state == GROUND and not p.send_queue \
+            and p._perMessageCompress is None and not p.autoFragmentSize \
+            and not getattr(p, "send_cut", False)
 
     def send_text(self, text: str) -> bool:
         """Write `text` as one message, in order with what was sent before; False: it must
         go the ordinary way (nothing was written)."""
-        p = self.protocol
-        if p.state != OPEN or p.send_state != GROUND or p.send_queue \
-                or p._perMessageCompress is not None or p.autoFragmentSize \
-                or getattr(p, "send_cut", False):
+        if not self.plainly_open():
             return False
+        p = self.protocol
         data, size = frame(text)
         if 0 < p.maxMessagePayloadSize < size:  # Autobahn refuses it: let it say so
             return False
@@ -108,17 +123,32 @@ def writer(scope: dict[str, Any]) -> SocketWriter | None:
     return scope.get("extensions", {}).get(EXTENSION)
 
 
-def install(server_class) -> None:
-    """Wrap Daphne's Server.create_application: a websocket's scope gets its writer."""
+def install(server_class, protocol_class) -> None:
+    """Wrap Daphne's Server.create_application (a websocket's scope gets its writer) and
+    WebSocketProtocol.onMessage (a message its consumer takes at once is not queued)."""
     create = server_class.create_application
     if getattr(create, "writes_frames", False):
         return
 
     def create_application(self, protocol, scope):
         if scope.get("type") == "websocket":
+            protocol.socket_writer = SocketWriter(protocol)
             scope["extensions"] = {**scope.get("extensions", {}),
-                                   EXTENSION: SocketWriter(protocol)}
+                                   EXTENSION: protocol.socket_writer}
         return create(self, protocol, scope)
 
     create_application.writes_frames = True
     server_class.create_application = create_application
+    queue = protocol_class.onMessage
+
+    def on_message(self, payload: bytes, is_binary: bool) -> None:
+        writer = getattr(self, "socket_writer", None)
+        if writer is not None:
+            if writer.take is not None and not is_binary and not self.muted \
+                    and writer.passed == writer.handled and writer.take(payload):
+                self.last_ping = time.time()  # as Daphne's onMessage
+                return
+            writer.passed += 1
+        queue(self, payload, is_binary)
+
+    protocol_class.onMessage = on_message

@@ -291,6 +291,9 @@ def test_twisted_tcp_transports_have_what_the_direct_write_reads():
 
 
 def test_daphne_makes_each_websockets_application_with_its_scope_and_protocol():
+    queued = inspect.getsource(daphne.ws_protocol)
+    assert "if self.muted:" in queued and "self.last_ping = time.time()" in queued
+    assert '{"type": "websocket.receive", "text": payload.decode("utf8")}' in queued
     source = inspect.getsource(daphne.server)
     assert "def create_application(self, protocol, scope):" in source
     assert "send=partial(self.handle_reply, protocol)" in source
@@ -303,8 +306,49 @@ def test_install_gives_a_websockets_scope_its_writer():
         def create_application(self, protocol, scope):
             return scope
 
-    frames.install(Server)
-    frames.install(Server)  # idempotent
-    scope = Server().create_application("protocol", {"type": "websocket"})
-    assert frames.writer(scope).protocol == "protocol"
-    assert frames.writer(Server().create_application("protocol", {"type": "http"})) is None
+    class Protocol:
+        def onMessage(self, payload, isBinary):  # noqa: N802, N803 (Autobahn's names)
+            pass
+
+    frames.install(Server, Protocol)
+    frames.install(Server, Protocol)  # idempotent
+    protocol = Protocol()
+    scope = Server().create_application(protocol, {"type": "websocket"})
+    assert frames.writer(scope).protocol is protocol
+    assert frames.writer(Server().create_application(protocol, {"type": "http"})) is None
+
+
+def test_a_message_the_consumer_takes_at_once_is_not_queued_and_order_is_kept():
+    class Server:
+        def create_application(self, protocol, scope):
+            return scope
+
+    class Protocol:
+        muted, last_ping = False, 0.0
+
+        def onMessage(self, payload, isBinary):  # noqa: N802, N803 (as Daphne's, checked above)
+            self.application_queue.put_nowait(
+                {"type": "websocket.receive", "bytes": payload} if isBinary
+                else {"type": "websocket.receive", "text": payload.decode("utf8")})
+
+    frames.install(Server, Protocol)
+    protocol = Protocol()
+    protocol.application_queue = asyncio.Queue()
+    writer = frames.writer(Server().create_application(protocol, {"type": "websocket"}))
+    taken = []
+    writer.take = lambda payload: payload.startswith(b"ack") and not taken.append(payload)
+    protocol.onMessage(b"ack 1", False)
+    assert taken == [b"ack 1"] and protocol.application_queue.empty()
+    assert protocol.last_ping > 0  # Daphne's keepalive sees it, as any message
+    protocol.onMessage(b"join", False)  # not taken: queued, and counted
+    protocol.onMessage(b"ack 2", False)  # "join" is not handled yet: queued behind it
+    protocol.onMessage(b"ack 3", True)  # binary: never taken
+    assert taken == [b"ack 1"]
+    queued = [protocol.application_queue.get_nowait() for _ in range(3)]
+    assert queued == [{"type": "websocket.receive", "text": "join"},
+                      {"type": "websocket.receive", "text": "ack 2"},
+                      {"type": "websocket.receive", "bytes": b"ack 3"}]
+    assert (writer.passed, writer.handled) == (3, 0)
+    writer.handled += 3  # the consumer handled them
+    protocol.onMessage(b"ack 4", False)
+    assert taken == [b"ack 1", b"ack 4"]
