@@ -25,7 +25,9 @@ The other way, a viewer's acks (4 a second each) take Daphne's queue, a task Cha
 for each message and its dispatch. A consumer may instead offer the writer a `take`: Daphne's
 `onMessage` hands it a text message at once, when that changes no order: every message
 queued before has been handled and none waits (`passed` == `handled`). It handles the message
-or says False, and the message is queued as before.
+or says False, and the message is queued as before. And Autobahn's `dataReceived` formats
+the arguments of a debug line (with colours) on every read, even with debug logging off: a
+few percent of a web process; it is replaced by what it does besides.
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ def writer(scope: dict[str, Any]) -> SocketWriter | None:
 
 def install(server_class, protocol_class) -> None:
     """Wrap Daphne's Server.create_application (a websocket's scope gets its writer) and
-    WebSocketProtocol.onMessage (a message its consumer takes at once is not queued)."""
+    WebSocketProtocol.onMessage (a message its consumer takes at once is not queued);
+    replace Autobahn's dataReceived (module docstring)."""
     create = server_class.create_application
     if getattr(create, "writes_frames", False):
         return
@@ -152,3 +155,8 @@ def install(server_class, protocol_class) -> None:
         queue(self, payload, is_binary)
 
     protocol_class.onMessage = on_message
+
+    def data_received(self, data: bytes) -> None:  # Autobahn's, without the debug line
+        self._dataReceived(data)
+
+    protocol_class.dataReceived = data_received

@@ -352,3 +352,22 @@ def test_a_message_the_consumer_takes_at_once_is_not_queued_and_order_is_kept():
     writer.handled += 3  # the consumer handled them
     protocol.onMessage(b"ack 4", False)
     assert taken == [b"ack 1", b"ack 4"]
+
+
+def test_autobahns_data_received_only_logs_before_handing_the_bytes_on():
+    from autobahn.twisted.websocket import WebSocketAdapterProtocol
+
+    lines = [line.strip() for line in
+             inspect.getsource(WebSocketAdapterProtocol.dataReceived).splitlines()[1:]]
+    assert lines[0] == "self.log.debug("
+    after_log = lines[lines.index(")") + 1:]
+    assert [line for line in after_log if line and not line.startswith("#")] == \
+        ["self._dataReceived(data)"], "it does more than log and hand on: replace it anew"
+    assert params(WebSocketAdapterProtocol.dataReceived) == ["self", "data"]
+    serving.install()
+    protocol, transport = open_protocol()
+    protocol.state = protocol.STATE_CONNECTING
+    received = []
+    protocol._dataReceived = received.append
+    protocol.dataReceived(b"bytes")
+    assert received == [b"bytes"]
