@@ -8,7 +8,8 @@ release (requirements.txt pins Daphne exactly for that reason).
 - ws_limits: what Daphne holds for a websocket, both ways, and messages over
   PLAYGROUND_WS_MAX_MESSAGE_BYTES answered `too_large` and closed 4008.
 - memory: the heap given back to the system after sockets close.
-- frames: a run's messages written straight to a viewer's socket, framed once for all.
+- frames: a run's messages written straight to a viewer's socket, framed once for all, and
+  its acks handled as they are read (issue 20).
 """
 
 from __future__ import annotations
