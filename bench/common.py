@@ -396,6 +396,7 @@ class Viewer:
         self.frames = self.keyframes = self.gaps = self.missed = 0
         self.arrivals: list[float] = []
         self.last_seq: int | None = None
+        self.seqs: list[int] = []  # first and last frame seq received while recording
         self.recording = False
         self.error: str | None = None
 
@@ -443,6 +444,7 @@ class Viewer:
         at = text.rindex('"sent_at": ') + 11
         sent_at = float(text[at:text.index("}", at)].split(",")[0])
         if self.recording:
+            self.seqs[1:] = [seq] if self.seqs else [seq, seq]
             self.frames += 1
             self.arrivals.append(now)
             self.delays.append((now - sent_at) * 1000)

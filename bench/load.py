@@ -111,11 +111,12 @@ async def measure(args, urls: list[str], procs: dict) -> dict:
                for i in range(args.viewers)]
     tasks = [asyncio.create_task(v.watch(stop)) for v in viewers]
     # owners read and ack their own frames too (not counted)
-    owner_tasks = [asyncio.create_task(Viewer(urls[0], run_id, slow=False).watch(stop, ws))
-                   for ws, run_id in owners]
+    owner_viewers = [Viewer(urls[0], run_id, slow=False) for _ws, run_id in owners]
+    owner_tasks = [asyncio.create_task(v.watch(stop, ws))
+                   for v, (ws, _run_id) in zip(owner_viewers, owners, strict=True)]
     await asyncio.sleep(args.warmup)
     rss_start = rss(procs)
-    for v in viewers:
+    for v in viewers + owner_viewers:
         v.recording = True
     cpu_start, t0 = cpu_seconds(procs), time.monotonic()
     samples = []
@@ -123,7 +124,7 @@ async def measure(args, urls: list[str], procs: dict) -> dict:
         samples.append((elapsed, {name: p.memory_info().rss for name, p in procs.items()}))
         await asyncio.sleep(1)
     wall = time.monotonic() - t0
-    for v in viewers:
+    for v in viewers + owner_viewers:
         v.recording = False
     cpu_end = cpu_seconds(procs)
     stop.set()
@@ -132,6 +133,9 @@ async def measure(args, urls: list[str], procs: dict) -> dict:
     half = [s for s in samples if s[0] >= args.seconds / 2]
     out.update(
         wall=wall, viewers=viewers, rss_start=rss_start,
+        delivered=sum(v.frames for v in viewers + owner_viewers),
+        # every run's owner sees every seq its run publishes (some as a keyframe's)
+        published=sum(v.seqs[1] - v.seqs[0] + 1 for v in owner_viewers if v.seqs),
         cpu={n: (cpu_end[n] - cpu_start[n]) / wall for n in procs},
         rss_end={n: procs[n].memory_info().rss for n in procs},
         growth_2nd_half=(sum(half[-1][1][n] for n in server)
@@ -161,6 +165,8 @@ def figures(args, r: dict) -> list[tuple[str, str, str, str]]:
         ("frames delivered / s (all fast viewers)",
          f"{sum(v.frames for v in fast) / r['wall']:.0f}", f"~{len(fast) * 15} (15 Hz each)",
          ""),
+        ("frames published / s (all runs)", f"{r['published'] / r['wall']:.0f}",
+         f"~{args.runs * 15}", ""),
         ("frame delay p50 / p95 / p99 (publish -> receive)",
          f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms", f"p95 < {TARGET_P95_MS} ms",
          verdict(p95 < TARGET_P95_MS)),
@@ -189,10 +195,38 @@ def figures(args, r: dict) -> list[tuple[str, str, str, str]]:
             what = "web processes, owner socket included" if role == "web" else "workers"
             rows.append((f"memory per run ({what})",
                          f"{grew / max(1, args.runs) / 1024:.0f} KiB", "", ""))
+    costs = cpu_per_1000_frames(r)
+    for kind, per_frames in costs.items():
+        rows.append((f"CPU {kind} processes per 1,000 frames delivered",
+                     f"{per_frames:.3f} s", "", ""))
+    if "worker" in costs:
+        rows.append(("CPU workers per run-second (at 15 frames a second)",
+                     f"{worker_ms_per_run_s(r):.2f} ms", "", ""))
     for name, share in r["cpu"].items():
         rows.append((f"CPU {name}", f"{share * 100:.0f}% of a core, "
                      f"RSS {r['rss_end'][name] / 2**20:.0f} MiB", "", ""))
     return rows
+
+
+def cpu_per_1000_frames(r: dict) -> dict[str, float]:
+    """CPU-seconds of each server process kind (web, worker) per 1,000 frames delivered to
+    the sockets (viewers and owners), over the measurement: the cost of a frame, which a
+    busy machine changes far less than it changes delays."""
+    out = {}
+    for kind in ("web", "worker"):
+        names = [n for n in r["cpu"] if n.startswith(kind)]
+        if names:
+            out[kind] = sum(r["cpu"][n] for n in names) * r["wall"] / max(1, r["delivered"]) \
+                * 1000
+    return out
+
+
+def worker_ms_per_run_s(r: dict) -> float:
+    """Milliseconds of worker CPU per second of a run at 15 frames a second: per frame
+    published, times 15 (a machine too busy to publish 15 a second would flatter a figure
+    per wall second)."""
+    return sum(share for n, share in r["cpu"].items() if n.startswith("worker")) \
+        * r["wall"] / max(1, r["published"]) * 15 * 1000
 
 
 def p95(r: dict) -> float:
@@ -267,8 +301,14 @@ def main() -> None:
             ours.append(run())
     for name, results in (("baseline", theirs), ("this tree", ours)):
         if len(results) > 1:
+            costs = [cpu_per_1000_frames(r) for r in results]
             print(f"{name}: p95 of each run " +
-                  ", ".join(f"{p95(r):.0f}" for r in results) + " ms")
+                  ", ".join(f"{p95(r):.0f}" for r in results) + " ms; CPU-s per 1,000 "
+                  "frames of each run: " + "; ".join(
+                      f"{kind} " + ", ".join(f"{c[kind]:.3f}" for c in costs)
+                      for kind in costs[0]) + "; worker ms per run-second: "
+                  + ", ".join(f"{worker_ms_per_run_s(r):.2f}" for r in results
+                              if "worker" in costs[0]))
     report(args, median_run(ours), median_run(theirs) if theirs else None)
 
 

@@ -131,6 +131,7 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
 class PlayConsumer(LayerAwareSocket):
     TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
     counted = False  # in the socket quotas (playground/quotas.py), until it closes
+    writer = None  # the socket's writer when Daphne serves it (playground/serving/frames.py)
 
     async def handle(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, in its sync
@@ -143,6 +144,9 @@ class PlayConsumer(LayerAwareSocket):
         await handler(message)
 
     async def connect(self) -> None:
+        from .serving import frames  # not at the top: serving's limits import this module
+
+        self.writer = frames.writer(self.scope)
         self.bucket = TokenBucket(settings.PLAYGROUND_WS_RATE, settings.PLAYGROUND_WS_BURST)
         self.flooding_since: float | None = None
         self.last_refused = self.warned_at = 0.0
@@ -168,6 +172,8 @@ class PlayConsumer(LayerAwareSocket):
         self.counted = True
         monitoring.SOCKETS.inc()
         await self.accept()
+        if self.writer is not None:
+            self.writer.take = self.take_ack
 
     async def disconnect(self, code: int) -> None:
         if self.counted:
@@ -181,6 +187,33 @@ class PlayConsumer(LayerAwareSocket):
             pass  # a worker forgets viewers that stop answering its roll calls
 
     # -- incoming -------------------------------------------------------------------------
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        try:
+            await super().websocket_receive(message)
+        finally:
+            if self.writer is not None:  # one more of the messages Daphne queued is done
+                self.writer.handled += 1
+
+    def take_ack(self, payload: bytes) -> bool:
+        """An ack, handled as Daphne reads it when nothing from this socket is waiting or in
+        hand (playground/serving/frames.py): what receive() would do with it, without a
+        task and a dispatch per message. False: anything else, or an ack receive() would
+        refuse or answer otherwise; it is queued for receive()."""
+        if self.closing or len(payload) > ACK_MAX_BYTES or b'"ack"' not in payload \
+                or not self.writer.plainly_open():
+            return False
+        try:
+            message = protocol.plain_ack(json.loads(payload))
+        except (ValueError, RecursionError):
+            return False
+        if message is None or not self.bucket.take(ACK_COST):
+            return False
+        window = self.windows.get(message.run_id)
+        if window is not None and (text := window.ack(message.seq)) is not None \
+                and not self.writer.send_text(text):
+            asyncio.ensure_future(self.send(text_data=text))  # too big: Autobahn says so
+        return True
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         if self.closing:
             return
@@ -320,7 +353,7 @@ class PlayConsumer(LayerAwareSocket):
     async def on_ack(self, message: protocol.Ack) -> None:
         window = self.windows.get(message.run_id)
         if window is not None and (text := window.ack(message.seq)) is not None:
-            await self.send(text_data=text)
+            await self.send_text(text)
 
     async def on_control(self, message: protocol.Control) -> None:
         """Steering errors (unknown_run, forbidden, not_a_replay) arrive as RunFailure, or
@@ -354,6 +387,12 @@ class PlayConsumer(LayerAwareSocket):
         window = self.windows.get(event.get("run_id", ""))
         text = event["text"] if window is None else window.offer(event)
         if text is not None:
+            await self.send_text(text)
+
+    async def send_text(self, text: str) -> None:
+        """A run's message: straight to the socket when Daphne serves it, framed once for
+        all viewers (playground/serving/frames.py), else through Channels."""
+        if self.writer is None or not self.writer.send_text(text):
             await self.send(text_data=text)
 
     async def run_roll_call(self, event: dict[str, Any]) -> None:

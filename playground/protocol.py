@@ -6,11 +6,13 @@ engine's own validator, so there is one set of rules for every entry point.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+RUN_ID = r"^[A-Za-z0-9_-]{16,64}$"
+RunId = Annotated[str, Field(pattern=RUN_ID)]
 ShareId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,32}$")]
 Speed = Annotated[float, Field(ge=0.1, le=100, allow_inf_nan=False)]
 
@@ -71,6 +73,22 @@ class Ack(_Message):
     type: Literal["ack"]
     run_id: RunId
     seq: Annotated[int, Field(ge=0, le=2**53)]
+
+
+ACK_FIELDS = frozenset(Ack.model_fields)
+_run_id = re.compile(RUN_ID)
+
+
+def plain_ack(data: Any) -> Ack | None:
+    """`data` as an Ack if it is one as plainly as a browser sends it, checked as the model
+    checks it (strict, no other field) at a fraction of the cost: a web process takes
+    thousands of acks a second. None: anything else, for parse()."""
+    if type(data) is dict and data.keys() == ACK_FIELDS and data["type"] == "ack":
+        run_id, seq = data["run_id"], data["seq"]
+        if type(seq) is int and 0 <= seq <= 2**53 and type(run_id) is str \
+                and _run_id.match(run_id) and "\n" not in run_id:
+            return Ack.model_construct(type="ack", run_id=run_id, seq=seq)
+    return None
 
 
 class Ping(_Message):

@@ -8,6 +8,8 @@ release (requirements.txt pins Daphne exactly for that reason).
 - ws_limits: what Daphne holds for a websocket, both ways, and messages over
   PLAYGROUND_WS_MAX_MESSAGE_BYTES answered `too_large` and closed 4008.
 - memory: the heap given back to the system after sockets close.
+- frames: a run's messages written straight to a viewer's socket, framed once for all, and
+  its acks handled as they are read (issue 20).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ def install() -> None:
     """Patch the server's classes (idempotent; a no-op where Daphne is not installed)."""
     try:
         from daphne.http_protocol import WebRequest
+        from daphne.server import Server
         from daphne.ws_protocol import WebSocketProtocol
     except ImportError:
         return
-    from . import http_bodies, memory, ws_limits
+    from . import frames, http_bodies, memory, ws_limits
 
     http_bodies.install(WebRequest)
+    frames.install(Server, WebSocketProtocol)  # before ws_limits: its guard comes first
     ws_limits.install(WebSocketProtocol)
     memory.install(WebSocketProtocol)

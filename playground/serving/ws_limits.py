@@ -79,16 +79,23 @@ def install(protocol_class) -> None:
     protocol_class._max_message_size_exceeded = _too_large
 
 
+def cut_if_not_reading(protocol) -> bool:
+    """Whether the socket is cut (now, or before) for holding more than
+    PLAYGROUND_WS_MAX_UNSENT_BYTES unsent: nothing more is sent to it."""
+    if getattr(protocol, "send_cut", False):
+        return True
+    if unsent_bytes(protocol.transport) > settings.PLAYGROUND_WS_MAX_UNSENT_BYTES:
+        protocol.send_cut = True
+        log.warning("websocket %s: cut, not reading what it is sent", protocol.client_addr)
+        protocol.transport.abortConnection()
+        return True
+    return False
+
+
 def _bounded_send(send):
     def server_send(self, content, binary: bool = False) -> None:
-        if getattr(self, "send_cut", False):
-            return
-        if unsent_bytes(self.transport) > settings.PLAYGROUND_WS_MAX_UNSENT_BYTES:
-            self.send_cut = True
-            log.warning("websocket %s: cut, not reading what it is sent", self.client_addr)
-            self.transport.abortConnection()
-            return
-        send(self, content, binary)
+        if not cut_if_not_reading(self):
+            send(self, content, binary)
 
     return server_send
 

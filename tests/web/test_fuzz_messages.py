@@ -81,3 +81,30 @@ async def test_the_socket_answers_every_bad_message_and_stays_open(batch):
     finally:
         await comm.disconnect()
         await registry.stop_all()
+
+
+ACK = {"type": "ack", "run_id": "r" * 16, "seq": 3}
+
+
+@pytest.mark.parametrize("data", [
+    ACK, {**ACK, "seq": 0}, {**ACK, "seq": 2**53}, {**ACK, "run_id": "a-_Z9" * 12 + "abcd"},
+    {**ACK, "seq": True}, {**ACK, "seq": 3.0}, {**ACK, "seq": "3"}, {**ACK, "seq": -1},
+    {**ACK, "seq": 2**53 + 1}, {**ACK, "run_id": "r" * 15}, {**ACK, "run_id": "r" * 65},
+    {**ACK, "run_id": "r" * 16 + "\n"}, {**ACK, "run_id": "r" * 15 + "!"}, {**ACK, "x": 1},
+    {"type": "ack", "seq": 3}, {**ACK, "type": "Ack"}, [ACK], "ack", None])
+def test_a_plain_ack_is_exactly_what_the_model_takes_as_an_ack(data):
+    # the ack a web process takes as Daphne reads it (playground/consumers.py, take_ack)
+    try:
+        parsed = protocol.parse(data)
+    except protocol.BadMessage:
+        parsed = None
+    plain = protocol.plain_ack(data)
+    assert plain == parsed if plain is not None else not isinstance(parsed, protocol.Ack)
+
+
+@given(messages())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_a_plain_ack_never_takes_what_the_model_refuses(data):
+    plain = protocol.plain_ack(data)
+    if plain is not None:
+        assert protocol.parse(data) == plain

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from playground.consumers import PlayConsumer
 from playground.layers import FanOutRedisLayer, SweepingInMemoryChannelLayer
+from playground.runstore import LAYER_DOWN
 
 
 async def _receive(layer, channel, timeout=5.0):
@@ -192,3 +193,39 @@ async def test_redis_going_away_is_told_and_delivery_resumes_when_it_is_back(pri
             pytest.fail("no delivery after Redis came back")
     finally:
         await layer.flush()
+
+
+@pytest.mark.redis
+async def test_what_a_process_publishes_arrives_in_order_also_after_a_lost_connection(
+        redis_url):
+    # PUBLISH goes without waiting for Redis's answer (playground/layers.py): a worker's
+    # frames to a group and a snapshot sent to one viewer between them keep their order.
+    web, worker = FanOutRedisLayer(hosts=[redis_url]), FanOutRedisLayer(hosts=[redis_url])
+    group = f"run.{uuid.uuid4().hex}"
+    channel = await web.new_channel()
+    await web.group_add(group, channel)
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        for seq in range(60):
+            message = {"type": "run.message", "seq": seq}
+            await (worker.send(channel, message) if seq % 10 == 5
+                   else worker.group_send(group, message))
+        assert [(await _receive(web, channel))["seq"] for _ in range(60)] == list(range(60))
+        # Redis drops the publishing connection: publishing connects again.
+        shard = worker._get_layer()._shards[0]
+        host, port = shard._publisher._writer.get_extra_info("sockname")[:2]
+        await client.client_kill(f"{host}:{port}")
+        for seq in range(100, 150):
+            try:
+                await worker.group_send(group, {"type": "run.message", "seq": seq})
+                if (await _receive(web, channel, timeout=0.5))["seq"] == seq:
+                    break
+            except (*LAYER_DOWN, TimeoutError):  # as Run.publish: that message is lost
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("nothing published arrived after the connection was lost")
+        assert shard._publisher._writer.get_extra_info("sockname")[1] != port
+    finally:
+        await client.aclose()
+        await web.flush()
+        await worker.flush()

@@ -19,7 +19,7 @@ from twisted.internet.testing import StringTransport
 from twisted.web import http
 
 from playground import serving
-from playground.serving import http_bodies
+from playground.serving import frames, http_bodies
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,3 +164,210 @@ def test_glibc_malloc_trim_is_there_to_call():
     trim = _malloc_trim()
     assert trim is not None, "not glibc: memory after closes is not given back"
     assert trim(0) in (0, 1)
+
+
+# -- frames ------------------------------------------------------------------------------
+def open_protocol():
+    """Daphne's websocket protocol on a StringTransport, open; as Daphne tracks it."""
+    from autobahn.twisted.websocket import WebSocketServerFactory
+
+    factory = WebSocketServerFactory()
+    factory.protocol = WebSocketProtocol
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.state = protocol.STATE_OPEN
+    protocol.client_addr = ("127.0.0.1", 1)
+    protocol.server = type("Server", (), {"connections": {protocol: {"connected": 1}}})()
+    return protocol, transport
+
+
+@pytest.mark.parametrize("size", [0, 5, 125, 126, 65535, 65536, 200_000])
+def test_a_frame_is_the_bytes_autobahn_writes_for_the_message(size):
+    text = ("é" + "x" * size)[:size] if size else ""
+    protocol, transport = open_protocol()
+    protocol.sendMessage(text.encode(), False)  # Daphne's serverSend of a text
+    assert frames.frame(text) == (transport.value(), len(text.encode()))
+
+
+def test_the_socket_writer_writes_what_autobahn_would_and_in_order():
+    theirs, expected = open_protocol()
+    ours, transport = open_protocol()
+    for text in ('{"type": "frame", "seq": 1}', "y" * 300, '{"type": "frame", "seq": 1}'):
+        theirs.sendMessage(text.encode(), False)
+        assert frames.SocketWriter(ours).send_text(text)
+    assert transport.value() == expected.value()
+
+
+def test_the_socket_writer_leaves_a_socket_not_plainly_open_to_the_ordinary_way():
+    protocol, transport = open_protocol()
+    writer = frames.SocketWriter(protocol)
+    protocol.state = protocol.STATE_CONNECTING  # not accepted yet: Daphne accepts first
+    assert not writer.send_text("a")
+    protocol.state = protocol.STATE_CLOSING
+    assert not writer.send_text("a")
+    protocol.state = protocol.STATE_OPEN
+    protocol._perMessageCompress = object()  # compressed: Autobahn deflates
+    assert not writer.send_text("a")
+    protocol._perMessageCompress = None
+    protocol.maxMessagePayloadSize = 10  # Autobahn refuses it, and says so
+    assert not writer.send_text("x" * 11)
+    assert transport.value() == b""
+    protocol.server.connections[protocol]["disconnected"] = 1.0  # Daphne drops it
+    assert writer.send_text("a")
+    assert transport.value() == b""
+
+
+@override_settings(PLAYGROUND_WS_MAX_UNSENT_BYTES=100)
+def test_the_socket_writer_cuts_a_socket_that_does_not_read_as_serverSend_does():
+    protocol, transport = open_protocol()
+    aborted = []
+    transport.abortConnection = lambda: aborted.append(True)
+    transport._tempDataLen, transport.dataBuffer, transport.offset = 101, b"", 0
+    assert frames.SocketWriter(protocol).send_text("a")
+    assert aborted and protocol.send_cut
+    assert transport.value() == b""
+
+
+def tcp_server(reactor):
+    """A Twisted TCP server transport over one end of a socket pair; (transport, peer)."""
+    import socket
+
+    from twisted.internet import protocol as twisted_protocol
+    from twisted.internet import tcp
+
+    mine, peer = socket.socketpair()
+    mine.setblocking(False)
+    peer.settimeout(1)
+    transport = tcp.Server(mine, twisted_protocol.Protocol(), ("127.0.0.1", 1), None, 1,
+                           reactor)
+    return transport, peer
+
+
+def test_a_write_to_an_idle_socket_goes_at_once_without_an_epoll_writer():
+    from twisted.internet.testing import MemoryReactor
+
+    reactor = MemoryReactor()
+    transport, peer = tcp_server(reactor)
+    frames.write(transport, b"hello")
+    assert peer.recv(100) == b"hello"
+    assert reactor.getWriters() == []
+    # with bytes already waiting in Twisted, a write queues behind them, as before
+    transport.write(b"first ")
+    frames.write(transport, b"second")
+    assert reactor.getWriters() == [transport]
+    transport.doWrite()
+    assert peer.recv(100) == b"first second"
+
+
+def test_what_the_kernel_does_not_take_waits_in_twisted():
+    import socket
+
+    from twisted.internet.testing import MemoryReactor
+
+    reactor = MemoryReactor()
+    transport, peer = tcp_server(reactor)
+    transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    data = bytes(range(256)) * 4096  # 1 MiB: more than the socket buffers take
+    frames.write(transport, data)
+    assert reactor.getWriters() == [transport]
+    received = b""
+    while len(received) < len(data):
+        transport.doWrite()
+        received += peer.recv(1 << 20)
+    assert received == data
+
+
+def test_twisted_tcp_transports_have_what_the_direct_write_reads():
+    from twisted.internet import tcp
+    from twisted.internet.abstract import FileDescriptor
+
+    fd = FileDescriptor()
+    assert (fd.connected, fd.disconnecting, fd._writeDisconnecting, fd._writeDisconnected,
+            fd._tempDataLen, fd.dataBuffer, fd.offset) == (0, False, False, False, 0, b"", 0)
+    assert params(tcp.Connection.writeSomeData) == ["self", "data"]
+    assert "return untilConcludes(self.socket.send" in \
+        inspect.getsource(tcp.Connection.writeSomeData)
+
+
+def test_daphne_makes_each_websockets_application_with_its_scope_and_protocol():
+    queued = inspect.getsource(daphne.ws_protocol)
+    assert "if self.muted:" in queued and "self.last_ping = time.time()" in queued
+    assert '{"type": "websocket.receive", "text": payload.decode("utf8")}' in queued
+    source = inspect.getsource(daphne.server)
+    assert "def create_application(self, protocol, scope):" in source
+    assert "send=partial(self.handle_reply, protocol)" in source
+    assert '"disconnected", None' in source  # handle_reply drops what goes to a closed socket
+    assert "self.server.create_application,\n" in inspect.getsource(daphne.ws_protocol)
+
+
+def test_install_gives_a_websockets_scope_its_writer():
+    class Server:
+        def create_application(self, protocol, scope):
+            return scope
+
+    class Protocol:
+        def onMessage(self, payload, isBinary):  # noqa: N802, N803 (Autobahn's names)
+            pass
+
+    frames.install(Server, Protocol)
+    frames.install(Server, Protocol)  # idempotent
+    protocol = Protocol()
+    scope = Server().create_application(protocol, {"type": "websocket"})
+    assert frames.writer(scope).protocol is protocol
+    assert frames.writer(Server().create_application(protocol, {"type": "http"})) is None
+
+
+def test_a_message_the_consumer_takes_at_once_is_not_queued_and_order_is_kept():
+    class Server:
+        def create_application(self, protocol, scope):
+            return scope
+
+    class Protocol:
+        muted, last_ping = False, 0.0
+
+        def onMessage(self, payload, isBinary):  # noqa: N802, N803 (as Daphne's, checked above)
+            self.application_queue.put_nowait(
+                {"type": "websocket.receive", "bytes": payload} if isBinary
+                else {"type": "websocket.receive", "text": payload.decode("utf8")})
+
+    frames.install(Server, Protocol)
+    protocol = Protocol()
+    protocol.application_queue = asyncio.Queue()
+    writer = frames.writer(Server().create_application(protocol, {"type": "websocket"}))
+    taken = []
+    writer.take = lambda payload: payload.startswith(b"ack") and not taken.append(payload)
+    protocol.onMessage(b"ack 1", False)
+    assert taken == [b"ack 1"] and protocol.application_queue.empty()
+    assert protocol.last_ping > 0  # Daphne's keepalive sees it, as any message
+    protocol.onMessage(b"join", False)  # not taken: queued, and counted
+    protocol.onMessage(b"ack 2", False)  # "join" is not handled yet: queued behind it
+    protocol.onMessage(b"ack 3", True)  # binary: never taken
+    assert taken == [b"ack 1"]
+    queued = [protocol.application_queue.get_nowait() for _ in range(3)]
+    assert queued == [{"type": "websocket.receive", "text": "join"},
+                      {"type": "websocket.receive", "text": "ack 2"},
+                      {"type": "websocket.receive", "bytes": b"ack 3"}]
+    assert (writer.passed, writer.handled) == (3, 0)
+    writer.handled += 3  # the consumer handled them
+    protocol.onMessage(b"ack 4", False)
+    assert taken == [b"ack 1", b"ack 4"]
+
+
+def test_autobahns_data_received_only_logs_before_handing_the_bytes_on():
+    from autobahn.twisted.websocket import WebSocketAdapterProtocol
+
+    lines = [line.strip() for line in
+             inspect.getsource(WebSocketAdapterProtocol.dataReceived).splitlines()[1:]]
+    assert lines[0] == "self.log.debug("
+    after_log = lines[lines.index(")") + 1:]
+    assert [line for line in after_log if line and not line.startswith("#")] == \
+        ["self._dataReceived(data)"], "it does more than log and hand on: replace it anew"
+    assert params(WebSocketAdapterProtocol.dataReceived) == ["self", "data"]
+    serving.install()
+    protocol, transport = open_protocol()
+    protocol.state = protocol.STATE_CONNECTING
+    received = []
+    protocol._dataReceived = received.append
+    protocol.dataReceived(b"bytes")
+    assert received == [b"bytes"]

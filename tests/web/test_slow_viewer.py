@@ -164,3 +164,45 @@ def test_a_snapshot_is_never_held_and_drops_a_stale_held_state():
     snapshot = {"kind": "snapshot", "text": '{"type": "snapshot"}'}
     assert window.offer(snapshot) == snapshot["text"] and window.held is None
     assert window.offer({"text": '{"type": "status"}'}) == '{"type": "status"}'
+
+
+class Writer:
+    """A socket writer (playground/serving/frames.py) that records what it writes."""
+
+    def __init__(self):
+        self.sent = []
+
+    def plainly_open(self):
+        return True
+
+    def send_text(self, text):
+        self.sent.append(json.loads(text))
+        return True
+
+
+def test_an_ack_taken_as_daphne_reads_it_does_what_receive_does_with_it():
+    from playground.consumers import PlayConsumer, TokenBucket
+
+    run_id = "r" * 16
+    viewer = PlayConsumer()
+    viewer.writer, viewer.bucket = Writer(), TokenBucket(rate=0.01, burst=1)
+    viewer.windows = {run_id: FrameWindow(size=1)}
+    window = viewer.windows[run_id]
+    assert window.offer(_frame(1, full=True, components={"a": {"x": 1}})) is not None
+    assert window.offer(_frame(2, full=True, components={"a": {"x": 2}})) is None  # held
+    assert window.offer(_frame(3, components={"a": {"x": 3}})) is None  # merged into it
+
+    def ack(seq, run=run_id):
+        return json.dumps({"type": "ack", "run_id": run, "seq": seq}).encode()
+
+    assert viewer.take_ack(ack(1))
+    [keyframe] = viewer.writer.sent  # the held state, as on_ack sends it
+    assert (keyframe["seq"], keyframe["full"], keyframe["frame"]["components"]) == \
+        (3, True, {"a": {"x": 3}})
+    # what receive() answers otherwise is left to it: not an ack, not valid, over the rate
+    assert not viewer.take_ack(json.dumps({"type": "join", "run_id": run_id}).encode())
+    assert not viewer.take_ack(b'{"type": "ack", "run_id": "x", "seq": 1}')
+    assert not viewer.take_ack(b'{"type": "ack", ')
+    viewer.bucket.tokens = 0.1  # less than an ack costs
+    assert not viewer.take_ack(ack(2))  # the rate limit refuses: receive() says so
+    assert viewer.writer.sent == [keyframe]
