@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .._mypyc import mypyc_attr
 from ..metrics import LatencyHistogram, TimeAverage
@@ -11,10 +11,20 @@ from ..registry import hourly_cost
 
 if TYPE_CHECKING:
     from ..engine import Simulation
+    from .client import Client
     from .link import Link
 
-# Outcomes a caller is answered with. Only OK is a success.
-OK, REJECTED, DOWN, CUT, TIMEOUT, FAILED, RATE_LIMITED, BLOCKED, OPEN = range(9)
+# Outcomes a caller is answered with. Only OK is a success. (Final: compiled, the values
+# are built in, not looked up.)
+OK: Final = 0
+REJECTED: Final = 1
+DOWN: Final = 2
+CUT: Final = 3
+TIMEOUT: Final = 4
+FAILED: Final = 5
+RATE_LIMITED: Final = 6
+BLOCKED: Final = 7
+OPEN: Final = 8
 OUTCOME_NAMES = ("ok", "rejected", "down", "cut", "timeout", "failed", "rate_limited",
                  "blocked", "breaker_open")
 
@@ -35,7 +45,7 @@ class Unanswered:
         self.link.returned(outcome)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Request:
     """One attempt's travel through the system. `sample` marks requests drawn as dots.
 
@@ -46,6 +56,7 @@ class Request:
     __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious", "origin",
                  "link")
     link: Link  # set by Link.send
+    origin: Client | None  # typed, so that compiled it is a native call
 
     # `sample` is only tested for truth (a client passes 0 when it draws no dots).
     def __init__(self, op: str, key: int, born: float, counted: bool, sample: Any,
@@ -63,12 +74,12 @@ class Request:
         """The answer to a request sent as its own carrier."""
         outcome = self.link.returned(outcome)
         if outcome:
-            self.origin.calls.failed_uncalled(self, outcome)
+            self.origin.calls.failed_uncalled(self, outcome)  # type: ignore[union-attr]
         else:
-            self.origin.settled(self, OK)
+            self.origin.settled(self, OK)  # type: ignore[union-attr]
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Job:
     """A request held by one component until that component answers its caller."""
 
@@ -95,7 +106,7 @@ class Job:
             self.owner.resume(self, outcome)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Component:
     """Base of every kind: up/down state, held jobs, counters and answer bookkeeping."""
 
@@ -184,7 +195,9 @@ class Component:
     def finish(self, job: Job, outcome: int) -> None:
         """Answer the caller of `job` once."""
         job.open = False
-        self.jobs.pop(job, None)
+        jobs = self.jobs
+        if job in jobs:  # compiled, two native lookups; `pop(job, None)` is a method call
+            del jobs[job]
         if outcome == OK:
             self.total_ok += 1
             if job.counted:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .base import Component
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Link:
     __slots__ = ("sim", "kernel", "index", "source", "target", "latency", "route", "weight",
                  "cut", "total", "errors", "holds")
@@ -81,7 +81,7 @@ class Link:
         return outcome
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class _Back:
     """An answer on its way back over a link: an object, not a closure, so that a running
     simulation can be copied (checkpoints)."""

@@ -29,7 +29,7 @@ from ..kernel import stream
 from .base import FAILED, OK, Component, Job
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Write:
     """A write waiting for its quorum of acknowledgements."""
 
@@ -43,6 +43,7 @@ class Write:
         self.job = job
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class KVStore(Component):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
