@@ -116,7 +116,7 @@ def build_if_stale() -> int:
     if compiled.STAMP.exists() and json.loads(compiled.STAMP.read_text()) == compiled.stamp():
         return 0
     if not has_compiler():
-        print("No C compiler found: the engine runs as plain Python, about 2x slower "
+        print("No C compiler found: the engine runs as plain Python, about 3x slower "
               "(docs/engine.md).")
         return 0
     print("Compiling the engine for these sources (a few minutes, once per change of "
@@ -126,7 +126,7 @@ def build_if_stale() -> int:
         done = subprocess.run([sys.executable, __file__], stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
         print(f"The engine did not compile (see {LOG.relative_to(ROOT)}): it runs as plain "
-              "Python, about 2x slower.")
+              "Python, about 3x slower.")
     return 0
 
 
