@@ -16,8 +16,9 @@ EXAMPLES_DIR = Path(settings.BASE_DIR) / "docs" / "examples"
 
 
 @require_GET
-def kinds(request: HttpRequest) -> JsonResponse:
-    """Every component kind and its parameters: the palette and inspector are built from it."""
+async def kinds(request: HttpRequest) -> JsonResponse:
+    """Every component kind and its parameters: the palette and inspector are built from it.
+    Async: it needs nothing but the registry, so no thread."""
     return JsonResponse({"kinds": registry_json(), "limits": LIMITS})
 
 

@@ -13,7 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from playground import serving  # noqa: E402
+from playground import collector, serving  # noqa: E402
 from playground.outages import DatabaseAwareWebsockets  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 from playground.wsorigin import SameOriginValidator  # noqa: E402
@@ -24,6 +24,9 @@ serving.install()
 
 # Daphne serves no static files; in debug Django does, as runserver would.
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
+
+# Start-up is over: what it made stays for good (playground/collector.py).
+collector.settle()
 
 application = ProtocolTypeRouter(
     {

@@ -18,10 +18,11 @@ from simulations.scenario import ScenarioError
 
 from . import monitoring, permissions, protocol, quotas
 from .models import RunRecord
-from .outages import DATABASE_DOWN, RETRY_AFTER_S, TRY_AGAIN_LATER
+from .outages import RETRY_AFTER_S, TRY_AGAIN_LATER
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
 from .sendwindow import FrameWindow
+from .unavailable import DATABASE_DOWN
 
 POLICY_VIOLATION = 4008
 TOO_MANY = 4029  # over a socket quota (429 in the app range); the browser retries with backoff

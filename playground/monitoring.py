@@ -34,6 +34,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from .unavailable import DATABASE_DOWN
+
 log = logging.getLogger(__name__)
 
 FRAMES_PUBLISHED = Counter("playground_frames_published",
@@ -101,7 +103,6 @@ def _grading_queue() -> int | None:
     from django.db import close_old_connections
 
     from .classrooms.models import Submission
-    from .outages import DATABASE_DOWN
 
     close_old_connections()  # a scrape thread has no request cycle to do it
     try:

@@ -22,16 +22,15 @@ import threading
 import time
 from typing import Any
 
-import redis.exceptions
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from . import monitoring
 from .runstore import LAYER_DOWN
+from .unavailable import DATABASE_DOWN, REDIS_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +39,6 @@ log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 4013
 RETRY_AFTER_S = 5  # what a client is told to wait: services restart in seconds
 RETRY_REDIS_S = 1.0  # while Redis is away, the cache tries it again this often
-# What redis-py raises when Redis is away (it wraps socket errors), without the OSError of
-# LAYER_DOWN: an OSError in a view is not necessarily Redis.
-REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-              redis.exceptions.BusyLoadingError)
-DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 class FallbackRedisCache(RedisCache):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import json
 import logging
@@ -40,6 +41,7 @@ TICK_S = 1.0 / FRAME_HZ
 KEYFRAME_S = 2.0  # a full frame this often, so a viewer that missed one heals
 DOTS_PER_S = 150  # requests drawn as dots per simulated second at speed 1
 MAX_STEP_S = 60.0
+HISTORY_S = 62.0  # what a seek's keyframe carries back: the charts' 60 s window, and a little
 
 
 class RunLimit(Exception):
@@ -60,6 +62,21 @@ def _repredictions(document: dict[str, Any]) -> dict[str, Any] | None:
         return _predictions(validate(document))
     except ScenarioError:
         return None
+
+
+def _predictions_now(sim: Simulation, design: dict[str, Any]) -> dict[str, Any]:
+    """Predictions for the parameters the run has now: the design's when no `set` changed
+    them, else recomputed from the design with every `set` so far (scheduled or live),
+    marked `recomputed` with those changes and the time of the last one."""
+    if not sim.param_changes:
+        return design
+    predictions = _repredictions(sim.design_now())
+    if predictions is None:  # the changes made the design invalid as a whole
+        predictions = {"components": {}, "error": "not predicted: the design with the "
+                       "run's parameter changes is not valid as a whole"}
+    predictions["recomputed"] = {"at_s": round(sim.params_changed_at or 0.0, 4),
+                                 "params": copy.deepcopy(sim.param_changes)}
+    return predictions
 
 
 def diff(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]:
@@ -109,8 +126,8 @@ class Run:
         self.idle_since = time.monotonic()
         self.lock = asyncio.Lock()
         self.layer = get_channel_layer()
+        self.design_predictions = _predictions(self.scenario)
         self._new_simulation()
-        self.predictions = _predictions(self.scenario)
         self.task: asyncio.Task | None = None
 
     def _new_simulation(self) -> None:
@@ -124,6 +141,22 @@ class Run:
         self.state: dict[str, dict] = {}  # components as of the last frame published
         self.last_frame = self.sim.frame()
         self.state = self.last_frame["components"]
+        self.predicted_for: dict[str, dict] | None = None  # the param_changes predicted
+        self._follow_params()
+
+    def _follow_params(self) -> bool:
+        """Keep the predictions those of the parameters the simulation runs with now, however
+        they changed (a live or scheduled `set`, a reset, a seek, a takeover); on the
+        simulation thread. Returns whether they changed."""
+        if self.sim.param_changes == self.predicted_for:
+            return False
+        self.predictions = _predictions_now(self.sim, self.design_predictions)
+        self.predicted_for = copy.deepcopy(self.sim.param_changes)
+        return True
+
+    async def _publish_predictions(self) -> None:
+        await self.publish({"type": "predictions", "run_id": self.id,
+                            "predictions": self.predictions})
 
     # -- messages -------------------------------------------------------------------------
     @property
@@ -183,6 +216,7 @@ class Run:
         self.sim.drop_dots()
         self.last_frame = self.sim.frame()
         self.state = self.last_frame["components"]
+        await scheduler.run(self._follow_params, who=self)
 
     # -- the driver loop ------------------------------------------------------------------
     def start(self) -> None:
@@ -239,26 +273,31 @@ class Run:
         """One slice toward a step's or seek's target, and its frame: `behind` until the
         target is reached, a keyframe there after a seek."""
         seeking = self.seeking
-        if await self._slice(self.goal, drop_dots=seeking):
+        reached = await self._slice(self.goal, drop_dots=seeking)
+        if reached:
             self.goal, self.seeking = None, False
-        await self._publish_frame(keyframe or seeking)
+        await self._publish_frame(keyframe or seeking, history=seeking and reached)
 
     async def _slice(self, target: float, drop_dots: bool = False) -> bool:
         """Advance toward `target` for one slice on the simulation thread and take the
         frame there (called holding the lock). Returns whether `target` was reached."""
         budget = scheduler.budget(self, TICK_S)
 
-        def work() -> tuple[bool, dict]:
+        def work() -> tuple[bool, dict, bool]:
             reached = (self.replayer or self.sim).advance(target, budget)
             if drop_dots:
                 self.sim.drop_dots()
-            return reached, self.sim.frame()
+            return reached, self.sim.frame(), self._follow_params()
 
-        reached, self.last_frame = await scheduler.run(work, who=self)
+        reached, self.last_frame, repredicted = await scheduler.run(work, who=self)
         self.behind = not reached
+        if repredicted:  # a scheduled `set`, or a replay passing or seeking past one
+            await self._publish_predictions()
         return reached
 
-    async def _publish_frame(self, full: bool) -> None:
+    async def _publish_frame(self, full: bool, history: bool = False) -> None:
+        """With `history` (a seek got there) the keyframe also carries the run's summaries
+        over the charts' window before it, so they show the run up to here."""
         frame = dict(self.last_frame)
         new_state = frame["components"]
         if not full:
@@ -272,6 +311,8 @@ class Run:
                    "status": self.status(), "frame": frame, "sent_at": sent_at}
         if full:
             message["full"] = True
+        if history and self.replayer is not None:
+            message["history"] = self.replayer.history(self.sim.now, HISTORY_S)
         # for each viewer's send window (playground/sendwindow.py)
         await self.publish(message, run_id=self.id, kind="frame", seq=self.seq, full=full,
                            sent_at=sent_at)
@@ -357,22 +398,9 @@ class Run:
             self.sim.apply(command)
             applied = self.sim.command_log[-1]
             await self.publish({"type": "command", "run_id": self.id, "command": applied})
-            if applied["action"] == "set":
-                await self._repredict(applied["target"], applied["params"])
-
-    async def _repredict(self, target: str, params: dict[str, Any]) -> None:
-        """Predictions of the design as a `set` changed it (validated and predicted on the
-        simulation thread: a big design takes tens of milliseconds)."""
-        doc = json.loads(json.dumps(self.document))
-        for comp in doc["components"]:
-            if comp["id"] == target:
-                comp.setdefault("params", {}).update(params)
-        predictions = await scheduler.run(_repredictions, doc, who=self)
-        if predictions is None:  # a set that made the design invalid as a whole: keep the old
-            return
-        self.predictions = predictions
-        await self.publish({"type": "predictions", "run_id": self.id,
-                            "predictions": self.predictions})
+            # predicted on the simulation thread: a big design takes tens of milliseconds
+            if await scheduler.run(self._follow_params, who=self):
+                await self._publish_predictions()
 
     def watch(self, channel: str) -> None:
         self.viewers.add(channel)

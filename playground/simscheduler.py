@@ -16,13 +16,20 @@ most of a second. Here:
   looks at the clock every 256 events, simulations/kernel.py, so a heavy slice may run over
   it by a few milliseconds). With more work than the machine can do, each run simulates less per
   frame, i.e. falls `behind` at a lower simulated speed; none starves.
-- **A share of wall time.** After a job of d seconds the thread rests d x (1 - SHARE) /
-  SHARE before the next one, releasing the GIL: simulation takes at most SHARE of the wall
-  time of this process, the event loop and HTTP requests keep the rest.
+- **A share of wall time.** After a job of d seconds the thread rests d x (1 - share) /
+  share before the next one, releasing the GIL: simulation takes at most that share of the
+  wall time of this process, the event loop and HTTP requests keep the rest.
+- **The event loop comes first.** The share is SHARE while the event loop keeps time, and
+  shrinks (to MIN_SHARE at least) while it runs late: a timer that fires more than LATE_S
+  after its time means the loop has more to do than its part of the process (a crowd of
+  sockets and requests, bench/abuse.py), and simulation, which can fall behind, yields to
+  what people are waiting for. It grows back once the loop is on time.
 
 Jobs that cannot be sliced (building a run: validation, key tables, predictions; a reset; a
-checkpoint restored for a seek) run here too, whole, with as long a rest after them. A job
-whose caller was cancelled before it started is not run.
+checkpoint restored for a seek) run here too, whole. The rest after any job is at most
+MAX_REST_S: after a build of 0.4 s at a share of 15%, a rest in proportion (2.3 s) stopped
+every run's frames, the light ones' too (bench/abuse.py). A job whose caller was cancelled
+before it started is not run.
 """
 
 from __future__ import annotations
@@ -33,10 +40,17 @@ import heapq
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-SHARE = 0.6  # of wall time simulation may take in one process
+SHARE = 0.6  # of wall time simulation may take in one process, while the event loop keeps up
+MIN_SHARE = 0.15  # while it does not
+PROBE_S = 0.02  # how often the event loop's lateness is looked at
+LATE_S = 0.02  # a timer this late: the loop is overloaded, the share shrinks
+ON_TIME_S = 0.005  # a timer this close to its time: the share grows back
+SHRINK, GROW = 0.8, 0.02  # per late probe (x), per punctual probe (+)
+MAX_REST_S = 1 / 15  # a frame: the longest the thread rests after one job
 MIN_SLICE_S = 0.005
 ACTIVE_S = 0.5  # a run that asked for a slice this recently counts as wanting CPU
 USAGE_HALF_LIFE_S = 2.0
@@ -46,7 +60,8 @@ T = TypeVar("T")
 
 class SimScheduler:
     def __init__(self, share: float = SHARE):
-        self.share = share
+        self.share = self.full_share = share
+        self._probed: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._asked: dict[object, float] = {}  # who asked for a slice -> when
         self._usage: dict[object, tuple[float, float]] = {}  # who -> (CPU s, as of when)
         self._jobs: list[tuple] = []  # heap of (usage, order, who, job, args, loop, future)
@@ -74,6 +89,9 @@ class SimScheduler:
         """`job(*args)` on the simulation thread, charged to `who` (a run; None: nobody,
         such jobs go first)."""
         loop = asyncio.get_running_loop()
+        if loop not in self._probed:
+            self._probed.add(loop)
+            loop.create_task(self._probe_lateness(loop))
         future = loop.create_future()
         with self._ready:
             heapq.heappush(self._jobs, (self._used(who), next(self._order), who, job, args,
@@ -84,6 +102,19 @@ class SimScheduler:
                 self._thread.start()
             self._ready.notify()
         return await future
+
+    async def _probe_lateness(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every PROBE_S, how late the loop ran a timer: the share follows (see above)."""
+        while True:
+            due = loop.time() + PROBE_S
+            await asyncio.sleep(PROBE_S)
+            self.observe_lateness(loop.time() - due)
+
+    def observe_lateness(self, late_s: float) -> None:
+        if late_s > LATE_S:
+            self.share = max(MIN_SHARE, self.share * SHRINK)
+        elif late_s < ON_TIME_S:
+            self.share = min(self.full_share, self.share + GROW)
 
     def _used(self, who: object) -> float:
         """`who`'s decayed CPU seconds now (called holding _ready)."""
@@ -108,7 +139,7 @@ class SimScheduler:
             except BaseException as exc:  # handed to the caller
                 error = exc
             end = time.perf_counter()
-            rest_until = end + (end - start) * (1 - self.share) / self.share
+            rest_until = end + min(MAX_REST_S, (end - start) * (1 - self.share) / self.share)
             if who is not None:
                 with self._ready:
                     self._usage[who] = (self._used(who) + end - start, time.monotonic())

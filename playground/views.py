@@ -12,6 +12,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and test fixtures: answers without touching the database."""
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and test fixtures: answers without touching the database,
+    on the event loop (a sync view waits for a thread: seconds on a loaded server)."""
     return JsonResponse({"ok": True})

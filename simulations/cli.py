@@ -13,6 +13,7 @@ from typing import Any
 
 from . import Simulation, load, registry_json
 from .scenario import ScenarioError
+from .series import run_with_series
 
 INVALID = 2
 
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--duration", type=float, metavar="S",
                      help="simulated seconds (default: the scenario's duration_s)")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument("--series", action="store_true",
+                     help="add the live figures second by second to the JSON report "
+                          "(report.series; implies --json)")
     check = sub.add_parser("validate", help="check a scenario and say what is wrong")
     check.add_argument("file")
     sub.add_parser("kinds", help="print the component registry as JSON")
@@ -46,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.duration is not None and not scenario.warmup_s < args.duration <= 86_400:
             raise ScenarioError([f"--duration: must be > warmup_s ({scenario.warmup_s:g}) "
                                  "and <= 86400"])
-        report = Simulation(scenario, seed=args.seed, duration_s=args.duration).run()
+        sim = Simulation(scenario, seed=args.seed, duration_s=args.duration)
+        report = run_with_series(sim) if args.series else sim.run()
     except ScenarioError as exc:
         for line in exc.errors:
             print(f"{args.file}: {line}", file=sys.stderr)
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeDecodeError:
         print(f"{args.file}: not UTF-8 text", file=sys.stderr)
         return INVALID
-    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    print(json.dumps(report, indent=2) if args.json or args.series else format_table(report))
     return 0
 
 

@@ -14,12 +14,11 @@ from collections import deque
 from typing import Any
 
 from . import snapshot
-from .components.base import Component, rate
+from .components.base import Component, Link, rate
 from .components.cache import Cache
 from .components.client import Client
 from .components.database import Database, Replication
 from .components.edge import Cdn, Dns, RateLimiter, ReverseProxy, Waf
-from .components.link import Link
 from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
 from .components.pool import Pool, Service
@@ -45,7 +44,11 @@ KIND_CLASSES: dict[str, type[Component]] = {
 WINDOW_S = 0.25
 RATE_WINDOWS = 4  # rates cover the last four windows: one simulated second
 ROLLING_S = 5.0  # live percentiles cover the last few simulated seconds
+# A pool's latency percentiles: over each whole block of ROLLING_S simulated seconds,
+# taken where it ends (computing them per window would cost a merge per component).
+BLOCK_WINDOWS = round(ROLLING_S / WINDOW_S)
 MAX_DOTS = 600  # dots kept per frame; older ones are dropped first
+LIVE_QUANTILES = (0.5, 0.95, 0.99)  # the percentiles of frames: the summary's and each client's
 
 
 class Simulation:
@@ -78,13 +81,20 @@ class Simulation:
         self._by_ends: dict[tuple[str, str], Link | Replication] = {}
         self._build_links()
         self.command_log: list[dict[str, Any]] = []
+        # Parameters changed by a `set` so far, scheduled or live, per component, and when
+        # the last one was: what predictions of the design as it runs now start from.
+        self.param_changes: dict[str, dict[str, Any]] = {}
+        self.params_changed_at: float | None = None
         self._pick_rngs: dict[str, Any] = {}
         self._dots: deque[list] = deque(maxlen=MAX_DOTS)
         # Counters at the ends of the last windows: (t, per component, per link, clients).
         self._marks: deque[tuple] | None = None  # None: a headless run keeps no windows
         self._window_k = 0  # windows end at k * WINDOW_S
-        self._recent: deque[tuple[float, LatencyHistogram]] = deque()
+        # Each client's latencies per window: (end of window, client id, histogram).
+        self._recent: deque[tuple[float, str, LatencyHistogram]] = deque()
         self._bottleneck: str | None = None
+        self._block_start: dict[str, LatencyHistogram] = {}  # latencies when a block began
+        self._percentiles: dict[str, tuple[float, float]] = {}  # (p95, p99) of the last block
         self._schedule_start()
         self.wall_s = 0.0
         if live or dots_per_s:
@@ -238,8 +248,17 @@ class Simulation:
             c.set_slow(params["factor"])
         else:
             c.apply_settings(params)
+            self.param_changes[target] = {**self.param_changes.get(target, {}), **params}
+            self.params_changed_at = self.kernel.now
             if "mtbf_s" in params:
                 self._start_failures(c)
+
+    def design_now(self) -> dict[str, Any]:
+        """The scenario document with every `set` applied so far: the design as it runs."""
+        doc = self.scenario.to_document()
+        for comp in doc["components"]:
+            comp["params"] = {**comp["params"], **self.param_changes.get(comp["id"], {})}
+        return doc
 
     @classmethod
     def replay(cls, scenario, seed: int | None, commands: list[dict[str, Any]],
@@ -282,6 +301,8 @@ class Simulation:
             c.recent = LatencyHistogram()
         self._marks = deque(maxlen=RATE_WINDOWS + 1)
         self._window_k = math.floor(self.kernel.now / WINDOW_S)
+        self._block_start = {cid: c.latency.copy() for cid, c in self.components.items()
+                             if isinstance(c, Pool)}
         self._close_window()
 
     def _close_window(self) -> None:
@@ -294,12 +315,29 @@ class Simulation:
             (sum(c.total_ok for c in clients), sum(c.total_failed for c in clients),
              sum(c.total_limited for c in clients))))
         for c in clients:
-            self._recent.append((now, c.recent))
+            self._recent.append((now, c.id, c.recent))
             c.recent = LatencyHistogram()
         while self._recent and self._recent[0][0] <= now - ROLLING_S:
             self._recent.popleft()
         self._bottleneck = self._pick_bottleneck()
+        if self._window_k % BLOCK_WINDOWS == 0:
+            self._close_block()
         self._window_k += 1
+
+    def _close_block(self) -> None:
+        """Each pool's latency percentiles over the block that ends now (theory has them
+        for pools only: M/M/c)."""
+        for cid, c in self.components.items():
+            if not isinstance(c, Pool):
+                continue
+            now = c.latency.copy()
+            block = now.minus(self._block_start[cid])
+            self._block_start[cid] = now
+            if block:
+                p95, p99 = block.quantiles((0.95, 0.99))
+                self._percentiles[cid] = (float(f"{p95:.3g}"), float(f"{p99:.3g}"))
+            else:
+                self._percentiles.pop(cid, None)
 
     def frame(self) -> dict[str, Any]:
         """The live state now: instant values as of now, figures over the last windows
@@ -309,17 +347,32 @@ class Simulation:
             self._start_windows()
         old, new = self._marks[0], self._marks[-1]
         span = new[0] - old[0]
+        per_client = self._client_latencies()
         comps = {}
         for cid, c in self.components.items():
             state = c.live()
             c.windowed(old[1][cid], new[1][cid], span, state)
+            if cid in per_client:  # a client's own latency, beside its ok_rps and error_ratio
+                lat = per_client[cid].summary(LIVE_QUANTILES)
+                del lat["max"]
+                state.update(lat)
+            if cid in self._percentiles:
+                state["p95_ms"], state["p99_ms"] = self._percentiles[cid]
             comps[cid] = state
         links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
                  for i, (total, errors) in new[2].items()]
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(self.kernel.now, 4), "components": comps, "links": links,
-                "dots": dots, "summary": self._live_summary(old, new, span),
+                "dots": dots, "summary": self._live_summary(old, new, span, per_client),
                 "bottleneck": self._bottleneck}
+
+    def live_summary(self) -> dict[str, Any]:
+        """The summary a frame would carry now, alone: no component states, and the dots
+        stay for the next frame."""
+        if self._marks is None:
+            self._start_windows()
+        old, new = self._marks[0], self._marks[-1]
+        return self._live_summary(old, new, new[0] - old[0])
 
     def drop_dots(self) -> None:
         """Forget the dots not yet handed out (after a jump in time they show nothing)."""
@@ -344,13 +397,23 @@ class Simulation:
             top = None
         return top
 
-    def _live_summary(self, old: tuple, new: tuple, span: float) -> dict[str, Any]:
+    def _client_latencies(self) -> dict[str, LatencyHistogram]:
+        """Each client's latencies over the rolling window (ROLLING_S)."""
+        out: dict[str, LatencyHistogram] = {c.id: LatencyHistogram() for c in self.clients()}
+        for _, cid, h in self._recent:
+            out[cid].merge(h)
+        return out
+
+    def _live_summary(self, old: tuple, new: tuple, span: float,
+                      per_client: dict[str, LatencyHistogram] | None = None) -> dict[str, Any]:
+        if per_client is None:
+            per_client = self._client_latencies()
         window = LatencyHistogram()
-        for _, h in self._recent:
+        for h in per_client.values():
             window.merge(h)
         ok, bad, limited = (n - o for n, o in zip(new[3], old[3], strict=True))
         done = ok + bad
-        summary = window.summary((0.5, 0.95, 0.99))
+        summary = window.summary(LIVE_QUANTILES)
         summary.update(ok_rps=round(ok / span, 2) if span > 0 else 0.0,
                        error_ratio=round(bad / done, 4) if done else 0.0,
                        # 429s apart from other errors (a part of error_ratio)

@@ -212,6 +212,29 @@ class LatencyHistogram:
             self._max = other._max
         return self
 
+    def minus(self, earlier: LatencyHistogram) -> LatencyHistogram:
+        """The values recorded since ``earlier``, a copy of this histogram taken before.
+
+        Count and sum are exact; min and max are those of the outermost buckets (within
+        ``ALPHA``), so every quantile keeps its 1% bound.
+        """
+        h = LatencyHistogram()
+        get = earlier._bins.get
+        for i, c in self._bins.items():
+            d = c - get(i, 0)
+            if d > 0:
+                h._bins[i] = d
+        h._zero = self._zero - earlier._zero
+        h._sum = self._sum - earlier._sum
+        if h._bins:
+            h._min = _bucket_value(min(h._bins))
+            h._max = _bucket_value(max(h._bins))
+        if h._zero:
+            h._min = 0.0
+            if not h._bins:
+                h._max = 0.0
+        return h
+
     def copy(self) -> LatencyHistogram:
         h = LatencyHistogram()
         return h.merge(self)

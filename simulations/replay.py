@@ -13,6 +13,11 @@ interval doubles: the checkpoints keep covering the whole run evenly, each seek 
 at most one (now longer) interval, and memory never grows past the bound, however long the
 run. The checkpoint at 0 s is always kept (a single checkpoint larger than `max_bytes` is the
 one case where the bound is that checkpoint's size).
+
+On the way it also keeps the run's summary every `SERIES_S` simulated seconds (`history`):
+after a seek, a viewer's charts show the run up to the new time, not from it. The run is
+the same whichever way it got there, so a point is kept once; every point up to the
+furthest time reached is there (about 16 KB per simulated minute).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from .engine import Simulation
 from .scenario import Scenario, ScenarioError
 
 EVERY_S = 10.0
+SERIES_S = 0.5  # a chart point every half simulated second
 MAX_CHECKPOINTS = 48
 MAX_BYTES = 16 * 1024 * 1024  # per replay: the server holds one Replayer per replay run
 
@@ -46,6 +52,7 @@ class Replayer:
         self._next = 0  # index of the next command to apply
         self._checkpoints: list[tuple[float, int, bytes]] = []  # (t, next command, pickle)
         self._checkpoint()
+        self._series: dict[int, dict[str, Any]] = {}  # k -> the summary at k * SERIES_S
 
     @property
     def now(self) -> float:
@@ -70,9 +77,14 @@ class Replayer:
             due = self.commands[self._next]["at_s"] if self._next < len(self.commands) \
                 else math.inf
             mark = self._checkpoints[-1][0] + self.every_s
-            stop = min(t, due, mark)
+            point = math.floor(sim.now / SERIES_S + 1e-9) + 1  # the next chart point
+            stop = min(t, due, mark, point * SERIES_S)
             left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-            if not sim.advance(stop, left):
+            reached = sim.advance(stop, left)
+            # (the budget may run out just as `stop` is reached: the point is taken all the same)
+            if sim.now >= point * SERIES_S - 1e-9 and point not in self._series:
+                self._series[point] = sim.live_summary()
+            if not reached:
                 return False
             while self._next < len(self.commands) and \
                     self.commands[self._next]["at_s"] <= sim.now:
@@ -103,6 +115,13 @@ class Replayer:
 
     def frame(self) -> dict[str, Any]:
         return self.sim.frame()
+
+    def history(self, t: float, span_s: float) -> list[list[Any]]:
+        """The summaries kept from `t - span_s` to `t`, as [time, summary] in time order."""
+        first = max(1, math.ceil((t - span_s) / SERIES_S - 1e-9))
+        last = math.floor(t / SERIES_S + 1e-9)
+        return [[round(k * SERIES_S, 4), self._series[k]] for k in range(first, last + 1)
+                if k in self._series]
 
     def _checkpoint(self) -> None:
         """Keep a copy of the simulation now, unless one at or after now exists (a rewind

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .components.base import OUTCOME_NAMES
 from .metrics import LatencyHistogram
 from .predict import predict
 
 if TYPE_CHECKING:
-    from .engine import Simulation
+    from .components.base import Component
+    from .components.client import Client
+    from .kernel import Kernel
+    from .scenario import Scenario
 
 REPORT_FORMAT = "playground.report/v1"
 
 
-def build_report(sim: Simulation) -> dict[str, Any]:
+class Run(Protocol):
+    """What a report reads of a run (engine.Simulation, which imports this module)."""
+
+    scenario: Scenario
+    seed: int
+    kernel: Kernel
+    warmup_s: float
+    wall_s: float
+    components: dict[str, Component]
+
+    def clients(self) -> list[Client]: ...
+
+
+def build_report(sim: Run) -> dict[str, Any]:
     now = sim.kernel.now
     clients = sim.clients()
     latency = LatencyHistogram()

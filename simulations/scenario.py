@@ -103,6 +103,21 @@ class Event(_Strict):
     params: dict[str, Any] = {}
 
 
+Figure = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class View(_Strict):
+    """How the editor first shows the design; the engine ignores it. `compare`: the charts
+    show one series per client ("clients") or per listed component; `watch`: the figures a
+    lesson is about, per component, highlighted in the editor. Ids that name no component
+    are ignored (deleting a component never makes a design invalid)."""
+
+    compare: Literal["clients"] | Annotated[list[Id], Field(min_length=1, max_length=12)] \
+        | None = None
+    watch: Annotated[dict[Id, Annotated[list[Figure], Field(min_length=1, max_length=8)]],
+                     Field(max_length=50)] = {}
+
+
 class Scenario(_Strict):
     format: Literal["playground.scenario/v1"]
     name: Annotated[str, Field(min_length=1, max_length=LIMITS["name_chars"])]
@@ -114,6 +129,7 @@ class Scenario(_Strict):
                                                  max_length=LIMITS["components"])]
     links: Annotated[list[Link], Field(max_length=LIMITS["links"])] = []
     events: Annotated[list[Event], Field(max_length=LIMITS["events"])] = []
+    view: View | None = None
 
     def component(self, cid: str) -> Component:
         return next(c for c in self.components if c.id == cid)

@@ -21,8 +21,7 @@ import io
 import pickle
 from typing import Any
 
-from .components.base import Component, Job
-from .components.link import Link, _Back
+from .components.base import Component, Job, Link, _Back
 from .components.resilience import Call
 
 NODES = (Component, Link, Job, _Back, Call)  # what can form chains as long as a design

@@ -24,7 +24,7 @@ from playground import permissions
 from playground.consumers import POLICY_VIOLATION, LayerAwareSocket, TokenBucket
 from playground.runstore import LAYER_DOWN
 
-from . import roster
+from . import presence, roster
 from .live import dashboard_group, seats_group
 from .models import Assignment, Classroom
 
@@ -99,7 +99,7 @@ class SeatConsumer(_JsonSocket):
 
     async def _presence(self, online: bool, run_id: str | None) -> None:
         self.run_id = run_id
-        state = await roster.set_presence(self.classroom_id, self.student_id, online, run_id,
+        state = await presence.set_presence(self.classroom_id, self.student_id, online, run_id,
                                     PRESENCE_TTL_S)
         await self.channel_layer.group_send(dashboard_group(self.classroom_id), {
             "type": "class.presence", "student": self.student_id, "name": self.name,

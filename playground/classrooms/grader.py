@@ -30,6 +30,7 @@ from django.utils import timezone
 from simulations.grading import grade_plain
 
 from .. import monitoring
+from .live import submission_graded
 from .models import Submission
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,7 @@ def finish(sub: Submission, result: dict[str, Any]) -> None:
     sub.finished_at = timezone.now()
     sub.save()
     monitoring.GRADING_SECONDS.observe((sub.finished_at - sub.claimed_at).total_seconds())
-    from .live import submission_graded  # the dashboard hears of it
-
-    submission_graded(sub)
+    submission_graded(sub)  # the dashboard hears of it
 
 
 def fail(sub: Submission, reason: str) -> None:

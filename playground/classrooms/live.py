@@ -11,8 +11,10 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.urls import reverse
 
 from ..runstore import LAYER_DOWN
+from .presence import remember_digest
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,6 @@ def seats_group(classroom_id: int) -> str:
 async def publish_digest(classroom_id: int, student_id: int, digest: dict[str, Any]) -> None:
     """From a student's run, at most DIGEST_HZ a second: kept for dashboards that connect
     later, and sent to those open now."""
-    from .roster import remember_digest
-
     digest = {**digest, "student": student_id}
     await remember_digest(classroom_id, student_id, digest)
     await get_channel_layer().group_send(dashboard_group(classroom_id),
@@ -70,8 +70,6 @@ def work_saved(work) -> None:
 
 
 def design_of(work) -> dict[str, Any]:
-    from django.urls import reverse
-
     return {"preview": reverse("work-preview", args=[work.pk]),
             "assignment": work.assignment.share_id,
             "updated_at": work.updated_at.isoformat()}

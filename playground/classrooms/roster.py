@@ -1,8 +1,5 @@
-"""The dashboard's picture of a class: who is online, what they run, how they scored.
-
-Presence and the latest run digest per student are kept in the cache (Redis with
-REDIS_URL), so a dashboard connecting to any process sees the class as it is.
-"""
+"""The dashboard's picture of a class: who is online, what they run, how they scored
+(presence and run digests from `presence`), and the instructor's drills."""
 
 from __future__ import annotations
 
@@ -17,26 +14,7 @@ from simulations.scenario import Id
 from . import services
 from .live import design_of
 from .models import Classroom, Work
-
-DIGEST_TTL_S = 10  # a run that has not reported for this long is shown as stopped
-
-
-def _key(kind: str, classroom_id: int, student_id: int) -> str:
-    return f"class:{classroom_id}:{kind}:{student_id}"
-
-
-async def set_presence(classroom_id: int, student_id: int, online: bool, run_id: str | None,
-                       ttl_s: int) -> dict[str, Any]:
-    state = {"online": online, "run_id": run_id if online else None}
-    if online:
-        await cache.aset(_key("presence", classroom_id, student_id), state, ttl_s)
-    else:
-        await cache.adelete(_key("presence", classroom_id, student_id))
-    return state
-
-
-async def remember_digest(classroom_id: int, student_id: int, digest: dict[str, Any]) -> None:
-    await cache.aset(_key("digest", classroom_id, student_id), digest, DIGEST_TTL_S)
+from .presence import key
 
 
 def snapshot(classroom: Classroom) -> dict[str, Any]:
@@ -48,16 +26,16 @@ def snapshot(classroom: Classroom) -> dict[str, Any]:
         "assignment__classroom").order_by("updated_at")
     for work in works:
         latest[work.student_id] = work  # the most recently saved design wins
-    keys = [_key(kind, classroom.pk, s.pk) for s in students for kind in ("presence", "digest")]
+    keys = [key(kind, classroom.pk, s.pk) for s in students for kind in ("presence", "digest")]
     cached = cache.get_many(keys)
     rows = []
     for s in students:
-        presence = cached.get(_key("presence", classroom.pk, s.pk)) or {"online": False,
+        presence = cached.get(key("presence", classroom.pk, s.pk)) or {"online": False,
                                                                          "run_id": None}
         work = latest.get(s.pk)
         rows.append({
             "id": s.pk, "name": s.display_name, **presence,
-            "digest": cached.get(_key("digest", classroom.pk, s.pk)),
+            "digest": cached.get(key("digest", classroom.pk, s.pk)),
             "design": None if work is None else design_of(work),
             "grades": {a.share_id: _grade(best[a.pk].get(s.pk)) for a in assignments}})
     return {"classroom": {"name": classroom.name, "join_id": classroom.join_id,

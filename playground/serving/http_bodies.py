@@ -48,9 +48,13 @@ def install(request_class) -> None:
 
     def gotLength(self, length: int | None) -> None:  # noqa: N802 (Twisted's name)
         self.body_refused, self.body_bytes = False, 0
-        got_length(self, length)
         if length is not None and length > settings.PLAYGROUND_HTTP_MAX_BODY_BYTES:
+            # Twisted opens a temporary file for a body this long: a file per refused
+            # request, most of the cost of refusing it (bench/abuse.py). Nothing is stored.
+            got_length(self, 0)
             _refuse(self)
+            return
+        got_length(self, length)
 
     def handleContentChunk(self, data: bytes) -> None:  # noqa: N802
         if self.body_refused:  # the rest of what was read with the chunk that passed

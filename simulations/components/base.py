@@ -1,18 +1,19 @@
-"""What every component shares: requests, jobs, outcomes, failure and counters."""
+"""What every component shares: requests, jobs, outcomes, failure and counters, and the call
+links between components (in this module because a component holds its links and a link
+its two components)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from .._mypyc import mypyc_attr
 from ..metrics import LatencyHistogram, TimeAverage
 from ..registry import hourly_cost
 
 if TYPE_CHECKING:
-    from ..engine import Simulation
-    from .client import Client
-    from .link import Link
+    from ..kernel import Kernel
+    from ..scenario import Scenario
 
 # Outcomes a caller is answered with. Only OK is a success. (Final: compiled, the values
 # are built in, not looked up.)
@@ -56,7 +57,7 @@ class Request:
     __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious", "origin",
                  "link")
     link: Link  # set by Link.send
-    origin: Client | None  # typed, so that compiled it is a native call
+    origin: Component | None  # a client; typed, so that compiled it is a native call
 
     # `sample` is only tested for truth (a client passes 0 when it draws no dots).
     def __init__(self, op: str, key: int, born: float, counted: bool, sample: Any,
@@ -74,7 +75,7 @@ class Request:
         """The answer to a request sent as its own carrier."""
         outcome = self.link.returned(outcome)
         if outcome:
-            self.origin.calls.failed_uncalled(self, outcome)  # type: ignore[union-attr]
+            self.origin.calls.failed_uncalled(self, outcome)  # type: ignore[union-attr,attr-defined]
         else:
             self.origin.settled(self, OK)  # type: ignore[union-attr]
 
@@ -106,6 +107,24 @@ class Job:
             self.owner.resume(self, outcome)
 
 
+class Host(Protocol):
+    """What a component needs from the simulation that runs it (engine.Simulation is one).
+    Components depend on this, not on the engine, which imports every one of them."""
+
+    seed: int
+    kernel: Kernel
+    warmup_s: float
+    scenario: Scenario
+    uses_keys: bool  # whether requests carry keys (else every key is 0)
+    sample_every: int  # every n-th request is drawn as a dot; 0: none
+
+    def sample_next(self) -> bool: ...
+
+    def pick_weighted(self, owner: Component, links: list[Link]) -> Link: ...
+
+    def dot(self, link: int, direction: int, req: Request, outcome: int = -1) -> None: ...
+
+
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Component:
     """Base of every kind: up/down state, held jobs, counters and answer bookkeeping."""
@@ -114,7 +133,7 @@ class Component:
     # on at once: a link may then call it, where it must hand others off (Kernel.hand).
     holds = False
 
-    def __init__(self, sim: Simulation, cid: str, kind: str, settings: dict[str, Any]):
+    def __init__(self, sim: Host, cid: str, kind: str, settings: dict[str, Any]):
         self.sim = sim
         self.kernel = sim.kernel
         self.warmup = sim.warmup_s
@@ -255,18 +274,30 @@ class Component:
 
     def live(self) -> dict[str, Any]:
         """Instant state for a live frame (figures over a window: `windowed`)."""
-        return {"up": self.up, "in_flight": len(self.jobs)}
+        out: dict[str, Any] = {"up": self.up, "in_flight": len(self.jobs)}
+        now = self.kernel.now
+        if now > self.uptime.start:  # the share of time up since warm-up, once below 1
+            available = self.uptime.mean(now)
+            if available < 1.0:
+                out["available"] = round(available, 4)
+        return out
 
     def counters(self, now: float) -> dict[str, float]:
         """Running totals, taken at fixed simulated times, that live frames turn into
         figures over a window (so a frame never depends on when the previous one was)."""
-        return {"in": self.total_in, "bad": self.total_rejected + self.total_failed}
+        return {"in": self.total_in, "bad": self.total_rejected + self.total_failed,
+                "done": self.completed, "lat": self.latency.sum}
 
     def windowed(self, old: dict[str, float], new: dict[str, float], span: float,
                  out: dict[str, Any]) -> None:
         """Add to `out` the figures over the `span` seconds from `old` to `new` counters."""
         out["rps"] = rate(new["in"] - old["in"], span)
         out["err_rps"] = rate(new["bad"] - old["bad"], span)
+        # Mean latency of the requests answered OK in the window (counted after warm-up,
+        # as the report's latency_ms; absent when none was)
+        done = new["done"] - old["done"]
+        if done > 0:
+            out["latency_ms"] = float(f"{(new['lat'] - old['lat']) / done:.3g}")
 
 
 def rate(count: float, span: float) -> float:
@@ -274,8 +305,113 @@ def rate(count: float, span: float) -> float:
     return float(f"{count / span:.3g}") if span > 0 else 0.0
 
 
+def stale_read_ratio(old: dict[str, float], new: dict[str, float], out: dict[str, Any]
+                     ) -> None:
+    """The stale part of the reads counted in a window (absent when none was)."""
+    reads = new["reads"] - old["reads"]
+    if reads:
+        out["stale_read_ratio"] = round((new["stale"] - old["stale"]) / reads, 4)
+
+
 def hit_ratio(old: dict[str, float], new: dict[str, float], out: dict[str, Any]) -> None:
     """A cache's hit ratio over a window (absent when nothing was looked up)."""
     lookups = new["lookups"] - old["lookups"]
     if lookups:
         out["hit_ratio"] = round((new["hits"] - old["hits"]) / lookups, 4)
+
+
+# -- call links -----------------------------------------------------------------------------
+# A call link at run time: latency each way, partitions, and dots for the animation.
+#
+# The caller passes the object that receives the answer (`carrier`: a Job or a client's
+# Attempt); it checks `link.cut` and counts the link's errors when the answer arrives, so a
+# link with no latency adds no callback of its own on the way back (the hot path).
+
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
+class Link:
+    __slots__ = ("sim", "kernel", "index", "source", "target", "latency", "route", "weight",
+                 "cut", "total", "errors", "holds")
+
+    def __init__(self, sim: Host, index: int, source: Component, target: Component,
+                 latency_ms: float, route: str, weight: float):
+        self.sim = sim
+        self.kernel = sim.kernel
+        self.index = index
+        self.source = source
+        self.target = target
+        self.latency = latency_ms / 1000.0
+        self.route = route
+        self.weight = weight
+        self.cut = False
+        self.total = 0  # requests sent, for live throughput
+        self.errors = 0  # answers that came back failed
+        self.holds = target.holds
+
+    def carries(self, op: str) -> bool:
+        return self.route == "any" or self.route == op
+
+    def send(self, req: Request, carrier: Any) -> None:  # carrier: a Carrier
+        """Carry `req` to the target; the answer goes to `carrier.answer`."""
+        self.total += 1
+        carrier.link = self
+        if self.cut:
+            carrier.answer(CUT)
+            return
+        if req.sample:
+            self.sim.dot(self.index, 0, req)
+        if self.latency:
+            self.kernel.schedule(self.latency, self._arrive, (req, carrier.answer))
+        elif not self.holds:  # a hand-off, not a nested call: chains of forwarders can be
+            self.kernel.hand(self._arrive if req.sample else self._deliver,  # 500 long
+                             (req, carrier.answer))
+        elif req.sample:  # the target holds the request: a call is as safe and quicker
+            self.target.accept(req, self._back(req, carrier.answer))
+        else:
+            self.target.accept(req, carrier.answer)
+
+    def _arrive(self, pair: tuple[Request, Reply]) -> None:
+        req, reply = pair
+        self.target.accept(req, self._back(req, reply))
+
+    def _deliver(self, pair: tuple[Request, Reply]) -> None:
+        """`_arrive` for a request not drawn: its answer needs no callback on the way."""
+        req, reply = pair
+        self.target.accept(req, reply)
+
+    def _back(self, req: Request, reply: Reply) -> Reply:
+        """The answer travels back over the link (drawn as a dot if the request is)."""
+        return _Back(self, req, reply).answered
+
+    def returned(self, outcome: int) -> int:
+        """The outcome the caller sees: an answer cannot cross a cut link."""
+        if self.cut:
+            outcome = CUT
+        if outcome:
+            self.errors += 1
+        return outcome
+
+
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
+class _Back:
+    """An answer on its way back over a link: an object, not a closure, so that a running
+    simulation can be copied (checkpoints)."""
+
+    __slots__ = ("link", "req", "reply")
+
+    def __init__(self, link: Link, req: Request, reply: Reply):
+        self.link, self.req, self.reply = link, req, reply
+
+    def answered(self, outcome: int) -> None:
+        link = self.link
+        if self.req.sample:
+            link.sim.dot(link.index, 1, self.req, outcome)
+        if link.latency:
+            link.kernel.schedule(link.latency, self.reply, outcome)
+        else:
+            self.reply(outcome)
+
+
+class Carrier(Protocol):
+    link: Link
+
+    def answer(self, outcome: int) -> None: ...

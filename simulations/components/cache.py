@@ -124,6 +124,7 @@ class Cache(Component):
         out = super().live()
         out["entries"] = len(self.store)
         out["dirty"] = len(self.dirty)
+        out["lost_writes"] = self.lost_writes  # unflushed writes lost when it failed, so far
         return out
 
     def counters(self, now: float):

@@ -6,7 +6,7 @@ from .._mypyc import mypyc_attr
 from ..distributions import KeyChooser, gap_sampler
 from ..kernel import heappush, next_number, stream
 from ..metrics import LatencyHistogram
-from .base import OK, OUTCOME_NAMES, RATE_LIMITED, Component, Request
+from .base import OK, OUTCOME_NAMES, RATE_LIMITED, Component, Request, rate
 from .resilience import Call, Calls
 
 
@@ -123,3 +123,19 @@ class Client(Component):
 
     def live(self):
         return {**super().live(), **self.calls.live()}
+
+    def counters(self, now: float) -> dict[str, float]:
+        out = super().counters(now)
+        out["ok"] = self.total_ok
+        out["done"] = self.succeeded  # its latency: from sending to the final answer
+        return self.calls.counters(out)
+
+    def windowed(self, old, new, span: float, out) -> None:
+        """This client's share of the frame's summary: its answers per second and error
+        ratio (the engine adds its latency percentiles), so groups can be compared; and its
+        calls' attempts per request and breakers."""
+        super().windowed(old, new, span, out)
+        self.calls.windowed(old, new, span, out)
+        ok, bad = new["ok"] - old["ok"], new["bad"] - old["bad"]
+        out["ok_rps"] = rate(ok, span)
+        out["error_ratio"] = round(bad / (ok + bad), 4) if ok + bad else 0.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 from .._mypyc import mypyc_attr
 from ..kernel import stream
 from ..metrics import TimeAverage
-from .base import OK, Job
+from .base import OK, Job, stale_read_ratio
 from .pool import QueuedPool
 
 Entry = tuple[int, int, Job | None, int]  # key, write number, sync write waiting, sequence
@@ -251,9 +251,32 @@ class Database(QueuedPool):
 
     def live(self):
         out = super().live()
-        if self.cluster is not None:
-            out["role"] = self.cluster.role(self)
+        cluster = self.cluster
+        if cluster is not None:
+            out["role"] = cluster.role(self)
+            if cluster.endpoint is self:  # the writes lost by failovers so far
+                out["lost_writes"] = cluster.lost_writes
+                if cluster.failed_at >= 0:
+                    out["failover"] = cluster.timeline()
         return out
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        out.update(reads=self.reads, stale=self.stale_reads)
+        if self.settings["failover"] == "multi_primary":
+            out.update(writes=self.writes, conflicts=self.conflicts)
+        return out
+
+    def windowed(self, old, new, span: float, out):
+        """A replica's stale reads; a multi-primary database's share of conflicting writes
+        over the window (counted writes only, as the report's), beside the predicted
+        conflict_ratio."""
+        super().windowed(old, new, span, out)
+        if self.primary is not None:  # only a replica's reads can be stale
+            stale_read_ratio(old, new, out)
+        if "conflicts" in new and new["writes"] > old["writes"]:
+            out["conflict_ratio"] = round((new["conflicts"] - old["conflicts"])
+                                          / (new["writes"] - old["writes"]), 4)
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
@@ -279,12 +302,24 @@ class Cluster:
         self.back_early = False  # the failed primary recovered while fenced
         self.writable = TimeAverage(0.0, 1.0)  # whether writes have an up primary
         self.failovers = self.lost_writes = 0
+        # The last failover as it went, for live frames (-1: not (yet) happened): the
+        # primary failed, the heartbeat missed it, a replica was promoted; lost writes.
+        self.failed_at = self.detected_at = self.promoted_at = -1.0
+        self.last_lost = 0
+
+    def timeline(self) -> list:
+        """[failed, detected, promoted (s, or None), promoted id, writes lost]."""
+        return [None if t < 0 else round(t, 4)
+                for t in (self.failed_at, self.detected_at, self.promoted_at)] + \
+            [self.primary.id if self.promoted_at >= 0 else None, self.last_lost]
 
     def role(self, member: Database) -> str:
         return "primary" if member is self.primary else "replica"
 
     def primary_failed(self) -> None:
         self.writable.update(self.kernel.now, 0.0)
+        self.failed_at, self.detected_at, self.promoted_at = self.kernel.now, -1.0, -1.0
+        self.last_lost = 0
         for rep in self.primary.replicas:
             rep.stall()
         self.epoch += 1
@@ -300,6 +335,7 @@ class Cluster:
     def _noticed(self, epoch: int) -> None:
         if epoch != self.epoch or self.primary.up:
             return  # it came back before the heartbeat missed it
+        self.detected_at = self.kernel.now
         self.promoting = True
         self.kernel.schedule(self.endpoint.settings["promotion_s"], self._promote)
 
@@ -326,6 +362,7 @@ class Cluster:
         self.primary = new
         self.endpoint.redirect = None if new is self.endpoint else new
         self.writable.update(now, 1.0)
+        self.promoted_at, self.last_lost = now, lost
         if now >= self.endpoint.warmup:
             self.failovers += 1
             self.lost_writes += lost

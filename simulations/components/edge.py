@@ -15,7 +15,7 @@ from typing import Any
 from .._mypyc import mypyc_attr
 from ..distributions import Constant
 from ..kernel import stream
-from .base import BLOCKED, DOWN, OK, RATE_LIMITED, Component, Job, hit_ratio
+from .base import BLOCKED, DOWN, OK, RATE_LIMITED, Component, Job, hit_ratio, rate
 from .cache_stores import INF, LruStore
 from .pool import QueuedPool
 
@@ -73,9 +73,19 @@ class ResponseCache:
         self.hits = self.misses = 0  # counted after warm-up
         self.evictions_before = 0  # evictions during warm-up, not reported
         self.all_hits = self.all_lookups = 0  # warm-up included, for live frames
+        # Misses of a key whose entry had expired, or that was cached once and is gone
+        # (evicted, or lost when the component failed); the rest are first lookups.
+        self.filled: set[int] = set()
+        self.all_expired = self.all_evicted = 0
 
     def lookup(self, key: int, now: float, counted: bool) -> bool:
+        expiry = self.store.entries.get(key)
         hit = self.store.lookup(key, now)
+        if not hit:
+            if expiry is not None:
+                self.all_expired += 1
+            elif key in self.filled:
+                self.all_evicted += 1
         self.count(hit, counted)
         return hit
 
@@ -88,6 +98,7 @@ class ResponseCache:
 
     def fill(self, key: int, now: float, ttl_s: float | None) -> None:
         self.store.fill(key, now + ttl_s if ttl_s else INF)
+        self.filled.add(key)
 
     def resize(self, capacity: int) -> None:
         self.store.capacity = capacity
@@ -106,8 +117,18 @@ class ResponseCache:
         out["entries"] = len(self.store)
 
     def counters(self, out: dict[str, float]) -> dict[str, float]:
-        out.update(hits=self.all_hits, lookups=self.all_lookups)
+        out.update(hits=self.all_hits, lookups=self.all_lookups, expired=self.all_expired,
+                   evicted=self.all_evicted)
         return out
+
+    def windowed(self, old: dict[str, float], new: dict[str, float], span: float,
+                 out: dict[str, Any]) -> None:
+        """The hit ratio, and the misses per second split: [expired, evicted, first]."""
+        hit_ratio(old, new, out)
+        misses = (new["lookups"] - old["lookups"]) - (new["hits"] - old["hits"])
+        expired, evicted = new["expired"] - old["expired"], new["evicted"] - old["evicted"]
+        out["miss_rps"] = [rate(expired, span), rate(evicted, span),
+                           rate(misses - expired - evicted, span)]
 
 
 # --- DNS -----------------------------------------------------------------------------------
@@ -263,7 +284,7 @@ class Cdn(Component):
 
     def windowed(self, old, new, span: float, out):
         super().windowed(old, new, span, out)
-        hit_ratio(old, new, out)
+        self.cache.windowed(old, new, span, out)
 
 
 # --- reverse proxy -------------------------------------------------------------------------
@@ -365,7 +386,7 @@ class ReverseProxy(QueuedPool):
 
     def windowed(self, old, new, span: float, out):
         super().windowed(old, new, span, out)
-        hit_ratio(old, new, out)
+        self.cache.windowed(old, new, span, out)
 
 
 # --- rate limiter and WAF ------------------------------------------------------------------

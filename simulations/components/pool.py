@@ -275,3 +275,12 @@ class Service(QueuedPool):
         if self.calls is not None:
             out.update(self.calls.live())
         return out
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        return out if self.calls is None else self.calls.counters(out)
+
+    def windowed(self, old, new, span: float, out):
+        super().windowed(old, new, span, out)
+        if self.calls is not None and "retried" in new:
+            self.calls.windowed(old, new, span, out)

@@ -20,13 +20,14 @@ Contacts already under way when a partition starts or heals complete as sent.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .._mypyc import mypyc_attr
 from ..distributions import service_sampler
 from ..kernel import stream
-from .base import FAILED, OK, Component, Job
+from .base import FAILED, OK, Component, Job, rate, stale_read_ratio
+
+SIDE_COUNTS = ("in", "refused", "read", "stale")  # per side of a partition
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
@@ -58,6 +59,9 @@ class KVStore(Component):
         self.sides_written: dict[int, int] = {}  # key -> bit per side that wrote it
         self.reads = self.writes = self.stale_reads = 0
         self.sloppy_writes = self.conflicting_keys = 0
+        # Per side of a partition (0: the majority's, 1: the cut-off one), warm-up included,
+        # for live frames: requests, refused, reads, stale reads.
+        self.side_counts = [[0, 0, 0, 0], [0, 0, 0, 0]]
         self._configure()
 
     def _configure(self) -> None:
@@ -97,7 +101,10 @@ class KVStore(Component):
         side = range(n - self.cut, n) if far else range(n - self.cut)
         reading = req.op == "read"
         quorum = self.read_quorum if reading else self.write_quorum
+        counts = self.side_counts[1 if far else 0]
+        counts[0] += 1
         if len(side) < quorum and self.settings["on_partition"] == "refuse":
+            counts[1] += 1
             self.finish(job, FAILED)
             return
         needed = min(quorum, len(side))
@@ -109,9 +116,13 @@ class KVStore(Component):
     def _read(self, job: Job, side: range, needed: int) -> None:
         asked = side if needed == len(side) else self._pick_rng.sample(side, needed)
         key = job.req.key
+        stale = max(self.stored[r].get(key, 0) for r in asked) < self.committed.get(key, 0)
+        counts = self.side_counts[1 if side.start > 0 else 0]
+        counts[2] += 1
+        counts[3] += stale
         if job.counted:
             self.reads += 1
-            if max(self.stored[r].get(key, 0) for r in asked) < self.committed.get(key, 0):
+            if stale:
                 self.stale_reads += 1
         slowest = max(self._delay() for _ in asked)
         self.kernel.schedule(slowest, self._answer, job)
@@ -184,26 +195,22 @@ class KVStore(Component):
         out["partitioned"] = self.cut
         return out
 
+    def counters(self, now: float):
+        out = super().counters(now)
+        out.update(reads=self.reads, stale=self.stale_reads)
+        for i, counts in enumerate(self.side_counts):
+            for name, n in zip(SIDE_COUNTS, counts, strict=True):
+                out[f"{name}{i}"] = n
+        return out
 
-# --- theory, for the predictions -----------------------------------------------------------
+    def windowed(self, old, new, span: float, out):
+        super().windowed(old, new, span, out)
+        stale_read_ratio(old, new, out)
+        if self.cut:  # while partitioned: per side, [requests/s, refused/s, stale-read ratio]
+            sides: list[list[Any]] = []
+            for i in (0, 1):
+                d = [new[f"{name}{i}"] - old[f"{name}{i}"] for name in SIDE_COUNTS]
+                sides.append([rate(d[0], span), rate(d[1], span),
+                              round(d[3] / d[2], 4) if d[2] else None])
+            out["sides"] = sides
 
-def contact_moments(quorum: int, asked: int, mean_s: float) -> tuple[float, float]:
-    """Mean and variance of the time until `quorum` of `asked` exponential contacts
-    (mean `mean_s`) have answered: the quorum-th order statistic, a sum of exponential
-    gaps with rates asked/m, (asked-1)/m, ... (Renyi)."""
-    gaps = [mean_s / (asked - i) for i in range(min(quorum, asked))]
-    return math.fsum(gaps), math.fsum(g * g for g in gaps)
-
-
-def stale_read_probability(n: int, r: int, w: int, mean_s: float, write_rate: float) -> float:
-    """P(a read misses the newest committed write of its key), keys written at Poisson rate
-    `write_rate`. At commit W replicas hold the write; each of the other N - W still lacks
-    it a time a later with probability exp(-a/m). The read asks R of N at random and misses
-    only if all R are among those N - W and all still lack it: C(N-W, R)/C(N, R) e^{-Ra/m}.
-    The age a of the newest commit is Exp(write rate) (commits of an M/G/inf are Poisson),
-    so E[e^{-Ra/m}] = w m / (w m + R). Writes still in flight are ignored: exact as w m -> 0,
-    an overestimate otherwise (a newer, uncommitted version also makes a read fresh)."""
-    if r + w > n or write_rate <= 0:
-        return 0.0
-    wm = write_rate * mean_s
-    return math.comb(n - w, r) / math.comb(n, r) * wm / (wm + r)

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 from .._mypyc import mypyc_attr
 from ..kernel import stream
 from ..metrics import TimeAverage
-from .base import OK, OPEN, TIMEOUT
+from .base import OK, OPEN, TIMEOUT, rate
 
 if TYPE_CHECKING:
-    from .base import Component, Request
-    from .link import Link
+    from .base import Component, Link, Request
 
 BREAKER_PARAMS = frozenset({"breaker_errors", "breaker_window_s", "breaker_open_s"})
 
@@ -124,6 +123,7 @@ class Calls:
         self.open_breakers = 0  # open or half-open
         self.time_open = TimeAverage(0.0, 0.0)  # its integral: breaker-seconds not closed
         self.retried = self.timeouts = self.short_circuited = self.opens = 0
+        self.all_retried = 0  # warm-up included, for live frames
         self._configure(owner.settings)
 
     def _configure(self, s: dict[str, Any]) -> None:
@@ -183,6 +183,7 @@ class Calls:
         if call.breaker is not None:
             self._record(call, outcome == OK)
         if outcome and outcome != OPEN and call.n < self.retries:
+            self.all_retried += 1
             if call.subject.counted:
                 self.retried += 1
             self.kernel.schedule(self.delay(call.n), self.owner.retry, call)
@@ -224,4 +225,26 @@ class Calls:
                 "short_circuited": self.short_circuited}
 
     def live(self) -> dict[str, Any]:
-        return {"breakers_open": self.open_breakers} if self.breaker is not None else {}
+        """Breakers not closed, by the id their link leads to: open, or half-open (its
+        open time is over: the next call, or the one out now, is the trial)."""
+        if self.breaker is None:
+            return {}
+        now = self.kernel.now
+        states: dict[str, str] = {}
+        for link, b in self.breakers.items():
+            until = b.until
+            if until is not None:
+                states[link.target.id] = "open" if until > now and b.trial is None \
+                    else "half_open"
+        return {"breakers_open": self.open_breakers, "breakers": states}
+
+    def counters(self, out: dict[str, float]) -> dict[str, float]:
+        out["retried"] = self.all_retried
+        return out
+
+    def windowed(self, old: dict[str, float], new: dict[str, float], span: float,
+                 out: dict[str, Any]) -> None:
+        """Retries made per second in the window (a caller that may retry)."""
+        if self.retries or new["retried"] != old.get("retried", new["retried"]):
+            out["retries_rps"] = rate(new["retried"] - old.get("retried", new["retried"]),
+                                      span)

@@ -76,10 +76,15 @@ class ShardRouter(Component):
         self.owner: dict[int, int] = {}  # every key seen -> index of its target in self.out
         self.remaps = self.keys_moved = 0  # counted from warm-up on
         self.last_moved_ratio = 0.0
+        # The last remap, warm-up or not, for live frames: when, and how many keys it moved.
+        self.moved_at = -1.0
+        self.moved_now = 0
+        self.moved_share = 0.0
 
     def wire(self) -> None:
         super().wire()
         self.per_target = [0] * len(self.out)
+        self.owned = [0] * len(self.out)  # keys each target owns now
         self.target_keys: list[set[int]] = [set() for _ in self.out]
         for link in self.out:
             link.target.watchers.append(self)
@@ -105,12 +110,16 @@ class ShardRouter(Component):
         if not self.up_targets:  # nothing to map to: keys stay where they were
             return
         moved = 0
-        owner, up, shard = self.owner, self.up_targets, self.shard
+        owner, up, shard, owned = self.owner, self.up_targets, self.shard, self.owned
         for key, old in owner.items():
             new = up[shard(key)]
             if new != old:
                 owner[key] = new
+                owned[old] -= 1
+                owned[new] += 1
                 moved += 1
+        self.moved_at, self.moved_now = self.kernel.now, moved
+        self.moved_share = moved / len(owner) if owner else 0.0
         if self.kernel.now >= self.warmup:
             self.remaps += 1
             self.keys_moved += moved
@@ -127,6 +136,7 @@ class ShardRouter(Component):
         i = self.owner.get(key)
         if i is None:
             i = self.owner[key] = self.up_targets[self.shard(key)]
+            self.owned[i] += 1
         if job.counted:
             self.per_target[i] += 1
             self.target_keys[i].add(key)
@@ -146,4 +156,7 @@ class ShardRouter(Component):
     def live(self):
         out = super().live()
         out["targets_up"] = len(self.up_targets)
+        out["keys"] = list(self.owned)
+        if self.moved_at >= 0:
+            out["moved"] = [round(self.moved_at, 4), self.moved_now, round(self.moved_share, 4)]
         return out

@@ -237,4 +237,9 @@ class Topic(Component):
     def live(self):
         out = super().live()
         out["lag"] = {name: g.lag for name, g in self.groups.items()}
+        # per partition: appended and not yet processed (the one in service included)
+        ends = [self.base[p] + len(log) for p, log in enumerate(self.logs)]
+        out["partition_lag"] = {
+            name: [ends[c.partition] - c.next + int(c.busy) for c in g.claims]
+            for name, g in self.groups.items()}
         return out

@@ -47,6 +47,10 @@ export const cyStyle = [
     style: { "border-color": "#f97316", "border-width": 2 },
   },
   {
+    selector: "node.watched", // a component the lesson is about
+    style: { "outline-width": 3, "outline-color": "#7c3aed", "outline-opacity": 0.35, "outline-offset": 4 },
+  },
+  {
     selector: "node.bottleneck",
     style: {
       "underlay-color": "#f59e0b", "underlay-opacity": 0.28, "underlay-padding": 7,

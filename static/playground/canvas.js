@@ -92,6 +92,7 @@ export class Canvas {
     });
     this.applySelection();
     this.applyProblems();
+    this.applyWatched();
     if (this.focusId && !ids.has(this.focusId)) this.setFocus(null);
     this.bus.emit("canvas:rendered");
   }
@@ -134,6 +135,17 @@ export class Canvas {
         links: cy.edges(":selected").not(".ghost").map((e) => e.data("key")),
       }, { origin: "cy" });
     });
+  }
+
+  /** The components the design's `view.watch` names (a lesson is about them): marked. */
+  setWatched(ids) {
+    this.watched = new Set(ids);
+    this.applyWatched();
+  }
+
+  applyWatched() {
+    const w = this.watched || new Set();
+    this.cy.batch(() => this.cy.nodes().not(".ghost").forEach((n) => setClass(n, "watched", w.has(n.id()))));
   }
 
   // -- validation marks and tooltips -----------------------------------------------------

@@ -36,17 +36,35 @@ function roundRect(ctx, x, y, w, h, r) {
   ctx.roundRect(x, y, w, h, r);
 }
 
-function badge(ctx, text, right, top, bg, fg = "#fff") {
+const BADGE_H = 17;
+const BADGE_GAP = 4;
+
+function badge(ctx, { text, x, y, w, bg, fg }) {
   ctx.font = BADGE_FONT;
-  const w = ctx.measureText(text).width + 12;
-  roundRect(ctx, right - w, top, w, 17, 8.5);
+  roundRect(ctx, x, y, w, BADGE_H, 8.5);
   ctx.fillStyle = bg;
   ctx.fill();
   ctx.fillStyle = fg;
   ctx.textBaseline = "middle";
   ctx.textAlign = "left";
-  ctx.fillText(text, right - w + 6, top + 9);
-  return w;
+  ctx.fillText(text, x + 6, y + 9);
+}
+
+/** Where a card's badges go: in a row along its top edge from the right, the most
+ * important first; one that would pass the card's left edge starts a row above. So two
+ * badges never overlap, however long their text. */
+export function placeBadges(badges, { left, right, top }) {
+  const placed = [];
+  let r = right, y = top;
+  for (const b of badges) {
+    if (r - b.w < left && r !== right) {
+      r = right;
+      y -= BADGE_H + BADGE_GAP;
+    }
+    placed.push({ ...b, x: r - b.w, y, h: BADGE_H });
+    r -= b.w + BADGE_GAP;
+  }
+  return placed;
 }
 
 export function utilColor(u) {
@@ -71,9 +89,11 @@ export function liveLine(kind, s, { util, sent } = {}) {
 
 /**
  * Paint every card. ctx is in model coordinates. view: {nodes: [{id, x, y}], zoom,
- * component(id), summary(c), live (null or {components, bottleneck, smooth}), problems}
+ * component(id), summary(c), live (null or {components, bottleneck, smooth}), problems}.
+ * Returns the badges painted, {id, text, x, y, w, h} in model coordinates.
  */
 export function drawDecorations(ctx, view) {
+  const painted = [];
   const { zoom } = view;
   const detail = zoom >= 0.45;
   const halfW = NODE_W / 2;
@@ -109,19 +129,15 @@ export function drawDecorations(ctx, view) {
         ctx.fill();
       }
     }
-    // badges along the top edge, right to left
-    let r = n.x + halfW - 6;
-    const top = n.y - halfH - 9;
-    if (down) {
-      r -= badge(ctx, "DOWN", r, top, "#dc2626") + 4;
-    } else if (s && (s.err_rps || 0) > 0.5) {
-      r -= badge(ctx, `${compact(s.err_rps)} err/s`, r, top, "#ea580c") + 4;
-    }
-    if (s && !down && c.kind !== "queue" && (s.queue || 0) > 0) {
-      r -= badge(ctx, `q ${compact(s.queue)}`, r, top, "#e0e7ff", "#3730a3") + 4;
-    }
-    if (view.live && view.live.bottleneck === n.id && !down) {
-      badge(ctx, "BOTTLENECK", n.x - halfW + 6 + measureBadge(ctx, "BOTTLENECK"), top, "#fef3c7", "#92400e");
+    const badges = [];
+    const add = (text, bg, fg = "#fff") => badges.push({ id: n.id, text, bg, fg, w: measureBadge(ctx, text) });
+    if (down) add("DOWN", "#dc2626");
+    else if (s && (s.err_rps || 0) > 0.5) add(`${compact(s.err_rps)} err/s`, "#ea580c");
+    if (s && !down && c.kind !== "queue" && (s.queue || 0) > 0) add(`q ${compact(s.queue)}`, "#e0e7ff", "#3730a3");
+    if (view.live && view.live.bottleneck === n.id && !down) add("BOTTLENECK", "#fef3c7", "#92400e");
+    for (const b of placeBadges(badges, { left: n.x - halfW + 6, right: n.x + halfW - 6, top: n.y - halfH - 9 })) {
+      badge(ctx, b);
+      painted.push({ id: b.id, text: b.text, x: b.x, y: b.y, w: b.w, h: b.h });
     }
     const problems = view.problems?.forComponent(n.id) || [];
     if (problems.length && !view.live) {
@@ -137,6 +153,7 @@ export function drawDecorations(ctx, view) {
       ctx.fillText("!", x, y + 0.5);
     }
   }
+  return painted;
 }
 
 function measureBadge(ctx, text) {

@@ -1,22 +1,15 @@
 // The live panel of the selected component or link while a run exists: its numbers now
-// next to the analytic prediction from the snapshot (utilisation 41% (theory 40%)), its
-// state, and buttons to fail/recover/slow it or cut/heal a link at the current time.
+// next to the analytic prediction (theory-rows.js: the same figure under one name and unit,
+// and why a side has none), what that prediction is for once a `set` changed the run's
+// parameters, its state, and buttons to fail/recover/slow it or cut/heal a link.
 
 import { h, clear } from "./dom.js";
 import { icon } from "./icons.js";
-import { compact, ms, num, percent, words } from "./format.js";
+import { compact, ms, num, percent } from "./format.js";
+import { componentRows, theoryBasis } from "./theory-rows.js";
 
 const REFRESH_MS = 250;
 const SLOW_FACTORS = [1, 2, 3, 5, 10];
-
-function formatTheory(key, v) {
-  if (typeof v !== "number") return String(v);
-  if (/_ms$/.test(key)) return ms(v);
-  if (/ratio|utilisation|probability/.test(key)) return percent(v, 1);
-  if (/_rps$/.test(key)) return `${compact(v)} rps`;
-  if (/_s$/.test(key)) return `${num(v)} s`;
-  return num(v);
-}
 
 export class Details {
   constructor(root, { bus, store, registry, player, toaster }) {
@@ -74,21 +67,27 @@ export class Details {
     }
     const pill = h("span", { class: "pill" });
     const head = h("header", { class: "details-head" },
-      h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), " Live"), pill);
+      h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), run.replay ? " Replay" : " Live"), pill);
     const body = h("tbody");
     const table = h("table", { class: "metrics", "data-testid": "live-metrics" },
       h("thead", {}, h("tr", {}, h("th", { text: "" }), h("th", { text: "now" }), h("th", { text: "theory" }))),
       body);
     const note = h("p", { class: "details-note" });
+    const basis = h("p", { class: "details-note theory-basis", "data-testid": "theory-basis", hidden: true });
     const actions = h("div", { class: "details-actions" });
-    this.root.append(head, table, note, actions);
+    this.root.append(head, basis, table, note, actions);
     const rows = new Map();
+    // the figures the design's view names for this component (a lesson is about them)
+    const watched = new Set(this.store.doc.view?.watch?.[id] || []);
     const row = (key, label) => {
       if (rows.has(key)) return rows.get(key);
       const now = h("td", { class: "num" });
       const theory = h("td", { class: "num theory" });
       const bar = h("div", { class: "mini-bar" }, h("i"), h("b"));
-      const tr = h("tr", { "data-metric": key }, h("th", { scope: "row" }, label, bar), now, theory);
+      const figure = key.replace(/^p:/, "");
+      const tr = h("tr", { "data-metric": key, "data-figure": figure, class: watched.has(figure) ? "watched" : null,
+                           title: watched.has(figure) ? "This lesson is about this figure" : null },
+        h("th", { scope: "row" }, label, bar), now, theory);
       bar.hidden = true;
       body.append(tr);
       const r = { tr, now, theory, bar };
@@ -103,53 +102,29 @@ export class Details {
       const slow = this.player.slowFactor(id);
       pill.textContent = s.up === false ? "Down" : slow !== 1 ? `Slowed ×${num(slow)}` : "Up";
       pill.className = `pill ${s.up === false ? "pill-danger" : slow !== 1 ? "pill-warn" : "pill-ok"}`;
-      const used = new Set(["model", "saturated", "error"]);
-      const show = (key, label, live, theory, fmt, bar = false) => {
-        if ((live === undefined || live === null) && (theory === undefined || theory === null)) return;
-        const rr = row(key, label);
-        rr.now.textContent = live === undefined || live === null ? "—" : fmt(live);
-        rr.theory.textContent = theory === undefined || theory === null ? "—" : fmt(theory);
-        if (bar) {
+      basis.textContent = theoryBasis(r, id);
+      basis.hidden = !basis.textContent;
+      const shown = new Set();
+      for (const f of componentRows(r, id, c.kind)) {
+        shown.add(f.key);
+        const rr = row(f.key, f.label);
+        rr.now.textContent = f.now === undefined || f.now === null ? "—" : f.fmt(f.now);
+        rr.now.title = f.nowWhy || "";
+        const noTheory = f.theory === undefined || f.theory === null;
+        rr.theory.textContent = noTheory ? "—" : f.fmt(f.theory);
+        rr.theory.title = noTheory ? f.theoryWhy || "No analytic prediction for this figure of this component." : "";
+        if (f.bar) {
           rr.bar.hidden = false;
           const [fill, mark] = rr.bar.children;
-          const v = typeof live === "number" ? live : 0;
+          const v = typeof f.now === "number" ? f.now : 0;
           fill.style.width = `${Math.min(100, v * 100)}%`;
           fill.style.background = v >= 0.9 ? "#dc2626" : v >= 0.7 ? "#f59e0b" : "#10b981";
-          mark.hidden = typeof theory !== "number";
-          if (typeof theory === "number") mark.style.left = `${Math.min(100, theory * 100)}%`;
+          mark.hidden = noTheory;
+          if (!noTheory) mark.style.left = `${Math.min(100, f.theory * 100)}%`;
         }
-      };
-      const take = (key) => { used.add(key); return pred[key]; };
-      if (s.util !== undefined || "utilisation" in pred) {
-        show("util", "Utilisation", r.smooth[id]?.util ?? s.util, take("utilisation"), (v) => percent(v), true);
       }
-      if (c.kind === "client") {
-        // a client receives nothing (its rps is 0): what it sends is on its links
-        const sent = Object.entries(r.links).filter(([k]) => k.startsWith(`${id}>`))
-          .reduce((sum, [, [rps]]) => sum + rps, 0);
-        show("rps", "Sent", sent, take("offered_rps"), (v) => `${compact(v)} rps`);
-      } else {
-        show("rps", "Arrivals", s.rps, take("offered_rps"), (v) => `${compact(v)} rps`);
-      }
-      if (s.queue !== undefined) show("queue", "Queue", s.queue, take("mean_queue"), (v) => num(v, 1));
-      show("wait", "Mean wait", undefined, take("mean_wait_ms"), ms);
-      const lat = take("latency_ms");
-      show("latency", "Mean latency", undefined, typeof lat === "object" && lat ? lat.mean : lat, ms);
-      show("in_flight", "In flight", s.in_flight, undefined, (v) => num(v, 0));
-      show("err", "Failures", s.err_rps, undefined, (v) => `${compact(v)}/s`);
-      show("hit", "Hit ratio", undefined, take("hit_ratio"), (v) => percent(v, 1));
-      show("entries", "Entries", s.entries, undefined, (v) => compact(v));
-      show("dirty", "Dirty", s.dirty, undefined, (v) => compact(v));
-      show("availability", "Availability", undefined, take("availability"), (v) => percent(v, v < 1 ? 2 : 0));
-      const split = take("per_target_rps");
-      if (split && typeof split === "object") {
-        const rr = row("split", "Split");
-        rr.now.textContent = "";
-        rr.theory.textContent = Object.entries(split).map(([k, v]) => `${k} ${compact(v)}`).join(" · ");
-      }
-      for (const [k, v] of Object.entries(pred)) {
-        if (used.has(k) || typeof v !== "number") continue;
-        show(`p:${k}`, words(k).replace(/ (ms|rps|s)$/, ""), undefined, v, (x) => formatTheory(k, x));
+      for (const [key, rr] of rows) {
+        if (!shown.has(key)) rr.now.textContent = rr.theory.textContent = "—";
       }
       const bits = [];
       if (pred.saturated) bits.push("Theory says this pool is saturated: its queue grows without bound.");
@@ -205,16 +180,22 @@ export class Details {
     const rps = h("td", { class: "num" });
     const err = h("td", { class: "num" });
     this.root.append(
-      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), " Live"), pill),
+      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), run.replay ? " Replay" : " Live"), pill),
       h("table", { class: "metrics" }, h("tbody", {},
         h("tr", {}, h("th", { scope: "row", text: "Requests" }), rps),
         h("tr", {}, h("th", { scope: "row", text: "Failed answers" }), err))));
     const actions = h("div", { class: "details-actions" });
     this.root.append(actions);
+    let wasCut = null;
     const update = () => {
       const r = this.player.run;
       if (!r) return;
       const cut = this.player.cutLinks().has(key);
+      if (cut !== wasCut) { // cut or healed from here, the context menu or a scheduled event
+        wasCut = cut;
+        actions.replaceChildren();
+        this.renderLinkActions(actions, spec, cut);
+      }
       const v = r.links[key];
       pill.textContent = cut ? "Cut" : "Connected";
       pill.className = `pill ${cut ? "pill-danger" : "pill-ok"}`;
@@ -223,21 +204,23 @@ export class Details {
     };
     this.update = update;
     update();
-    if (this.canControl()) {
-      const cut = this.player.cutLinks().has(key);
-      const target = [spec.from, spec.to];
-      actions.append(cut
-        ? h("button", { type: "button", class: "button button-small", "data-testid": "heal",
-                        onclick: () => this.player.command({ action: "heal", target }) }, icon("heal", { size: 14 }), "Heal link")
-        : h("button", { type: "button", class: "button button-small button-danger", "data-testid": "cut",
-                        onclick: () => this.player.command({ action: "partition", target }) }, icon("scissors", { size: 14 }), "Cut link"));
-    }
+  }
+
+  renderLinkActions(box, spec, cut) {
+    if (!this.canControl()) return;
+    const target = [spec.from, spec.to];
+    box.append(cut
+      ? h("button", { type: "button", class: "button button-small", "data-testid": "heal",
+                      onclick: () => this.player.command({ action: "heal", target }) }, icon("heal", { size: 14 }), "Heal link")
+      : h("button", { type: "button", class: "button button-small button-danger", "data-testid": "cut",
+                      onclick: () => this.player.command({ action: "partition", target }) }, icon("scissors", { size: 14 }), "Cut link"));
   }
 
   renderRun(run) {
     const rows = h("tbody");
     this.root.append(
-      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), " Live run")),
+      h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }),
+                                                 run.replay ? " Replay of a shared run" : " Live run")),
       h("table", { class: "metrics" }, rows),
       h("p", { class: "muted small", text: "Select a component to compare its numbers with queueing theory, or to fail, slow or recover it." }));
     const bottleneck = h("button", { type: "button", class: "link-button" });

@@ -59,7 +59,8 @@ async function boot() {
   };
   const render = () => {
     const phase = player.phase;
-    playText.textContent = LABELS[phase];
+    // paused at the run's end: play goes on past it (runbar.js says the same)
+    playText.textContent = player.finished ? "Play on" : LABELS[phase];
     playIcon.replaceChildren(icon(phase === "playing" ? "pause" : "play", { size: 15 }));
     play.disabled = phase === "starting" || !player.online;
     time.textContent = clock(player.run?.t ?? player.lastRun?.t ?? 0);

@@ -1,8 +1,10 @@
 // Form fields for the inspector and the scenario settings: number (with unit, range check
 // on every keystroke, commit on Enter/blur, Escape reverts), choice, toggle, text. A value
-// the validator would refuse is never committed; the message is shown under the field.
+// the validator would refuse is never committed; the message is shown under the field and
+// the field is listed in input-errors.js (the validity pill and Play read it).
 
 import { h } from "./dom.js";
+import { inputErrors } from "./input-errors.js";
 import { checkValue, parseNumber } from "./registry.js";
 import { bound, num, paramLabel, words } from "./format.js";
 
@@ -21,6 +23,7 @@ function shell({ name, label, help, testid, control, suffix, extra, required }) 
     h("div", { class: "field-control" }, control, suffix ? h("span", { class: "field-suffix", text: suffix }) : null, extra),
     helpEl, error);
   let local = "", server = "";
+  const labelText = typeof label === "string" ? label : name;
   const show = () => {
     const msg = local || server;
     error.textContent = msg;
@@ -30,7 +33,11 @@ function shell({ name, label, help, testid, control, suffix, extra, required }) 
   };
   return {
     el, error,
-    setLocal(msg) { local = msg; show(); },
+    setLocal(msg) {
+      local = msg;
+      show();
+      inputErrors.set(el, msg ? { label: labelText, message: msg, focus: () => control.focus() } : null);
+    },
     setServerError(msg) { server = msg || ""; show(); },
   };
 }

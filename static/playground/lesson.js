@@ -4,7 +4,18 @@
 // Nothing else is interpreted.
 
 import { h } from "./dom.js";
+import { words } from "./format.js";
 import { icon } from "./icons.js";
+
+/** The live panel's rows as a lesson's `view.watch` names them (details.js `data-figure`). */
+const FIGURE_NAMES = {
+  util: "utilisation", queue: "queue", rps: "arrivals", err: "failures", wait: "mean wait",
+  latency: "mean latency", p99: "latency p99", ok: "answered", errors: "error ratio",
+  split: "split per target", hit: "hit ratio", availability: "availability",
+  stale_read_ratio: "stale-read ratio", conflict_ratio: "conflict ratio", stale_reads: "stale reads",
+  refusals: "refusals", keys_per_target: "keys per target", keys_moved: "keys moved", lag: "lag",
+  role: "role", failover: "failover timeline", lost_writes: "lost writes", breaker: "breaker state",
+};
 
 const INLINE = /(\*\*[^*\n]+\*\*|`[^`\n]+`)/;
 
@@ -90,8 +101,32 @@ export class LessonPanel {
     }
     this.el.querySelector(".lesson-kind").textContent = this.isLesson() ? "Lesson" : "About this design";
     this.el.querySelector(".lesson-title").textContent = doc.name || "";
-    if (text === this.text) return;
-    this.text = text;
-    this.body.replaceChildren(...richText(text));
+    const watch = Object.entries(doc.view?.watch || {})
+      .filter(([id]) => doc.components.some((c) => c.id === id));
+    const key = `${text}\n${JSON.stringify(watch)}`;
+    if (key === this.text) return;
+    this.text = key;
+    const nodes = richText(text);
+    // right after the lesson's "Look at" list, where the reader is told what to look at
+    const at = nodes.findIndex((n) => n.tagName === "P" && n.textContent.trim() === "Look at");
+    const after = at >= 0 && nodes[at + 1]?.tagName === "UL" ? at + 2 : nodes.length;
+    nodes.splice(after, 0, ...this.watchList(doc, watch));
+    this.body.replaceChildren(...nodes);
+  }
+
+  /** The components and figures the lesson is about, each a button that selects the
+   * component (its live panel then shows those rows highlighted). */
+  watchList(doc, watch) {
+    if (!watch.length) return [];
+    const label = (id) => doc.components.find((c) => c.id === id)?.label || id;
+    return [
+      h("h3", { class: "lesson-watch-title", text: "Figures to watch" }),
+      h("p", { class: "lesson-watch-hint", text: "Play, then pick one: its live panel shows them beside theory." }),
+      h("ul", { class: "lesson-watch", "data-testid": "lesson-watch" }, watch.map(([id, figures]) => h("li", {},
+        h("button", { type: "button", class: "lesson-watch-item", "data-component": id,
+                      onclick: () => this.store.select({ components: [id] }) },
+          h("span", { class: "lesson-watch-name", text: label(id) }),
+          h("span", { class: "lesson-watch-figures", text: figures.map((f) => FIGURE_NAMES[f] || words(f)).join(", ") }))))),
+    ];
   }
 }

@@ -34,6 +34,7 @@ import { Toaster } from "./toast.js";
 import { GRID, emptyDocument, linkKey, normalize } from "./topology.js";
 import { exportDocument, loadDocument, pickDocument, prefs, runMemory, watchDocument } from "./persistence.js";
 import { plural } from "./format.js";
+import { inputErrors } from "./input-errors.js";
 
 const FIRST_EXAMPLE = "cache-in-front-of-database";
 
@@ -119,7 +120,19 @@ async function boot() {
   new Palette($(".palette"), { bus, registry, dropZone: $("#stage-canvas") });
   const inspector = new Inspector($("#inspector"), { bus, store, registry, player, validator, actions, connector, toaster });
   new Details($("#details"), { bus, store, registry, player, toaster });
-  const charts = new Charts($("#charts"));
+  const charts = new Charts($("#charts"), {
+    labelOf: (id) => store.doc.components.find((c) => c.id === id)?.label || id,
+    clients: () => store.doc.components.filter((c) => c.kind === "client").map((c) => c.id),
+  });
+  charts.setSelectionSource(() => [...store.selection.components]);
+  // A design's `view` (lessons have one): the charts it opens with, the components it is about.
+  const applyView = () => {
+    const view = store.doc.view || {};
+    const ids = new Set(store.doc.components.map((c) => c.id));
+    const compare = Array.isArray(view.compare) ? view.compare.filter((id) => ids.has(id)) : view.compare;
+    charts.setView({ compare: compare === "clients" || compare?.length ? compare : null });
+    canvas.setWatched(Object.keys(view.watch || {}).filter((id) => ids.has(id)));
+  };
   new CommandLog($("#timeline"), { bus, store, player, toaster });
   const contextMenu = new ContextMenu({ bus, store, registry, player, actions, connector, canvas });
   const help = new Help();
@@ -146,7 +159,7 @@ async function boot() {
     player.start(structuredClone(store.doc), { paused, assignment: page.assignment?.id });
   };
   const runbar = new RunBar($(".runbar"), {
-    bus, player, store, toaster,
+    bus, player, store, toaster, refuse: () => refuseRun(),
     onPlay: startRun,
     onStep: () => {
       stepAfterStart = true;
@@ -210,6 +223,7 @@ async function boot() {
     overlay.markDirty();
     renderDocChrome();
     if (player.phase === "ended" && cmd && !cmd.layoutOnly) player.stop();
+    if (cmd?.replaces) applyView();
     if (cmd?.replaces && !player.run) {
       // another design: the last run's charts, clock and timeline no longer apply
       player.lastRun = null;
@@ -242,20 +256,52 @@ async function boot() {
   bus.on("validation:pending", (pending) => {
     if (pending) validity.dataset.state = "pending";
   });
+  // the server's problems with the design, and values typed into a field and refused there
+  // (the design does not have them yet): both keep the design from being ready to run
+  let checked = null; // the validator's last answer, or "offline"
+  const renderValidity = () => {
+    const unsent = inputErrors.list();
+    if (checked === null) return;
+    if (checked === "offline" && !unsent.length) {
+      validity.dataset.state = "unknown";
+      validityText.textContent = "Not checked";
+      validity.title = "The validator could not be reached.";
+      return;
+    }
+    const lines = [...(checked === "offline" ? [] : checked.lines), ...unsent.map((e) => `${e.text} (not applied)`)];
+    const n = (checked === "offline" ? 0 : checked.count) + unsent.length;
+    const empty = !store.doc.components.length && !unsent.length;
+    validity.dataset.state = empty ? "empty" : n ? "invalid" : "valid";
+    validityText.textContent = empty ? "Empty design" : n ? plural(n, "problem") : "Ready to run";
+    validity.title = n ? lines.join("\n") : "The server's validator accepts this design.";
+  };
   bus.on("validation:changed", (problems) => {
     canvas.setProblems(problems);
     overlay.setProblems(problems);
-    const n = problems.count;
-    validity.dataset.state = !store.doc.components.length ? "empty" : n ? "invalid" : "valid";
-    validityText.textContent = !store.doc.components.length ? "Empty design" : n ? plural(n, "problem") : "Ready to run";
-    validity.title = n ? problems.lines.join("\n") : "The server's validator accepts this design.";
+    checked = problems;
+    renderValidity();
   });
   bus.on("validation:offline", () => {
-    validity.dataset.state = "unknown";
-    validityText.textContent = "Not checked";
-    validity.title = "The validator could not be reached.";
+    checked = "offline";
+    renderValidity();
   });
-  validity.addEventListener("click", () => store.clearSelection());
+  inputErrors.onChange(renderValidity);
+  // a panel drawn again (another selection) drops its fields and what was typed in them
+  bus.on("selection:changed", () => requestAnimationFrame(renderValidity));
+  validity.addEventListener("click", () => {
+    const unsent = inputErrors.list();
+    if (unsent.length) unsent[0].focus();
+    else store.clearSelection();
+  });
+  const refuseRun = () => {
+    const unsent = inputErrors.list();
+    if (!unsent.length) return false;
+    toaster.show({ title: "A field holds a value that was not applied", tone: "error", key: "run-error",
+                   message: "Correct it, or press Escape in it to keep the design's value, then press Play:",
+                   items: unsent.map((e) => e.text) });
+    unsent[0].focus();
+    return true;
+  };
 
   bus.on("palette:add", ({ kind, clientX, clientY }) => {
     const at = clientX !== undefined ? canvas.toModel(clientX, clientY) : null;
@@ -302,7 +348,7 @@ async function boot() {
     overlay.setRunLinks(run.edgeIds);
     if (reset || fresh) charts.clear();
     charts.setWarmup(run.scenario?.warmup_s || 0);
-    charts.push(run.t, frame?.summary);
+    charts.push(run.t, frame?.summary, run.components);
     overlay.addDots(frame?.dots || []);
     pushLive();
     if (fresh && stepAfterStart) {
@@ -311,13 +357,16 @@ async function boot() {
     }
   });
   let chartT = 0;
-  bus.on("run:frame", ({ run, frame }) => {
-    if (run.t < chartT - 1e-9) { // a replay went back in time: its charts start again
+  bus.on("run:frame", ({ run, frame, history }) => {
+    if (history) { // a replay's seek got there: its charts show the run up to here
       charts.clear();
-      overlay.clearDots();
+      for (const [t, summary] of history) charts.push(t, summary);
+    } else if (run.t < chartT - 1e-9) { // a replay is on its way back in time
+      charts.clear();
     }
+    if (run.t < chartT - 1e-9) overlay.clearDots();
     chartT = run.t;
-    charts.push(run.t, frame.summary);
+    charts.push(run.t, frame.summary, run.components);
     overlay.addDots(frame.dots || []);
     pushLive();
   });
@@ -332,6 +381,9 @@ async function boot() {
     }
   });
   bus.on("run:ended", ({ reason, run }) => {
+    // the clock is back at 0 (runbar.js), where the next run starts: so are the charts
+    charts.clear();
+    chartT = 0;
     const why = { stopped: "Run stopped", idle: "Run closed: nobody was watching", error: "The run failed on the server",
                   left: "You stopped watching the run (it goes on for the others)",
                   lost: "The run was lost: the server restarted without it; press Play to start again" }[reason] || "Run ended";
@@ -535,6 +587,7 @@ async function boot() {
 
   // -- start ---------------------------------------------------------------------------
   store.reset(await firstDocument(toaster, designs));
+  applyView();
   watchDocument(bus, store, (doc) => designs.saver.keep(doc));
   renderDocChrome();
   designs.start();
@@ -547,6 +600,7 @@ async function boot() {
     bus.on("run:snapshot", ({ run, fresh }) => {
       if (!fresh || !run.scenario) return;
       store.reset(normalize(run.scenario).doc);
+      applyView();
       canvas.sync();
       requestAnimationFrame(() => canvas.fit());
     });
@@ -559,7 +613,7 @@ async function boot() {
   // design and run as it left them; the socket may have been closed meanwhile.
   window.addEventListener("pageshow", (e) => { if (e.persisted) player.resume(); });
 
-  window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus });
+  window.playground = Object.freeze({ store, cy: canvas.cy, player, registry, canvas, overlay, bus, charts });
   document.body.classList.add("ready");
 }
 

@@ -15,6 +15,7 @@ export class Overlay {
     this.stats = stats;
     this.live = null;
     this.problems = null;
+    this.badges = []; // the badges painted last, {id, text, x, y, w, h} (browser tests read it)
     this.canvas = document.createElement("canvas");
     this.canvas.className = "overlay-canvas";
     this.canvas.setAttribute("aria-hidden", "true");
@@ -146,7 +147,7 @@ export class Overlay {
       if (p.x < ext.x1 - 120 || p.x > ext.x2 + 120 || p.y < ext.y1 - 60 || p.y > ext.y2 + 60) return;
       nodes.push({ id: n.id(), x: p.x, y: p.y });
     });
-    drawDecorations(ctx, {
+    this.badges = drawDecorations(ctx, {
       nodes, zoom,
       component: (id) => this.byId().get(id),
       summary: (c) => this.registry.summary(c),

@@ -1,6 +1,7 @@
 // The palette: every kind from the registry, grouped, with its icon and one-line help.
 // Drag an item onto the canvas to add it there; click it (or Enter) to add it at the
-// centre of the view. Emits "palette:add" {kind, clientX?, clientY?}.
+// centre of the view; the arrow keys move between the items. Emits "palette:add" {kind,
+// clientX?, clientY?}.
 
 import { h, clear } from "./dom.js";
 import { kindTile } from "./icons.js";
@@ -15,6 +16,21 @@ export class Palette {
     this.dropZone = dropZone;
     this.drag = null;
     this.render();
+    root.querySelector(".palette-groups").addEventListener("keydown", (e) => this.keydown(e));
+  }
+
+  /** Arrow keys move between the items (they would scroll the list), Home and End go to
+   * the first and the last; Tab still leaves the palette item by item. */
+  keydown(e) {
+    const items = [...this.root.querySelectorAll(".palette-item")];
+    const i = items.indexOf(document.activeElement);
+    if (i < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
+    const to = { ArrowDown: i + 1, ArrowRight: i + 1, ArrowUp: i - 1, ArrowLeft: i - 1,
+                 Home: 0, End: items.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    items[Math.max(0, Math.min(items.length - 1, to))].focus();
   }
 
   render() {

@@ -3,7 +3,7 @@
 // the next snapshot); keeps the live state the views draw. Emits on the bus:
 //   conn:changed {state: "connecting"|"online"|"offline", retryIn, latency}
 //   run:changed  (phase, status or run replaced)   run:snapshot {run, reset}
-//   run:frame {run, frame}   run:command {command}   run:predictions {run}
+//   run:frame {run, frame, history}   run:command {command}   run:predictions {run}
 //   run:ended {reason}   server:error {msg}
 //   server:notice {message} (a run moved to another worker; the service is away a moment)
 
@@ -141,6 +141,15 @@ export class Player {
     if (!this.run) return "idle";
     if (this.run.status?.ended) return "ended";
     return this.run.status?.playing ? "playing" : "paused";
+  }
+
+  /** Paused where the run was meant to stop: a live run at its duration (it can play on
+   * past it), a replay at the end of the recording. */
+  get finished() {
+    const run = this.run;
+    if (!run || this.phase !== "paused") return false;
+    const end = run.replay?.until_s ?? run.status?.duration_s ?? run.scenario?.duration_s;
+    return typeof end === "number" && Math.abs(run.t - end) < 0.05;
   }
 
   get live() {
@@ -331,6 +340,7 @@ export class Player {
       return;
     }
     const f = msg.frame || {};
+    const wasFinished = this.finished;
     // a new object per frame: the views hold the previous one until they redraw, so a
     // card never shows this frame's component numbers next to last frame's link rates
     run.components = msg.full ? {} : { ...run.components };
@@ -350,8 +360,9 @@ export class Player {
     this.stats.framesApplied += 1;
     this.stats.lastT = run.t;
     this.stats.lastSeq = run.seq;
-    this.bus.emit("run:frame", { run, frame: f });
-    if (run.status?.playing !== wasPlaying || run.status?.ended !== wasEnded) {
+    // after a seek: the run's summaries before this time, for the charts (docs/protocol.md)
+    this.bus.emit("run:frame", { run, frame: f, history: msg.history || null });
+    if (run.status?.playing !== wasPlaying || run.status?.ended !== wasEnded || this.finished !== wasFinished) {
       this.bus.emit("run:changed", this.view());
     }
   }
@@ -445,13 +456,23 @@ export class Player {
   }
 
   // -- what the views draw -------------------------------------------------------------
-  /** Links cut at the current time: scenario events and live commands, in time order. */
+  /** Scenario events and commands in effect now, in time order: the one source of what is
+   * cut, slowed or set, for every view (details, context menu, cards). A live run's logged
+   * commands are in effect as soon as they are logged (the server applied them at its own
+   * time, which may be ahead of the last frame's); a replay knows its commands up front and
+   * they count from their time on. */
+  inEffect(run = this.run) {
+    if (!run) return [];
+    const done = (e) => e.at_s <= run.t + 1e-9;
+    return [...(run.scenario?.events || []).filter(done), ...run.commands.filter((c) => !run.replay || done(c))]
+      .sort((a, b) => a.at_s - b.at_s);
+  }
+
+  /** Links cut now: scenario events and commands, in time order. */
   cutLinks(run = this.run) {
     const cut = new Set();
     if (!run) return cut;
-    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
-      .filter((e) => e.action === "partition" || e.action === "heal")
-      .sort((a, b) => a.at_s - b.at_s);
+    const events = this.inEffect(run).filter((e) => e.action === "partition" || e.action === "heal");
     for (const e of events) {
       const key = `${e.target[0]}>${e.target[1]}`;
       if (e.action === "partition") cut.add(key);
@@ -464,8 +485,7 @@ export class Player {
   slowFactor(id, run = this.run) {
     if (!run) return 1;
     let factor = 1;
-    const events = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
-      .filter((e) => e.action === "slow" && e.target === id).sort((a, b) => a.at_s - b.at_s);
+    const events = this.inEffect(run).filter((e) => e.action === "slow" && e.target === id);
     for (const e of events) factor = e.params?.factor ?? 1;
     return factor;
   }
@@ -476,8 +496,7 @@ export class Player {
     const c = run.scenario?.components?.find((x) => x.id === id);
     if (!c) return null;
     const params = { ...(c.params || {}) };
-    const sets = [...(run.scenario?.events || []).filter((e) => e.at_s <= run.t), ...run.commands.filter((c) => c.at_s <= run.t)]
-      .filter((e) => e.action === "set" && e.target === id).sort((a, b) => a.at_s - b.at_s);
+    const sets = this.inEffect(run).filter((e) => e.action === "set" && e.target === id);
     for (const e of sets) Object.assign(params, e.params || {});
     return params;
   }

@@ -2,13 +2,15 @@
 // reset, stop, the simulated clock and the connection status. Reads the player's phase;
 // sends what a person asks for.
 
+import { h } from "./dom.js";
 import { clock, shortClock } from "./format.js";
 
 export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
 
 export class RunBar {
-  constructor(root, { bus, player, store, onPlay, onStep, toaster }) {
-    Object.assign(this, { root, bus, player, store, onPlay, onStep, toaster });
+  /** refuse(): true when the run must not start or go on (it told the person why). */
+  constructor(root, { bus, player, store, onPlay, onStep, toaster, refuse = () => false }) {
+    Object.assign(this, { root, bus, player, store, onPlay, onStep, toaster, refuse });
     const q = (id) => root.querySelector(`[data-testid="${id}"]`) || document.querySelector(`[data-testid="${id}"]`);
     this.el = {
       play: q("play"), pause: q("pause"), step: q("step"), reset: q("reset"), stop: q("stop"),
@@ -57,9 +59,12 @@ export class RunBar {
   }
 
   play() {
-    if (this.watching()) return;
+    if (this.watching() || this.refuse()) return;
     const phase = this.player.phase;
-    if (phase === "paused") this.player.control("play");
+    if (phase === "paused" && this.player.finished && this.player.run.replay) {
+      this.player.seek(0); // a replay ends where the recording does: play it again from 0
+      this.player.control("play");
+    } else if (phase === "paused") this.player.control("play");
     else if (phase === "idle" || phase === "ended") this.onPlay({ paused: false });
   }
 
@@ -76,6 +81,7 @@ export class RunBar {
   step() {
     if (this.watching()) return;
     const phase = this.player.phase;
+    if (phase !== "playing" && this.refuse()) return;
     if (phase === "paused") this.player.control("step");
     else if (phase === "playing") this.player.control("pause");
     else if (phase === "idle" || phase === "ended") this.onStep();
@@ -106,20 +112,24 @@ export class RunBar {
     el.reset.disabled = !online || !owner || !["playing", "paused", "ended"].includes(phase);
     el.stop.disabled = !["playing", "paused", "ended", "starting"].includes(phase);
     el.speed.disabled = !owner;
-    el.play.querySelector(".button-text").textContent = phase === "paused" ? "Resume" : phase === "ended" ? "Play again" : "Play";
-    el.play.setAttribute("aria-label", el.play.querySelector(".button-text").textContent);
     const run = player.run;
+    const finished = player.finished;
+    el.play.querySelector(".button-text").textContent = finished ? (run.replay ? "Play again" : "Play on")
+      : phase === "paused" ? "Resume" : phase === "ended" ? "Play again" : "Play";
+    el.play.setAttribute("aria-label", el.play.querySelector(".button-text").textContent);
+    el.play.title = finished && !run.replay ? "The run reached its duration: play on past it (Space)"
+      : finished ? "Play the recording again from 0 (Space)" : "Play (Space)";
     if (run?.status?.speed !== undefined && Number(el.speed.value) !== run.status.speed) {
       el.speed.value = String(run.status.speed);
       player.speed = run.status.speed;
     }
     this.tick(run);
     const labels = { idle: "Ready", starting: "Starting…", playing: "Running", paused: "Paused", ended: "Finished" };
-    let text = labels[phase];
+    let text = finished ? "Finished" : labels[phase];
     if (run?.status?.behind && phase === "playing") text = "Running · behind";
     if (run && !run.owner) text += " · watching";
     el.state.textContent = text;
-    el.state.dataset.phase = phase;
+    el.state.dataset.phase = finished ? "finished" : phase;
     el.state.title = run?.status?.behind ? "The server cannot keep up with this speed; the clock runs slower than asked." : "";
     document.body.dataset.phase = phase;
     this.renderTotal();
@@ -131,8 +141,9 @@ export class RunBar {
     this.el.total.textContent = `/ ${shortClock(d || 0)}`;
   }
 
+  /** The run's time; no run (stopped, ended, never started): 0, where the next one starts. */
   tick(run) {
-    this.el.clock.textContent = clock(run ? run.t : this.player.lastRun?.t ?? 0);
+    this.el.clock.textContent = clock(run ? run.t : 0);
     this.el.clock.dataset.t = String(run ? run.t : 0);
   }
 
@@ -140,16 +151,20 @@ export class RunBar {
     const { el } = this;
     el.conn.dataset.state = state;
     clearInterval(this.countdown);
+    // "Offline" and, where the bar has room, when it tries again (base.css .conn-retry)
     const text = () => {
-      if (state === "online") return "Connected";
-      if (state === "connecting") return "Connecting…";
+      if (state === "online") return ["Connected"];
+      if (state === "connecting") return ["Connecting…"];
       const left = Math.max(0, Math.ceil((this.player.retryAt - Date.now()) / 1000));
-      return left ? `Offline · retry in ${left} s` : "Offline · retrying";
+      return ["Offline", left ? ` · retry in ${left} s` : " · retrying"];
     };
-    el.connText.textContent = text();
-    if (state === "offline") {
-      this.countdown = setInterval(() => { el.connText.textContent = text(); }, 500);
-    }
+    const show = () => {
+      const [word, retry] = text();
+      el.connText.textContent = word;
+      if (retry) el.connText.append(h("span", { class: "conn-retry", text: retry }));
+    };
+    show();
+    if (state === "offline") this.countdown = setInterval(show, 500);
     el.conn.title = state === "online"
       ? `Connected to the simulation server${latency !== null && latency !== undefined ? ` (round trip ${latency} ms)` : ""}`
       : state === "offline" ? "Not connected: click to retry now" : "Connecting to the simulation server";

@@ -65,7 +65,9 @@ export class ScenarioPanel {
       this.fields.set(spec.name, field);
       timing.append(field.el);
     }
-    root.append(main, timing, this.eventsSection(locked));
+    this.events = this.eventsSection(locked);
+    this.eventsKey = this.eventsSignature();
+    root.append(main, timing, this.events);
     if (locked) {
       root.append(h("p", { class: "muted small", text: "Run settings and scheduled events are fixed while a run plays." }));
     }
@@ -140,10 +142,25 @@ export class ScenarioPanel {
       error);
   }
 
+  /** What the events section shows: the events, and the targets its form offers. */
+  eventsSignature() {
+    const doc = this.store.doc;
+    return JSON.stringify([doc.events || [], doc.components.map((c) => [c.id, c.label]),
+                           doc.links.map((l) => [l.from, l.to]), this.store.locked]);
+  }
+
   refresh() {
     const doc = this.store.doc;
     if (this.subtitle) this.subtitle.textContent = `${plural(doc.components.length, "component")} · ${plural(doc.links.length, "link")}`;
     for (const [name, field] of this.fields) field.setValue(doc[name] ?? (name === "description" ? "" : undefined));
+    // an import, an undo or the form itself changed the events: the list shows the design's
+    const key = this.eventsSignature();
+    if (this.events?.isConnected && key !== this.eventsKey) {
+      const next = this.eventsSection(this.store.locked);
+      this.events.replaceWith(next);
+      this.events = next;
+      this.eventsKey = key;
+    }
   }
 
   showProblems(problems) {

@@ -130,6 +130,17 @@ export function normalize(input) {
   if (input.format !== undefined && input.format !== FORMAT) {
     throw new Error(`unknown format '${String(input.format)}' (expected ${FORMAT})`);
   }
+  // anything else JSON would otherwise pass as an empty design
+  if (input.format === undefined && !Array.isArray(input.components)) {
+    const keys = Object.keys(input).slice(0, 5).map((k) => `'${k}'`).join(", ");
+    throw new Error(`the file is not a scenario: it has no "format": "${FORMAT}" and no list of `
+      + `components (${keys ? `its keys: ${keys}` : "it is an empty object"})`);
+  }
+  for (const key of ["components", "links", "events"]) {
+    if (input[key] !== undefined && !Array.isArray(input[key])) {
+      throw new Error(`the file is not a scenario: its "${key}" is not a list`);
+    }
+  }
   const doc = structuredClone(input);
   doc.format = FORMAT;
   if (typeof doc.name !== "string" || !doc.name) doc.name = "Untitled design";

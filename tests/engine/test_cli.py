@@ -247,3 +247,22 @@ def test_kinds_prints_the_registry():
                 assert (got["minimum"], got["maximum"]) == (p.minimum, p.maximum)
             if p.type == "choice":
                 assert got["choices"] == list(p.choices) and got["default"] in got["choices"]
+
+
+def test_series_adds_the_live_figures_second_by_second():
+    """--series: the report plus each second's frame figures in columns, for a notebook;
+    taking them only observes the run (the report is the plain one)."""
+    path = ROOT / "docs/examples/topic-consumer-groups.json"
+    result = cli("run", str(path), "--series", "--seed", "4", "--duration", "30")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    series = report.pop("series")
+    assert series["t"] == [float(t) for t in range(1, 31)]
+    plain = json.loads(cli("run", str(path), "--json", "--seed", "4", "--duration",
+                           "30").stdout)
+    assert without_wall(report) == without_wall(plain)
+    columns = series["components"]["events"]
+    assert all(len(values) == 30 for values in columns.values())
+    assert max(columns["lag.analytics"]) > 100  # the slow group falls behind
+    assert series["summary"]["ok_rps"][-1] > 0
+    assert series["components"]["orders"]["latency_ms"][5] is None  # warm-up: 20 s

@@ -1,6 +1,6 @@
 """The edge kinds (dns, cdn, reverse_proxy, rate_limiter, waf) against their formulas.
 
-Expected values come from simulations.queueing or from the derivation in the comment beside
+Expected values come from simulations.theory or from the derivation in the comment beside
 each test; tolerances are about 4 standard deviations of the simulated estimate (binomial
 where a share is counted, measured over 12 seeds where it is not) plus the model's known
 bias, each stated with its reason. Seeds are fixed; any other seed should pass too.
@@ -13,7 +13,7 @@ import math
 import pytest
 
 from simulations import ScenarioError, Simulation, run, validate
-from simulations import queueing as qt
+from simulations import theory as qt
 from tests.engine.scenarios import chain, component, document, link
 from tests.engine.test_properties import check_conservation, check_report
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from simulations import Simulation, validate
-from simulations import queueing as qt
+from simulations import theory as qt
 from simulations.components.sharding import ShardMap
 from simulations.distributions import key_bucket
 

@@ -288,3 +288,21 @@ def test_time_average_empty_window_and_initial_value():
     ta = TimeAverage(start=5.0, value=3.0)
     assert ta.mean(5.0) == 0.0
     assert ta.mean(7.0) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("kind", DISTRIBUTIONS)
+def test_minus_holds_what_was_recorded_since_a_copy(kind):
+    """The values since a copy (a live block of latencies): count and sum exact, every
+    quantile within 1% of the order statistic of those values alone."""
+    first, later = sample(kind)[:2000], sample(kind)[2000:]
+    h = histogram_of(first)
+    before = h.copy()
+    for x in later:
+        h.record(x)
+    since = h.minus(before)
+    assert since.count == len(later)
+    assert math.isclose(since.sum, math.fsum(later), rel_tol=1e-9)
+    s = sorted(later)
+    for q in QS:
+        assert_close(since.quantile(q), exact_quantile(s, q), what=(kind, q))
+    assert not h.minus(h.copy())

@@ -1,5 +1,5 @@
 """Tests for simulations.predict: fixed designs whose expected values are derived here from
-the formulas in simulations.queueing (or by hand), never copied from a run."""
+the formulas in simulations.theory (or by hand), never copied from a run."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import math
 
 import pytest
 
-from simulations import predict as pr
-from simulations import queueing as qt
+from simulations import theory as qt
 from simulations.predict import predict
 from simulations.scenario import validate
 
@@ -295,7 +294,7 @@ def test_writes_reach_the_primary_and_reads_the_replica():
 def test_stale_reads_with_constant_lag_match_stale_read_ratio():
     parts = run(*replica_design(100, 50, "constant"))["components"]
     p = [0.01] * 100
-    expected = qt.stale_read_ratio(p, [40 * x for x in p], 0.050, "constant")
+    expected = qt.stale_read_ratio_per_key(p, [40 * x for x in p], 0.050, "constant")
     assert parts["r"]["stale_read_ratio"] == pytest.approx(expected, rel=1e-3)
 
 
@@ -307,8 +306,9 @@ def test_stale_reads_of_one_key_with_exponential_lag_match_the_in_order_formula(
 
 def test_stale_reads_of_rarely_written_keys_tend_to_independent_lags():
     """Little in flight at once (W L small): each write is delayed by its own lag only."""
-    ratio = pr.stale_read_ratio([0.25] * 4, [0.001] * 4, 1.0, "exponential")
-    expected = qt.stale_read_ratio([0.25] * 4, [0.001] * 4, 1.0, "exponential", in_order=False)
+    ratio = qt.stale_read_ratio_shared_log([0.25] * 4, [0.001] * 4, 1.0, "exponential")
+    expected = qt.stale_read_ratio_per_key([0.25] * 4, [0.001] * 4, 1.0, "exponential",
+                                           in_order=False)
     assert ratio == pytest.approx(expected, rel=0.01)
 
 
@@ -326,9 +326,9 @@ def test_apply_delay_of_exponential_lags_in_commit_order():
     a, lag = 2.0, 0.1
     ein = sum((-1) ** (k + 1) * a**k / (k * math.factorial(k)) for k in range(1, 40))
     mean = lag * (ein + (1 - math.exp(-a)) / a)
-    delays = pr.apply_delays(a / lag, lag, "exponential", n=4000)
+    delays = qt.apply_delays(a / lag, lag, "exponential", n=4000)
     assert sum(delays) / len(delays) == pytest.approx(mean, rel=2e-3)
-    assert pr.apply_delays(5.0, lag, "constant") == [lag]
+    assert qt.apply_delays(5.0, lag, "constant") == [lag]
 
 
 # --- saturation ----------------------------------------------------------------------------

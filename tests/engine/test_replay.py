@@ -118,6 +118,31 @@ def test_frames_do_not_depend_on_how_the_run_was_sliced(straight):
         assert frame == straight[20.0], slices[:3]
 
 
+def test_history_after_a_seek_is_the_run_up_to_there(straight):
+    """The summaries a seek's keyframe carries back (the charts' window) are those of a
+    run played straight, however the replay got there, and none is missing."""
+    played = Simulation(design(), seed=SEED, dots_per_s=DOTS_PER_S)
+    want = {}
+    for n in range(1, 91):  # straight to 45 s: the summary every half second
+        for cmd in [c for c in COMMANDS if (n - 1) * 0.5 < c["at_s"] <= n * 0.5]:
+            played.advance(cmd["at_s"])
+            played.apply({k: cmd[k] for k in ("action", "target", "params")})
+        played.advance(n * 0.5)
+        want[n * 0.5] = played.live_summary()
+    replayer = Replayer(design(), SEED, COMMANDS, UNTIL, dots_per_s=DOTS_PER_S)
+    # forward in slices of a few ms of wall time (as the server does), back to a
+    # checkpoint, forward again in one go
+    for t, budget in ((45.0, 0.002), (20.0, None), (45.0, None)):
+        while not replayer.advance(replayer.rewind(t), budget):
+            pass
+        history = replayer.history(t, 15.0)
+        times = [n * 0.5 for n in range(int(2 * (t - 15)), int(2 * t) + 1)]
+        assert [at for at, _ in history] == times
+        for at, summary in history:
+            assert summary == want[at], f"summary at {at} s after a seek to {t} s"
+    assert replayer.history(45.0, 100.0)[0][0] == 0.5  # never before the run's start
+
+
 def test_checkpoints_are_bounded_in_number_and_bytes(straight):
     many = Replayer(design(), SEED, COMMANDS, UNTIL, every_s=1, max_checkpoints=6)
     many.advance(UNTIL)

@@ -1,4 +1,4 @@
-"""The simulator against queueing theory: every expected value comes from simulations.queueing.
+"""The simulator against queueing theory: every expected value comes from simulations.theory.
 
 Tolerances are at least 4 standard deviations of the simulated estimate. Each "sd" below is
 the root-mean-square relative error of the estimate exactly as the test computes it (same run
@@ -17,7 +17,7 @@ from functools import cache
 import pytest
 
 from simulations import Simulation, run
-from simulations import queueing as qt
+from simulations import theory as qt
 from tests.engine.scenarios import balanced, chain, component, document, link
 
 SEEDS = (11, 12, 13, 14)
@@ -369,7 +369,7 @@ def test_async_replica_stale_reads(lag_dist, rate, keys, seconds):
                  seed=SEEDS[0])
     replica = report["components"]["replica"]
     w = rate * (1 - read_ratio) / keys
-    expected = qt.stale_read_ratio([1 / keys] * keys, [w] * keys, lag_ms / 1000, lag_dist)
+    expected = qt.stale_read_ratio_per_key([1 / keys] * keys, [w] * keys, lag_ms / 1000, lag_dist)
     assert replica["stale_reads"] / replica["reads"] == pytest.approx(expected, rel=0.05)
     # An async write is answered after the primary's own work only.
     assert report["components"]["primary"]["latency_ms"]["mean"] == pytest.approx(1.0, abs=0.01)

@@ -1,6 +1,6 @@
 """Topics (simulations/components/topic.py): partitions, consumer groups, retention, failure.
 
-Expected lags come from queueing.mg1 / M/M/1 at each partition's rate, which follows from the
+Expected lags come from theory.mg1 / M/M/1 at each partition's rate, which follows from the
 key hash (`key_bucket`) and the client's uniform keys. Tolerances are about 4 standard
 deviations of the simulated estimate, measured over 10 seeds before the test was written
 (each comment gives the numbers). The file runs in about 30 s.
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from simulations import ScenarioError, Simulation, run, validate
-from simulations import queueing as qt
+from simulations import theory as qt
 from simulations.distributions import key_bucket
 from tests.engine.scenarios import chain, component, document, link, plain_python_only
 

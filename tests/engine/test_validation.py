@@ -943,3 +943,33 @@ def test_validation_is_pure():
         validate(set_at(doc, "duration_s", -1))
     set_at(doc, "duration_s", 5)
     assert doc == before
+
+
+# --- view: how the editor first shows a design (docs/scenario-format.md) ------------------
+
+def test_a_view_is_kept_and_ignored_by_the_engine():
+    doc = contract_example()
+    ids = [c["id"] for c in doc["components"]]
+    view = {"compare": "clients", "watch": {ids[1]: ["util", "queue"], "gone": ["hit"]}}
+    scenario = validate({**doc, "view": view})
+    assert scenario.to_document()["view"] == view  # a deleted component's entry is no error
+    assert validate({**doc, "view": {"compare": ids[1:3]}}).to_document()["view"] == \
+        {"compare": ids[1:3], "watch": {}}
+    plain = Simulation(doc, seed=1)
+    plain.advance(5)
+    viewed = Simulation({**doc, "view": view}, seed=1)
+    viewed.advance(5)
+    assert viewed.frame() == plain.frame()
+
+
+@pytest.mark.parametrize("view, fragment", [
+    ({"compare": "everything"}, "view.compare"),
+    ({"compare": []}, "view.compare"),
+    ({"watch": {"app": []}}, "view.watch.app"),
+    ({"watch": {"app": ["util"] * 9}}, "view.watch.app"),
+    ({"colour": "red"}, "view.colour: unknown key"),
+])
+def test_a_wrong_view_is_rejected(view, fragment):
+    with pytest.raises(ScenarioError) as err:
+        validate({**contract_example(), "view": view})
+    assert any(fragment in e for e in err.value.errors), err.value.errors

@@ -73,6 +73,19 @@ async def test_seek_back_and_forth_gives_the_frames_of_the_recorded_run(run_link
     await comm.disconnect()
 
 
+async def test_a_seek_brings_the_summaries_before_it_for_the_charts(run_link):
+    comm = await connect()
+    snap = await replay(comm, run_link, paused=True)
+    run_id = snap["run_id"]
+    for t in (12.0, 4.0):  # forward from 0, then back to a checkpoint
+        history = (await seek(comm, run_id, t))["history"]
+        assert [at for at, _ in history] == [k * 0.5 for k in range(1, int(2 * t) + 1)]
+        direct = Replayer(DESIGN, 5, COMMANDS, UNTIL, dots_per_s=DOTS_PER_S)
+        direct.advance(t)
+        assert history[-1][1] == direct.frame()["summary"]
+    await comm.disconnect()
+
+
 async def test_a_replay_refuses_commands(run_link):
     comm = await connect()
     snap = await replay(comm, run_link, paused=True)

@@ -225,6 +225,37 @@ async def test_the_scheduler_serves_the_lightest_run_first_and_skips_cancelled_j
     assert done == ["light", "heavy"]
 
 
+async def test_simulation_yields_to_an_overloaded_event_loop():
+    """While the event loop runs late (more sockets and requests than its part of the
+    process), simulation's share of wall time shrinks; it grows back once the loop keeps
+    time."""
+    from playground import simscheduler
+
+    sched = simscheduler.SimScheduler()
+    await sched.run(lambda: None)  # the scheduler now watches this loop
+    for _ in range(10):
+        time.sleep(0.05)  # the loop is busy: its timers fire late
+        await asyncio.sleep(simscheduler.PROBE_S * 2)
+    assert sched.share < simscheduler.SHARE / 2  # (on-time probes between blocks add back)
+    assert sched.budget(object(), 1.0) == pytest.approx(sched.share)
+    for _ in range(200):
+        sched.observe_lateness(0.0)
+    assert sched.share == simscheduler.SHARE
+
+
+async def test_a_long_job_does_not_stop_every_run_for_long():
+    """A job that cannot be sliced (building a heavy run) is followed by a rest of at most a
+    frame, not one in proportion to it: at a share of 15%, 0.3 s of building would stop
+    every run's frames for 1.7 s."""
+    from playground import simscheduler
+
+    sched = simscheduler.SimScheduler(share=simscheduler.MIN_SHARE)
+    await sched.run(time.sleep, 0.3)
+    ended = time.perf_counter()
+    started = await sched.run(time.perf_counter, who=object())
+    assert started - ended < simscheduler.MAX_REST_S + 0.25
+
+
 async def test_a_takeovers_re_simulation_is_sliced_and_lands_on_the_same_frame(monkeypatch):
     """A worker taking a run over re-simulates it in slices, turns on the simulation
     thread between which the worker's other runs and its lease renewals go on, to the very

@@ -78,6 +78,19 @@ def test_twisted_asks_for_the_declared_length_before_any_of_the_body():
 
 
 @override_settings(PLAYGROUND_HTTP_MAX_BODY_BYTES=1000)
+def test_a_refused_body_opens_no_temporary_file(monkeypatch):
+    """Twisted stores a body over 100 kB in a temporary file: refusing one must not cost
+    a file (bench/abuse.py's uploads are refused hundreds of times a second)."""
+    opened = []
+    monkeypatch.setattr(http.tempfile, "TemporaryFile", lambda *a, **k: opened.append(a))
+    conn, transport = channel()
+    conn.dataReceived(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n"
+                      + b"x" * 5000)
+    assert transport.value() == http_bodies.refusal(1000)
+    assert opened == []
+
+
+@override_settings(PLAYGROUND_HTTP_MAX_BODY_BYTES=1000)
 def test_twisted_hands_a_chunked_body_over_as_it_is_decoded():
     conn, transport = channel()
     chunks = b"".join(b"12c\r\n" + b"x" * 300 + b"\r\n" for _ in range(10))  # 3000 bytes

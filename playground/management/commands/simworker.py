@@ -9,7 +9,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from playground import monitoring
+from playground import collector, monitoring
 from playground.simworker import SimWorker
 
 
@@ -31,6 +31,7 @@ class Command(BaseCommand):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         monitoring.serve_if_asked(options)
         worker = SimWorker(max_runs, name)
+        collector.settle()
         self.stdout.write(f"simworker {worker.id}: at most {max_runs} runs")
         asyncio.run(_serve(worker))
 

@@ -1,4 +1,4 @@
-"""Tests for simulations.queueing: textbook values, limits, cross-checks and Monte-Carlo checks.
+"""Tests for simulations.theory: textbook values, limits, cross-checks and Monte-Carlo checks.
 
 The Monte-Carlo tests use plain ``random`` with fixed seeds and compare with
 3 standard errors (batch means where samples are autocorrelated).
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulations import queueing as qt
+from simulations import theory as qt
 
 # --------------------------------------------------------------------------
 # Independent reference implementations (direct textbook sums)
@@ -132,12 +132,6 @@ def test_mmc_with_one_server_is_mm1(lam, mu):
     for q in (0.0, 0.5, 0.9, 0.99, 0.999):
         assert m.response_quantile(q) == pytest.approx(-math.log(1 - q) / (mu - lam), rel=1e-12)
         assert m.response_survival(m.response_quantile(q)) == pytest.approx(1 - q, rel=1e-9)
-    # P(Wq > t) = rho e^{-(mu - lam) t}
-    assert m.wait_survival(2.0) == pytest.approx(rho * math.exp(-(mu - lam) * 2.0))
-    if rho > 0:
-        q = 0.95
-        expect = max(0.0, math.log(rho / (1 - q)) / (mu - lam))
-        assert m.wait_quantile(q) == pytest.approx(expect, rel=1e-12, abs=1e-15)
 
 
 def test_mm2_closed_form():
@@ -162,19 +156,6 @@ def test_mmc_littles_law_and_identities(c, frac, mu):
     assert m.mean_queue == pytest.approx(lam * m.mean_wait, rel=1e-9)
     assert m.mean_in_system == pytest.approx(m.mean_queue + lam / mu, rel=1e-9)
     assert m.mean_response == pytest.approx(m.mean_wait + 1 / mu, rel=1e-12)
-
-
-def test_mmc_wait_quantile():
-    m = qt.mmc(1.5, 1.0, 2)
-    cw = m.p_wait
-    assert m.wait_quantile(0.0) == 0.0
-    assert m.wait_quantile(1 - cw) == 0.0
-    assert m.wait_quantile(0.9 * (1 - cw)) == 0.0
-    for q in (0.5, 0.9, 0.99):
-        t = m.wait_quantile(q)
-        assert t > 0
-        assert m.wait_survival(t) == pytest.approx(1 - q, rel=1e-12)
-        assert t == pytest.approx(math.log(cw / (1 - q)) / (2 * 1.0 - 1.5))
 
 
 @pytest.mark.parametrize(
@@ -244,8 +225,6 @@ def test_mmc_invalid_input():
     for q in (-0.1, 1.0, 1.5, float("nan")):
         with pytest.raises(ValueError, match="q"):
             m.response_quantile(q)
-        with pytest.raises(ValueError, match="q"):
-            m.wait_quantile(q)
 
 
 def test_mm2_response_quantile_monte_carlo():
@@ -400,7 +379,7 @@ def test_allen_cunneen():
 
 @pytest.mark.parametrize(("lam", "mu"), [(0.1, 1.0), (0.5, 1.0), (0.95, 1.0), (4.0, 5.0)])
 def test_gi_m1_with_poisson_arrivals_is_mm1(lam, mu):
-    g = qt.gi_m1(1 / lam, qt.lst_exponential(lam), mu)
+    g = qt.gi_m1(1 / lam, qt.lst_erlang(1, lam), mu)
     m = qt.mm1(lam, mu)
     assert g.sigma == pytest.approx(lam / mu, rel=1e-12)
     assert g.p_wait == pytest.approx(m.p_wait, rel=1e-12)
@@ -408,7 +387,6 @@ def test_gi_m1_with_poisson_arrivals_is_mm1(lam, mu):
     assert g.mean_response == pytest.approx(m.mean_response, rel=1e-10)
     assert g.mean_queue == pytest.approx(m.mean_queue, rel=1e-10)
     for q in (0.5, 0.9, 0.99):
-        assert g.wait_quantile(q) == pytest.approx(m.wait_quantile(q), rel=1e-9, abs=1e-12)
         assert g.response_quantile(q) == pytest.approx(m.response_quantile(q), rel=1e-9)
 
 
@@ -421,10 +399,10 @@ def test_d_m1_textbook_sigma():
 
 def test_lsts():
     s = 0.37
-    assert qt.lst_exponential(2.0)(0.0) == 1.0
-    assert qt.lst_gamma(1.0, 2.0)(s) == pytest.approx(qt.lst_exponential(2.0)(s))
+    assert qt.lst_erlang(1, 2.0)(0.0) == 1.0
+    assert qt.lst_gamma(1.0, 2.0)(s) == pytest.approx(qt.lst_erlang(1, 2.0)(s))
     assert qt.lst_gamma(3.0, 2.0)(s) == pytest.approx(qt.lst_erlang(3, 2.0)(s))
-    assert qt.lst_hyperexp2(1.0, 2.0, 5.0)(s) == pytest.approx(qt.lst_exponential(2.0)(s))
+    assert qt.lst_hyperexp2(1.0, 2.0, 5.0)(s) == pytest.approx(qt.lst_erlang(1, 2.0)(s))
     # mean from the LST: -d/ds A*(0)
     h = 1e-6
     for lst, mean in [
@@ -452,12 +430,12 @@ def test_gi_m1_orders_by_arrival_variability():
     mu, mean_a = 1.0, 1 / 0.8
     lam = 1 / mean_a
     erl = qt.gi_m1(mean_a, qt.lst_erlang(4, 4 * lam), mu)
-    exp = qt.gi_m1(mean_a, qt.lst_exponential(lam), mu)
+    exp = qt.gi_m1(mean_a, qt.lst_erlang(1, lam), mu)
     h2 = qt.gi_m1(mean_a, qt.lst_hyperexp2(*qt.hyperexp2_balanced(mean_a, 2.0)), mu)
     assert erl.sigma < exp.sigma < h2.sigma < 1
     assert erl.mean_wait < exp.mean_wait < h2.mean_wait
     with pytest.raises(ValueError, match="unstable"):
-        qt.gi_m1(1.0, qt.lst_exponential(1.0), 1.0)
+        qt.gi_m1(1.0, qt.lst_erlang(1, 1.0), 1.0)
     with pytest.raises(ValueError, match="arrival_lst"):
         qt.gi_m1(2.0, lambda s: 0.5 / (0.5 + s) + 0.1, 1.0)
 
@@ -502,9 +480,6 @@ def test_round_robin_monte_carlo():
     assert abs(mean - model.mean_wait) < 3 * se
     frac, se = batch_mean_se([1.0 if x > 0 else 0.0 for x in waits])
     assert abs(frac - model.sigma) < 3 * se
-    t90 = model.wait_quantile(0.9)
-    frac, se = batch_mean_se([1.0 if x > t90 else 0.0 for x in waits])
-    assert abs(frac - 0.1) < 3 * se
 
 
 def test_jackson_tandem():
@@ -693,12 +668,12 @@ def test_stale_read_ratio():
     p = [0.5, 0.3, 0.2]
     ws = [0.1, 1.0, 10.0]
     expect = sum(pi * (1 - math.exp(-wi * 0.05)) for pi, wi in zip(p, ws, strict=True))
-    assert qt.stale_read_ratio(p, ws, 0.05) == pytest.approx(expect)
-    assert qt.stale_read_ratio([1.0], [2.0], 0.3) == pytest.approx(
+    assert qt.stale_read_ratio_per_key(p, ws, 0.05) == pytest.approx(expect)
+    assert qt.stale_read_ratio_per_key([1.0], [2.0], 0.3) == pytest.approx(
         qt.async_stale_read_probability(2.0, 0.3, "constant")
     )
     with pytest.raises(ValueError, match="length"):
-        qt.stale_read_ratio(p, ws[:2], 0.05)
+        qt.stale_read_ratio_per_key(p, ws[:2], 0.05)
 
 
 # --------------------------------------------------------------------------

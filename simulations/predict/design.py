@@ -1,0 +1,80 @@
+"""The structure of a design, which does not depend on rates: kinds, settings, call links in
+order, replication links, consumer groups."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .. import theory as qt
+from ..scenario import Link, Scenario
+
+OPS = ("read", "write")
+
+
+POOLS = ("service", "database", "worker")
+
+
+MS = 1000.0
+
+
+NO_TIME = 1e-12  # seconds; shorter holding times count as none (1/mean would overflow)
+
+
+Stream = tuple[str, str, tuple]  # (origin, op, via)
+
+
+class _Design:
+    """What does not depend on rates: kinds, settings, call links in order, replication."""
+
+    def __init__(self, scenario: Scenario):
+        self.kind = {c.id: c.kind for c in scenario.components}
+        self.settings = {c.id: c.settings for c in scenario.components}
+        self.calls: dict[str, list[Link]] = {cid: [] for cid in self.kind}
+        self.replication: dict[str, Link] = {}  # replica -> its link from the primary
+        self.graph = nx.DiGraph()
+        self.graph.add_nodes_from(self.kind)
+        for link in scenario.links:
+            if link.kind == "call":
+                self.calls[link.from_].append(link)
+                self.graph.add_edge(link.from_, link.to)
+            else:
+                self.replication[link.to] = link
+        self.order = list(nx.topological_sort(self.graph))
+        self.clients = [cid for cid in self.order if self.kind[cid] == "client"]
+        self.groups = self._consumer_groups()
+        self._below: dict[str, set[str]] = {}
+
+    def below(self, cid: str) -> set[str]:
+        """Every component a request from `cid` may reach (kept: the saturation search asks
+        for it once per pool and trial rate, and a design may have 500 of them)."""
+        if cid not in self._below:
+            self._below[cid] = nx.descendants(self.graph, cid)
+        return self._below[cid]
+
+    def carrying(self, cid: str, op: str) -> list[Link]:
+        return [link for link in self.calls[cid] if link.carries(op)]
+
+    def availability(self, cid: str) -> float:
+        s = self.settings[cid]
+        return qt.availability(s["mtbf_s"], s["mttr_s"]) if s.get("mtbf_s") else 1.0
+
+    def _consumer_groups(self) -> list[tuple[list[str], list[str]]]:
+        """Queues and the workers they share: each group is one pool of competing consumers."""
+        bipartite = nx.Graph()
+        for cid, kind in self.kind.items():
+            if kind == "queue":
+                bipartite.add_edges_from((cid, link.to) for link in self.calls[cid])
+        groups = []
+        for members in nx.connected_components(bipartite):
+            ordered = [cid for cid in self.order if cid in members]
+            groups.append(([c for c in ordered if self.kind[c] == "queue"],
+                           [c for c in ordered if self.kind[c] == "worker"]))
+        return groups
+
+
+def _topic_groups(links: list[Link]) -> dict[str, list[Link]]:
+    """A topic's consumer groups: the links of each, in the order listed."""
+    groups: dict[str, list[Link]] = {}
+    for link in links:
+        groups.setdefault(link.group, []).append(link)
+    return groups

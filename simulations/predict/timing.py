@@ -1,0 +1,229 @@
+"""Response times (mean and variance) per component and op, and each pool's queueing model,
+worked out from the callees up."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..scenario import Link
+from ..theory.quorum import contact_moments
+from ..theory.replication import apply_delays
+from .design import MS, NO_TIME, OPS, POOLS, _Design
+from .load import _Load
+from .moments import Moments, _add, _mix
+from .pools import NOT_PREDICTED, _PoolFit, queue_model
+
+
+class _Timing:
+    """Response times (Moments, seconds) per component and op, and the pools' models."""
+
+    def __init__(self, design: _Design, load: _Load):
+        self.d, self.load = design, load
+        self.R: dict[str, dict[str, Moments | None]] = {c: dict.fromkeys(OPS) for c in design.kind}
+        self.fits: dict[str, _PoolFit] = {}
+        self.holding: dict[str, tuple[Moments | None, bool]] = {}
+        self.percentiles: dict[str, tuple[float, float]] = {}
+        for cid in reversed(design.order):
+            if cid not in load.unknown:
+                getattr(self, f"_time_{design.kind[cid]}")(cid)
+        for queues, workers in design.groups:
+            self._consumer_group(queues, workers)
+
+    def _call(self, link: Link, op: str) -> Moments | None:
+        """One call along a link: there, the callee's response, and back."""
+        return _add(self.R[link.to][op], Moments(2 * link.latency_ms / MS))
+
+    def _choice(self, cid: str, op: str, wait: Moments | None = None) -> Moments | None:
+        """Time downstream of a component that sends a request along at most one link (after
+        `wait`, for a connection), over the requests it does not refuse."""
+        inflow = self.load.rate(cid, op)
+        if inflow <= 0:
+            return None
+        return _mix([(self.load.answered_here(cid, op), Moments())]  # hits, write-behind
+                    + [(r / inflow, _add(wait or Moments(), self._call(link, op)))
+                       for link, r in self.load.sent(cid, op)])
+
+    def _calls(self, cid: str, op: str) -> Moments | None:
+        """Time of a service's downstream calls: it makes every one, one after another."""
+        return _add(*(self._call(link, op) for link in self.d.carrying(cid, op)))
+
+    def _time_client(self, cid: str) -> None:
+        for op in OPS:
+            self.R[cid][op] = self._choice(cid, op)
+
+    def _time_load_balancer(self, cid: str) -> None:
+        overhead = Moments(self.d.settings[cid]["overhead_ms"] / MS)
+        for op in OPS:
+            self.R[cid][op] = _add(overhead, self._choice(cid, op))
+
+    def _time_cache(self, cid: str) -> None:
+        lookup = Moments(self.d.settings[cid]["hit_ms"] / MS)  # paid by hits and misses
+        for op in OPS:
+            self.R[cid][op] = _add(lookup, self._choice(cid, op))
+
+    def _time_edge(self, cid: str) -> None:
+        """A fixed time (the CDN's edge, the WAF's inspection), then at most one link."""
+        name = {"cdn": "edge_ms", "waf": "inspect_ms"}.get(self.d.kind[cid])
+        own = Moments(self.d.settings[cid][name] / MS if name else 0.0)
+        for op in OPS:
+            self.R[cid][op] = _add(own, self._choice(cid, op))
+
+    _time_cdn = _time_waf = _time_rate_limiter = _time_edge
+
+    def _time_dns(self, cid: str) -> None:
+        share = self.load.edge.get(cid, {}).get("lookup_ratio", 1.0)
+        lookup = _mix([(share, Moments(self.d.settings[cid]["lookup_ms"] / MS)),
+                       (1.0 - share, Moments())])
+        for op in OPS:
+            self.R[cid][op] = _add(lookup, self._choice(cid, op))
+
+    def _time_reverse_proxy(self, cid: str) -> None:
+        """Its connections are a pool whose holding time is the upstream call."""
+        s = self.d.settings[cid]
+        sent = [(r, self._call(link, op)) for op in OPS for link, r in self.load.sent(cid, op)]
+        lam = math.fsum(r for r, _ in sent)
+        hold = _mix(sent) if lam > 0 else None
+        if lam <= 0:
+            fit = _PoolFit(0.0, 0.0, "no traffic", Moments())
+        elif hold is None:
+            fit = self._held_by_unknown(cid)
+        else:  # a call's time is not exponential, even where the callee's service is
+            fit = queue_model(lam, hold, s["connections"], False, s["queue_limit"],
+                              self.load.arrival_cv([cid]))
+        self.fits[cid] = fit
+        own = Moments((s["tls_ms"] + s["compress_ms"]) / MS)
+        for op in OPS:  # no wait predicted: no time either
+            self.R[cid][op] = _add(own, fit.wait and self._choice(cid, op, fit.wait))
+
+    def _time_queue(self, cid: str) -> None:
+        for op in OPS:  # the caller is answered once the message is queued
+            self.R[cid][op] = Moments(self.d.settings[cid]["enqueue_ms"] / MS)
+
+    def _time_topic(self, cid: str) -> None:
+        for op in OPS:  # the producer is answered once the message is appended
+            self.R[cid][op] = Moments(self.d.settings[cid]["append_ms"] / MS)
+
+    def _own(self, cid: str) -> dict[str, Moments]:
+        s = self.d.settings[cid]
+        names = {"read": "read_ms", "write": "write_ms"} if self.d.kind[cid] == "database" \
+            else {"read": "service_ms", "write": "service_ms"}
+        return {op: Moments.service(s["service_dist"], s[names[op]] / MS, s["service_cv"])
+                for op in OPS}
+
+    def _time_service(self, cid: str) -> None:
+        own = self._own(cid)
+        down = {op: self._calls(cid, op) for op in OPS}
+        if self.d.settings[cid]["blocking"]:  # the worker stays held during the calls
+            self._pool(cid, own, {op: _add(own[op], down[op]) for op in OPS},
+                       dict.fromkeys(OPS, Moments()))
+        else:
+            self._pool(cid, own, own, down)
+
+    def _time_worker(self, cid: str) -> None:
+        own = self._own(cid)
+        hold = {op: _add(own[op], self._calls(cid, op)) for op in OPS}
+        self._pool(cid, own, hold, dict.fromkeys(OPS, Moments()), waits_here=False)
+
+    def _time_shard_router(self, cid: str) -> None:
+        for op in OPS:
+            self.R[cid][op] = self._choice(cid, op)
+
+    def _time_kv_store(self, cid: str) -> None:
+        """No queueing: a read waits for the slowest of the R replicas it asks, a write for
+        the W-th fastest of N."""
+        s = self.d.settings[cid]
+        n, m = s["replicas_n"], s["replica_ms"] / MS
+        r, w = min(s["read_quorum"], n), min(s["write_quorum"], n)
+        self.R[cid] = {"read": Moments(*contact_moments(r, r, m)),
+                       "write": Moments(*contact_moments(w, n, m))}
+
+    def _time_database(self, cid: str) -> None:
+        own = self._own(cid)
+        # A sync write frees its worker, then waits for the replicas before it answers.
+        sync = [link for link in self.d.replication.values()
+                if link.from_ == cid and link.mode == "sync"]
+        rate = self.load.rate(cid, "write")
+        delays = [Moments.of(apply_delays(rate, link.lag_ms / MS, link.lag_dist))
+                  for link in sync]
+        wait_sync = max(delays, key=lambda m: m.mean, default=Moments())
+        self._pool(cid, own, own, {"read": Moments(), "write": wait_sync})
+
+    def _pool(self, cid: str, own: dict[str, Moments], hold: dict[str, Moments | None],
+              after: dict[str, Moments | None], waits_here: bool = True) -> None:
+        """Fit the pool's queue on its holding time; respond = wait + holding + after."""
+        s = self.d.settings[cid]
+        lam = {op: self.load.rate(cid, op) for op in OPS}
+        total = lam["read"] + lam["write"]
+        used = [op for op in OPS if lam[op] > 0]
+        h = _mix((lam[op] / total, hold[op]) for op in used) if total > 0 else None
+        exponential = (s["service_dist"] == "exponential"
+                       and all(hold[op] == own[op] for op in used)
+                       and len({own[op].mean for op in used}) == 1)
+        self.holding[cid] = (h, exponential)
+        if total <= 0:
+            fit = _PoolFit(0.0, 0.0, "no traffic", Moments())
+        elif h is None:
+            fit = self._held_by_unknown(cid)
+        elif not waits_here:  # a worker starts at once: its messages wait in the queue
+            offered = total * h.mean / s["workers"] if h.mean > NO_TIME else 0.0
+            fit = _PoolFit(offered, min(offered, 1.0), "waits are in its queue", Moments(),
+                           saturated=offered >= 1)
+        else:
+            fit = queue_model(total, h, s["workers"], exponential, s.get("queue_limit"),
+                              self.load.arrival_cv([cid]))
+        self.fits[cid] = fit
+        for op in OPS:
+            self.R[cid][op] = _add(fit.wait, hold[op], after[op])
+        if fit.mmc is not None and all(after[op] == Moments() for op in used):
+            self.percentiles[cid] = (fit.mmc.response_quantile(0.95),
+                                     fit.mmc.response_quantile(0.99))
+
+    def _held_by_unknown(self, cid: str) -> _PoolFit:
+        """A worker held during a call whose time has no prediction: why is there none?"""
+        below = self.d.below(cid)
+        if below & self.load.unknown or any(
+                self.fits[x].model == NOT_PREDICTED for x in below if x in self.fits):
+            return _PoolFit(None, None, NOT_PREDICTED,
+                            note="it waits on components whose times are not predicted")
+        return _PoolFit(math.inf, 1.0, "saturated", saturated=True,
+                        note="its workers wait on a saturated component downstream")
+
+    def _consumer_group(self, queues: list[str], workers: list[str]) -> None:
+        """A queue's wait is the wait of one pool made of all the workers it feeds."""
+        if any(c in self.load.unknown for c in queues + workers):
+            return
+        lam = math.fsum(self.load.rate(q) for q in queues)
+        rates = {w: self.load.rate(w) for w in workers}
+        servers = sum(self.d.settings[w]["workers"] for w in workers)
+        h = _mix((rates[w] / lam, self.holding[w][0]) for w in workers) if lam > 0 else None
+        exponential = all(self.holding[w][1] for w in workers) and len(
+            {self.holding[w][0].mean for w in workers if self.holding[w][0]}) <= 1
+        limit = self.d.settings[queues[0]]["capacity"] if len(queues) == 1 else None
+        if lam <= 0:
+            fit = _PoolFit(0.0, 0.0, "no traffic", Moments())
+        elif h is None:
+            fit = self._held_by_unknown(next(w for w in workers
+                                             if rates[w] > 0 and self.holding[w][0] is None))
+        else:
+            fit = queue_model(lam, h, servers, exponential, limit, self.load.arrival_cv(queues))
+        for q in queues:  # FIFO per queue, so each holds its share of the waiting messages
+            share = self.load.rate(q) / lam if lam > 0 else 0.0
+            self.fits[q] = dataclasses.replace(
+                fit, lam=None if fit.lam is None else fit.lam * share,
+                admitted_rps=None if fit.admitted_rps is None else fit.admitted_rps * share)
+
+    def latency(self, cid: str) -> Moments | None:
+        lam = {op: self.load.rate(cid, op) for op in OPS}
+        total = lam["read"] + lam["write"]
+        return _mix((lam[op] / total, self.R[cid][op]) for op in OPS) if total > 0 else None
+
+    def peak(self) -> tuple[float, str | None]:
+        """The highest offered utilisation of any pool, and that pool."""
+        best, who = 0.0, None
+        for cid in self.d.order:  # ties go to the pool nearest the clients
+            fit = self.fits.get(cid)
+            if self.d.kind[cid] in POOLS and fit and fit.offered is not None \
+                    and fit.offered > best:
+                best, who = fit.offered, cid
+        return best, who
