@@ -10,5 +10,5 @@ test:  ## ruff, then every test
 cluster:  ## Redis, 2 Daphne processes and 2 simworkers, as in docs/deploy.md
 	./scripts/cluster
 
-engine:  ## compile the engine's hot modules with mypyc (optional: 2-2.5x faster)
+engine:  ## compile the engine's hot modules with mypyc (run and test do it when needed)
 	./scripts/build-engine

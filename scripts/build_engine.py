@@ -1,36 +1,33 @@
 """Compile the engine's hot modules with mypyc into build/engine (simulations/compiled.py,
-docs/engine.md). Run through scripts/build-engine, which installs the pinned mypy first.
+docs/engine.md). scripts/build-engine runs it; scripts/run and scripts/test run it with
+--if-stale, which builds only when the sources changed since the last build.
 
 1. Copy simulations/ to build/engine/simulations.
 2. mypyc compiles the kernel, metrics, distributions and every component kind there, as one
-   group (every kind subclasses Component). engine.py and the rest stay interpreted.
-3. Work around mypyc/mypyc#1172: a class marked serializable (replay checkpoints copy the
-   simulation) gets a tp_init that does nothing, so calling it from interpreted code returns
-   an object without attributes. Its tp_init is made to run the class's __init__, as for
-   any Python class (tp_new still makes the blank object that unpickling fills).
-4. Check the compiled copy reports byte for byte what the plain one does, then write the
-   stamp that makes `import simulations` use it. Any failure leaves no build behind.
+   group (every kind subclasses Component). engine.py and the rest stay interpreted. Nothing
+   in what mypyc generates is edited: the classes a checkpoint pickles are declared so that
+   mypyc gives them Python's semantics (simulations/_mypyc.py).
+3. Check the compiled copy reports byte for byte what the plain one does, then write the
+   stamp (the sources' digest) that makes `import simulations` use it. Any failure leaves
+   no build behind.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "engine"
+LOG = ROOT / "build" / "engine.log"
 MYPY_OPTIONS = ["--python-version", "3.11", "--follow-imports", "silent",
                 "--ignore-missing-imports", "--disable-error-code", "annotation-unchecked"]
-TP_INIT_STUB = re.compile(r"static int\s*\n\s*(\w+)_init\(PyObject \*self, PyObject \*args, "
-                          r"PyObject \*kwds\)\s*\{\s*return 0;\s*\}")
-# Classes that inherit their __init__: the class whose __init__ wrapper to call.
-INHERITED_INIT = {"cache_stores___LruStore": "cache_stores___FifoStore"}
-PATCH_MARK = "if (ret == NULL) return -1;"
 # What the check runs, plain and compiled: every example and the first three lessons.
 CHECK = """
 import json, sys
@@ -46,6 +43,16 @@ print(json.dumps(out, sort_keys=True))
 """
 
 
+def load_compiled():
+    """simulations/compiled.py alone: the stamp and digest, without importing the engine
+    (an up-to-date check costs milliseconds, not the engine's imports)."""
+    spec = importlib.util.spec_from_file_location("_engine_stamp",
+                                                  ROOT / "simulations" / "compiled.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def hot_modules() -> list[str]:
     package = OUT / "simulations"
     return [str(p.relative_to(OUT)) for p in
@@ -54,40 +61,12 @@ def hot_modules() -> list[str]:
             if p.name != "__init__.py"]
 
 
-def patch_tp_init(build_dir: Path) -> int:
-    """Make each serializable class's tp_init run its __init__; how many were patched."""
-    patched = 0
-    for path in build_dir.rglob("*.c"):
-        text = path.read_text()
-        fixed = TP_INIT_STUB.sub(lambda match, text=text: _tp_init(match, text), text)
-        if fixed != text:
-            patched += fixed.count(PATCH_MARK) - text.count(PATCH_MARK)
-            path.write_text(fixed)
-    return patched
-
-
-def _tp_init(match: re.Match, text: str) -> str:
-    name = match.group(1)
-    new = re.search(rf"\b{name}_new\(PyTypeObject \*type, PyObject \*args, "
-                    r"PyObject \*kwds\)\s*\{(.*?)\n\s*static ", text, re.S)
-    if new is None or "_____init__(self, args, kwds)" in new.group(0):
-        return match.group(0)  # not serializable: its tp_new runs __init__
-    wrapper = f"CPyPy_{INHERITED_INIT.get(name, name)}_____init__"
-    if f"{wrapper}(" not in text:
-        raise SystemExit(f"build-engine: no __init__ wrapper for {name}")
-    return (f"PyObject *{wrapper}(PyObject *self, PyObject *args, PyObject *kw);\n"
-            f"static int\n{name}_init(PyObject *self, PyObject *args, PyObject *kwds)\n"
-            f"{{\n    PyObject *ret = {wrapper}(self, args, kwds);\n"
-            "    " + PATCH_MARK + "\n    Py_DECREF(ret);\n    return 0;\n}")
-
-
 def compile_copy() -> None:
     from mypyc.build import mypycify
     from setuptools import setup
 
     os.chdir(OUT)
     extensions = mypycify([*MYPY_OPTIONS, *hot_modules()], opt_level="3", debug_level="0")
-    print(f"build-engine: patched tp_init of {patch_tp_init(OUT / 'build')} classes")
     setup(name="simulations-compiled", ext_modules=extensions,
           script_args=["build_ext", "--inplace", "--quiet"])
     shutil.rmtree(OUT / "build")
@@ -100,17 +79,18 @@ def reports(mode: str) -> str:
                           capture_output=True, text=True).stdout
 
 
-def main() -> int:
-    sys.path.insert(0, str(ROOT))
+def build() -> int:
     os.environ["SIMULATIONS_PURE"] = "1"  # never load the build this is about to replace
-    from simulations import compiled
-
+    compiled = load_compiled()
     shutil.rmtree(OUT, ignore_errors=True)
     shutil.copytree(ROOT / "simulations", OUT / "simulations",
                     ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    # The digest of what is compiled, taken from the copy: an edit made during the build
+    # leaves the build stale, as it should.
+    stamp = {**compiled.stamp(), "sources": compiled.source_digest(OUT / "simulations")}
     try:
         compile_copy()
-        compiled.STAMP.write_text(json.dumps(compiled.stamp()))
+        compiled.STAMP.write_text(json.dumps(stamp))
         if reports("compiled") != reports("plain"):
             raise SystemExit("build-engine: the compiled engine reports differently; removed")
     except BaseException:
@@ -121,5 +101,34 @@ def main() -> int:
     return 0
 
 
+def has_compiler() -> bool:
+    """The C compiler Python's extensions are built with (what setuptools will call)."""
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
+    return bool(cc) and shutil.which(cc[0]) is not None
+
+
+def build_if_stale() -> int:
+    """Build unless the build matches these sources; on no compiler or a failed build,
+    say in one line that the engine runs as plain Python. Never fails the caller."""
+    if os.environ.get("SIMULATIONS_PURE"):
+        return 0
+    compiled = load_compiled()
+    if compiled.STAMP.exists() and json.loads(compiled.STAMP.read_text()) == compiled.stamp():
+        return 0
+    if not has_compiler():
+        print("No C compiler found: the engine runs as plain Python, about 3x slower "
+              "(docs/engine.md).")
+        return 0
+    print("Compiling the engine for these sources (a few minutes, once per change of "
+          f"simulations/; log in {LOG.relative_to(ROOT)}) ...", flush=True)
+    LOG.parent.mkdir(exist_ok=True)
+    with LOG.open("w") as log:
+        done = subprocess.run([sys.executable, __file__], stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode:
+        print(f"The engine did not compile (see {LOG.relative_to(ROOT)}): it runs as plain "
+              "Python, about 3x slower.")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(build_if_stale() if sys.argv[1:] == ["--if-stale"] else build())

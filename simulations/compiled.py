@@ -1,5 +1,5 @@
 """The engine compiled with mypyc, when it has been built (scripts/build-engine,
-docs/engine.md): 2-2.5x faster, the same results.
+docs/engine.md): about 3x faster, the same results.
 
 The build copies this package to build/engine/simulations and compiles its hot modules there
 (the kernel, metrics, distributions and every component kind). When that copy was built from

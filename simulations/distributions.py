@@ -43,7 +43,7 @@ def gap_sampler(rate: float, cv: float, rng: random.Random) -> Sampler:
 # survive pickle and deepcopy (checkpoints, simulations/replay.py), and a closure does not.
 # They are no slower: the hot path calls them once per service time or arrival.
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Constant:
     __slots__ = ("value",)
 
@@ -54,18 +54,18 @@ class Constant:
         return self.value
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Exponential:
     __slots__ = ("mean", "rand")
 
     def __init__(self, mean: float, rng: random.Random):
         self.mean, self.rand = mean, rng.random
 
-    def sample(self, _log=math.log) -> float:
-        return -self.mean * _log(1.0 - self.rand())
+    def sample(self) -> float:
+        return -self.mean * math.log(1.0 - self.rand())
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Hyperexponential:
     """Exponential with mean m1 (probability p1) or m2."""
 
@@ -74,12 +74,12 @@ class Hyperexponential:
     def __init__(self, p1: float, m1: float, m2: float, rng: random.Random):
         self.p1, self.m1, self.m2, self.rand = p1, m1, m2, rng.random
 
-    def sample(self, _log=math.log) -> float:
+    def sample(self) -> float:
         rand = self.rand
-        return -(self.m1 if rand() < self.p1 else self.m2) * _log(1.0 - rand())
+        return -(self.m1 if rand() < self.p1 else self.m2) * math.log(1.0 - rand())
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Lognormal:
     __slots__ = ("mu", "sigma", "rng")
 
@@ -90,7 +90,7 @@ class Lognormal:
         return self.rng.lognormvariate(self.mu, self.sigma)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Gamma:
     __slots__ = ("shape", "scale", "rng")
 
@@ -101,7 +101,7 @@ class Gamma:
         return self.rng.gammavariate(self.shape, self.scale)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class KeyChooser:
     """Draws key ranks 0..n-1 with P(rank i) proportional to (i+1)^-skew (Zipf)."""
 

@@ -62,6 +62,17 @@ class Simulation:
         self.duration_s = scenario.duration_s if duration_s is None else duration_s
         self.warmup_s = min(scenario.warmup_s, self.duration_s)
         self.kernel = Kernel()
+        # Known before the components are made: clients keep them (read per request).
+        self._sampled = 0
+        total_rate = sum(c.settings["rate_rps"] for c in scenario.components
+                         if c.kind == "client")
+        self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
+        # Keys matter only to caches, databases, hashing balancers and the edge kinds that
+        # cache or tell callers apart, shard routers, key-value stores and topics (keys pick
+        # partitions); skip drawing them else.
+        self.uses_keys = any(c.kind in ("cache", "database", "load_balancer", "dns", "cdn",
+                                        "reverse_proxy", "shard_router", "kv_store", "topic")
+                             for c in scenario.components)
         self.components: dict[str, Component] = {
             c.id: KIND_CLASSES[c.kind](self, c.id, c.kind, c.settings)
             for c in scenario.components}
@@ -84,15 +95,6 @@ class Simulation:
         self._bottleneck: str | None = None
         self._block_start: dict[str, LatencyHistogram] = {}  # latencies when a block began
         self._percentiles: dict[str, tuple[float, float]] = {}  # (p95, p99) of the last block
-        self._sampled = 0
-        total_rate = sum(c.settings["rate_rps"] for c in self.clients())
-        self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
-        # Keys matter only to caches, databases, hashing balancers and the edge kinds that
-        # cache or tell callers apart, shard routers, key-value stores and topics (keys pick
-        # partitions); skip drawing them else.
-        self.uses_keys = any(c.kind in ("cache", "database", "load_balancer", "dns", "cdn",
-                                        "reverse_proxy", "shard_router", "kv_store", "topic")
-                             for c in scenario.components)
         self._schedule_start()
         self.wall_s = 0.0
         if live or dots_per_s:

@@ -7,12 +7,18 @@ chain of 500 components runs as well as a chain of 5.
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
 from collections.abc import Callable
-from heapq import heappop, heappush
 from itertools import count
-from typing import Any
+from typing import Any, Final
+
+# The heap's two operations, for the kernel and the components that schedule inline. Final:
+# compiled, they are held in C variables instead of looked up by name at every event.
+heappush: Final = heapq.heappush
+heappop: Final = heapq.heappop
+next_number: Final = next  # next_number(kernel.seq): `next` itself is looked up per call
 
 # Events between two looks at the clock in a budgeted run: a big design's events cost up to
 # a few hundred microseconds each (a balancer choosing among hundreds of pools), and a live
@@ -74,7 +80,7 @@ class Kernel:
             handed.clear()  # after an error, nothing left over runs later
 
     def schedule(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
-        heappush(self.heap, (self.now + delay, next(self.seq), fn, arg))
+        heappush(self.heap, (self.now + delay, next_number(self.seq), fn, arg))
 
     def run_until(self, t_end: float, budget_s: float | None = None) -> bool:
         """Run every event due at or before `t_end`, then set the clock to `t_end`.

@@ -5,7 +5,7 @@ its two components)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from .._mypyc import mypyc_attr
 from ..metrics import LatencyHistogram, TimeAverage
@@ -15,8 +15,17 @@ if TYPE_CHECKING:
     from ..kernel import Kernel
     from ..scenario import Scenario
 
-# Outcomes a caller is answered with. Only OK is a success.
-OK, REJECTED, DOWN, CUT, TIMEOUT, FAILED, RATE_LIMITED, BLOCKED, OPEN = range(9)
+# Outcomes a caller is answered with. Only OK is a success. (Final: compiled, the values
+# are built in, not looked up.)
+OK: Final = 0
+REJECTED: Final = 1
+DOWN: Final = 2
+CUT: Final = 3
+TIMEOUT: Final = 4
+FAILED: Final = 5
+RATE_LIMITED: Final = 6
+BLOCKED: Final = 7
+OPEN: Final = 8
 OUTCOME_NAMES = ("ok", "rejected", "down", "cut", "timeout", "failed", "rate_limited",
                  "blocked", "breaker_open")
 
@@ -37,7 +46,7 @@ class Unanswered:
         self.link.returned(outcome)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Request:
     """One attempt's travel through the system. `sample` marks requests drawn as dots.
 
@@ -48,6 +57,7 @@ class Request:
     __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious", "origin",
                  "link")
     link: Link  # set by Link.send
+    origin: Component | None  # a client; typed, so that compiled it is a native call
 
     # `sample` is only tested for truth (a client passes 0 when it draws no dots).
     def __init__(self, op: str, key: int, born: float, counted: bool, sample: Any,
@@ -65,12 +75,12 @@ class Request:
         """The answer to a request sent as its own carrier."""
         outcome = self.link.returned(outcome)
         if outcome:
-            self.origin.calls.failed_uncalled(self, outcome)
+            self.origin.calls.failed_uncalled(self, outcome)  # type: ignore[union-attr,attr-defined]
         else:
-            self.origin.settled(self, OK)
+            self.origin.settled(self, OK)  # type: ignore[union-attr]
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Job:
     """A request held by one component until that component answers its caller."""
 
@@ -115,7 +125,7 @@ class Host(Protocol):
     def dot(self, link: int, direction: int, req: Request, outcome: int = -1) -> None: ...
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Component:
     """Base of every kind: up/down state, held jobs, counters and answer bookkeeping."""
 
@@ -204,7 +214,9 @@ class Component:
     def finish(self, job: Job, outcome: int) -> None:
         """Answer the caller of `job` once."""
         job.open = False
-        self.jobs.pop(job, None)
+        jobs = self.jobs
+        if job in jobs:  # compiled, two native lookups; `pop(job, None)` is a method call
+            del jobs[job]
         if outcome == OK:
             self.total_ok += 1
             if job.counted:
@@ -315,7 +327,7 @@ def hit_ratio(old: dict[str, float], new: dict[str, float], out: dict[str, Any])
 # Attempt); it checks `link.cut` and counts the link's errors when the answer arrives, so a
 # link with no latency adds no callback of its own on the way back (the hot path).
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Link:
     __slots__ = ("sim", "kernel", "index", "source", "target", "latency", "route", "weight",
                  "cut", "total", "errors", "holds")
@@ -379,7 +391,7 @@ class Link:
         return outcome
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class _Back:
     """An answer on its way back over a link: an object, not a closure, so that a running
     simulation can be copied (checkpoints)."""

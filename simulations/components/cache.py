@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._mypyc import mypyc_attr
 from .base import OK, Component, Job, Request, Unanswered, hit_ratio
 from .cache_stores import INF, STORES
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Cache(Component):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)

@@ -12,7 +12,7 @@ from .._mypyc import mypyc_attr
 INF = float("inf")
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class FifoStore:
     """Evicts the oldest fill; hits do not change the order."""
 
@@ -67,13 +67,14 @@ class FifoStore:
             self.evictions += 1
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class LruStore(FifoStore):
     """Evicts the least recently used entry."""
 
     touch_on_hit = True
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class LfuStore:
     """Evicts the least frequently used entry (the least recent among equals), in O(1)."""
 

@@ -22,7 +22,7 @@ from .pool import QueuedPool
 Entry = tuple[int, int, Job | None, int]  # key, write number, sync write waiting, sequence
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Replication:
     """One primary -> replica replication link at run time."""
 
@@ -113,6 +113,7 @@ class Replication:
         return lost
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Database(QueuedPool):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
@@ -278,7 +279,7 @@ class Database(QueuedPool):
                                           / (new["writes"] - old["writes"]), 4)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Cluster:
     """An active-passive cluster: a primary, its replicas, and which of them is primary.
 

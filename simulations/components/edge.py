@@ -35,7 +35,7 @@ def _if_open(item: tuple[Callable[[Job], None], Job]) -> None:
         step(job)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class TokenBucket:
     """`burst` tokens, refilled at `rate` per second; a request takes one or is limited."""
 
@@ -63,7 +63,7 @@ class TokenBucket:
         return False
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class ResponseCache:
     """An LRU store of responses with an optional TTL from the fill, and its hit counts
     (cdn pull mode and the reverse proxy's cache)."""
@@ -133,6 +133,7 @@ class ResponseCache:
 
 # --- DNS -----------------------------------------------------------------------------------
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Dns(Component):
     """Each user (key modulo `users`) caches the answer it got for `ttl_s`: a request pays
     `lookup_ms` only when its user's answer has expired, and goes wherever that answer
@@ -215,6 +216,7 @@ class Dns(Component):
 
 # --- CDN -----------------------------------------------------------------------------------
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Cdn(Component):
     """Every request pays `edge_ms`. A static read of a cached key answers there; dynamic
     reads and writes always go to the origin. Pull fills on a miss (LRU, TTL from the
@@ -287,6 +289,7 @@ class Cdn(Component):
 
 # --- reverse proxy -------------------------------------------------------------------------
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class ReverseProxy(QueuedPool):
     """TLS termination, per-client token buckets, a response cache, and `connections` to
     its upstreams: a request holds one while it is forwarded; beyond them requests wait
@@ -388,6 +391,7 @@ class ReverseProxy(QueuedPool):
 
 # --- rate limiter and WAF ------------------------------------------------------------------
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class RateLimiter(Component):
     """One token bucket for everything that passes: over the limit it answers 429."""
 
@@ -422,6 +426,7 @@ class RateLimiter(Component):
         return out
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Waf(Component):
     """Inspects every request for `inspect_ms`; blocks a share of attacks (`block_ratio`)
     and a share of legitimate requests (`false_positive_ratio`), answering `blocked`."""

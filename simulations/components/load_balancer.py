@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from .._mypyc import mypyc_attr
 from ..distributions import key_bucket
 from ..kernel import stream
 from .base import DOWN, Component, Job
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class LoadBalancer(Component):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)

@@ -18,7 +18,7 @@ from .base import OK, REJECTED, Component, Job, Reply, Request, ignore
 from .pool import Pool
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Message:
     __slots__ = ("req", "queued", "counted")
 
@@ -38,6 +38,7 @@ class Source(Protocol):
         """Give the worker one waiting message (`worker.take`)."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Queue(Component):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
@@ -132,6 +133,7 @@ class Queue(Component):
         return out
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Worker(Pool):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)

@@ -10,15 +10,16 @@ with timeouts, retries and breakers (`calls`, resilience.py); with none, a call 
 from __future__ import annotations
 
 from collections import deque
-from heapq import heappush
 
+from .._mypyc import mypyc_attr
 from ..distributions import service_sampler
-from ..kernel import stream
+from ..kernel import heappush, next_number, stream
 from ..metrics import TimeAverage
 from .base import OK, REJECTED, Component, Job
 from .resilience import Call, Calls, wanted
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Pool(Component):
     blocking = True
     calls: Calls | None = None
@@ -34,12 +35,13 @@ class Pool(Component):
         self.warm_t = 0.0
         self.served = 0  # counted jobs that started service
         self.wait_sum = 0.0
+        self._on_worked = self.worked  # bound once: compiled, binding costs per job
         self._configure()
         self.capacity = TimeAverage(0.0, self.workers)
 
     def _configure(self) -> None:
         s = self.settings
-        self.workers = s["workers"]
+        self.workers: int = s["workers"]
         self.blocking = s.get("blocking", True)
         self._samplers = {op: service_sampler(s["service_dist"], self.mean_s(op),
                                               s.get("service_cv", 1.0), self._rng)
@@ -74,7 +76,7 @@ class Pool(Component):
             self.wait_sum += now - job.arrived
         # The hottest line of a run: Kernel.schedule inlined.
         heappush(kernel.heap, (now + self._samplers[job.req.op]() * self.slow,
-                               next(kernel.seq), self.worked, job))
+                               next_number(kernel.seq), self._on_worked, job))
 
     def worked(self, job: Job) -> None:
         if not job.open:
@@ -166,6 +168,7 @@ class Pool(Component):
             out["wait_ms"] = round((new["wait"] - old["wait"]) / served * 1000.0, 3)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class QueuedPool(Pool):
     """A pool with its own FIFO waiting line and optional `queue_limit`."""
 
@@ -225,6 +228,7 @@ class QueuedPool(Pool):
         return out
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Service(QueuedPool):
     """Does its own work, then calls each outgoing link that carries the operation."""
 

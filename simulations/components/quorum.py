@@ -30,7 +30,7 @@ from .base import FAILED, OK, Component, Job, rate, stale_read_ratio
 SIDE_COUNTS = ("in", "refused", "read", "stale")  # per side of a partition
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Write:
     """A write waiting for its quorum of acknowledgements."""
 
@@ -44,6 +44,7 @@ class Write:
         self.job = job
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class KVStore(Component):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)

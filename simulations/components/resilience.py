@@ -31,7 +31,7 @@ def wanted(settings: dict[str, Any]) -> bool:
     return bool(settings["timeout_ms"] or settings["retries"] or settings["breaker_errors"])
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Breaker:
     """The circuit breaker of one link. Closed, it keeps the times of the last `errors`
     failures: that many within `window` seconds open it. Open, it refuses calls for `open_s`;
@@ -75,7 +75,7 @@ class Breaker:
         return True
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Call:
     """One attempt of a call along a link, settled once: by the answer or by the timeout."""
 
@@ -106,7 +106,7 @@ class Call:
             self.calls.settle(self, TIMEOUT)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Calls:
     """How one caller calls: its timeout, retries with backoff and jitter, and breakers.
 

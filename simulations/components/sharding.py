@@ -25,7 +25,7 @@ def ring_hash(text: str) -> int:
     return int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class ShardMap:
     """Which of `targets` ((id, weight) pairs) owns a key, as an index into `targets`."""
 
@@ -69,6 +69,7 @@ def imbalance(counts: list[float]) -> dict[str, float]:
     return {"max_over_mean": max(counts) / mean, "load_cv": math.sqrt(var) / mean}
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class ShardRouter(Component):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)

@@ -24,7 +24,7 @@ from .messaging import Message, Worker
 EXPIRY_SLACK_S = 1e-9  # a message due to expire now is not kept by a rounding error
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Group:
     """A consumer group: its claims (one per partition) and what it has read."""
 
@@ -41,7 +41,7 @@ class Group:
         self.mean_lag.update(now, self.lag)
 
 
-@mypyc_attr(serializable=True)  # compiled, it can be pickled (checkpoints)
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Claim:
     """One partition as one group reads it, through the worker it was dealt to."""
 
@@ -61,6 +61,7 @@ class Claim:
         self.topic.processed(self)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class Topic(Component):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)

@@ -1,9 +1,12 @@
 """The compiled engine (scripts/build-engine, simulations/compiled.py) against the plain one:
-the same reports byte for byte, replays that seek through checkpoints, and a build from other
-sources never used."""
+the same reports byte for byte, replays that seek through checkpoints, a build from other
+sources never used, the build the run and test commands make when the sources changed, and
+pickled classes that plain Python can make (no patched C)."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import os
 import subprocess
@@ -71,3 +74,72 @@ def test_a_build_from_other_sources_is_not_used(tmp_path, monkeypatch):
     monkeypatch.delenv("SIMULATIONS_PURE")
     assert compiled.use_build(path) is True and path == [str(build / "simulations")]
     assert sys.path[-1] == str(build)
+
+
+def _build_script():
+    spec = importlib.util.spec_from_file_location("build_engine",
+                                                  ROOT / "scripts" / "build_engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_run_and_test_commands_build_only_for_changed_sources_and_say_when_they_cannot(
+        tmp_path, monkeypatch, capsys):
+    build = _build_script()
+    compiled_ = build.load_compiled()
+    monkeypatch.setattr(compiled_, "STAMP", tmp_path / "stamp.json")  # no build yet
+    monkeypatch.setattr(build, "load_compiled", lambda: compiled_)
+    monkeypatch.setattr(build, "build", lambda: pytest.fail("built"))
+    monkeypatch.delenv("SIMULATIONS_PURE", raising=False)
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    assert build.build_if_stale() == 0
+    said = capsys.readouterr().out.splitlines()
+    assert len(said) == 1 and "plain Python" in said[0], said
+    compiled_.STAMP.write_text(json.dumps(compiled_.stamp()))  # built from these sources
+    assert build.build_if_stale() == 0
+    assert capsys.readouterr().out == "", "an up-to-date build is used silently"
+    compiled_.STAMP.write_text(json.dumps({**compiled_.stamp(), "sources": "0" * 64}))
+    monkeypatch.setenv("SIMULATIONS_PURE", "1")
+    assert build.build_if_stale() == 0
+    assert capsys.readouterr().out == "", "plain Python asked for: no build, nothing to say"
+
+
+def _decorators(cls: ast.ClassDef) -> dict[str, bool]:
+    attrs = {}
+    for dec in cls.decorator_list:
+        if isinstance(dec, ast.Call) and getattr(dec.func, "id", "") == "mypyc_attr":
+            attrs.update({k.arg: k.value.value for k in dec.keywords})
+    return attrs
+
+
+def test_every_pickled_class_is_made_by_its_init_from_plain_python_too():
+    """mypyc/mypyc#1172 without patching what mypyc generates: each serializable class, and
+    each subclass of one, allows interpreted subclasses, which gives it Python's __init__
+    protocol when plain Python (engine.py, tests) makes one (simulations/_mypyc.py)."""
+    package = ROOT / "simulations"
+    classes = {}
+    for path in [package / "kernel.py", package / "metrics.py", package / "distributions.py",
+                 *(package / "components").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                classes[node.name] = node
+
+    def serializable(name: str) -> bool:
+        cls = classes.get(name)
+        return cls is not None and (_decorators(cls).get("serializable", False) or any(
+            serializable(getattr(base, "id", "")) for base in cls.bases))
+
+    pickled = [name for name in classes if serializable(name)]
+    assert len(pickled) > 30
+    assert [name for name in pickled
+            if not _decorators(classes[name]).get("allow_interpreted_subclasses")] == []
+
+
+def test_a_pickled_class_made_from_plain_python_is_complete():
+    from simulations.components.sharding import ShardMap
+
+    # Made here, by interpreted code: compiled with `serializable` alone, it would have no
+    # attributes (its __init__ skipped).
+    shard = ShardMap("range", [("a", 1.0), ("b", 1.0)], 10, 1)
+    assert [shard(key) for key in (0, 4, 5, 9)] == [0, 0, 1, 1]
