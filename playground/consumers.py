@@ -22,9 +22,9 @@ from .outages import RETRY_AFTER_S, TRY_AGAIN_LATER
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
 from .sendwindow import FrameWindow
+from .serving import frames
 from .unavailable import DATABASE_DOWN
 
-POLICY_VIOLATION = 4008
 TOO_MANY = 4029  # over a socket quota (429 in the app range); the browser retries with backoff
 UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
 DATABASE_UNAVAILABLE = f"the database is unavailable for a moment; try again in {RETRY_AFTER_S} s"
@@ -144,8 +144,6 @@ class PlayConsumer(LayerAwareSocket):
         await handler(message)
 
     async def connect(self) -> None:
-        from .serving import frames  # not at the top: serving's limits import this module
-
         self.writer = frames.writer(self.scope)
         self.bucket = TokenBucket(settings.PLAYGROUND_WS_RATE, settings.PLAYGROUND_WS_BURST)
         self.flooding_since: float | None = None
@@ -271,7 +269,7 @@ class PlayConsumer(LayerAwareSocket):
 
     async def _close_for_policy(self) -> None:
         self.closing = True
-        await self.close(code=POLICY_VIOLATION)
+        await self.close(code=protocol.POLICY_VIOLATION)
 
     async def on_ping(self, message: protocol.Ping) -> None:
         await self.send_json({"type": "pong", "id": message.id})

@@ -11,6 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+# Close code of a socket that broke the rules (too large, flooding): 1008 in the app range.
+POLICY_VIOLATION = 4008
+
 RUN_ID = r"^[A-Za-z0-9_-]{16,64}$"
 RunId = Annotated[str, Field(pattern=RUN_ID)]
 ShareId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,32}$")]

@@ -21,7 +21,8 @@ from channels.db import database_sync_to_async
 from pydantic import ValidationError
 
 from playground import permissions
-from playground.consumers import POLICY_VIOLATION, LayerAwareSocket, TokenBucket
+from playground.consumers import LayerAwareSocket, TokenBucket
+from playground.protocol import POLICY_VIOLATION
 from playground.runstore import LAYER_DOWN
 
 from . import presence, roster

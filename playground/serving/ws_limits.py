@@ -31,7 +31,7 @@ import logging
 
 from django.conf import settings
 
-from ..consumers import POLICY_VIOLATION
+from ..protocol import POLICY_VIOLATION
 from ..runners import error_payload
 
 log = logging.getLogger(__name__)
