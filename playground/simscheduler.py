@@ -10,7 +10,10 @@ most of a second. Here:
   thread. Of the jobs waiting, the one whose run used the least simulation time lately (CPU
   seconds decaying with a half-life of USAGE_HALF_LIFE_S) goes first: a light run never
   waits behind heavy ones, heavy runs take turns among themselves. A run asks for its next
-  slice only once the last one is done, so none can queue work ahead of the others.
+  slice only once the last one is done, so none can queue work ahead of the others. A job
+  for no run yet (building one) counts as NEW_JOB_S used: after light runs, before heavy
+  ones. Ahead of every run, ten heavy builds at once (bench/abuse.py's attackers arriving)
+  stopped a light run's frames for their first four seconds.
 - **Slices.** `budget()` splits SHARE of a frame's wall time (at 15 frames a second) among
   the runs that asked for work in the last ACTIVE_S, at least MIN_SLICE_S each (the engine
   looks at the clock every 256 events, simulations/kernel.py, so a heavy slice may run over
@@ -51,6 +54,7 @@ LATE_S = 0.02  # a timer this late: the loop is overloaded, the share shrinks
 ON_TIME_S = 0.005  # a timer this close to its time: the share grows back
 SHRINK, GROW = 0.8, 0.02  # per late probe (x), per punctual probe (+)
 MAX_REST_S = 1 / 15  # a frame: the longest the thread rests after one job
+NEW_JOB_S = 0.1  # the usage a job for no run counts as: a run using ~3.5% of a core lately
 MIN_SLICE_S = 0.005
 ACTIVE_S = 0.5  # a run that asked for a slice this recently counts as wanting CPU
 USAGE_HALF_LIFE_S = 2.0
@@ -86,8 +90,8 @@ class SimScheduler:
             self._usage.pop(who, None)
 
     async def run(self, job: Callable[..., T], *args: Any, who: object = None) -> T:
-        """`job(*args)` on the simulation thread, charged to `who` (a run; None: nobody,
-        such jobs go first)."""
+        """`job(*args)` on the simulation thread, charged to `who` (a run; None: a job for
+        no run yet, ordered as if it had used NEW_JOB_S)."""
         loop = asyncio.get_running_loop()
         if loop not in self._probed:
             self._probed.add(loop)
@@ -118,6 +122,8 @@ class SimScheduler:
 
     def _used(self, who: object) -> float:
         """`who`'s decayed CPU seconds now (called holding _ready)."""
+        if who is None:
+            return NEW_JOB_S
         used, at = self._usage.get(who, (0.0, 0.0))
         return used * 0.5 ** ((time.monotonic() - at) / USAGE_HALF_LIFE_S)
 

@@ -225,6 +225,27 @@ async def test_the_scheduler_serves_the_lightest_run_first_and_skips_cancelled_j
     assert done == ["light", "heavy"]
 
 
+async def test_building_a_run_waits_for_light_runs_not_for_heavy_ones():
+    """A job for no run yet (building one) goes after the slices of runs that used little
+    CPU lately and before those of heavy ones: attackers' builds arriving together must not
+    stop a light run's frames."""
+    from playground.simscheduler import SimScheduler
+
+    sched = SimScheduler()
+    heavy, light = object(), object()
+    await sched.run(time.sleep, 0.3, who=heavy)
+    gate, done = threading.Event(), []
+    busy = asyncio.ensure_future(sched.run(gate.wait, 10))
+    await asyncio.sleep(0.1)
+    queued = [asyncio.ensure_future(sched.run(done.append, "heavy", who=heavy)),
+              asyncio.ensure_future(sched.run(done.append, "build")),
+              asyncio.ensure_future(sched.run(done.append, "light", who=light))]
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(busy, *queued)
+    assert done == ["light", "build", "heavy"]
+
+
 async def test_simulation_yields_to_an_overloaded_event_loop():
     """While the event loop runs late (more sockets and requests than its part of the
     process), simulation's share of wall time shrinks; it grows back once the loop keeps
