@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.e2e.test_editor import CSP_LISTENER, VIEWPORT, App, small_design
+from tests.e2e.test_editor import App, small_design
 
 try:
     from playwright.sync_api import expect
@@ -20,16 +20,6 @@ except ImportError:  # the `browser` marker then skips the test
     expect = None
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def app(browser, live_server_url):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(CSP_LISTENER)
-    try:
-        yield App(context.new_page(), live_server_url).open()
-    finally:
-        context.close()
 
 
 def import_file(app: App, data: bytes, name: str) -> None:

@@ -266,19 +266,6 @@ class App:
         }""")
 
 
-@pytest.fixture
-def app(browser, live_server_url):
-    """A fresh browser context (empty storage) per test, with the editor open."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(CSP_LISTENER)
-    try:
-        editor = App(context.new_page(), live_server_url)
-        editor.open()
-        yield editor
-    finally:
-        context.close()
-
-
 # -- 1 -------------------------------------------------------------------------------------
 @pytest.mark.browser
 def test_build_a_design_from_scratch(app):

@@ -28,16 +28,6 @@ LAST_FRAME = """() => {
 }"""
 
 
-@pytest.fixture
-def app(browser, live_server_url):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(CSP_LISTENER)
-    try:
-        yield App(context.new_page(), live_server_url).open()
-    finally:
-        context.close()
-
-
 def settle_paused(app: App) -> dict:
     """Pause and wait for a frame sent while paused (a keyframe): the numbers at that time."""
     app.page.get_by_test_id("pause").click()

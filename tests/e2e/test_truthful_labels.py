@@ -23,16 +23,6 @@ except ImportError:  # the `browser` marker then skips the test
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def app(browser, live_server_url):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(CSP_LISTENER)
-    try:
-        yield App(context.new_page(), live_server_url).open()
-    finally:
-        context.close()
-
-
 def edge_xy(app: App, edge_id: str) -> tuple[float, float]:
     p = app.read("""(id) => {
       const e = window.playground.cy.getElementById(id);
