@@ -9,7 +9,6 @@ import json
 import time
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -17,12 +16,13 @@ from django.conf import settings
 from simulations.scenario import ScenarioError
 
 from . import monitoring, permissions, protocol, quotas
+from .fenced import frames
+from .fenced.consumer import LayerReceive, handler_name
 from .models import RunRecord
 from .outages import RETRY_AFTER_S, TRY_AGAIN_LATER
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
 from .sendwindow import FrameWindow
-from .serving import frames
 from .unavailable import DATABASE_DOWN
 
 TOO_MANY = 4029  # over a socket quota (429 in the app range); the browser retries with backoff
@@ -50,14 +50,14 @@ class TokenBucket:
         return False
 
 
-class LayerAwareSocket(AsyncWebsocketConsumer):
+class LayerAwareSocket(LayerReceive, AsyncWebsocketConsumer):
     """A socket that, when Redis goes away, tells the browser (a notice, then close 4013: it
     reconnects with backoff) instead of crashing with 1011. The layer says so by raising
     from receive (channels_redis's core layer) or with a `layer.down` message
-    (playground/layers.py).
+    (playground/fenced/layers.py).
 
     The layer's messages of the types in TAKEN_AT_ONCE are handled as they arrive when the
-    layer offers them (playground/layers.py: take_group_messages_directly) and no earlier
+    layer offers them (playground/fenced/layers.py: take_group_messages_directly) and no earlier
     message from the layer is still waiting for this socket, so they keep their order. Their
     handlers run in the layer's delivery, one socket after another: they must await nothing
     but this socket's send (which Daphne does without yielding)."""
@@ -67,20 +67,14 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
     TAKEN_AT_ONCE: tuple[str, ...] = ()
     _from_layer: dict[str, Any] | None = None  # received from the layer, not yet handled
 
-    # Channels' __call__ sets channel_receive to the layer's receive; wrapped here.
-    @property
-    def channel_receive(self):
-        return self._receive_from_layer
-
-    @channel_receive.setter
-    def channel_receive(self, receive) -> None:
+    def layer_receive_set(self, receive) -> None:
         self._layer_receive = receive
         self._layer_down = False
         take = getattr(self.channel_layer, "take_group_messages_directly", None)
         if take is not None and self.TAKEN_AT_ONCE:
             take(self.channel_name, self)
 
-    async def _receive_from_layer(self) -> dict[str, Any]:
+    async def receive_from_layer(self) -> dict[str, Any]:
         if self._layer_down:
             await asyncio.Event().wait()  # closing: the disconnect that follows ends us
         try:
@@ -96,7 +90,7 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
         if message["type"] not in self.TAKEN_AT_ONCE or self._from_layer is not None \
                 or self._layer_down or self.closing:
             return False
-        await getattr(self, get_handler_name(message))(message)
+        await getattr(self, handler_name(message))(message)
         return True
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -131,14 +125,14 @@ class LayerAwareSocket(AsyncWebsocketConsumer):
 class PlayConsumer(LayerAwareSocket):
     TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
     counted = False  # in the socket quotas (playground/quotas.py), until it closes
-    writer = None  # the socket's writer when Daphne serves it (playground/serving/frames.py)
+    writer = None  # the socket's writer when Daphne serves it (playground/fenced/frames.py)
 
     async def handle(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, in its sync
         # thread: a thread hop per frame and per ack of every viewer, most of a CPU at 500
         # viewers (bench/load.py). Not needed here: this consumer reaches the database only
         # through database_sync_to_async, which does the same check in its own thread.
-        handler = getattr(self, get_handler_name(message), None)
+        handler = getattr(self, handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
         await handler(message)
@@ -194,7 +188,7 @@ class PlayConsumer(LayerAwareSocket):
 
     def take_ack(self, payload: bytes) -> bool:
         """An ack, handled as Daphne reads it when nothing from this socket is waiting or in
-        hand (playground/serving/frames.py): what receive() would do with it, without a
+        hand (playground/fenced/frames.py): what receive() would do with it, without a
         task and a dispatch per message. False: anything else, or an ack receive() would
         refuse or answer otherwise; it is queued for receive()."""
         if self.closing or len(payload) > ACK_MAX_BYTES or b'"ack"' not in payload \
@@ -389,7 +383,7 @@ class PlayConsumer(LayerAwareSocket):
 
     async def send_text(self, text: str) -> None:
         """A run's message: straight to the socket when Daphne serves it, framed once for
-        all viewers (playground/serving/frames.py), else through Channels."""
+        all viewers (playground/fenced/frames.py), else through Channels."""
         if self.writer is None or not self.writer.send_text(text):
             await self.send(text_data=text)
 

@@ -12,7 +12,7 @@ Meanwhile only the newest state is kept, one frame: a keyframe with every later 
 merged into it. It goes out as a keyframe (`full`, the newest seq) when the viewer acks, when
 LAG_S has passed, or when frames arrive on time again (then deltas follow it as before), so
 the viewer jumps to now and nothing was queued. A delta not sent with no keyframe to merge
-it into, or one that never came (playground/layers.py drops the oldest when a consumer is
+it into, or one that never came (playground/fenced/layers.py drops the oldest when a consumer is
 far behind), leaves a gap the player cannot apply deltas across
 (static/playground/player.js): nothing is sent from then until a keyframe.
 """
@@ -70,7 +70,7 @@ class FrameWindow:
         if kind != "frame":
             return event["text"]
         if not event["full"] and self.seq is not None and event["seq"] != self.seq + 1:
-            self.held, self.gap = None, True  # a delta never came (playground/layers.py)
+            self.held, self.gap = None, True  # a delta never came (playground/fenced/layers.py)
         self.seq = event["seq"]
         self.late = late = self._late(event)
         if not (self.stalled or late or self.gap or self.held is not None):

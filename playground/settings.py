@@ -130,11 +130,11 @@ if PLAYGROUND_RUNNER == "workers" and not os.environ.get("REDIS_URL"):
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL and PLAYGROUND_RUNNER == "workers":
     # Every frame crosses processes: published once, fanned out by each web process to its
-    # own viewers (playground/layers.py). No expiry: a pub/sub message is delivered at once
+    # own viewers (playground/fenced/layers.py). No expiry: a pub/sub message is delivered at once
     # or never.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "playground.layers.FanOutRedisLayer",
+            "BACKEND": "playground.fenced.layers.FanOutRedisLayer",
             "CONFIG": {
                 # A read timeout guards against a half-open socket to Redis.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
@@ -165,7 +165,8 @@ elif REDIS_URL:
     }
 else:
     # Only reaches consumers in this one process: fine for a single Daphne.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.SweepingInMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {
+        "BACKEND": "playground.fenced.layers.SweepingInMemoryChannelLayer"}}
 
 # The cache holds rate-limit counts (playground/ratelimit.py) and rendered previews: Redis
 # when there is one, so limits hold across processes; else this process's memory (also
@@ -188,7 +189,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Request bodies over this are refused by the server (413) before they are read
-# (playground/serving/http_bodies.py): above the largest body the API takes (a scenario
+# (playground/fenced/http_bodies.py): above the largest body the API takes (a scenario
 # document and a run's commands, playground/jsonapi.py): Django's own limit for forms,
 # 2.5 MiB.
 PLAYGROUND_HTTP_MAX_BODY_BYTES = int(os.environ.get(
@@ -200,12 +201,12 @@ PLAYGROUND_WS_MAX_MESSAGE_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_MESSAGE_
 PLAYGROUND_WS_RATE = float(os.environ.get("PLAYGROUND_WS_RATE", 20))
 PLAYGROUND_WS_BURST = float(os.environ.get("PLAYGROUND_WS_BURST", 40))
 PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S", 1))
-# Messages Daphne may hold for a socket before the consumer reads them (playground/serving/).
+# Messages Daphne may hold for a socket before the consumer reads them (playground/fenced/).
 PLAYGROUND_WS_MAX_QUEUED = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED", 100))
 PLAYGROUND_WS_MAX_QUEUED_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED_BYTES",
                                                     4 * 1024 * 1024))
 # Bytes Daphne may hold unsent for a socket before it is cut: only a client that acks frames
-# it does not read gets near it (a window of frames is < 1 MiB; playground/serving/).
+# it does not read gets near it (a window of frames is < 1 MiB; playground/fenced/).
 PLAYGROUND_WS_MAX_UNSENT_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_UNSENT_BYTES",
                                                     8 * 1024 * 1024))
 # Frames sent to a viewer and not acked before it gets only the newest state (2 s at 15 Hz).

@@ -9,12 +9,12 @@ viewers, 7,500 times a second, about a third of a web process (py-spy, bench/loa
 
 A server's websocket frame is not masked, so the bytes of one text message are the same for
 every viewer: `SocketWriter.send_text` frames a text once (a one-entry cache: a run's frame
-goes to a process's viewers in one pass, playground/layers.py) and writes it with one
+goes to a process's viewers in one pass, playground/fenced/layers.py) and writes it with one
 `send(2)` when Twisted holds nothing unsent for that socket; else, or for what it leaves
 over, Twisted's `write` as before. It takes the ordinary way (returns False) whenever the
 socket is not plainly open: not accepted, closing, compressed (permessage-deflate: Daphne
 does not offer it), a message Autobahn would fragment or refuse, a transport that is not
-plain TCP (TLS). The bound on what waits unsent for a socket (playground/serving/ws_limits.py)
+plain TCP (TLS). The bound on what waits unsent for a socket (playground/fenced/ws_limits.py)
 applies the same way to both.
 
 The consumer finds its socket's writer in its scope (`extensions`), put there by Daphne's

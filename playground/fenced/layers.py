@@ -51,8 +51,8 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _wrap_close, create_pool
 
-from . import monitoring
-from .runstore import LAYER_DOWN
+from .. import monitoring
+from ..runstore import LAYER_DOWN
 
 log = logging.getLogger(__name__)
 

@@ -123,7 +123,7 @@ async def test_dashboard_roster_presence_drill_and_grades():
 
 
 async def test_redis_going_away_sends_dashboards_and_seats_to_reconnect_later():
-    # The workers' layer tells each socket `layer.down` (playground/layers.py); both
+    # The workers' layer tells each socket `layer.down` (playground/fenced/layers.py); both
     # browsers reconnect with backoff on close 4013 (dashboard.js, assignment.js).
     teacher, room, assignment, ada = await make_class()
     dash = await connect(f"/ws/dashboard/{room.join_id}/", await session_cookie(teacher))

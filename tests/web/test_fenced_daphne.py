@@ -1,4 +1,4 @@
-"""What playground/serving/ assumes of Daphne, Twisted and Autobahn internals: if a new
+"""What playground/fenced/ assumes of Daphne, Twisted and Autobahn internals: if a new
 release renames or reshapes one of them, these fail loudly (rather than a limit silently
 no longer holding). The behaviour through a real Daphne is tested in tests/web/test_edges.py
 and test_flood_daphne.py."""
@@ -18,8 +18,8 @@ from django.test import override_settings
 from twisted.internet.testing import StringTransport
 from twisted.web import http
 
-from playground import serving
-from playground.serving import frames, http_bodies
+from playground import fenced
+from playground.fenced import frames, http_bodies
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def params(function) -> list[str]:
 
 def test_daphne_is_the_pinned_release():
     pin = re.search(r"^daphne==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
-    assert pin, "requirements.txt must pin daphne exactly: playground/serving patches it"
+    assert pin, "requirements.txt must pin daphne exactly: playground/fenced patches it"
     assert daphne.__version__ == pin[1]
 
 
@@ -115,7 +115,7 @@ def test_a_body_at_the_limit_is_handed_on():
 
 # -- ws_limits ---------------------------------------------------------------------------
 def test_daphne_websocket_methods_wrapped_have_the_shape_assumed():
-    serving.install()
+    fenced.install()
     assert params(WebSocketProtocol.onMessage) == ["self", "payload", "is_binary"]
     originals = inspect.getsource(daphne.ws_protocol)
     assert "def onMessage(self, payload, isBinary)" in originals
@@ -144,9 +144,9 @@ def test_autobahn_calls_its_too_big_hook_with_the_frame_header_and_drops_after_f
 @pytest.mark.parametrize("name", ["onMessage", "serverSend", "onConnect", "onClose",
                                   "_max_message_size_exceeded"])
 def test_install_is_idempotent(name):
-    serving.install()
+    fenced.install()
     before = getattr(WebSocketProtocol, name)
-    serving.install()
+    fenced.install()
     assert getattr(WebSocketProtocol, name) is before
 
 
@@ -159,7 +159,7 @@ def test_daphne_marks_closed_sockets_and_forgets_them_once_their_app_is_done():
 
 
 def test_glibc_malloc_trim_is_there_to_call():
-    from playground.serving.memory import _malloc_trim
+    from playground.fenced.memory import _malloc_trim
 
     trim = _malloc_trim()
     assert trim is not None, "not glibc: memory after closes is not given back"
@@ -364,7 +364,7 @@ def test_autobahns_data_received_only_logs_before_handing_the_bytes_on():
     assert [line for line in after_log if line and not line.startswith("#")] == \
         ["self._dataReceived(data)"], "it does more than log and hand on: replace it anew"
     assert params(WebSocketAdapterProtocol.dataReceived) == ["self", "data"]
-    serving.install()
+    fenced.install()
     protocol, transport = open_protocol()
     protocol.state = protocol.STATE_CONNECTING
     received = []

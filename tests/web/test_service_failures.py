@@ -60,7 +60,7 @@ async def workers_on(forgetful_redis, settings):
     settings.PLAYGROUND_RUNNER = "workers"
     settings.REDIS_URL = forgetful_redis.url
     settings.PLAYGROUND_REDIS_PREFIX = f"test-failures-{secrets.token_hex(4)}:"
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.fenced.layers.FanOutRedisLayer",
                                            "CONFIG": {"hosts": [forgetful_redis.url]}}}
     running = Workers()
     yield running
@@ -329,7 +329,7 @@ def test_a_grade_is_kept_when_redis_is_away_to_tell_the_dashboard(settings, assi
     does not, and the grade is stored all the same (it was replaced by a failure)."""
     settings.PLAYGROUND_GRADER = "worker"
     nobody = f"redis://127.0.0.1:{CuttableProxy(('', 0)).port}/0"  # nothing listens there
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.fenced.layers.FanOutRedisLayer",
                                            "CONFIG": {"hosts": [nobody]}}}
     submission = services.submit(assignment, services.join(assignment.classroom, "Ada"),
                                  design(2))

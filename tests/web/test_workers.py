@@ -27,7 +27,7 @@ async def workers_mode(redis_url, settings):
     settings.PLAYGROUND_RUNNER = "workers"
     settings.REDIS_URL = url
     settings.PLAYGROUND_REDIS_PREFIX = prefix
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.fenced.layers.FanOutRedisLayer",
                                            "CONFIG": {"hosts": [url]}}}
     yield
     r = runstore.client()
