@@ -15,8 +15,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from playground import collector, fenced  # noqa: E402
 from playground.outages import DatabaseAwareWebsockets  # noqa: E402
-from playground.routing import websocket_urlpatterns  # noqa: E402
-from playground.wsorigin import SameOriginValidator  # noqa: E402
+
+from .live.routing import websocket_urlpatterns  # noqa: E402
+from .live.wsorigin import SameOriginValidator  # noqa: E402
 
 # Limits Daphne itself must keep: request bodies, websocket messages and queues
 # (playground/fenced/).

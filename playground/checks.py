@@ -21,7 +21,7 @@ def wildcard_host(app_configs, **kwargs) -> list[CheckWarning]:
 
 @register()
 def body_limit(app_configs, **kwargs) -> list[Error]:
-    from .jsonapi import MAX_BODY_BYTES
+    from .api.jsonapi import MAX_BODY_BYTES
 
     if settings.PLAYGROUND_HTTP_MAX_BODY_BYTES >= MAX_BODY_BYTES:
         return []

@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "playground.middleware.content_security_policy",
     # A view that fails because PostgreSQL or Redis is away answers 503 (playground/outages.py).
     "playground.outages.ServiceUnavailableMiddleware",
-    # Last: turns a locked-out log-in into playground.accounts.locked_out's page.
+    # Last: turns a locked-out log-in into playground.accounts.views.locked_out's page.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -118,7 +118,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Where runs are simulated (playground/runners.py): "inprocess" in the web process that
+# Where runs are simulated (playground/live/runners.py): "inprocess" in the web process that
 # started them (embedded default), or "workers": `manage.py simworker` processes, with run
 # records and leases in Redis under PLAYGROUND_REDIS_PREFIX (docs/deploy.md).
 PLAYGROUND_RUNNER = os.environ.get("PLAYGROUND_RUNNER", "inprocess")
@@ -141,7 +141,7 @@ if REDIS_URL and PLAYGROUND_RUNNER == "workers":
                            "socket_connect_timeout": 2}],
                 # Messages queued in a process for one consumer before the oldest delta
                 # frame gives way: ~1 s of frames at 15 a second, so an overloaded process
-                # hands its viewers frames at most that late (playground/sendwindow.py).
+                # hands its viewers frames at most that late (playground/live/sendwindow.py).
                 "capacity": 16,
             },
         }
@@ -190,7 +190,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Request bodies over this are refused by the server (413) before they are read
 # (playground/fenced/http_bodies.py): above the largest body the API takes (a scenario
-# document and a run's commands, playground/jsonapi.py): Django's own limit for forms,
+# document and a run's commands, playground/api/jsonapi.py): Django's own limit for forms,
 # 2.5 MiB.
 PLAYGROUND_HTTP_MAX_BODY_BYTES = int(os.environ.get(
     "PLAYGROUND_HTTP_MAX_BODY_BYTES", global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
@@ -216,7 +216,7 @@ PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))
 # Live runs (counted until they end) and open play sockets, per person (an account, a
 # classroom seat, a browser), per client address, and per address for everyone without an
-# account or seat (playground/quotas.py): a class of 60 behind one address fits.
+# account or seat (playground/live/quotas.py): a class of 60 behind one address fits.
 PLAYGROUND_QUOTAS = {
     "runs": {"person": int(os.environ.get("PLAYGROUND_RUNS_PER_PERSON", 4)),
              "address": int(os.environ.get("PLAYGROUND_RUNS_PER_ADDRESS", 150)),
@@ -273,9 +273,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("PLAYGROUND_LOGIN_FAILURES", 10))
 AXES_COOLOFF_TIME = timedelta(seconds=int(os.environ.get("PLAYGROUND_LOGIN_COOLOFF_S", 900)))
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "playground.clientaddress.client_key"
-AXES_LOCKOUT_CALLABLE = "playground.accounts.locked_out"
+AXES_LOCKOUT_CALLABLE = "playground.accounts.views.locked_out"
 AXES_VERBOSE = False
-AUTHENTICATION_BACKENDS = ["playground.accounts.LockoutBackend",
+AUTHENTICATION_BACKENDS = ["playground.accounts.views.LockoutBackend",
                            "django.contrib.auth.backends.ModelBackend"]
 
 # Reverse proxies in front of the app (addresses or CIDRs, comma separated): only a request
@@ -288,11 +288,11 @@ if os.environ.get("PLAYGROUND_PROXY_HOPS", "0").strip() not in ("", "0"):
     # It let a client that reached the app directly choose its address.
     raise ImproperlyConfigured("PLAYGROUND_PROXY_HOPS is gone: list the proxies' addresses "
                                "in PLAYGROUND_TRUSTED_PROXIES instead (docs/deploy.md).")
-CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"
+CSRF_FAILURE_VIEW = "playground.pages.views.csrf_failure"
 # Prometheus metrics (playground/monitoring.py): served only with this bearer token set.
 PLAYGROUND_METRICS_TOKEN = os.environ.get("PLAYGROUND_METRICS_TOKEN", "")
 
-# Accounts (playground/accounts.py); password-reset mail goes to the console by default.
+# Accounts (playground/accounts/views.py); password-reset mail goes to the console by default.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in ("UserAttributeSimilarityValidator", "MinimumLengthValidator",

@@ -134,7 +134,7 @@ def set_owner(request: HttpRequest, obj) -> None:
 
 def claim_workspace(request: HttpRequest, user) -> int:
     """On sign-in: the anonymous workspace's scenarios and run links move to the account."""
-    from .models import RunRecord, Scenario
+    from ..models import RunRecord, Scenario
 
     workspace = workspace_of(request)
     if not workspace:

@@ -1,5 +1,5 @@
 """Who a person is, for the limits and quotas that count per person (playground/ratelimit.py,
-playground/quotas.py): an account, else a classroom seat (its key in the signed seats
+playground/live/quotas.py): an account, else a classroom seat (its key in the signed seats
 cookie, which only joining gives). Neither: None, and the counts fall back on the client
 address, shared by everyone there without one.
 """

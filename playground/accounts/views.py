@@ -27,8 +27,9 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import permissions, ratelimit
-from .ratelimit import rate_limited
+from .. import ratelimit
+from ..ratelimit import rate_limited
+from . import permissions
 
 
 @receiver(user_logged_in, dispatch_uid="playground.claim_workspace")

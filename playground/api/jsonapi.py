@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from simulations import LIMITS, Scenario, ScenarioError, check_draft, validate
 
-from . import permissions
+from ..accounts import permissions
 
 # A body holds one document plus a little more (a run link's command log: LIMITS["events"]
 # commands of a few hundred bytes each).

@@ -9,11 +9,11 @@ from django.http import HttpRequest, JsonResponse
 from simulations import Scenario
 from simulations.scenario import check_command, route_errors
 
-from . import permissions
+from ..accounts import permissions
+from ..models import RunRecord
+from ..models import Scenario as SavedScenario
+from ..ratelimit import rate_limited
 from .jsonapi import ApiError, checked_document, endpoint, not_found, parse_body
-from .models import RunRecord
-from .models import Scenario as SavedScenario
-from .ratelimit import rate_limited
 from .schemas import RunCreate, run_out
 
 

@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from simulations import LIMITS
 
-from . import permissions
+from ..accounts import permissions
+from ..models import Scenario, ScenarioVersion
+from ..ratelimit import rate_limited
 from .jsonapi import ApiError, checked_document, endpoint, not_found, parse_body, pydantic_errors
-from .models import Scenario, ScenarioVersion
-from .ratelimit import rate_limited
 from .schemas import (
     Empty,
     ListQuery,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from simulations import LIMITS
 
-from . import permissions
+from ..accounts import permissions
 
 DOCUMENT_DOCS = "docs/scenario-format.md"
 DOCUMENT_SCHEMA = {

@@ -12,10 +12,10 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from pydantic import BaseModel, ConfigDict
 
-from playground import permissions
-from playground.jsonapi import ApiError, checked_document, endpoint, not_found, parse_body
+from playground.accounts import permissions
+from playground.api.jsonapi import ApiError, checked_document, endpoint, not_found, parse_body
+from playground.api.schemas import Version
 from playground.ratelimit import rate_limited
-from playground.schemas import Version
 from simulations.grading import check_goals, goal_list
 
 from . import grader, services

@@ -4,7 +4,7 @@ AsyncConsumer.__call__ sets `self.channel_receive` to the layer's receive for th
 channel and then waits on it together with the socket's receive; Channels offers no hook to
 see a layer message before dispatch, nor to learn that the layer went away (channels_redis's
 core layer raises from that receive, and the consumer dies with 1011). `LayerReceive` catches
-the assignment, so the consumer can wrap it (playground/consumers.py: LayerAwareSocket).
+the assignment, so the consumer can wrap it (playground/live/consumers.py: LayerAwareSocket).
 `handler_name` is Channels' own message-type to method-name rule, undocumented.
 """
 

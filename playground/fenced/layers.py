@@ -22,10 +22,10 @@ frame into Redis once per viewer and pulls each copy back with a round trip of i
 (bench/load.py: p95 3.1 s, viewers closed). Two additions:
 - each channel's queue in this process is bounded (`capacity`): when a consumer falls that
   far behind, its oldest delta frame gives way (frames are latest-state anyway:
-  playground/sendwindow.py), so the frames it hands over are at most about that many old;
+  playground/live/sendwindow.py), so the frames it hands over are at most about that many old;
 - Redis going away is told to every channel of this process as a `layer.down` message,
   once per outage, as the core layer's receive raised: the play socket tells the browser to
-  come back later (playground/consumers.py). Subscriptions are restored on reconnection.
+  come back later (playground/live/consumers.py). Subscriptions are restored on reconnection.
 - a PUBLISH (every group_send and send) goes on a connection of its own without waiting for
   Redis's answer, the number of receivers, which nothing uses: redis-py's round trip costs
   ~150 us of CPU, this ~45 us, and a worker publishes every frame of every run (issue 20).
@@ -52,7 +52,7 @@ from channels_redis.pubsub import (
 from channels_redis.utils import _wrap_close, create_pool
 
 from .. import monitoring
-from ..runstore import LAYER_DOWN
+from ..live.runstore import LAYER_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class FanOutRedisLayer(RedisPubSubChannelLayer):
 class _LatestQueue(asyncio.Queue):
     """A channel's messages in this process. Past `capacity` (the consumer is that far
     behind), the oldest delta frame gives way: its viewer gets the newest state instead
-    (playground/sendwindow.py sees the gap). Other messages (a worker's joins and commands,
+    (playground/live/sendwindow.py sees the gap). Other messages (a worker's joins and commands,
     snapshots, keyframes) are kept up to CONTROL_FACTOR x capacity, then the oldest goes."""
 
     def __init__(self, capacity: int, deserialize):
@@ -200,7 +200,7 @@ class _Shard(RedisSingleShardConnection):
         """PUBLISH without waiting for the answer (module docstring). One connection: what
         this process publishes reaches Redis in order (a run's frames, a snapshot sent
         between two of them). Redis away raises here (the caller drops the message,
-        playground/runs.py); a connection lost is found by the reader of its answers, and
+        playground/live/runs.py); a connection lost is found by the reader of its answers, and
         the next publish connects again."""
         conn = self._publisher
         if conn is None:

@@ -10,7 +10,7 @@ Incoming: what Daphne queues before the consumer reads it.
 
 Daphne puts every incoming websocket message on an unbounded asyncio queue, and while a
 client floods, Twisted parsing its frames takes most of the event loop: the consumer then
-reads the queue far slower than it fills, so its rate limit (playground/consumers.py) sees
+reads the queue far slower than it fills, so its rate limit (playground/live/consumers.py) sees
 the flood late and memory grows with the backlog (measured: 130,000 tiny messages queued in
 3 s, +38 MiB, the consumer closing the socket only 12 s later). So the check sits in
 Daphne's protocol, where each message arrives: a socket with more than
@@ -19,7 +19,7 @@ PLAYGROUND_WS_MAX_QUEUED messages or PLAYGROUND_WS_MAX_QUEUED_BYTES waiting is c
 (it sends a few messages a second, and the consumer's own rate limit is 20).
 
 Outgoing: what Twisted holds that the client has not taken yet. A viewer gets frames only
-while it acks them (playground/sendwindow.py), but a client can ack frames it never reads:
+while it acks them (playground/live/sendwindow.py), but a client can ack frames it never reads:
 a socket with more than PLAYGROUND_WS_MAX_UNSENT_BYTES unsent is cut (no close handshake
 could get through), and the consumer hears that it disconnected.
 """
@@ -31,8 +31,8 @@ import logging
 
 from django.conf import settings
 
-from ..protocol import POLICY_VIOLATION
-from ..runners import error_payload
+from ..live.protocol import POLICY_VIOLATION
+from ..live.runners import error_payload
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The play websocket (docs/protocol.md). Thin: it checks limits and messages, and hands
-runs to the runner (playground/runners.py: in this process, or relayed to simworkers)."""
+runs to the runner (playground/live/runners.py: in this process, or relayed to simworkers)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,17 @@ from django.conf import settings
 
 from simulations.scenario import ScenarioError
 
-from . import monitoring, permissions, protocol, quotas
-from .fenced import frames
-from .fenced.consumer import LayerReceive, handler_name
-from .models import RunRecord
-from .outages import RETRY_AFTER_S, TRY_AGAIN_LATER
+from .. import monitoring
+from ..accounts import permissions
+from ..fenced import frames
+from ..fenced.consumer import LayerReceive, handler_name
+from ..models import RunRecord
+from ..outages import RETRY_AFTER_S, TRY_AGAIN_LATER
+from ..unavailable import DATABASE_DOWN
+from . import protocol, quotas
 from .runners import RunFailure, RunLimit, error_payload, get_runner
 from .runstore import LAYER_DOWN
 from .sendwindow import FrameWindow
-from .unavailable import DATABASE_DOWN
 
 TOO_MANY = 4029  # over a socket quota (429 in the app range); the browser retries with backoff
 UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
@@ -124,7 +126,7 @@ class LayerAwareSocket(LayerReceive, AsyncWebsocketConsumer):
 
 class PlayConsumer(LayerAwareSocket):
     TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
-    counted = False  # in the socket quotas (playground/quotas.py), until it closes
+    counted = False  # in the socket quotas (playground/live/quotas.py), until it closes
     writer = None  # the socket's writer when Daphne serves it (playground/fenced/frames.py)
 
     async def handle(self, message: dict[str, Any]) -> None:
@@ -367,7 +369,7 @@ class PlayConsumer(LayerAwareSocket):
     # -- outgoing -------------------------------------------------------------------------
     async def run_message(self, event: dict[str, Any]) -> None:
         """A message the run driver published to the group, already JSON; a frame only if
-        this viewer keeps up (playground/sendwindow.py). A worker's snapshot learns here
+        this viewer keeps up (playground/live/sendwindow.py). A worker's snapshot learns here
         whether this socket owns the run: only the web process knows the token."""
         if event.get("needs_owner"):
             snapshot = json.loads(event["text"])
@@ -388,7 +390,7 @@ class PlayConsumer(LayerAwareSocket):
             await self.send(text_data=text)
 
     async def run_roll_call(self, event: dict[str, Any]) -> None:
-        """A worker asks who watches its run (playground/simworker.py)."""
+        """A worker asks who watches its run (playground/live/simworker.py)."""
         with contextlib.suppress(*LAYER_DOWN):  # the next roll call comes in a few seconds
             await self.runner.answer_roll_call(self, event["run_id"])
 
@@ -410,7 +412,7 @@ def _run_link(share_id: str) -> dict[str, Any] | None:
 @database_sync_to_async
 def _seat(scope: dict[str, Any], assignment_id: str) -> tuple[int, int] | None:
     """(classroom, student) of this socket's seat in the assignment's classroom, or None."""
-    from .classrooms.models import Assignment
+    from ..classrooms.models import Assignment
 
     assignment = Assignment.objects.select_related("classroom").filter(
         share_id=assignment_id).first()

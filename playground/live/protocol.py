@@ -71,7 +71,7 @@ class Command(_Message):
 
 class Ack(_Message):
     """The last frame seq a viewer received: a viewer too far behind gets only the newest
-    state (playground/sendwindow.py)."""
+    state (playground/live/sendwindow.py)."""
 
     type: Literal["ack"]
     run_id: RunId

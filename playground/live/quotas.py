@@ -26,9 +26,10 @@ from typing import Any
 
 from django.conf import settings
 
-from . import permissions, runstore
-from .clientaddress import counted_as, scope_ip
-from .persons import person_of
+from ..accounts import permissions
+from ..accounts.persons import person_of
+from ..clientaddress import counted_as, scope_ip
+from . import runstore
 
 PENDING_S = 60  # a start not yet a run holds its place this long at most
 SOCKET_TTL_S = 3600  # a socket of a web process that died stops counting after this

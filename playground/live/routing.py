@@ -1,7 +1,8 @@
 from django.urls import path
 
 from playground.classrooms.routing import websocket_urlpatterns as classroom_sockets
-from playground.consumers import PlayConsumer
+
+from .consumers import PlayConsumer
 
 websocket_urlpatterns = [
     path("ws/play/", PlayConsumer.as_asgi()),

@@ -1,8 +1,8 @@
 """Where the play websocket's runs are simulated (PLAYGROUND_RUNNER, docs/deploy.md).
 
 `InProcessRunner` (the embedded default) drives runs in this web process's registry.
-`WorkerRunner` only relays: a run's record goes to Redis (playground/runstore.py), a
-`manage.py simworker` process (playground/simworker.py) drives it and publishes its frames to
+`WorkerRunner` only relays: a run's record goes to Redis (playground/live/runstore.py), a
+`manage.py simworker` process (playground/live/simworker.py) drives it and publishes its frames to
 the run's group, and viewers' control goes to that worker's group `runctl.<id>`; the worker
 answers snapshots and errors straight to the asking socket's channel. The consumer calls
 either through the same methods and turns `RunFailure` into an `error` message.
@@ -17,7 +17,8 @@ from django.conf import settings
 
 from simulations import validate
 
-from . import permissions, runstore
+from ..accounts import permissions
+from . import runstore
 from .runs import ReplayOnly, RunLimit, registry
 
 __all__ = ["RunFailure", "RunLimit", "error_payload", "get_runner"]
@@ -49,7 +50,7 @@ def error_payload(code: str, message: str, errors: list[str] | None = None,
 
 
 class InProcessRunner:
-    """Runs live in this process (playground/runs.py's registry)."""
+    """Runs live in this process (playground/live/runs.py's registry)."""
 
     async def alive(self, run_id: str) -> bool:
         return registry.get(run_id) is not None

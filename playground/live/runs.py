@@ -1,7 +1,7 @@
 """The run driver: owns live Simulations and paces them to wall time x speed.
 
 Each run is an asyncio task on the server's event loop. The simulation itself advances on
-the process's simulation thread (playground/simscheduler.py) in slices with a wall-clock
+the process's simulation thread (playground/live/simscheduler.py) in slices with a wall-clock
 budget, runs taking turns, so the event loop never blocks and no run starves another: a run
 that cannot get enough CPU falls `behind`. A `step` or `seek` is a goal the driver reaches
 in such slices over as many frames as it takes, publishing frames on the way; a run nobody
@@ -28,9 +28,9 @@ from simulations import Scenario, Simulation, validate
 from simulations.replay import Replayer
 from simulations.scenario import ScenarioError
 
-from . import monitoring
-from .classrooms.live import DIGEST_HZ, publish_digest
-from .permissions import new_owner_token, new_run_id, run_group
+from .. import monitoring
+from ..accounts.permissions import new_owner_token, new_run_id, run_group
+from ..classrooms.live import DIGEST_HZ, publish_digest
 from .runstore import LAYER_DOWN
 from .simscheduler import scheduler
 
@@ -313,7 +313,7 @@ class Run:
             message["full"] = True
         if history and self.replayer is not None:
             message["history"] = self.replayer.history(self.sim.now, HISTORY_S)
-        # for each viewer's send window (playground/sendwindow.py)
+        # for each viewer's send window (playground/live/sendwindow.py)
         await self.publish(message, run_id=self.id, kind="frame", seq=self.seq, full=full,
                            sent_at=sent_at)
         await self._digest()

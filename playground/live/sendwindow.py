@@ -25,7 +25,7 @@ import time
 from collections import deque
 from typing import Any
 
-from . import monitoring
+from .. import monitoring
 
 # A frame handed over this long after its publication is late: the process is behind. Well
 # above the delay of a process keeping up (tens of ms, bench/load.py), well below what a

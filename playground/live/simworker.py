@@ -1,8 +1,8 @@
 """A simulation worker (`manage.py simworker`, PLAYGROUND_RUNNER=workers, docs/deploy.md).
 
-It claims new runs from Redis (playground/runstore.py) while it drives fewer than its maximum
+It claims new runs from Redis (playground/live/runstore.py) while it drives fewer than its maximum
 and no live worker drives fewer, drives each with runs.Run (the same driver as the embedded
-set-up: its runs take turns on the worker's simulation thread, playground/simscheduler.py,
+set-up: its runs take turns on the worker's simulation thread, playground/live/simscheduler.py,
 and a control message never waits for a long step or seek, which the driver reaches in
 slices), holds a lease per run that it renews every RENEW_S, and saves each run's progress
 (simulated time, play state, command log) with it. A run whose lease expired (its worker
@@ -159,7 +159,7 @@ class SimWorker:
                 self._catch_up(run, record["commands"], t), name=f"catch-up {run_id}")
 
     async def _catch_up(self, run: Run, commands: list[dict[str, Any]], t: float) -> None:
-        """Re-simulate a run taken over to time `t` (in slices: playground/runs.py), then
+        """Re-simulate a run taken over to time `t` (in slices: playground/live/runs.py), then
         drive it. Meanwhile its lease is renewed but its record keeps the last worker's
         progress, and viewers' messages to it go unanswered (they join the snapshot that
         follows)."""
@@ -214,7 +214,7 @@ class SimWorker:
                     run.playing = target < run.end_s
                 t = target
             # Frames go on counting past any the last worker sent after its last save:
-            # viewers' send windows (playground/sendwindow.py) expect seqs to grow.
+            # viewers' send windows (playground/live/sendwindow.py) expect seqs to grow.
             run.seq = record["seq"] + SEQ_GAP
         return run, t
 
@@ -280,7 +280,7 @@ class SimWorker:
         self.heard.setdefault(run.id, {})[channel] = time.monotonic()
         run.watch(channel)
 
-    # -- what viewers ask (relayed by web processes: playground/runners.py) ---------------
+    # -- what viewers ask (relayed by web processes: playground/live/runners.py) ---------------
     async def _control(self) -> None:
         message = await self.layer.receive(self.channel)
         run = self.runs.get(message.get("run_id", ""))

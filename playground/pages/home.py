@@ -2,13 +2,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
-from . import pages
+from .views import editor, page_data
 
 
 @require_GET
 @ensure_csrf_cookie  # the editor's API writes send the token back in X-CSRFToken
 def home(request: HttpRequest) -> HttpResponse:
-    return pages.editor(request, pages.page_data(request, "editor"))
+    return editor(request, page_data(request, "editor"))
 
 
 @require_GET

@@ -18,12 +18,13 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import condition, require_GET
 
-from . import permissions, preview
-from .api_runs import find_run
-from .api_scenarios import lesson_rows
-from .middleware import policy_header
-from .models import Scenario
-from .schemas import run_out, scenario_out
+from ..accounts import permissions
+from ..api.run_links import find_run
+from ..api.scenarios import lesson_rows
+from ..api.schemas import run_out, scenario_out
+from ..middleware import policy_header
+from ..models import Scenario
+from . import preview
 
 OG_DESCRIPTION_CHARS = 200
 PREVIEW_MAX_AGE_S = 300

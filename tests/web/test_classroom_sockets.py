@@ -13,16 +13,16 @@ from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
-from playground import permissions
+from playground.accounts import permissions
 from playground.asgi import application
 from playground.classrooms import live, services
 from playground.classrooms.models import Assignment, Classroom, Submission
-from playground.runs import registry
+from playground.live.runs import registry
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("consumer_db")]
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
-HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/wsorigin.py)
+HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/live/wsorigin.py)
 BRIEF = {"format": "playground.scenario/v1", "name": "Brief", "duration_s": 60,
          "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 10}}],
          "links": []}

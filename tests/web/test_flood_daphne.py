@@ -1,7 +1,7 @@
 """A client flooding the play websocket of a real Daphne is closed within 2 s, and the
 server's memory stays bounded (issue #7): Daphne queues incoming messages without limit, so
 the bound is ours (playground/fenced/ws_limits.py, and the rate limit in
-playground/consumers.py)."""
+playground/live/consumers.py)."""
 
 import asyncio
 import json

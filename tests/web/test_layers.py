@@ -10,9 +10,9 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from playground.consumers import PlayConsumer
 from playground.fenced.layers import FanOutRedisLayer, SweepingInMemoryChannelLayer
-from playground.runstore import LAYER_DOWN
+from playground.live.consumers import PlayConsumer
+from playground.live.runstore import LAYER_DOWN
 
 
 async def _receive(layer, channel, timeout=5.0):

@@ -1,4 +1,4 @@
-"""Who may do what to saved scenarios (docs/api.md, playground/permissions.py), through the
+"""Who may do what to saved scenarios (docs/api.md, playground/accounts/permissions.py), through the
 API and the pages: owners, anonymous workspaces, lessons, share ids and CSRF."""
 
 import base64
@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from playground.accounts.permissions import WORKSPACE_COOKIE
 from playground.models import RunRecord, Scenario
-from playground.permissions import WORKSPACE_COOKIE
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
+from playground.live.runs import registry
 from playground.models import RunRecord
-from playground.runs import registry
 from tests.web.test_play_consumer import DESIGN, connect, receive_until, start
 from tests.web.test_replay_consumer import replay, seek
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from playground.live.runs import DOTS_PER_S, registry
 from playground.models import RunRecord
-from playground.runs import DOTS_PER_S, registry
 from simulations.replay import Replayer
 from tests.web.test_play_consumer import DESIGN, connect, receive_until
 

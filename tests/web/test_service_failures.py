@@ -23,9 +23,9 @@ import requests
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from playground import runstore
 from playground.classrooms import services
 from playground.classrooms.models import Submission
+from playground.live import runstore
 from playground.models import new_share_id
 from tests.conftest import ROOT, PrivateRedis
 from tests.web.test_classroom_grading import assignment, design, grade_all  # noqa: F401
@@ -365,7 +365,7 @@ async def test_a_socket_that_needs_the_database_to_start_hears_to_come_back_late
 
 @pytest.mark.django_db
 def test_a_bug_answers_the_json_error_shape_on_the_api(client, monkeypatch):
-    from playground import permissions
+    from playground.accounts import permissions
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")

@@ -7,9 +7,9 @@ from unittest.mock import patch
 
 from django.test import override_settings
 
-from playground import sendwindow
-from playground.runs import registry
-from playground.sendwindow import FrameWindow
+from playground.live import sendwindow
+from playground.live.runs import registry
+from playground.live.sendwindow import FrameWindow
 from tests.web.test_play_consumer import connect, receive_until, start
 
 WINDOW = 10
@@ -181,7 +181,7 @@ class Writer:
 
 
 def test_an_ack_taken_as_daphne_reads_it_does_what_receive_does_with_it():
-    from playground.consumers import PlayConsumer, TokenBucket
+    from playground.live.consumers import PlayConsumer, TokenBucket
 
     run_id = "r" * 16
     viewer = PlayConsumer()
