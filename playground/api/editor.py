@@ -7,22 +7,36 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET, require_POST
+from django.http import HttpRequest, JsonResponse
 
 from simulations import LIMITS, ScenarioError, load, registry_json
+
+from .endpoints import FREE, Endpoint
+from .jsonapi import not_found
 
 EXAMPLES_DIR = Path(settings.BASE_DIR) / "docs" / "examples"
 
 
-@require_GET
+kinds_endpoint = Endpoint("api/kinds", "api-kinds")
+validate_endpoint = Endpoint("api/validate", "api-validate")
+examples_endpoint = Endpoint("api/examples", "api-examples")
+example_endpoint = Endpoint("api/examples/<slug:slug>", "api-example")
+
+
+@kinds_endpoint.get("Every component kind, its parameters, and the limits.",
+                    ok=(FREE, "{kinds, limits}"))
 async def kinds(request: HttpRequest) -> JsonResponse:
     """Every component kind and its parameters: the palette and inspector are built from it.
     Async: it needs nothing but the registry, so no thread."""
     return JsonResponse({"kinds": registry_json(), "limits": LIMITS})
 
 
-@require_POST
+@validate_endpoint.post(
+    "Check a scenario document with the engine's validator.",
+    ok=({"type": "object", "required": ["ok", "errors"], "properties": {
+        "ok": {"type": "boolean"}, "errors": {"type": "array", "items": {"type": "string"}}}},
+        "The verdict (200 even when the document is invalid)."),
+    body={**FREE, "description": "A scenario document."})
 def validate(request: HttpRequest) -> JsonResponse:
     """Check a scenario with the engine's validator (the same one the CLI and runs use)."""
     if len(request.body) > LIMITS["document_bytes"]:
@@ -45,16 +59,17 @@ def _examples() -> dict[str, dict]:
     return out
 
 
-@require_GET
+@examples_endpoint.get("The example designs (slug, name, description).",
+                       ok=(FREE, "{examples: [...]}"))
 def examples(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"examples": [
         {"slug": slug, "name": doc["name"], "description": doc.get("description", "")}
         for slug, doc in _examples().items()]})
 
 
-@require_GET
+@example_endpoint.get("One example design.", ok=(FREE, "A document."), errors=(404,))
 def example(request: HttpRequest, slug: str) -> JsonResponse:
     doc = _examples().get(slug)
     if doc is None:
-        raise Http404("no such example")
+        raise not_found("example")
     return JsonResponse(doc)

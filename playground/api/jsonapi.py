@@ -1,22 +1,17 @@
-"""The plumbing every JSON endpoint shares: one error shape, bodies read with a size limit
-before parsing, pydantic-checked, and the new-workspace cookie on the way out.
-
-    @endpoint(GET=show, PUT=update)   # 405 for any other method
+"""The plumbing every JSON endpoint shares: one error shape ({"errors": [...]}, also for an
+unknown /api/ URL: playground/pages/views.py), and bodies read with a size limit before
+parsing, pydantic-checked. Endpoints are declared in playground/api/endpoints.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from pydantic import BaseModel, ValidationError
 
 from simulations import LIMITS, Scenario, ScenarioError, check_draft, validate
-
-from ..accounts import permissions
 
 # A body holds one document plus a little more (a run link's command log: LIMITS["events"]
 # commands of a few hundred bytes each).
@@ -31,6 +26,9 @@ class ApiError(Exception):
     def __init__(self, status: int, errors: list[str], **extra: Any):
         super().__init__("; ".join(errors))
         self.status, self.errors, self.extra = status, errors, extra
+
+    def response(self) -> JsonResponse:
+        return error_response(self.status, self.errors, **self.extra)
 
 
 def error_response(status: int, errors: list[str], **extra: Any) -> JsonResponse:
@@ -60,9 +58,11 @@ def pydantic_errors(exc: ValidationError) -> list[str]:
     return out
 
 
-def parse_body(request: HttpRequest, model: type[M]) -> M:
-    """The request's JSON body as `model`; 413 when too large (checked before reading it
-    where the client declares its length), 400 naming each bad path."""
+def parse_body(request: HttpRequest, model: type[M] | None = None) -> M:
+    """The request's JSON body as `model` (by default the body model its operation declares,
+    playground/api/endpoints.py); 413 when too large (checked before reading it where the
+    client declares its length), 400 naming each bad path."""
+    model = model or request.api_body
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if (declared.isdigit() and int(declared) > MAX_BODY_BYTES) or \
             len(request.body) > MAX_BODY_BYTES:
@@ -90,24 +90,3 @@ def _prefixed(prefix: str, line: str) -> str:
     if line.startswith("(document)"):
         return prefix + line[len("(document)"):]
     return f"{prefix}.{line}" if not line.startswith("[") else prefix + line
-
-
-def endpoint(**handlers: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """One URL, a handler per HTTP method; ApiErrors become JSON errors and a workspace
-    created while answering is remembered in the response's cookie."""
-
-    @wraps(next(iter(handlers.values())))
-    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        handler = handlers.get(request.method or "")
-        if handler is None:
-            response = error_response(405, [f"(method): {request.method} is not allowed here; "
-                                             f"use {', '.join(handlers)}"])
-            response["Allow"] = ", ".join(handlers)
-            return response
-        try:
-            response = handler(request, *args, **kwargs)
-        except ApiError as exc:
-            response = error_response(exc.status, exc.errors, **exc.extra)
-        return permissions.remember_workspace(request, response)
-
-    return view

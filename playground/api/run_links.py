@@ -13,8 +13,13 @@ from ..accounts import permissions
 from ..models import RunRecord
 from ..models import Scenario as SavedScenario
 from ..ratelimit import rate_limited
-from .jsonapi import ApiError, checked_document, endpoint, not_found, parse_body
-from .schemas import RunCreate, run_out
+from .endpoints import Endpoint
+from .jsonapi import ApiError, checked_document, not_found, parse_body
+from .schemas import RunCreate, RunOut, run_out
+
+RUN_LINK = (RunOut, "The run link.")
+run_links = Endpoint("api/runs", "api-runs")
+run_link = Endpoint("api/runs/<str:share_id>", "api-run", share_id="The run link's id.")
 
 
 def command_errors(body: RunCreate, scenario: Scenario) -> list[str]:
@@ -39,9 +44,11 @@ def command_errors(body: RunCreate, scenario: Scenario) -> list[str]:
     return errors
 
 
+@run_links.post("Store a run link (document, seed, command log).", ok=RUN_LINK, body=RunCreate,
+                status=201, errors=(400,))
 @rate_limited("api_write")
 def create_run(request: HttpRequest) -> JsonResponse:
-    body = parse_body(request, RunCreate)
+    body = parse_body(request)
     if errors := command_errors(body, checked_document(body.document)):
         raise ApiError(400, errors)
     saved = None
@@ -57,19 +64,15 @@ def create_run(request: HttpRequest) -> JsonResponse:
     return JsonResponse(run_out(record), status=201)
 
 
-runs = endpoint(POST=create_run)
-
-
 def find_run(share_id: str) -> RunRecord | None:
     record = RunRecord.objects.select_related("scenario").filter(share_id=share_id).first()
     return record if permissions.may_view_run_link(record) else None
 
 
+@run_link.get("A run link.", ok=RUN_LINK, errors=(404,))
 def show_run(request: HttpRequest, share_id: str) -> JsonResponse:
     record = find_run(share_id)
     if record is None:
         raise not_found("run")
     return JsonResponse(run_out(record))
 
-
-run = endpoint(GET=show_run)

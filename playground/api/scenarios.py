@@ -21,11 +21,15 @@ from simulations import LIMITS
 from ..accounts import permissions
 from ..models import Scenario, ScenarioVersion
 from ..ratelimit import rate_limited
-from .jsonapi import ApiError, checked_document, endpoint, not_found, parse_body, pydantic_errors
+from .endpoints import Endpoint
+from .jsonapi import ApiError, checked_document, not_found, parse_body, pydantic_errors
 from .schemas import (
     Empty,
+    LessonList,
     ListQuery,
     ScenarioCreate,
+    ScenarioOut,
+    ScenarioPage,
     ScenarioRename,
     ScenarioUpdate,
     VersionList,
@@ -37,6 +41,23 @@ from .schemas import (
 )
 
 PAGE_SIZE = 25
+ID = "The scenario's share id (128 random bits, URL-safe base64)."
+SCENARIO = (ScenarioOut, "The scenario (docs/api.md).")
+QUERY = ({"name": "q", "in": "query", "schema": {"type": "string",
+                                                 "maxLength": LIMITS["name_chars"]},
+          "description": "Only scenarios whose title contains this (any case)."},
+         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}})
+
+scenarios = Endpoint("api/scenarios", "api-scenarios")
+scenario = Endpoint("api/scenarios/<str:share_id>", "api-scenario", share_id=ID)
+fork = Endpoint("api/scenarios/<str:share_id>/fork", "api-scenario-fork", share_id=ID)
+versions = Endpoint("api/scenarios/<str:share_id>/versions", "api-scenario-versions",
+                    share_id=ID)
+version = Endpoint("api/scenarios/<str:share_id>/versions/<int:number>",
+                   "api-scenario-version", share_id=ID, number="A version number.")
+restore = Endpoint("api/scenarios/<str:share_id>/versions/<int:number>/restore",
+                   "api-scenario-restore", share_id=ID, number="A version number.")
+lessons = Endpoint("api/lessons", "api-lessons")
 
 
 def find_scenario(share_id: str, lock: bool = False) -> Scenario:
@@ -102,6 +123,8 @@ def _save(request: HttpRequest, share_id: str, base_version: int | None,
 
 
 # -- /api/scenarios --------------------------------------------------------------------------
+@scenarios.get("Your own scenarios, newest change first, 25 a page.",
+               ok=(ScenarioPage, "A page of scenarios."), query=QUERY, errors=(400,))
 def list_scenarios(request: HttpRequest) -> JsonResponse:
     try:
         query = ListQuery.model_validate(request.GET.dict())
@@ -118,18 +141,18 @@ def list_scenarios(request: HttpRequest) -> JsonResponse:
                          "count": count})
 
 
+@scenarios.post("Save a new scenario.", ok=SCENARIO, body=ScenarioCreate, status=201,
+                errors=(400, 403))
 @rate_limited("api_write")
 def create_scenario(request: HttpRequest) -> JsonResponse:
-    body = parse_body(request, ScenarioCreate)
+    body = parse_body(request)
     checked_document(body.document, draft=True)
     scenario = _create(request, body.document)
     return JsonResponse(scenario_out(request, scenario), status=201)
 
 
-scenarios = endpoint(GET=list_scenarios, POST=create_scenario)
-
-
 # -- /api/scenarios/<id> ---------------------------------------------------------------------
+@scenario.get("A scenario.", ok=SCENARIO, errors=(404,))
 def show_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
     scenario = find_scenario(share_id)
     if not permissions.may_view_scenario(request, scenario):
@@ -137,16 +160,20 @@ def show_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
     return JsonResponse(scenario_out(request, scenario))
 
 
+@scenario.put("Save a new version of your scenario.", ok=SCENARIO, body=ScenarioUpdate,
+              errors=(400, 403, 404, 409))
 @rate_limited("api_write")
 def update_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
-    body = parse_body(request, ScenarioUpdate)
+    body = parse_body(request)
     scenario = _save(request, share_id, body.base_version, lambda _old: body.document)
     return JsonResponse(scenario_out(request, scenario))
 
 
+@scenario.patch("Rename your scenario (a new version).", ok=SCENARIO, body=ScenarioRename,
+                errors=(400, 403, 404, 409))
 @rate_limited("api_write")
 def rename_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
-    body = parse_body(request, ScenarioRename)
+    body = parse_body(request)
     title = body.title.strip()
     if not title:
         raise ApiError(400, ["title: must not be blank"])
@@ -158,16 +185,16 @@ def rename_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
     return JsonResponse(scenario_out(request, scenario))
 
 
+@scenario.delete("Delete your scenario.", ok=(None, "Deleted."), write=True, status=204,
+                 errors=(403, 404))
 @rate_limited("api_write")
 def delete_scenario(request: HttpRequest, share_id: str) -> HttpResponse:
     editable(request, share_id).delete()
     return HttpResponse(status=204)
 
 
-scenario = endpoint(GET=show_scenario, PUT=update_scenario, PATCH=rename_scenario,
-                    DELETE=delete_scenario)
-
-
+@fork.post("Make a copy that is yours.", ok=SCENARIO, body=Empty, status=201,
+           errors=(400, 403, 404))
 @rate_limited("api_write")
 def fork_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
     original = find_scenario(share_id)
@@ -179,19 +206,15 @@ def fork_scenario(request: HttpRequest, share_id: str) -> JsonResponse:
     return JsonResponse(scenario_out(request, scenario), status=201)
 
 
-fork = endpoint(POST=fork_scenario)
-
-
 # -- history ---------------------------------------------------------------------------------
+@versions.get("The history of your scenario, newest first.",
+              ok=(VersionList, "Earlier versions."), errors=(403, 404))
 def list_versions(request: HttpRequest, share_id: str) -> JsonResponse:
     scenario = editable(request, share_id)
     rows = scenario.versions.order_by("-number").only("number", "title", "created_at")
     return JsonResponse(VersionList(results=[
         VersionSummary(number=row.number, title=row.title, created_at=row.created_at)
         for row in rows]).model_dump(mode="json"))
-
-
-versions = endpoint(GET=list_versions)
 
 
 def _version(scenario: Scenario, number: int) -> ScenarioVersion:
@@ -201,6 +224,7 @@ def _version(scenario: Scenario, number: int) -> ScenarioVersion:
     return found
 
 
+@version.get("One earlier version.", ok=(VersionOut, "The version."), errors=(403, 404))
 def show_version(request: HttpRequest, share_id: str, number: int) -> JsonResponse:
     old = _version(editable(request, share_id), number)
     return JsonResponse(VersionOut(
@@ -208,18 +232,14 @@ def show_version(request: HttpRequest, share_id: str, number: int) -> JsonRespon
         document=old.document, created_at=old.created_at).model_dump(mode="json"))
 
 
-version = endpoint(GET=show_version)
-
-
+@restore.post("Make an earlier version current (as a new version).", ok=SCENARIO, body=Empty,
+              errors=(400, 403, 404))
 @rate_limited("api_write")
 def restore_version(request: HttpRequest, share_id: str, number: int) -> JsonResponse:
-    parse_body(request, Empty)  # an empty object, or nothing
+    parse_body(request)  # an empty object, or nothing
     old = _version(editable(request, share_id), number)
     scenario = _save(request, share_id, None, lambda _current: old.document)
     return JsonResponse(scenario_out(request, scenario))
-
-
-restore = endpoint(POST=restore_version)
 
 
 # -- lessons ---------------------------------------------------------------------------------
@@ -228,8 +248,7 @@ def lesson_rows():
             .order_by("lesson_order", "id"))
 
 
+@lessons.get("The built-in lessons in course order.", ok=(LessonList, "The lessons."))
 def list_lessons(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"results": [lesson_out(request, s) for s in lesson_rows()]})
 
-
-lessons = endpoint(GET=list_lessons)
