@@ -91,7 +91,7 @@ def remember_workspace(request: HttpRequest, response: HttpResponse) -> HttpResp
 
 # -- scenarios ---------------------------------------------------------------------------------
 def owns(request: HttpRequest, obj) -> bool:
-    """Does this request act for the owner of a scenario or run record?"""
+    """Does this request act for the owner of a scenario or run link?"""
     user = getattr(request, "user", None)
     if obj.owner_id is not None:
         return bool(user and user.is_authenticated and user.pk == obj.owner_id)
@@ -122,7 +122,7 @@ def owned_scenarios(request: HttpRequest, queryset: QuerySet) -> QuerySet:
 
 
 def set_owner(request: HttpRequest, obj) -> None:
-    """Make the requester the owner of a new scenario or run record."""
+    """Make the requester the owner of a new scenario or run link."""
     user = getattr(request, "user", None)
     if user and user.is_authenticated:
         obj.owner = user
@@ -134,14 +134,14 @@ def set_owner(request: HttpRequest, obj) -> None:
 
 def claim_workspace(request: HttpRequest, user) -> int:
     """On sign-in: the anonymous workspace's scenarios and run links move to the account."""
-    from ..models import RunRecord, Scenario
+    from ..models import RunLink, Scenario
 
     workspace = workspace_of(request)
     if not workspace:
         return 0
     moved = Scenario.objects.filter(owner__isnull=True, workspace=workspace,
                                     lesson_slug__isnull=True).update(owner=user, workspace="")
-    RunRecord.objects.filter(owner__isnull=True, workspace=workspace).update(owner=user,
+    RunLink.objects.filter(owner__isnull=True, workspace=workspace).update(owner=user,
                                                                             workspace="")
     return moved
 

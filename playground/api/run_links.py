@@ -10,7 +10,7 @@ from simulations import Scenario
 from simulations.scenario import check_command, route_errors
 
 from ..accounts import permissions
-from ..models import RunRecord
+from ..models import RunLink
 from ..models import Scenario as SavedScenario
 from ..ratelimit import rate_limited
 from .endpoints import Endpoint
@@ -47,7 +47,7 @@ def command_errors(body: RunCreate, scenario: Scenario) -> list[str]:
 @run_links.post("Store a run link (document, seed, command log).", ok=RUN_LINK, body=RunCreate,
                 status=201, errors=(400,))
 @rate_limited("api_write")
-def create_run(request: HttpRequest) -> JsonResponse:
+def create_run_link(request: HttpRequest) -> JsonResponse:
     body = parse_body(request)
     if errors := command_errors(body, checked_document(body.document)):
         raise ApiError(400, errors)
@@ -56,23 +56,23 @@ def create_run(request: HttpRequest) -> JsonResponse:
         saved = SavedScenario.objects.filter(share_id=body.scenario).first()
         if not permissions.may_view_scenario(request, saved):
             raise ApiError(400, ["scenario: no scenario with this id"])
-    record = RunRecord(document=body.document, title=body.document["name"], seed=body.seed,
-                       commands=[c.model_dump() for c in body.commands],
-                       until_s=body.until_s, scenario=saved)
-    permissions.set_owner(request, record)
-    record.save()
-    return JsonResponse(run_out(record), status=201)
+    link = RunLink(document=body.document, title=body.document["name"], seed=body.seed,
+                   commands=[c.model_dump() for c in body.commands],
+                   until_s=body.until_s, scenario=saved)
+    permissions.set_owner(request, link)
+    link.save()
+    return JsonResponse(run_out(link), status=201)
 
 
-def find_run(share_id: str) -> RunRecord | None:
-    record = RunRecord.objects.select_related("scenario").filter(share_id=share_id).first()
-    return record if permissions.may_view_run_link(record) else None
+def find_run_link(share_id: str) -> RunLink | None:
+    link = RunLink.objects.select_related("scenario").filter(share_id=share_id).first()
+    return link if permissions.may_view_run_link(link) else None
 
 
 @run_link.get("A run link.", ok=RUN_LINK, errors=(404,))
-def show_run(request: HttpRequest, share_id: str) -> JsonResponse:
-    record = find_run(share_id)
-    if record is None:
+def show_run_link(request: HttpRequest, share_id: str) -> JsonResponse:
+    link = find_run_link(share_id)
+    if link is None:
         raise not_found("run")
-    return JsonResponse(run_out(record))
+    return JsonResponse(run_out(link))
 

@@ -19,7 +19,7 @@ from .. import monitoring
 from ..accounts import permissions
 from ..fenced import frames
 from ..fenced.consumer import LayerReceive, handler_name
-from ..models import RunRecord
+from ..models import RunLink
 from ..outages import RETRY_AFTER_S, TRY_AGAIN_LATER
 from ..unavailable import DATABASE_DOWN
 from . import protocol, quotas
@@ -282,15 +282,15 @@ class PlayConsumer(LayerAwareSocket):
                           message.paused, seat=seat)
 
     async def on_replay(self, message: protocol.Replay) -> None:
-        record = await _run_link(message.run_link)
-        if record is None:
+        link = await _run_link(message.run_link)
+        if link is None:
             await self.error("unknown_run_link", "no shared run has this link (it may have "
                              "been deleted)", ref="replay")
             return
-        await self._start("replay", record["document"], record["seed"], message.speed,
+        await self._start("replay", link["document"], link["seed"], message.speed,
                           message.paused, replay={
-                              "run_link": message.run_link, "title": record["title"],
-                              "commands": record["commands"], "until_s": record["until_s"]})
+                              "run_link": message.run_link, "title": link["title"],
+                              "commands": link["commands"], "until_s": link["until_s"]})
 
     async def _start(self, ref: str, document: Any, seed: int | None, speed: float,
                      paused: bool, replay: dict[str, Any] | None = None,
@@ -404,7 +404,7 @@ class PlayConsumer(LayerAwareSocket):
 
 @database_sync_to_async
 def _run_link(share_id: str) -> dict[str, Any] | None:
-    return RunRecord.objects.filter(share_id=share_id).values(
+    return RunLink.objects.filter(share_id=share_id).values(
         "title", "document", "seed", "commands", "until_s").first()
 
 

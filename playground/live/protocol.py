@@ -35,7 +35,7 @@ class Start(_Message):
 
 
 class Replay(_Message):
-    """Replay a shared run (a run link): its id is the RunRecord's share id."""
+    """Replay a shared run (a run link): its id is the RunLink's share id."""
 
     type: Literal["replay"]
     run_link: ShareId

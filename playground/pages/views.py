@@ -19,7 +19,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import condition, require_GET
 
 from ..accounts import permissions
-from ..api.run_links import find_run
+from ..api.run_links import find_run_link
 from ..api.scenarios import lesson_rows
 from ..api.schemas import run_out, scenario_out
 from ..middleware import policy_header
@@ -89,10 +89,10 @@ def scenario_page(request: HttpRequest, share_id: str) -> HttpResponse:
 @require_GET
 @ensure_csrf_cookie
 def run_page(request: HttpRequest, share_id: str) -> HttpResponse:
-    record = find_run(share_id)
-    if record is None:
+    link = find_run_link(share_id)
+    if link is None:
         return error_page(request, 404, "Run not found", NOT_FOUND)
-    return editor(request, page_data(request, "run", run=run_out(record)))
+    return editor(request, page_data(request, "run", run=run_out(link)))
 
 
 @require_GET

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from playground.accounts.permissions import WORKSPACE_COOKIE
-from playground.models import RunRecord, Scenario
+from playground.models import RunLink, Scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_logging_in_claims_the_workspace(client, design, ada):
     assert response.status_code == 302
     row = Scenario.objects.get(share_id=mine["id"])
     assert (row.owner, row.workspace) == (ada, "")
-    assert RunRecord.objects.get(share_id=run.json()["id"]).owner == ada
+    assert RunLink.objects.get(share_id=run.json()["id"]).owner == ada
     assert client.get("/api/scenarios").json()["count"] == 1
     # Another browser holding nothing sees nothing.
     assert Client().get("/api/scenarios").json()["count"] == 0

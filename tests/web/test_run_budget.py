@@ -15,7 +15,7 @@ import time
 import pytest
 
 from playground.live.runs import registry
-from playground.models import RunRecord
+from playground.models import RunLink
 from tests.web.test_play_consumer import DESIGN, connect, receive_until, start
 from tests.web.test_workers import join, workers, workers_mode  # noqa: F401 (fixtures)
 
@@ -135,7 +135,7 @@ async def test_pause_cancels_a_long_step():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("consumer_db")
 async def test_a_long_seek_is_reached_in_slices_and_stops_with_its_viewer():
-    link = await asyncio.to_thread(lambda: RunRecord.objects.create(
+    link = await asyncio.to_thread(lambda: RunLink.objects.create(
         title="heavy", document=HEAVY, seed=1, commands=[], until_s=60.0).share_id)
     comm = await connect()
     await comm.send_json_to({"type": "replay", "run_link": link, "paused": True})
