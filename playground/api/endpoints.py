@@ -9,8 +9,9 @@ body model) and its OpenAPI entry (playground/api/openapi.py) are all made:
 
 A method not declared is answered 405 in the API's error shape; ApiErrors raised by a
 handler become {"errors": [...]}; a body is read with `jsonapi.parse_body(request)` as the
-operation's declared model, where the handler chooses (after its 404s and rate limit); a
-workspace created while answering is remembered in the response's cookie.
+operation's declared model, where the handler chooses (after the rate limit, and after a
+seat check that answers 404 to a stranger); a workspace created while answering is
+remembered in the response's cookie.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -49,21 +50,16 @@ class Operation:
     errors: tuple[int, ...] = ()
 
 
-@dataclass
 class Endpoint:
     """A URL under /api/ (a Django path pattern) and its operations, in declaration order.
     `wrap` decorates the whole view (a rate limit per endpoint); keyword arguments describe
     the pattern's parameters in the OpenAPI description."""
 
-    pattern: str
-    name: str
-    wrap: Callable[[Callable], Callable] | None = None
-    operations: dict[str, Operation] = field(default_factory=dict)
-    described: dict[str, str] = field(default_factory=dict)
-
-    def __init__(self, pattern: str, name: str, wrap=None, **described: str):
+    def __init__(self, pattern: str, name: str,
+                 wrap: Callable[[Callable], Callable] | None = None, **described: str):
         self.pattern, self.name, self.wrap = pattern, name, wrap
-        self.operations, self.described = {}, described
+        self.operations: dict[str, Operation] = {}
+        self.described = described
 
     def _declare(self, method: str, summary: str, **spec: Any) -> Callable:
         def register(handler: Callable) -> Callable:

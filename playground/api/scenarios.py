@@ -131,7 +131,9 @@ def list_scenarios(request: HttpRequest) -> JsonResponse:
     except ValidationError as exc:
         raise ApiError(400, pydantic_errors(exc)) from None
     rows = permissions.owned_scenarios(request, Scenario.objects.select_related("forked_from"))
-    if query.q.strip():
+    if "\x00" in query.q:  # no title holds NUL (PostgreSQL's text cannot): nothing matches
+        rows = rows.none()
+    elif query.q.strip():
         rows = rows.filter(title__icontains=query.q.strip())
     count = rows.count()
     start = (query.page - 1) * PAGE_SIZE
