@@ -14,10 +14,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from playground import collector, fenced  # noqa: E402
+from playground.live.routing import websocket_urlpatterns  # noqa: E402
+from playground.live.wsorigin import SameOriginValidator  # noqa: E402
 from playground.outages import DatabaseAwareWebsockets  # noqa: E402
-
-from .live.routing import websocket_urlpatterns  # noqa: E402
-from .live.wsorigin import SameOriginValidator  # noqa: E402
 
 # Limits Daphne itself must keep: request bodies, websocket messages and queues
 # (playground/fenced/).
