@@ -11,15 +11,17 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from simulations import LIMITS, ScenarioError, load, registry_json
+from simulations.fields import document_fields
 
 EXAMPLES_DIR = Path(settings.BASE_DIR) / "docs" / "examples"
 
 
 @require_GET
 async def kinds(request: HttpRequest) -> JsonResponse:
-    """Every component kind and its parameters: the palette and inspector are built from it.
-    Async: it needs nothing but the registry, so no thread."""
-    return JsonResponse({"kinds": registry_json(), "limits": LIMITS})
+    """Every component kind and its parameters, and the document's own fields: the palette
+    and inspector are built from it, their checks use its bounds. Async: it needs nothing
+    but the registry, so no thread."""
+    return JsonResponse({"kinds": registry_json(), "limits": LIMITS, "fields": document_fields()})
 
 
 @require_POST

@@ -85,8 +85,8 @@ def _paths() -> dict[str, Any]:
                          "description": "The version the editor started from (409 if the "
                                         "work was saved since)."}}}
     return {
-        "/api/kinds": {"get": op("Every component kind, its parameters, and the limits.",
-                                 _json(FREE, "{kinds, limits}"))},
+        "/api/kinds": {"get": op("Every component kind, its parameters, the limits, and the "
+                                 "document's own fields.", _json(FREE, "{kinds, limits, fields}"))},
         "/api/validate": {"post": op(
             "Check a scenario document with the engine's validator.",
             _json({"type": "object", "required": ["ok", "errors"], "properties": {

@@ -68,3 +68,15 @@ test("parseNumber reads what people type", () => {
   assert.deepEqual(parseNumber(spec, "ten"), { error: "must be a number" });
   assert.deepEqual(parseNumber({ type: "int" }, "1.5.2"), { error: "must be a whole number" });
 });
+
+test("the document's own fields come from the server, texts checked by length", () => {
+  const label = { name: "label", type: "text", max_length: 5 };
+  const name = { name: "name", type: "text", min_length: 1, max_length: 8, required: true };
+  const withFields = new Registry({ kinds: {}, fields: { component: [label], scenario: [name] } });
+  assert.equal(withFields.field("component", "label"), label);
+  assert.deepEqual(withFields.fields.link, []);
+  assert.equal(checkValue(label, "12345"), "");
+  assert.equal(checkValue(label, "123456"), "must have at most 5 characters");
+  assert.equal(checkValue(name, "  "), "must have at least 1 characters");
+  assert.equal(checkValue(name, "x"), "");
+});
