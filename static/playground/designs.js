@@ -22,8 +22,8 @@ import { exportDocument, pickDocument } from "./persistence.js";
 import { exportPng, exportSvg } from "./image-export.js";
 
 export class Designs {
-  constructor({ bus, store, toaster, actions, registry, canvas, player, page }) {
-    Object.assign(this, { bus, store, toaster, actions, registry, canvas, player, page });
+  constructor({ bus, store, toaster, actions, canvas, player, page }) {
+    Object.assign(this, { bus, store, toaster, actions, canvas, player, page });
     this.readOnly = isReadOnly(page);
     // A student's assignment saves to their own copy (assignment.js), not to a scenario.
     this.assignment = page.mode === "assignment" ? page.assignment : null;
@@ -40,7 +40,7 @@ export class Designs {
                        message: "It is still open here: Save makes it a new design." });
       },
     });
-    this.versions = new VersionsDialog({ saver: this.saver, registry, toaster,
+    this.versions = new VersionsDialog({ saver: this.saver, toaster,
                                          onRestored: (s, n) => this.loadRestored(s, n) });
     bus.on("design:read-only", () => this.readOnlyNotice());
   }
@@ -60,7 +60,7 @@ export class Designs {
     const { toaster } = this;
     const picture = (make, what) => async () => {
       try {
-        await make(this.store.doc, this.registry);
+        await make(this.store.doc);
       } catch (err) {
         this.toaster.show({ title: `Could not export the ${what}`, message: err.message, tone: "error" });
       }

@@ -143,7 +143,7 @@ async function boot() {
 
   // -- keeping and sharing, the Design menu --------------------------------------------
   const examples = await api.examples().then((d) => d.examples).catch(() => []);
-  const designs = new Designs({ bus, store, toaster, actions, registry, canvas, player, page });
+  const designs = new Designs({ bus, store, toaster, actions, canvas, player, page });
   new FileMenu($("#file-menu-button"), $("#file-menu"), designs.menuHandlers(examples));
 
   // -- document, selection ------------------------------------------------------------
