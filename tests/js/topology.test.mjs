@@ -2,8 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { NODE_H, NODE_W, autoPlace, bounds, emptyDocument, eventTouches, linkKey, nextId,
-         normalize, proposeLink, reaches, snap } from "../../static/playground/topology.js";
+import { autoPlace, emptyDocument, eventTouches, linkKey, nextId, normalize, proposeLink, reaches,
+         snap } from "../../static/playground/topology.js";
 
 const doc = (components, links = []) => ({ ...emptyDocument(), components, links });
 const c = (id, kind, position) => ({ id, kind, params: {}, ...(position ? { position } : {}) });
@@ -75,14 +75,10 @@ test("normalize refuses what is not a scenario", () => {
   assert.throws(() => normalize({ components: [], links: {} }), /"links" is not a list/);
 });
 
-test("eventTouches and bounds", () => {
+test("eventTouches: an event on a component, or on a link touching one", () => {
   const ids = new Set(["a"]);
   assert.ok(eventTouches({ target: "a" }, ids, new Set()));
   assert.ok(eventTouches({ target: ["x", "a"] }, ids, new Set()));
   assert.ok(eventTouches({ target: ["x", "y"] }, ids, new Set(["x>y"])));
   assert.ok(!eventTouches({ target: "b" }, ids, new Set()));
-  assert.equal(bounds([]), null);
-  const b = bounds([c("a", "client", { x: 0, y: 0 }), c("b", "client", { x: 100, y: 50 })]);
-  assert.deepEqual(b, { x1: -NODE_W / 2, y1: -NODE_H / 2, x2: 100 + NODE_W / 2, y2: 50 + NODE_H / 2,
-                        w: 100 + NODE_W, h: 50 + NODE_H });
 });
