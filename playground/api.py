@@ -1,4 +1,5 @@
-"""JSON endpoints the editor needs: the component registry, validation and examples."""
+"""Endpoints the editor needs: the component registry, validation, examples, and its
+design as a picture."""
 
 from __future__ import annotations
 
@@ -7,19 +8,24 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from simulations import LIMITS, ScenarioError, load, registry_json
+from simulations.fields import document_fields
+
+from . import preview, schemas
+from .jsonapi import endpoint, parse_body
 
 EXAMPLES_DIR = Path(settings.BASE_DIR) / "docs" / "examples"
 
 
 @require_GET
 async def kinds(request: HttpRequest) -> JsonResponse:
-    """Every component kind and its parameters: the palette and inspector are built from it.
-    Async: it needs nothing but the registry, so no thread."""
-    return JsonResponse({"kinds": registry_json(), "limits": LIMITS})
+    """Every component kind and its parameters, and the document's own fields: the palette
+    and inspector are built from it, their checks use its bounds. Async: it needs nothing
+    but the registry, so no thread."""
+    return JsonResponse({"kinds": registry_json(), "limits": LIMITS, "fields": document_fields()})
 
 
 @require_POST
@@ -58,3 +64,15 @@ def example(request: HttpRequest, slug: str) -> JsonResponse:
     if doc is None:
         raise Http404("no such example")
     return JsonResponse(doc)
+
+
+def _picture(request: HttpRequest) -> HttpResponse:
+    """The posted design drawn at its own size by the renderer of the share previews
+    (preview.py): the editor's SVG export and version previews, and its PNG export
+    (rasterised in the browser from this SVG)."""
+    document = parse_body(request, schemas.PictureRequest).document
+    return HttpResponse(preview.svg(document, fit_to=None),
+                        content_type="image/svg+xml; charset=utf-8")
+
+
+picture = endpoint(POST=_picture)

@@ -22,7 +22,7 @@ from .jsonapi import MAX_BODY_BYTES
 
 REF = "#/components/schemas/{model}"
 REQUESTS = [schemas.Empty, schemas.ScenarioCreate, schemas.ScenarioUpdate,
-            schemas.ScenarioRename, schemas.RunCreate]
+            schemas.ScenarioRename, schemas.RunCreate, schemas.PictureRequest]
 RESPONSES = [schemas.Errors, schemas.ScenarioOut, schemas.ScenarioPage, schemas.LessonList,
              schemas.VersionList, schemas.VersionOut, schemas.RunOut]
 FREE = {"type": "object"}
@@ -85,8 +85,8 @@ def _paths() -> dict[str, Any]:
                          "description": "The version the editor started from (409 if the "
                                         "work was saved since)."}}}
     return {
-        "/api/kinds": {"get": op("Every component kind, its parameters, and the limits.",
-                                 _json(FREE, "{kinds, limits}"))},
+        "/api/kinds": {"get": op("Every component kind, its parameters, the limits, and the "
+                                 "document's own fields.", _json(FREE, "{kinds, limits, fields}"))},
         "/api/validate": {"post": op(
             "Check a scenario document with the engine's validator.",
             _json({"type": "object", "required": ["ok", "errors"], "properties": {
@@ -98,6 +98,11 @@ def _paths() -> dict[str, Any]:
                                     _json(FREE, "{examples: [...]}"))},
         "/api/examples/{slug}": {"get": op("One example design.", _json(FREE, "A document."),
                                            params=(slug,), errors=(404,))},
+        "/api/picture.svg": {"post": op(
+            "A design drawn as an SVG picture at its own size (the share card's renderer).",
+            {"description": "The picture.",
+             "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+            body=schemas.PictureRequest, errors=(400,))},
         "/api/openapi.json": {"get": op("This description.", _json(FREE, "OpenAPI 3.1."))},
         "/api/scenarios": {
             "get": op("Your own scenarios, newest change first, 25 a page.",

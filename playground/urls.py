@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/validate", api.validate, name="api-validate"),
     path("api/examples", api.examples, name="api-examples"),
     path("api/examples/<slug:slug>", api.example, name="api-example"),
+    path("api/picture.svg", api.picture, name="api-picture"),
     path("api/openapi.json", openapi.document, name="api-openapi"),
     path("api/scenarios", api_scenarios.scenarios, name="api-scenarios"),
     path("api/scenarios/<str:share_id>", api_scenarios.scenario, name="api-scenario"),
