@@ -23,9 +23,8 @@ export const ID_MESSAGE = "must be 1 to 64 letters, digits, '_', '-' or '.'";
 export class Registry {
   /** `fields`: the document's own fields ({scenario, component, link, replication}, each a
    * list of specs shaped like parameters), read by the server from the validator's models. */
-  constructor({ kinds, limits, fields }) {
+  constructor({ kinds, fields }) {
     this.kinds = kinds || {};
-    this.limits = limits || {};
     this.fields = { scenario: [], component: [], link: [], replication: [], ...fields };
   }
 
