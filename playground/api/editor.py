@@ -1,4 +1,5 @@
-"""JSON endpoints the editor needs: the component registry, validation and examples."""
+"""Endpoints the editor needs: the component registry, validation, examples, and its
+design as a picture."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from simulations import LIMITS, ScenarioError, load, registry_json
+from simulations.fields import document_fields
 
+from ..pages import preview
+from . import schemas
 from .endpoints import FREE, Endpoint
-from .jsonapi import not_found
+from .jsonapi import not_found, parse_body
 
 EXAMPLES_DIR = Path(settings.BASE_DIR) / "docs" / "examples"
 
@@ -21,14 +25,16 @@ kinds_endpoint = Endpoint("api/kinds", "api-kinds")
 validate_endpoint = Endpoint("api/validate", "api-validate")
 examples_endpoint = Endpoint("api/examples", "api-examples")
 example_endpoint = Endpoint("api/examples/<slug:slug>", "api-example")
+picture_endpoint = Endpoint("api/picture.svg", "api-picture")
 
 
-@kinds_endpoint.get("Every component kind, its parameters, and the limits.",
-                    ok=(FREE, "{kinds, limits}"))
+@kinds_endpoint.get("Every component kind, its parameters, the limits, and the document's "
+                    "own fields.", ok=(FREE, "{kinds, limits, fields}"))
 async def kinds(request: HttpRequest) -> JsonResponse:
-    """Every component kind and its parameters: the palette and inspector are built from it.
-    Async: it needs nothing but the registry, so no thread."""
-    return JsonResponse({"kinds": registry_json(), "limits": LIMITS})
+    """Every component kind and its parameters, and the document's own fields: the palette
+    and inspector are built from it, their checks use its bounds. Async: it needs nothing
+    but the registry, so no thread."""
+    return JsonResponse({"kinds": registry_json(), "limits": LIMITS, "fields": document_fields()})
 
 
 @validate_endpoint.post(
@@ -73,3 +79,16 @@ def example(request: HttpRequest, slug: str) -> JsonResponse:
     if doc is None:
         raise not_found("example")
     return JsonResponse(doc)
+
+
+@picture_endpoint.post(
+    "A design drawn as an SVG picture at its own size (the share card's renderer).",
+    ok=({"type": "string"}, "The picture."), media="image/svg+xml",
+    body=schemas.PictureRequest, errors=(400,))
+def picture(request: HttpRequest) -> HttpResponse:
+    """The posted design drawn at its own size by the renderer of the share previews
+    (pages/preview.py): the editor's SVG export and version previews, and its PNG export
+    (rasterised in the browser from this SVG)."""
+    document = parse_body(request).document
+    return HttpResponse(preview.svg(document, fit_to=None),
+                        content_type="image/svg+xml; charset=utf-8")

@@ -43,6 +43,7 @@ class Operation:
     handler: Callable[..., Any]
     summary: str
     ok: tuple[Schema, str]  # the success answer: its schema and description
+    media: str = "application/json"  # the success answer's media type
     body: Schema = None  # a model is also what parse_body(request) reads
     write: bool = False  # takes the CSRF header (every operation with a body does)
     query: tuple[dict[str, Any], ...] = ()

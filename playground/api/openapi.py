@@ -37,11 +37,10 @@ def _schema(schema: Schema) -> dict[str, Any]:
     return ref(schema) if isinstance(schema, type) else schema
 
 
-def _json(schema: Schema, description: str) -> dict[str, Any]:
+def _json(schema: Schema, description: str, media: str = "application/json") -> dict[str, Any]:
     if schema is None:
         return {"description": description}
-    return {"description": description,
-            "content": {"application/json": {"schema": _schema(schema)}}}
+    return {"description": description, "content": {media: {"schema": _schema(schema)}}}
 
 
 def operation(endpoint: Endpoint, op: Operation) -> dict[str, Any]:
@@ -52,7 +51,7 @@ def operation(endpoint: Endpoint, op: Operation) -> dict[str, Any]:
     out: dict[str, Any] = {
         "summary": op.summary,
         "parameters": [*params, CSRF] if write else params,
-        "responses": {str(op.status): _json(*op.ok),
+        "responses": {str(op.status): _json(*op.ok, op.media),
                       **{str(s): _json(schemas.Errors, ERRORS[s]) for s in errors}},
     }
     if op.body is not None:

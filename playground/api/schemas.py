@@ -44,6 +44,12 @@ class ScenarioCreate(Body):
     document: Document
 
 
+class PictureRequest(Body):
+    """A design to draw (in progress is fine: any JSON object draws)."""
+
+    document: Document
+
+
 class ScenarioUpdate(Body):
     document: Document
     base_version: Version | None = None

@@ -15,10 +15,12 @@ import asyncio
 import contextlib
 import copy
 import functools
+import hashlib
 import json
 import logging
 import math
 import time
+from collections import OrderedDict
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -48,12 +50,26 @@ class RunLimit(Exception):
     """The server runs as many simulations as it may."""
 
 
+PREDICTIONS_KEPT = 64
+_predicted: OrderedDict[bytes, dict[str, Any]] = OrderedDict()  # scenario digest -> predictions
+
+
 def _predictions(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's predictions, shared and never changed: the last PREDICTIONS_KEPT are
+    kept, as a class starts the same lesson sixty times (0.1-0.5 s each for a large design,
+    on the simulation thread). Called on that thread only."""
+    key = hashlib.blake2b(scenario.model_dump_json().encode(), digest_size=16).digest()
+    if (kept := _predicted.get(key)) is not None:
+        _predicted.move_to_end(key)
+        return kept
     try:
         from simulations.predict import predict
     except ImportError:  # predictions are optional extras of the report
         return {}
-    return predict(scenario)
+    _predicted[key] = predictions = predict(scenario)
+    if len(_predicted) > PREDICTIONS_KEPT:
+        _predicted.popitem(last=False)
+    return predictions
 
 
 def _repredictions(document: dict[str, Any]) -> dict[str, Any] | None:
@@ -74,6 +90,7 @@ def _predictions_now(sim: Simulation, design: dict[str, Any]) -> dict[str, Any]:
     if predictions is None:  # the changes made the design invalid as a whole
         predictions = {"components": {}, "error": "not predicted: the design with the "
                        "run's parameter changes is not valid as a whole"}
+    predictions = dict(predictions)  # the kept one is shared
     predictions["recomputed"] = {"at_s": round(sim.params_changed_at or 0.0, 4),
                                  "params": copy.deepcopy(sim.param_changes)}
     return predictions
@@ -101,7 +118,8 @@ class Run:
 
     def __init__(self, registry: RunRegistry, document: dict[str, Any], seed: int | None,
                  speed: float, paused: bool, replay: dict[str, Any] | None = None,
-                 seat: tuple[int, int] | None = None, run_id: str | None = None):
+                 seat: tuple[int, int] | None = None, run_id: str | None = None,
+                 scenario: Scenario | None = None):
         self.registry = registry
         self.replay = replay
         self.seat = seat  # (classroom, student) of a run on an assignment: it sends digests
@@ -111,7 +129,7 @@ class Run:
         self.owner_token = new_owner_token()
         self.group = run_group(self.id)
         self.document = document
-        self.scenario = validate(document)
+        self.scenario = validate(document) if scenario is None else scenario
         self.seed = self.scenario.seed if seed is None else seed
         self.speed = speed
         self.playing = not paused
@@ -444,7 +462,12 @@ class RunRegistry:
         simulation thread: a big design must not stall other sockets."""
         if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
             raise RunLimit()
-        run = await scheduler.run(Run, self, document, seed, speed, paused, replay, seat)
+        # Three jobs, not one, so that other runs' slices come between them: a large design
+        # takes 0.1-0.5 s to validate, to predict and to build.
+        scenario = await scheduler.run(validate, document)
+        await scheduler.run(_predictions, scenario)  # kept for the Run's own call
+        run = await scheduler.run(functools.partial(Run, scenario=scenario), self, document,
+                                  seed, speed, paused, replay, seat)
         if len(self.runs) >= settings.PLAYGROUND_MAX_RUNS:
             raise RunLimit()
         self.runs[run.id] = run

@@ -28,11 +28,11 @@ most of a second. Here:
   sockets and requests, bench/abuse.py), and simulation, which can fall behind, yields to
   what people are waiting for. It grows back once the loop is on time.
 
-Jobs that cannot be sliced (building a run: validation, key tables, predictions; a reset; a
-checkpoint restored for a seek) run here too, whole. The rest after any job is at most
-MAX_REST_S: after a build of 0.4 s at a share of 15%, a rest in proportion (2.3 s) stopped
-every run's frames, the light ones' too (bench/abuse.py). A job whose caller was cancelled
-before it started is not run.
+Jobs that cannot be sliced (building a run, as three jobs: validation, predictions, the
+simulation; a reset; a checkpoint restored for a seek) run here too, whole. The rest after
+any job is at most MAX_REST_S: after a build of 0.4 s at a share of 15%, a rest in
+proportion (2.3 s) stopped every run's frames, the light ones' too (bench/abuse.py). A job
+whose caller was cancelled before it started is not run.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""A saved design as a picture: the share card of /s/<id> (Open Graph image) and the
-thumbnails of the lessons gallery.
+"""The one renderer of a design as a picture: the share card of /s/<id> (Open Graph image),
+the thumbnails of the lessons gallery and of a class's work, and the editor's pictures (its
+SVG and PNG export, its version previews: POST /api/preview.svg, the PNG rasterised in the
+browser from that SVG).
 
-`layout` places the design's cards (the editor's size, at the editor's positions, scaled
-to fit 1200x630 under the title); `svg` and `png` draw that one layout, so the two pictures
-always agree. Every piece of user text in the SVG goes through xml escaping.
+`layout` places the design's cards (the editor's size, at the editor's positions) under the
+title, either scaled to fit a frame (1200x630 for the share card) or at the editor's own
+size (`fit_to=None`: the picture as large as the design); `svg` and `png` draw that one layout,
+so the pictures always agree. Every piece of user text in the SVG goes through xml escaping.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ TITLE_BAND = 96  # the title and subtitle above the diagram
 MARGIN = 36
 CARD_W, CARD_H = 136, 84  # the editor's card size (static/playground/topology.js)
 MAX_SCALE = 1.5  # small designs are drawn larger, to fill the card
+NATURAL_MIN_WIDTH = 480  # a design's own size: room for its title even with one card
+NATURAL_MAX_SIDE = 8000  # and no larger (a browser refuses a bigger canvas to rasterise)
 GRID_STEP = (200, 140)  # where cards without a position go: a grid, 6 a row
 COLORS = {"bg": "#f6f7f9", "card": "#ffffff", "border": "#d0d5dd", "ink": "#1d2433",
           "muted": "#667085", "link": "#98a2b3", "replication": "#7c3aed"}
@@ -57,6 +62,8 @@ class Arrow:
 
 @dataclass
 class Layout:
+    width: int
+    height: int
     title: str
     subtitle: str
     scale: float
@@ -64,23 +71,41 @@ class Layout:
     arrows: list[Arrow]
 
 
-def layout(document: dict[str, Any]) -> Layout:
-    components = [c for c in document.get("components") or [] if isinstance(c, dict)]
+def _position(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def layout(document: dict[str, Any], fit_to: tuple[int, int] | None = (WIDTH, HEIGHT)
+           ) -> Layout:
+    """Where the cards and arrows go. Any JSON object draws (a design in progress, one the
+    validator refuses): what is not a card or a link of two cards is left out."""
+    components = [c for c in _list(document.get("components")) if isinstance(c, dict)]
     centres = []
     for i, c in enumerate(components):
-        pos = c.get("position") or {}
-        if isinstance(pos.get("x"), int | float) and isinstance(pos.get("y"), int | float):
+        pos = c.get("position")
+        pos = pos if isinstance(pos, dict) else {}
+        if _position(pos.get("x")) and _position(pos.get("y")):
             centres.append((float(pos["x"]), float(pos["y"])))
         else:
             centres.append(((i % 6) * GRID_STEP[0], (i // 6) * GRID_STEP[1]))
-    area_w, area_h = WIDTH - 2 * MARGIN, HEIGHT - TITLE_BAND - MARGIN
-    scale, dx, dy = 1.0, WIDTH / 2, TITLE_BAND + area_h / 2
-    if centres:
-        xs, ys = [x for x, _ in centres], [y for _, y in centres]
-        span_w, span_h = max(xs) - min(xs) + CARD_W, max(ys) - min(ys) + CARD_H
-        scale = min(MAX_SCALE, area_w / span_w, area_h / span_h)
-        dx -= (min(xs) + max(xs)) / 2 * scale
-        dy -= (min(ys) + max(ys)) / 2 * scale
+    xs, ys = [x for x, _ in centres] or [0.0], [y for _, y in centres] or [0.0]
+    span_w, span_h = max(xs) - min(xs) + CARD_W, max(ys) - min(ys) + CARD_H
+    if fit_to:
+        width, height = fit_to
+        scale = min(MAX_SCALE, (width - 2 * MARGIN) / span_w,
+                    (height - TITLE_BAND - MARGIN) / span_h)
+    else:
+        scale = min(1.0, (NATURAL_MAX_SIDE - 2 * MARGIN) / span_w,
+                    (NATURAL_MAX_SIDE - TITLE_BAND - MARGIN) / span_h)
+        width = max(NATURAL_MIN_WIDTH, math.ceil(span_w * scale + 2 * MARGIN))
+        height = math.ceil(span_h * scale + TITLE_BAND + MARGIN)
+    area_h = height - TITLE_BAND - MARGIN
+    dx = width / 2 - (min(xs) + max(xs)) / 2 * scale
+    dy = TITLE_BAND + area_h / 2 - (min(ys) + max(ys)) / 2 * scale
     cards, where = [], {}
     for c, (x, y) in zip(components, centres, strict=True):
         kind = str(c.get("kind", ""))
@@ -88,15 +113,18 @@ def layout(document: dict[str, Any]) -> Layout:
                     str(c.get("label") or c.get("id", "")), kind,
                     GROUP_COLORS.get(KINDS[kind].group if kind in KINDS else "", COLORS["muted"]))
         cards.append(card)
-        where[c.get("id")] = card
+        where[str(c.get("id"))] = card
     arrows = []
-    for link in document.get("links") or []:
-        a, b = where.get(link.get("from")), where.get(link.get("to"))
+    for link in _list(document.get("links")):
+        if not isinstance(link, dict):
+            continue
+        a, b = where.get(str(link.get("from"))), where.get(str(link.get("to")))
         if a and b and a is not b:
             (x1, y1), (x2, y2) = _edge_point(a, b), _edge_point(b, a)
             arrows.append(Arrow(x1, y1, x2, y2, link.get("kind") == "replication"))
     count = len(components)
-    return Layout(str(document.get("name", "")), f"{count} component{'s' * (count != 1)} · "
+    return Layout(width, height, str(document.get("name", "")),
+                  f"{count} component{'s' * (count != 1)} · "
                   f"{len(arrows)} link{'s' * (len(arrows) != 1)} · System Design Playground",
                   scale, cards, arrows)
 
@@ -140,14 +168,16 @@ def _svg_width(size: float) -> Callable[[str], float]:
     return lambda text: len(text) * size * 0.6  # DejaVu Sans averages about 0.6 em a glyph
 
 
-def svg(document: dict[str, Any]) -> str:
-    plan = layout(document)
+def svg(document: dict[str, Any], fit_to: tuple[int, int] | None = (WIDTH, HEIGHT)) -> str:
+    """The picture as SVG: fitted to `fit_to` (the share card), or at the design's own size."""
+    plan = layout(document, fit_to)
+    width, height = plan.width, plan.height
     name_size, kind_size = _sizes(plan.scale)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-           f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="DejaVu Sans, system-ui, sans-serif">',
-           f'<rect width="{WIDTH}" height="{HEIGHT}" fill="{COLORS["bg"]}"/>',
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, system-ui, sans-serif">',
+           f'<rect width="{width}" height="{height}" fill="{COLORS["bg"]}"/>',
            f'<text x="{MARGIN}" y="54" font-size="30" font-weight="bold" '
-           f'fill="{COLORS["ink"]}">{escape(fit(plan.title, WIDTH - 2 * MARGIN, _svg_width(30)))}'
+           f'fill="{COLORS["ink"]}">{escape(fit(plan.title, width - 2 * MARGIN, _svg_width(30)))}'
            '</text>',
            f'<text x="{MARGIN}" y="82" font-size="15" fill="{COLORS["muted"]}">'
            f'{escape(plan.subtitle)}</text>']

@@ -303,3 +303,46 @@ async def test_a_takeovers_re_simulation_is_sliced_and_lands_on_the_same_frame(m
     assert turns.count(run) > 10, "re-simulated in many short turns"
     assert run.sim.command_log == straight.command_log
     assert json.dumps(run.last_frame) == json.dumps(straight.frame())
+
+
+async def test_building_a_run_is_three_jobs_between_which_other_runs_go(monkeypatch):
+    """Validating, predicting and building a large design take 0.1-0.5 s each: one job for
+    all three stopped a light run's frames for most of a second per attacker's start."""
+    from playground.simscheduler import scheduler
+
+    jobs, run_job = [], scheduler.run
+
+    async def counted(job, *args, who=None):
+        jobs.append(who)
+        return await run_job(job, *args, who=who)
+
+    monkeypatch.setattr(scheduler, "run", counted)
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    assert snap["type"] == "snapshot", snap
+    assert jobs[:3] == [None, None, None], "three jobs for no run yet"
+    await comm.disconnect()
+
+
+async def test_a_design_is_predicted_once_and_its_predictions_never_change(monkeypatch):
+    """A class starts the same lesson sixty times: its predictions are kept, and a live `set`
+    recomputes its own without touching them."""
+    from playground import runs
+    from simulations import predict as predict_package
+
+    monkeypatch.setattr(runs, "_predicted", type(runs._predicted)())
+    calls, predict = [], predict_package.predict
+    monkeypatch.setattr(predict_package, "predict", lambda s: calls.append(s) or predict(s))
+    design = dict(DESIGN, name="predicted once")
+    comms = [await connect() for _ in range(3)]
+    snaps = [await start(comm, design, paused=True) for comm in comms]
+    assert len(calls) == 1
+    kept = copy.deepcopy(snaps[0]["predictions"])
+    run_id = snaps[0]["run_id"]
+    await comms[0].send_json_to({"type": "command", "run_id": run_id, "command": {
+        "action": "set", "target": "app1", "params": {"workers": 8}}})
+    changed = await receive_until(comms[0], lambda m: m["type"] == "predictions")
+    assert "recomputed" in changed["predictions"]
+    assert json.dumps(runs._predictions(runs.validate(design))) == json.dumps(kept)
+    for comm in comms:
+        await comm.disconnect()
