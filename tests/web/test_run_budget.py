@@ -308,7 +308,7 @@ async def test_a_takeovers_re_simulation_is_sliced_and_lands_on_the_same_frame(m
 async def test_building_a_run_is_three_jobs_between_which_other_runs_go(monkeypatch):
     """Validating, predicting and building a large design take 0.1-0.5 s each: one job for
     all three stopped a light run's frames for most of a second per attacker's start."""
-    from playground.simscheduler import scheduler
+    from playground.live.simscheduler import scheduler
 
     jobs, run_job = [], scheduler.run
 
@@ -327,7 +327,7 @@ async def test_building_a_run_is_three_jobs_between_which_other_runs_go(monkeypa
 async def test_a_design_is_predicted_once_and_its_predictions_never_change(monkeypatch):
     """A class starts the same lesson sixty times: its predictions are kept, and a live `set`
     recomputes its own without touching them."""
-    from playground import runs
+    from playground.live import runs
     from simulations import predict as predict_package
 
     monkeypatch.setattr(runs, "_predicted", type(runs._predicted)())
