@@ -1,4 +1,4 @@
-// Fetch helpers for the JSON API (playground/api.py), and the design's picture. Writes
+// Fetch helpers for the JSON API (playground/api/), and the design's picture. Writes
 // carry Django's CSRF token.
 
 export function csrfToken() {

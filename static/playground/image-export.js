@@ -1,4 +1,4 @@
-// The design as a picture, drawn by the server's one renderer (playground/preview.py, the
+// The design as a picture, drawn by the server's one renderer (playground/pages/preview.py, the
 // share card's: POST /api/picture.svg answers the design at its own size): downloaded as
 // SVG, rasterised here to PNG, or put in the page as an element (version previews).
 

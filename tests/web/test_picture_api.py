@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 from django.test import Client
 
-from playground import preview
+from playground.pages import preview
 
 SVG = "{http://www.w3.org/2000/svg}"
 
