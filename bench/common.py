@@ -24,7 +24,7 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 
 # Load benchmarks connect every simulated visitor from loopback, one client address: they
-# raise the per-address quotas (playground/quotas.py, sized for a class) with these
+# raise the per-address quotas (playground/live/quotas.py, sized for a class) with these
 # settings. bench/abuse.py does not: those quotas are what it measures.
 ONE_ADDRESS_FOR_ALL = {f"PLAYGROUND_{name}": "100000" for name in (
     "RUNS_PER_ADDRESS", "ANON_RUNS_PER_ADDRESS", "SOCKETS_PER_ADDRESS",

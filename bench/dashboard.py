@@ -46,7 +46,7 @@ django.setup()
 from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
-from playground import permissions
+from playground.accounts import permissions
 from playground.classrooms import services
 from playground.classrooms.models import Assignment, Classroom
 teacher = User.objects.create_user("teacher", password="bench-password-1")

@@ -71,7 +71,7 @@ class Rss:
         self.thread.start()
 
     def __exit__(self, *exc):
-        time.sleep(8)  # playground/serving/memory.py trims 3 s after the last close
+        time.sleep(8)  # playground/fenced/memory.py trims 3 s after the last close
         self.done.set()
         self.thread.join()
         after = self.process.memory_info().rss

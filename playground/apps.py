@@ -8,7 +8,8 @@ class PlaygroundConfig(AppConfig):
 
     def ready(self) -> None:
         # accounts connects the sign-in receiver, checks registers the system checks
-        from . import accounts, checks  # noqa: F401
+        from . import checks  # noqa: F401
+        from .accounts import views  # noqa: F401
         from .lessons import load_after_migrate
 
         # Once per migrate (sender: this app), the built-in lessons follow docs/lessons.

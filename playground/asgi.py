@@ -13,14 +13,14 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from playground import collector, serving  # noqa: E402
+from playground import collector, fenced  # noqa: E402
+from playground.live.routing import websocket_urlpatterns  # noqa: E402
+from playground.live.wsorigin import SameOriginValidator  # noqa: E402
 from playground.outages import DatabaseAwareWebsockets  # noqa: E402
-from playground.routing import websocket_urlpatterns  # noqa: E402
-from playground.wsorigin import SameOriginValidator  # noqa: E402
 
 # Limits Daphne itself must keep: request bodies, websocket messages and queues
-# (playground/serving/).
-serving.install()
+# (playground/fenced/).
+fenced.install()
 
 # Daphne serves no static files; in debug Django does, as runserver would.
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app

@@ -14,7 +14,7 @@ health checks answered late. Almost everything a run makes is freed by reference
 - The youngest generation is collected every YOUNG_THRESHOLD allocations rather than 700:
   a young pass stays short, and full passes come about fourteen times less often.
 
-playground/serving/memory.py still runs a full pass after a burst of closed sockets, whose
+playground/fenced/memory.py still runs a full pass after a burst of closed sockets, whose
 objects are held by cycles.
 """
 

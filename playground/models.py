@@ -60,20 +60,20 @@ class ScenarioVersion(models.Model):
                                                name="one_version_number_per_scenario")]
 
 
-class RunRecord(models.Model):
+class RunLink(models.Model):
     """A run link: scenario + seed + the live run's command log, replayed exactly."""
 
     share_id = models.CharField(max_length=32, unique=True, default=new_share_id,
                                 editable=False)
     scenario = models.ForeignKey(Scenario, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="runs")
+                                 related_name="run_links")
     title = models.CharField(max_length=200)
     document = models.JSONField()
     seed = models.BigIntegerField()
     commands = models.JSONField(default=list)
     until_s = models.FloatField()
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="run_records")
+                              on_delete=models.SET_NULL, related_name="run_links")
     workspace = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from . import monitoring
-from .runstore import LAYER_DOWN
+from .live.runstore import LAYER_DOWN
 from .unavailable import DATABASE_DOWN, REDIS_DOWN
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class DatabaseAwareWebsockets:
     """ASGI middleware of the websocket stack: a socket whose set-up (the session's user,
     a classroom socket's classroom) needs the database while it is away is accepted, sent a
     `notice` and closed with 4013 (try again later), as when Redis is away
-    (playground/consumers.py): the browser reconnects with backoff, instead of failing."""
+    (playground/live/consumers.py): the browser reconnects with backoff, instead of failing."""
 
     def __init__(self, app):
         self.app = app

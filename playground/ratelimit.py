@@ -28,8 +28,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from . import monitoring
+from .accounts.persons import person_of
 from .clientaddress import client_key
-from .persons import person_of
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 

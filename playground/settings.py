@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "playground.middleware.content_security_policy",
     # A view that fails because PostgreSQL or Redis is away answers 503 (playground/outages.py).
     "playground.outages.ServiceUnavailableMiddleware",
-    # Last: turns a locked-out log-in into playground.accounts.locked_out's page.
+    # Last: turns a locked-out log-in into playground.accounts.views.locked_out's page.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -118,7 +118,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Where runs are simulated (playground/runners.py): "inprocess" in the web process that
+# Where runs are simulated (playground/live/runners.py): "inprocess" in the web process that
 # started them (embedded default), or "workers": `manage.py simworker` processes, with run
 # records and leases in Redis under PLAYGROUND_REDIS_PREFIX (docs/deploy.md).
 PLAYGROUND_RUNNER = os.environ.get("PLAYGROUND_RUNNER", "inprocess")
@@ -130,18 +130,18 @@ if PLAYGROUND_RUNNER == "workers" and not os.environ.get("REDIS_URL"):
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL and PLAYGROUND_RUNNER == "workers":
     # Every frame crosses processes: published once, fanned out by each web process to its
-    # own viewers (playground/layers.py). No expiry: a pub/sub message is delivered at once
+    # own viewers (playground/fenced/layers.py). No expiry: a pub/sub message is delivered at once
     # or never.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "playground.layers.FanOutRedisLayer",
+            "BACKEND": "playground.fenced.layers.FanOutRedisLayer",
             "CONFIG": {
                 # A read timeout guards against a half-open socket to Redis.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
                            "socket_connect_timeout": 2}],
                 # Messages queued in a process for one consumer before the oldest delta
                 # frame gives way: ~1 s of frames at 15 a second, so an overloaded process
-                # hands its viewers frames at most that late (playground/sendwindow.py).
+                # hands its viewers frames at most that late (playground/live/sendwindow.py).
                 "capacity": 16,
             },
         }
@@ -165,7 +165,8 @@ elif REDIS_URL:
     }
 else:
     # Only reaches consumers in this one process: fine for a single Daphne.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.SweepingInMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {
+        "BACKEND": "playground.fenced.layers.SweepingInMemoryChannelLayer"}}
 
 # The cache holds rate-limit counts (playground/ratelimit.py) and rendered previews: Redis
 # when there is one, so limits hold across processes; else this process's memory (also
@@ -188,8 +189,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Request bodies over this are refused by the server (413) before they are read
-# (playground/serving/http_bodies.py): above the largest body the API takes (a scenario
-# document and a run's commands, playground/jsonapi.py): Django's own limit for forms,
+# (playground/fenced/http_bodies.py): above the largest body the API takes (a scenario
+# document and a run's commands, playground/api/jsonapi.py): Django's own limit for forms,
 # 2.5 MiB.
 PLAYGROUND_HTTP_MAX_BODY_BYTES = int(os.environ.get(
     "PLAYGROUND_HTTP_MAX_BODY_BYTES", global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
@@ -200,12 +201,12 @@ PLAYGROUND_WS_MAX_MESSAGE_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_MESSAGE_
 PLAYGROUND_WS_RATE = float(os.environ.get("PLAYGROUND_WS_RATE", 20))
 PLAYGROUND_WS_BURST = float(os.environ.get("PLAYGROUND_WS_BURST", 40))
 PLAYGROUND_WS_FLOOD_CLOSE_S = float(os.environ.get("PLAYGROUND_WS_FLOOD_CLOSE_S", 1))
-# Messages Daphne may hold for a socket before the consumer reads them (playground/serving/).
+# Messages Daphne may hold for a socket before the consumer reads them (playground/fenced/).
 PLAYGROUND_WS_MAX_QUEUED = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED", 100))
 PLAYGROUND_WS_MAX_QUEUED_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_QUEUED_BYTES",
                                                     4 * 1024 * 1024))
 # Bytes Daphne may hold unsent for a socket before it is cut: only a client that acks frames
-# it does not read gets near it (a window of frames is < 1 MiB; playground/serving/).
+# it does not read gets near it (a window of frames is < 1 MiB; playground/fenced/).
 PLAYGROUND_WS_MAX_UNSENT_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_UNSENT_BYTES",
                                                     8 * 1024 * 1024))
 # Frames sent to a viewer and not acked before it gets only the newest state (2 s at 15 Hz).
@@ -215,7 +216,7 @@ PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))
 # Live runs (counted until they end) and open play sockets, per person (an account, a
 # classroom seat, a browser), per client address, and per address for everyone without an
-# account or seat (playground/quotas.py): a class of 60 behind one address fits.
+# account or seat (playground/live/quotas.py): a class of 60 behind one address fits.
 PLAYGROUND_QUOTAS = {
     "runs": {"person": int(os.environ.get("PLAYGROUND_RUNS_PER_PERSON", 4)),
              "address": int(os.environ.get("PLAYGROUND_RUNS_PER_ADDRESS", 150)),
@@ -272,9 +273,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("PLAYGROUND_LOGIN_FAILURES", 10))
 AXES_COOLOFF_TIME = timedelta(seconds=int(os.environ.get("PLAYGROUND_LOGIN_COOLOFF_S", 900)))
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "playground.clientaddress.client_key"
-AXES_LOCKOUT_CALLABLE = "playground.accounts.locked_out"
+AXES_LOCKOUT_CALLABLE = "playground.accounts.views.locked_out"
 AXES_VERBOSE = False
-AUTHENTICATION_BACKENDS = ["playground.accounts.LockoutBackend",
+AUTHENTICATION_BACKENDS = ["playground.accounts.views.LockoutBackend",
                            "django.contrib.auth.backends.ModelBackend"]
 
 # Reverse proxies in front of the app (addresses or CIDRs, comma separated): only a request
@@ -287,11 +288,11 @@ if os.environ.get("PLAYGROUND_PROXY_HOPS", "0").strip() not in ("", "0"):
     # It let a client that reached the app directly choose its address.
     raise ImproperlyConfigured("PLAYGROUND_PROXY_HOPS is gone: list the proxies' addresses "
                                "in PLAYGROUND_TRUSTED_PROXIES instead (docs/deploy.md).")
-CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"
+CSRF_FAILURE_VIEW = "playground.pages.views.csrf_failure"
 # Prometheus metrics (playground/monitoring.py): served only with this bearer token set.
 PLAYGROUND_METRICS_TOKEN = os.environ.get("PLAYGROUND_METRICS_TOKEN", "")
 
-# Accounts (playground/accounts.py); password-reset mail goes to the console by default.
+# Accounts (playground/accounts/views.py); password-reset mail goes to the console by default.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in ("UserAttributeSimilarityValidator", "MinimumLengthValidator",

@@ -22,7 +22,7 @@ next_number: Final = next  # next_number(kernel.seq): `next` itself is looked up
 
 # Events between two looks at the clock in a budgeted run: a big design's events cost up to
 # a few hundred microseconds each (a balancer choosing among hundreds of pools), and a live
-# server's runs take turns in slices of a few milliseconds (playground/simscheduler.py).
+# server's runs take turns in slices of a few milliseconds (playground/live/simscheduler.py).
 BUDGET_CHECK_EVERY = 256
 
 

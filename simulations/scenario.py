@@ -72,16 +72,29 @@ class Component(_Strict):
         return self._settings
 
 
+def _about(help: str, unit: str = "") -> Any:
+    """A field's line of help (and unit), for the editor (simulations/fields.py)."""
+    return Field(description=help, json_schema_extra={"unit": unit} if unit else None)
+
+
 class Link(_Strict):
     from_: Id = Field(alias="from")
     to: Id
-    latency_ms: NonNegative = 0.0
-    route: Literal["any", "read", "write"] = "any"
-    weight: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
-    kind: Literal["call", "replication"] = "call"
-    mode: Literal["async", "sync"] | None = None
-    lag_ms: NonNegative | None = None
-    lag_dist: Literal["exponential", "constant"] | None = None
+    latency_ms: Annotated[NonNegative, _about("One-way network delay, added in each direction.",
+                                              "ms")] = 0.0
+    route: Annotated[Literal["any", "read", "write"],
+                     _about("Which operations may take this link.")] = "any"
+    weight: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False),
+                      _about("Share of requests when a caller picks among several links.")] = 1.0
+    kind: Annotated[Literal["call", "replication"], _about(
+        "Call links carry requests; replication links copy a primary's writes to a "
+        "replica.")] = "call"
+    mode: Annotated[Literal["async", "sync"] | None, _about(
+        "sync: the primary answers a write only once the replica applied it.")] = None
+    lag_ms: Annotated[NonNegative | None, _about(
+        "Mean delay before a write reaches the replica.", "ms")] = None
+    lag_dist: Annotated[Literal["exponential", "constant"] | None,
+                        _about("Distribution of the replication delay.")] = None
     group: Id | None = None  # links out of a topic: the consumer group (default "default")
 
     def carries(self, op: str) -> bool:
@@ -122,9 +135,12 @@ class Scenario(_Strict):
     format: Literal["playground.scenario/v1"]
     name: Annotated[str, Field(min_length=1, max_length=LIMITS["name_chars"])]
     description: Annotated[str, Field(max_length=LIMITS["description_chars"])] = ""
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
-    duration_s: Annotated[float, Field(gt=0, le=LIMITS["duration_s"], allow_inf_nan=False)]
-    warmup_s: NonNegative = 0.0
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1),
+                    _about("Same seed, same run: change it to see another sample.")] = 0
+    duration_s: Annotated[float, Field(gt=0, le=LIMITS["duration_s"], allow_inf_nan=False),
+                          _about("Simulated time of a run, warm-up included.", "s")]
+    warmup_s: Annotated[NonNegative,
+                        _about("Counts and averages start after the warm-up.", "s")] = 0.0
     components: Annotated[list[Component], Field(min_length=1,
                                                  max_length=LIMITS["components"])]
     links: Annotated[list[Link], Field(max_length=LIMITS["links"])] = []

@@ -12,16 +12,33 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from pydantic import BaseModel, ConfigDict
 
-from playground import permissions
-from playground.jsonapi import ApiError, checked_document, endpoint, not_found, parse_body
+from playground.accounts import permissions
+from playground.api.endpoints import FREE, Endpoint
+from playground.api.jsonapi import ApiError, checked_document, not_found, parse_body
+from playground.api.schemas import DOCUMENT_SCHEMA, Version
 from playground.ratelimit import rate_limited
-from playground.schemas import Version
 from simulations.grading import check_goals, goal_list
 
 from . import grader, services
 from .models import Assignment, Student, Submission, Work
 
 MAX_LISTED = 20
+ASSIGNMENT = "The assignment's share id."
+WORK = (FREE, "{document, version, updated_at}")
+# The bodies as the OpenAPI description gives them (DocumentBody, WorkBody below check them).
+DOCUMENT_BODY = {"type": "object", "required": ["document"], "additionalProperties": False,
+                 "properties": {"document": DOCUMENT_SCHEMA}}
+WORK_BODY = {**DOCUMENT_BODY, "properties": {
+    **DOCUMENT_BODY["properties"],
+    "base_version": {"type": "integer", "minimum": 1,
+                     "description": "The version the editor started from (409 if the work "
+                                    "was saved since)."}}}
+
+work = Endpoint("api/assignments/<str:share_id>/work", "api-assignment-work",
+                wrap=rate_limited("api_write"), share_id=ASSIGNMENT)
+submissions = Endpoint("api/assignments/<str:share_id>/submissions",
+                       "api-assignment-submissions", wrap=rate_limited("api_write"),
+                       share_id=ASSIGNMENT)
 
 
 class DocumentBody(BaseModel):
@@ -69,11 +86,14 @@ def _seated(request: HttpRequest, share_id: str) -> tuple[Assignment, Student]:
     return assignment, seat
 
 
+@work.get("Your own copy of the assignment's design.", ok=WORK, errors=(404,))
 def _get_work(request: HttpRequest, share_id: str) -> JsonResponse:
     assignment, seat = _seated(request, share_id)
     return JsonResponse(work_out(services.work_of(assignment, seat)))
 
 
+@work.put("Save your copy (a draft: it need not run yet).", ok=WORK, body=WORK_BODY,
+          errors=(400, 404, 409))
 def _put_work(request: HttpRequest, share_id: str) -> JsonResponse:
     assignment, seat = _seated(request, share_id)
     body = parse_body(request, WorkBody)
@@ -85,6 +105,8 @@ def _put_work(request: HttpRequest, share_id: str) -> JsonResponse:
     return JsonResponse(work_out(work))
 
 
+@submissions.get("Your submissions, newest first.", ok=(FREE, "{results: [...]}"),
+                 errors=(404,))
 def _list(request: HttpRequest, share_id: str) -> JsonResponse:
     assignment, seat = _seated(request, share_id)
     results = [submission_out(s) for s in seat.submissions.filter(
@@ -94,6 +116,8 @@ def _list(request: HttpRequest, share_id: str) -> JsonResponse:
     return JsonResponse({"results": results})
 
 
+@submissions.post("Hand in a design to be graded.", ok=(FREE, "The submission."),
+                  body=DOCUMENT_BODY, status=202, errors=(400, 404))
 def _submit(request: HttpRequest, share_id: str) -> JsonResponse:
     assignment, seat = _seated(request, share_id)
     body = parse_body(request, DocumentBody)
@@ -103,6 +127,3 @@ def _submit(request: HttpRequest, share_id: str) -> JsonResponse:
         raise ApiError(exc.status, exc.errors) from None
     return JsonResponse(submission_out(sub), status=202)
 
-
-work = rate_limited("api_write")(endpoint(GET=_get_work, PUT=_put_work))
-submissions = rate_limited("api_write")(endpoint(GET=_list, POST=_submit))

@@ -20,10 +20,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from pydantic import ValidationError
 
-from playground import permissions
-from playground.consumers import LayerAwareSocket, TokenBucket
-from playground.protocol import POLICY_VIOLATION
-from playground.runstore import LAYER_DOWN
+from playground.accounts import permissions
+from playground.live.consumers import LayerAwareSocket, TokenBucket
+from playground.live.protocol import POLICY_VIOLATION
+from playground.live.runstore import LAYER_DOWN
 
 from . import presence, roster
 from .live import dashboard_group, seats_group

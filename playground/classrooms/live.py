@@ -13,7 +13,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.urls import reverse
 
-from ..runstore import LAYER_DOWN
+from playground.live.runstore import LAYER_DOWN
+
 from .presence import remember_digest
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,7 @@
 """What people do in a classroom: join, leave a design, submit, and how the class ranks.
 
-Who may do each is decided in playground/permissions.py; these functions assume it was asked.
+Who may do each is decided in playground/accounts/permissions.py; these functions assume it
+was asked.
 """
 
 from __future__ import annotations

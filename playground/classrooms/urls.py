@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import views
 
 urlpatterns = [
     path("classes", views.classes, name="classes"),
@@ -18,7 +18,4 @@ urlpatterns = [
     path("join/<str:join_id>", views.join_classroom, name="join-classroom"),
     path("c/<str:join_id>", views.student_classroom, name="student-classroom"),
     path("a/<str:share_id>", views.assignment_work, name="assignment-work"),
-    path("api/assignments/<str:share_id>/work", api.work, name="api-assignment-work"),
-    path("api/assignments/<str:share_id>/submissions", api.submissions,
-         name="api-assignment-submissions"),
 ]

@@ -1,6 +1,6 @@
 """Classroom pages: instructors' classes and assignments, joining, the students' list.
 
-Every check of who may see what is a call into playground/permissions.py.
+Every check of who may see what is a call into playground/accounts/permissions.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
-from playground import pages, permissions, preview, ratelimit
+from playground import ratelimit
+from playground.accounts import permissions
+from playground.pages import preview
+from playground.pages.views import editor, page_data
 
 from . import services
 from .api import assignment_out
@@ -170,9 +173,9 @@ def assignment_work(request: HttpRequest, share_id: str) -> HttpResponse:
     if seat is None:
         return redirect("join-classroom", join_id=assignment.classroom.join_id)
     work = services.work_of(assignment, seat)
-    data = pages.page_data(request, "assignment")
+    data = page_data(request, "assignment")
     data["assignment"] = assignment_out(assignment, seat, work)
-    return pages.editor(request, data)
+    return editor(request, data)
 
 
 @login_required

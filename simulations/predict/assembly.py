@@ -77,8 +77,8 @@ def _component(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[
     latency = timing.latency(cid)
     if latency is not None:
         out["latency_ms"] = {"mean": latency.mean * MS}
-        if cid in timing.percentiles:  # exact: M/M/c with nothing after the service
-            p95, p99 = timing.percentiles[cid]
+        if (percentiles := timing.percentiles(cid)) is not None:
+            p95, p99 = percentiles
             out["latency_ms"].update(p95=p95 * MS, p99=p99 * MS)
     if notes:
         out["notes"] = notes

@@ -7,6 +7,7 @@ import dataclasses
 import math
 
 from ..scenario import Link
+from ..theory import queues as qt
 from ..theory.quorum import contact_moments
 from ..theory.replication import apply_delays
 from .design import MS, NO_TIME, OPS, POOLS, _Design
@@ -23,7 +24,7 @@ class _Timing:
         self.R: dict[str, dict[str, Moments | None]] = {c: dict.fromkeys(OPS) for c in design.kind}
         self.fits: dict[str, _PoolFit] = {}
         self.holding: dict[str, tuple[Moments | None, bool]] = {}
-        self.percentiles: dict[str, tuple[float, float]] = {}
+        self.exact: dict[str, qt.MMc] = {}  # pools whose response percentiles are exact
         for cid in reversed(design.order):
             if cid not in load.unknown:
                 getattr(self, f"_time_{design.kind[cid]}")(cid)
@@ -176,8 +177,7 @@ class _Timing:
         for op in OPS:
             self.R[cid][op] = _add(fit.wait, hold[op], after[op])
         if fit.mmc is not None and all(after[op] == Moments() for op in used):
-            self.percentiles[cid] = (fit.mmc.response_quantile(0.95),
-                                     fit.mmc.response_quantile(0.99))
+            self.exact[cid] = fit.mmc
 
     def _held_by_unknown(self, cid: str) -> _PoolFit:
         """A worker held during a call whose time has no prediction: why is there none?"""
@@ -217,6 +217,13 @@ class _Timing:
         lam = {op: self.load.rate(cid, op) for op in OPS}
         total = lam["read"] + lam["write"]
         return _mix((lam[op] / total, self.R[cid][op]) for op in OPS) if total > 0 else None
+
+    def percentiles(self, cid: str) -> tuple[float, float] | None:
+        """p95 and p99 of the response time where they are exact (M/M/c, nothing after the
+        service); asked only by the report, not by the saturation search's Timings."""
+        mmc = self.exact.get(cid)
+        return None if mmc is None else (mmc.response_quantile(0.95),
+                                         mmc.response_quantile(0.99))
 
     def peak(self) -> tuple[float, str | None]:
         """The highest offered utilisation of any pool, and that pool."""

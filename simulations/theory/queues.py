@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .inputs import _integer, _nonneg, _positive, _probability_level
-from .roots import bisect_decreasing
+from .roots import illinois
 
 # --------------------------------------------------------------------------
 # Erlang B / Erlang C
@@ -96,7 +96,9 @@ class MMc:
         return float(min(1.0, max(0.0, s)))
 
     def response_quantile(self, q: float) -> float:
-        """q-quantile of T: -ln(1-q)/(mu-lam) if c=1, else bisection on the exact CDF above."""
+        """q-quantile of T: -ln(1-q)/(mu-lam) if c=1, else the root of the exact CDF above by
+        regula falsi (Illinois): about ten evaluations where bisection took sixty, which made
+        the percentiles of a 400-service design most of its prediction time."""
         q = _probability_level(q)
         if q == 0.0:
             return 0.0
@@ -108,7 +110,14 @@ class MMc:
         hi = max(1.0 / self.mu, 1.0 / self.wait_decay_rate) * max(1.0, -math.log1p(-q))
         while self.response_survival(hi) > target:
             hi *= 2.0
-        return float(bisect_decreasing(self.response_survival, target, 0.0, hi))
+
+        def excess(t: float) -> float:  # increasing in t, 0 at the quantile
+            return target - self.response_survival(t)
+
+        t, _, _, _ = illinois(excess, 0.0, target - 1.0, hi, excess(hi),
+                              lambda t, y, lo, hi: abs(y) <= 1e-14 * target,
+                              lambda lo, hi: hi - lo <= 1e-15 * hi)
+        return float(t)
 
 
 def mmc(lam: float, mu: float, c: int) -> MMc:

@@ -6,19 +6,6 @@ import math
 from collections.abc import Callable
 
 
-def bisect_decreasing(f: Callable[[float], float], target: float, lo: float, hi: float) -> float:
-    """Bisection for ``f(t) = target`` with ``f`` decreasing, ``f(lo) >= target >= f(hi)``."""
-    for _ in range(400):
-        mid = 0.5 * (lo + hi)
-        if mid <= lo or mid >= hi:
-            break
-        if f(mid) > target:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
 def illinois(f: Callable[[float], float], lo: float, f_lo: float, hi: float, f_hi: float,
              close: Callable[[float, float, float, float], bool],
              narrow: Callable[[float, float], bool] = lambda lo, hi: False,

@@ -1,4 +1,5 @@
-// Fetch helpers for the JSON API (playground/api.py). Writes carry Django's CSRF token.
+// Fetch helpers for the JSON API (playground/api/), and the design's picture. Writes
+// carry Django's CSRF token.
 
 export function csrfToken() {
   for (const part of document.cookie.split(";")) {
@@ -68,6 +69,22 @@ export async function request(method, url, body, { keepalive = false } = {}) {
   return data;
 }
 
+/** The design drawn by the server (POST /api/picture.svg): the SVG's text. */
+async function picture(doc) {
+  let response;
+  try {
+    response = await fetch("/api/picture.svg", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "image/svg+xml", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ document: doc }),
+    });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  if (!response.ok) throw new ApiError(response.status, await parse(response));
+  return response.text();
+}
+
 const scenarioUrl = (id, rest = "") => `/api/scenarios/${encodeURIComponent(id)}${rest}`;
 
 /** The saved-scenario endpoints (docs/api.md). */
@@ -91,4 +108,5 @@ export const api = {
   examples: () => getJSON("/api/examples"),
   example: (slug) => getJSON(`/api/examples/${encodeURIComponent(slug)}`),
   validate: (doc, opts) => postJSON("/api/validate", doc, opts),
+  picture,
 };

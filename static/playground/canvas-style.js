@@ -4,7 +4,7 @@
 
 import { NODE_W, NODE_H } from "./topology.js";
 
-export const COLORS = {
+const COLORS = {
   ink: "#1d2433",
   muted: "#667085",
   border: "#d0d5dd",

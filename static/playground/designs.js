@@ -1,11 +1,12 @@
 // The editor's side of keeping and sharing designs, wired in one place: Save and its state,
 // the read-only view of someone else's design with "Make a copy", Share, My designs,
-// Version history, picture export, the lesson panel and who is signed in. main.js creates
-// it, asks it for the opened document, and calls start() once the store holds it.
+// Version history, the Design menu (new, examples, import, export as JSON or picture), the
+// lesson panel and who is signed in. main.js creates it, asks it for the opened document,
+// and calls start() once the store holds it.
 
 import { $, h } from "./dom.js";
 import { icon } from "./icons.js";
-import { scenarios } from "./api.js";
+import { api, scenarios } from "./api.js";
 import { setScenario } from "./commands.js";
 import { emptyDocument, normalize } from "./topology.js";
 import { isReadOnly } from "./page-data.js";
@@ -17,11 +18,12 @@ import { VersionsDialog } from "./versions.js";
 import { LessonPanel } from "./lesson.js";
 import { AssignmentPanel } from "./assignment.js";
 import { renderAccount } from "./account.js";
+import { exportDocument, pickDocument } from "./persistence.js";
 import { exportPng, exportSvg } from "./image-export.js";
 
 export class Designs {
-  constructor({ bus, store, toaster, actions, registry, canvas, player, page }) {
-    Object.assign(this, { bus, store, toaster, actions, registry, canvas, player, page });
+  constructor({ bus, store, toaster, actions, canvas, player, page }) {
+    Object.assign(this, { bus, store, toaster, actions, canvas, player, page });
     this.readOnly = isReadOnly(page);
     // A student's assignment saves to their own copy (assignment.js), not to a scenario.
     this.assignment = page.mode === "assignment" ? page.assignment : null;
@@ -38,7 +40,7 @@ export class Designs {
                        message: "It is still open here: Save makes it a new design." });
       },
     });
-    this.versions = new VersionsDialog({ saver: this.saver, registry, toaster,
+    this.versions = new VersionsDialog({ saver: this.saver, toaster,
                                          onRestored: (s, n) => this.loadRestored(s, n) });
     bus.on("design:read-only", () => this.readOnlyNotice());
   }
@@ -53,11 +55,12 @@ export class Designs {
     return doc ? normalize(doc).doc : null;
   }
 
-  /** Menu handlers for the Design menu. */
-  menuHandlers() {
+  /** Menu handlers for the Design menu; `examples`: [{slug, name, description}]. */
+  menuHandlers(examples) {
+    const { toaster } = this;
     const picture = (make, what) => async () => {
       try {
-        await make(this.store.doc, this.registry);
+        await make(this.store.doc);
       } catch (err) {
         this.toaster.show({ title: `Could not export the ${what}`, message: err.message, tone: "error" });
       }
@@ -69,6 +72,34 @@ export class Designs {
       onLessons: () => location.assign("/lessons"),
       onExportSvg: picture(exportSvg, "SVG"),
       onExportPng: picture(exportPng, "PNG"),
+      examples,
+      onNew: () => {
+        if (this.startNew(emptyDocument(), "New design")) {
+          toaster.show({ title: "New empty design", message: "Undo (Ctrl+Z) brings the previous one back.", tone: "info" });
+        }
+      },
+      onExample: async (slug) => {
+        try {
+          const { doc } = normalize(await api.example(slug));
+          if (this.startNew(doc, `Load example: ${doc.name}`)) {
+            toaster.show({ title: `Loaded “${doc.name}”`, message: "Undo (Ctrl+Z) brings the previous design back.", tone: "success" });
+          }
+        } catch (err) {
+          toaster.show({ title: "Could not load the example", message: err.message, tone: "error" });
+        }
+      },
+      onImport: async () => {
+        try {
+          const { doc, notes, fileName } = await pickDocument();
+          if (this.startNew(doc, `Import ${fileName}`)) {
+            toaster.show({ title: `Imported ${fileName}`, tone: notes.length ? "warn" : "success", items: notes,
+                           message: notes.length ? "Some things were repaired:" : "Undo (Ctrl+Z) brings the previous design back." });
+          }
+        } catch (err) {
+          toaster.show({ title: "Could not import that file", message: err.message, tone: "error" });
+        }
+      },
+      onExport: () => exportDocument(this.store.doc),
     };
   }
 

@@ -32,7 +32,7 @@ function ringOfNodes(nodes = 6, r = 7.5, dot = 2.2) {
   return shapes;
 }
 
-export const ICONS = {
+const ICONS = {
   // component kinds
   client: [["circle", { cx: 9, cy: 7.5, r: 3.5 }],
            ["path", { d: "M2.5 20.5v-1.5a4.5 4.5 0 0 1 4.5-4.5h4a4.5 4.5 0 0 1 4.5 4.5v1.5" }],
@@ -153,11 +153,11 @@ export const KIND_COLORS = {
   generic: { tint: "#e2e8f0", ink: "#475569" },
 };
 
-export function kindColors(kind) {
+function kindColors(kind) {
   return KIND_COLORS[kind] || KIND_COLORS.generic;
 }
 
-export function kindIconName(kind) {
+function kindIconName(kind) {
   return ICONS[kind] && KIND_COLORS[kind] ? kind : "generic";
 }
 

@@ -6,7 +6,7 @@
 import { h, clear } from "./dom.js";
 import { icon, kindTile } from "./icons.js";
 import { choiceField, numberField, textField, toggleField } from "./fields.js";
-import { ID_MESSAGE, ID_PATTERN, LINK_FIELDS, REPLICATION_FIELDS } from "./registry.js";
+import { ID_MESSAGE, ID_PATTERN, checkValue } from "./registry.js";
 import { renameComponent, setLabel, setLink, setParams } from "./commands.js";
 import { linkKey } from "./topology.js";
 import { ScenarioPanel } from "./scenario-panel.js";
@@ -116,10 +116,11 @@ export class Inspector {
     }
 
     const identity = h("section", { class: "panel-section" });
+    const labelSpec = this.registry.field("component", "label");
     const label = textField({
-      name: "label", label: "Label", value: c.label || "", placeholder: c.id, maxLength: 100,
+      name: "label", label: "Label", value: c.label || "", placeholder: c.id, maxLength: labelSpec.max_length,
       help: "Shown on the canvas; the id is used when none is set.",
-      check: (v) => (v.length > 100 ? "must have at most 100 characters" : ""),
+      check: (v) => checkValue(labelSpec, v),
       onCommit: (v) => this.store.exec(setLabel(this.store.doc, id, v.trim())),
     });
     const idField = textField({
@@ -227,7 +228,8 @@ export class Inspector {
         h("span", { text: "Link settings are fixed while a run plays. Cut or heal it from the run panel above or the right-click menu; stop the run to edit." })));
     }
     const section = h("section", { class: "panel-section" });
-    const specs = replication ? [...LINK_FIELDS, ...REPLICATION_FIELDS] : LINK_FIELDS;
+    const { link, replication: replicationFields } = this.registry.fields;
+    const specs = replication ? [...link, ...replicationFields] : link;
     for (const spec of specs) {
       const value = Object.hasOwn(l, spec.name) ? l[spec.name] : undefined;
       const onCommit = (v) => this.commitLink(key, spec.name, v);

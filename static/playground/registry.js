@@ -1,5 +1,7 @@
-// The component registry from GET /api/kinds, with the local checks the inspector runs on
-// every keystroke. Messages use the server validator's wording ("must be >= 1").
+// The component registry from GET /api/kinds (the kinds' parameters, and the document's
+// own fields: run settings, labels, links), with the local checks the inspector runs on
+// every keystroke. Every bound comes from the server; messages use the validator's wording
+// ("must be >= 1").
 
 import { bound, num, words } from "./format.js";
 
@@ -13,42 +15,22 @@ export const GROUP_TITLES = {
 const STARTERS = { rate_rps: 100, service_ms: 10, read_ms: 5, write_ms: 10,
                    capacity_keys: 1000 };
 
+// The engine's ID_PATTERN (scenario.py), which tidying a document (topology.js) needs
+// before any registry is there; tests/web/test_editor_fields.py keeps the two equal.
 export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export const ID_MESSAGE = "must be 1 to 64 letters, digits, '_', '-' or '.'";
 
-// Link fields (scenario.py Link); the inspector and the checks use these like params.
-export const LINK_FIELDS = [
-  { name: "latency_ms", type: "float", unit: "ms", minimum: 0, maximum: null, default: 0,
-    help: "One-way network delay, added in each direction." },
-  { name: "route", type: "choice", choices: ["any", "read", "write"], default: "any",
-    help: "Which operations may take this link." },
-  { name: "weight", type: "float", minimum: 0, exclusive_minimum: true, maximum: 1e6,
-    default: 1, help: "Share of requests when a caller picks among several links." },
-  { name: "kind", type: "choice", choices: ["call", "replication"], default: "call",
-    help: "Call links carry requests; replication links copy a primary's writes to a replica." },
-];
-export const REPLICATION_FIELDS = [
-  { name: "mode", type: "choice", choices: ["async", "sync"], default: "async",
-    help: "sync: the primary answers a write only once the replica applied it." },
-  { name: "lag_ms", type: "float", unit: "ms", minimum: 0, default: 100,
-    help: "Mean delay before a write reaches the replica." },
-  { name: "lag_dist", type: "choice", choices: ["exponential", "constant"],
-    default: "exponential", help: "Distribution of the replication delay." },
-];
-
-export const SCENARIO_FIELDS = [
-  { name: "duration_s", type: "float", unit: "s", minimum: 0, exclusive_minimum: true,
-    maximum: 86400, required: true, help: "Simulated time of a run, warm-up included." },
-  { name: "warmup_s", type: "float", unit: "s", minimum: 0, default: 0,
-    help: "Counts and averages start after the warm-up." },
-  { name: "seed", type: "int", minimum: 0, maximum: 2 ** 63 - 1, default: 0,
-    help: "Same seed, same run: change it to see another sample." },
-];
-
 export class Registry {
-  constructor({ kinds, limits }) {
+  /** `fields`: the document's own fields ({scenario, component, link, replication}, each a
+   * list of specs shaped like parameters), read by the server from the validator's models. */
+  constructor({ kinds, fields }) {
     this.kinds = kinds || {};
-    this.limits = limits || {};
+    this.fields = { scenario: [], component: [], link: [], replication: [], ...fields };
+  }
+
+  /** The spec of one of the document's own fields: field("scenario", "duration_s"). */
+  field(where, name) {
+    return this.fields[where].find((f) => f.name === name);
   }
 
   has(kind) {
@@ -120,7 +102,7 @@ export class Registry {
 
 /**
  * Check one value against a field spec ({type, minimum, maximum, exclusive_minimum,
- * choices, required, nullable}). Returns the validator's message or "" when fine.
+ * choices, min_length, max_length, required, nullable}). Returns the validator's message or "" when fine.
  * `value` null/undefined means "not set".
  */
 export function checkValue(spec, value) {
@@ -146,6 +128,14 @@ export function checkValue(spec, value) {
     }
     case "bool":
       return typeof value === "boolean" ? "" : "must be true or false";
+    case "text": // a blank text counts as empty: the editor keeps no name of spaces alone
+      if (spec.min_length && value.trim().length < spec.min_length) {
+        return `must have at least ${spec.min_length} characters`;
+      }
+      if (spec.max_length !== null && spec.max_length !== undefined && value.length > spec.max_length) {
+        return `must have at most ${spec.max_length} characters`;
+      }
+      return "";
     case "choice":
       return spec.choices.includes(value) ? ""
         : `must be one of ${spec.choices.map((c) => `'${c}'`).join(", ")}`;

@@ -20,10 +20,11 @@ function clock(at) {
 }
 
 /** What the save-state element says: {state, text, short, title}. `status` is a saver's
- * {state, at (ms of the last save), why (the server's reason a save was refused)}. */
-export function describeSave({ state, at, why }) {
+ * {state, at (ms of the last save), why (the server's reason a save was refused)};
+ * `online`: whether the browser has a connection (navigator.onLine unless given). */
+export function describeSave({ state, at, why }, online = navigator.onLine) {
   const away = why ? [`Not saved yet – ${why}`, "Waiting", `${why}. Your edits are kept in this browser.`]
-    : navigator.onLine
+    : online
       ? ["Server unreachable – kept in this browser", "Not sent",
          "The server did not answer. Your edits are kept in this browser and sent when it is back."]
       : ["Offline – kept in this browser", "Offline",

@@ -5,7 +5,7 @@
 import { h } from "./dom.js";
 import { icon } from "./icons.js";
 import { numberField, textField } from "./fields.js";
-import { SCENARIO_FIELDS } from "./registry.js";
+import { checkValue } from "./registry.js";
 import { addEvent, removeEvent, setScenario } from "./commands.js";
 import { clock, num, plural } from "./format.js";
 
@@ -41,14 +41,15 @@ export class ScenarioPanel {
     this.problemsBox = h("div", { class: "scenario-problems" });
     root.append(this.problemsBox);
     const main = h("section", { class: "panel-section" });
+    const fieldSpec = (name) => this.registry.field("scenario", name);
     const name = textField({
-      name: "name", label: "Name", value: doc.name, maxLength: 200,
-      check: (v) => (!v.trim() ? "must have at least 1 characters" : v.length > 200 ? "must have at most 200 characters" : ""),
+      name: "name", label: "Name", value: doc.name, maxLength: fieldSpec("name").max_length,
+      check: (v) => checkValue(fieldSpec("name"), v),
       onCommit: (v) => this.store.exec(setScenario(this.store.doc, { name: v })),
     });
     const description = textField({
       name: "description", label: "Description", value: doc.description || "", multiline: true,
-      maxLength: 20000, placeholder: "What this design shows, what to try…",
+      maxLength: fieldSpec("description").max_length, placeholder: "What this design shows, what to try…",
       onCommit: (v) => this.store.exec(setScenario(this.store.doc, { description: v || undefined })),
     });
     this.fields.set("name", name);
@@ -56,7 +57,7 @@ export class ScenarioPanel {
     main.append(name.el, description.el);
     const timing = h("section", { class: "panel-section panel-grid" },
       h("h3", { class: "section-title", text: "Run" }));
-    for (const spec of SCENARIO_FIELDS) {
+    for (const spec of this.registry.fields.scenario.filter((f) => f.type !== "text")) {
       const field = numberField({
         spec, value: doc[spec.name], disabled: locked,
         label: { duration_s: "Duration", warmup_s: "Warm-up", seed: "Seed" }[spec.name],

@@ -188,17 +188,3 @@ export function eventTouches(ev, ids, linkKeys) {
   }
   return ids.has(ev.target);
 }
-
-/** Bounding box of components (model coordinates). */
-export function bounds(components) {
-  if (!components.length) return null;
-  let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
-  for (const c of components) {
-    const p = c.position || { x: 0, y: 0 };
-    x1 = Math.min(x1, p.x - NODE_W / 2);
-    y1 = Math.min(y1, p.y - NODE_H / 2);
-    x2 = Math.max(x2, p.x + NODE_W / 2);
-    y2 = Math.max(y2, p.y + NODE_H / 2);
-  }
-  return { x1, y1, x2, y2, w: x2 - x1, h: y2 - y1 };
-}

@@ -1,5 +1,5 @@
 // Version history of the open saved design: every save kept the version it replaced. Each
-// row previews as a small diagram (image-export.js) and can be restored: the server makes
+// row previews as a small diagram (the server's picture, image-export.js) and can be restored: the server makes
 // it the newest version (nothing is lost) and the editor loads it as one undoable step.
 
 import { h } from "./dom.js";
@@ -11,8 +11,9 @@ import { normalize } from "./topology.js";
 
 export class VersionsDialog {
   /** onRestored(scenario): the editor loads the scenario's document. */
-  constructor({ saver, registry, toaster, onRestored }) {
-    Object.assign(this, { saver, registry, toaster, onRestored });
+  constructor({ saver, toaster, onRestored }) {
+    Object.assign(this, { saver, toaster, onRestored });
+    this.shown = 0; // the latest version asked for: an earlier answer arriving late is dropped
     this.dialog = new Dialog({ title: "Version history", testid: "versions", wide: true, iconName: "reset" });
     this.list = h("ol", { class: "version-list", "data-testid": "version-list" });
     this.preview = h("div", { class: "version-preview", "data-testid": "version-preview" });
@@ -28,6 +29,7 @@ export class VersionsDialog {
     }
     this.dialog.open();
     this.list.replaceChildren(h("li", { class: "muted small", text: "Loading…" }));
+    this.shown += 1;
     this.showPreview(null);
     try {
       const { results } = await scenarios.versions(saver.id);
@@ -62,16 +64,21 @@ export class VersionsDialog {
 
   async select(li, v) {
     for (const row of this.list.querySelectorAll(".version-row")) row.classList.toggle("selected", row === li);
+    const ticket = ++this.shown;
     this.showPreview({ loading: true });
+    let shown;
     try {
       const full = await scenarios.version(this.saver.id, v.number);
-      this.showPreview(full);
+      const { doc } = normalize(full.document);
+      shown = [full, doc, await diagramSvg(doc)];
     } catch (err) {
-      this.showPreview({ error: `could not load version ${v.number}: ${err.message}` });
+      shown = [{ error: `could not load version ${v.number}: ${err.message}` }];
     }
+    if (ticket === this.shown) this.showPreview(...shown);
   }
 
-  showPreview(v) {
+  /** `v`: a version (shown with its normalized `doc` and its `picture`), {loading}, {error} or null. */
+  showPreview(v, doc, picture) {
     if (!v) {
       this.preview.replaceChildren(h("p", { class: "muted small", text: "Pick a version to see it." }));
       return;
@@ -80,8 +87,6 @@ export class VersionsDialog {
       this.preview.replaceChildren(h("p", { class: "muted small", text: v.error ? `Sorry, ${v.error}.` : "Loading…" }));
       return;
     }
-    const { doc } = normalize(v.document);
-    const picture = diagramSvg(doc, this.registry);
     picture.classList.add("version-picture");
     this.preview.replaceChildren(
       h("h3", { class: "version-title", text: v.title }),

@@ -40,7 +40,7 @@ DESIGN = {
     "links": [{"from": "users", "to": "lb"}, {"from": "lb", "to": "app1"},
               {"from": "lb", "to": "app2"}],
 }
-TAKEOVER_S = 10  # the bound issue #7 asks for (playground/simworker.py states 6.5 s + rebuild)
+TAKEOVER_S = 10  # the bound issue #7 asks for (playground/live/simworker.py states 6.5 s + rebuild)
 
 
 def _two_free_ports() -> int:

@@ -37,11 +37,13 @@ def settle_paused(app: App) -> dict:
 
 
 def seek_frame(viewer: App, action, *, not_t: float | None = None) -> dict:
-    """Do `action` (a click or key on the timeline) and return the frame it brought."""
+    """Do `action` (a click or key on the timeline) and return the frame it brought: the
+    one at the seek's target (`behind` false; a busy server sends frames on the way)."""
     seen = viewer.stats()["framesApplied"]
     action()
     viewer.wait("([n, t]) => { const p = window.playground.player;"
-                " return p.stats.framesApplied > n && p.run.t !== t; }", [seen, not_t])
+                " return p.stats.framesApplied > n && p.run.t !== t"
+                " && !p.run.status?.behind; }", [seen, not_t])
     viewer.frames_later(1)  # what a paused replay shows there stays the same
     return viewer.read(LAST_FRAME)
 

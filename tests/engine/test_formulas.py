@@ -202,6 +202,19 @@ def test_mmc_response_quantile_inverts_cdf(c, frac, mu, q):
     assert t >= -math.log1p(-q) / mu * (1 - 1e-12)
 
 
+@given(c=st.integers(2, 64), frac=st.floats(0.05, 0.97), q=st.sampled_from([0.95, 0.99]))
+@settings(deadline=None)
+def test_mmc_response_quantile_takes_few_evaluations(c, frac, q):
+    """Percentiles are a large design's main prediction cost (two per service, each
+    bisection took some sixty evaluations of the CDF)."""
+    m = qt.mmc(frac * c, 1.0, c)
+    calls = []
+    survival = m.response_survival
+    object.__setattr__(m, "response_survival", lambda t: calls.append(t) or survival(t))
+    m.response_quantile(q)
+    assert len(calls) <= 30
+
+
 def test_mmc_response_quantile_monotone_and_zero():
     m = qt.mmc(5.0, 1.0, 6)
     ts = [m.response_quantile(q) for q in (0.0, 0.1, 0.5, 0.9, 0.99, 0.999)]

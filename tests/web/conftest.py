@@ -38,7 +38,7 @@ def _fresh_cache(settings):
 def _fresh_quotas():
     """Each test its own in-process quota counts: a test's communicator that is never
     disconnected (as Daphne always does) must not hold a place in the next test."""
-    from playground import quotas
+    from playground.live import quotas
 
     quotas._memory.counts.clear()
 

@@ -13,16 +13,16 @@ from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
-from playground import permissions
+from playground.accounts import permissions
 from playground.asgi import application
 from playground.classrooms import live, services
 from playground.classrooms.models import Assignment, Classroom, Submission
-from playground.runs import registry
+from playground.live.runs import registry
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("consumer_db")]
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
-HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/wsorigin.py)
+HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/live/wsorigin.py)
 BRIEF = {"format": "playground.scenario/v1", "name": "Brief", "duration_s": 60,
          "components": [{"id": "users", "kind": "client", "params": {"rate_rps": 10}}],
          "links": []}
@@ -123,7 +123,7 @@ async def test_dashboard_roster_presence_drill_and_grades():
 
 
 async def test_redis_going_away_sends_dashboards_and_seats_to_reconnect_later():
-    # The workers' layer tells each socket `layer.down` (playground/layers.py); both
+    # The workers' layer tells each socket `layer.down` (playground/fenced/layers.py); both
     # browsers reconnect with backoff on close 4013 (dashboard.js, assignment.js).
     teacher, room, assignment, ada = await make_class()
     dash = await connect(f"/ws/dashboard/{room.join_id}/", await session_cookie(teacher))

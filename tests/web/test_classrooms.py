@@ -1,4 +1,4 @@
-"""Classroom pages, the student API and who may see what (playground/permissions.py)."""
+"""Classroom pages, the student API and who may see what (playground/accounts/permissions.py)."""
 
 import csv
 import io
@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
-from playground import permissions
+from playground.accounts import permissions
 from playground.classrooms import services
 from playground.classrooms.models import Assignment, Classroom, Submission, Work
 

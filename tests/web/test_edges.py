@@ -144,8 +144,8 @@ def test_check_deploy_warns_on_a_wildcard_host():
 
 
 def test_check_fails_when_the_body_limit_is_below_what_the_api_takes():
+    from playground.api.jsonapi import MAX_BODY_BYTES
     from playground.checks import body_limit
-    from playground.jsonapi import MAX_BODY_BYTES
 
     assert body_limit(None) == []
     with override_settings(PLAYGROUND_HTTP_MAX_BODY_BYTES=MAX_BODY_BYTES - 1):

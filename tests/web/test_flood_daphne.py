@@ -1,7 +1,7 @@
 """A client flooding the play websocket of a real Daphne is closed within 2 s, and the
 server's memory stays bounded (issue #7): Daphne queues incoming messages without limit, so
-the bound is ours (playground/serving/ws_limits.py, and the rate limit in
-playground/consumers.py)."""
+the bound is ours (playground/fenced/ws_limits.py, and the rate limit in
+playground/live/consumers.py)."""
 
 import asyncio
 import json
@@ -104,7 +104,7 @@ async def test_a_client_that_acks_frames_it_never_reads_is_cut_and_memory_stays_
         live_server_url):
     # Snapshots of a 200-component design, asked for as fast as the rate limit allows, to a
     # socket that reads nothing (a small receive buffer, so the kernel holds little):
-    # Daphne would hold them all (playground/serving/ws_limits.py cuts it past 8 MiB unsent).
+    # Daphne would hold them all (playground/fenced/ws_limits.py cuts it past 8 MiB unsent).
     sys.path.insert(0, str(ROOT / "bench"))
     from browser import big_design
 

@@ -8,9 +8,9 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground import protocol
 from playground.asgi import application
-from playground.runs import registry
+from playground.live import protocol
+from playground.live.runs import registry
 from tests.engine.strategies import invalid_scenarios, json_values
 
 TYPES = ["start", "replay", "join", "leave", "control", "command", "ack", "ping", "nonsense"]
@@ -93,7 +93,7 @@ ACK = {"type": "ack", "run_id": "r" * 16, "seq": 3}
     {**ACK, "run_id": "r" * 16 + "\n"}, {**ACK, "run_id": "r" * 15 + "!"}, {**ACK, "x": 1},
     {"type": "ack", "seq": 3}, {**ACK, "type": "Ack"}, [ACK], "ack", None])
 def test_a_plain_ack_is_exactly_what_the_model_takes_as_an_ack(data):
-    # the ack a web process takes as Daphne reads it (playground/consumers.py, take_ack)
+    # the ack a web process takes as Daphne reads it (playground/live/consumers.py, take_ack)
     try:
         parsed = protocol.parse(data)
     except protocol.BadMessage:

@@ -1,4 +1,4 @@
-"""The channel layers (playground/layers.py). The workers' (FanOutRedisLayer) on a real
+"""The channel layers (playground/fenced/layers.py). The workers' (FanOutRedisLayer) on a real
 Redis: one PUBLISH per group message whatever the number of viewers, bounded queues, and a
 notice to every consumer when Redis goes away, with delivery restored once it is back. Both
 it and the single process's in-memory layer hand a group message at once to the viewers
@@ -10,9 +10,9 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from playground.consumers import PlayConsumer
-from playground.layers import FanOutRedisLayer, SweepingInMemoryChannelLayer
-from playground.runstore import LAYER_DOWN
+from playground.fenced.layers import FanOutRedisLayer, SweepingInMemoryChannelLayer
+from playground.live.consumers import PlayConsumer
+from playground.live.runstore import LAYER_DOWN
 
 
 async def _receive(layer, channel, timeout=5.0):
@@ -198,7 +198,7 @@ async def test_redis_going_away_is_told_and_delivery_resumes_when_it_is_back(pri
 @pytest.mark.redis
 async def test_what_a_process_publishes_arrives_in_order_also_after_a_lost_connection(
         redis_url):
-    # PUBLISH goes without waiting for Redis's answer (playground/layers.py): a worker's
+    # PUBLISH goes without waiting for Redis's answer (playground/fenced/layers.py): a worker's
     # frames to a group and a snapshot sent to one viewer between them keep their order.
     web, worker = FanOutRedisLayer(hosts=[redis_url]), FanOutRedisLayer(hosts=[redis_url])
     group = f"run.{uuid.uuid4().hex}"

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from PIL import Image
 
-from playground.models import RunRecord, Scenario
+from playground.models import RunLink, Scenario
 
 pytestmark = pytest.mark.django_db
 NASTY = '<script>alert("x")</script> & "quotes"'
@@ -54,7 +54,7 @@ def test_the_run_page_data(client, design):
     data = page_data(client.get(f"/r/{made['id']}"))
     assert (data["mode"], data["scenario"], data["can_edit"]) == ("run", None, False)
     assert data["run"] == made == client.get(f"/api/runs/{made['id']}").json()
-    assert RunRecord.objects.get(share_id=made["id"]).seed == 3
+    assert RunLink.objects.get(share_id=made["id"]).seed == 3
 
 
 def test_share_card_tags_are_escaped_and_absolute(client, design):

@@ -1,4 +1,4 @@
-"""Who may do what to saved scenarios (docs/api.md, playground/permissions.py), through the
+"""Who may do what to saved scenarios (docs/api.md, playground/accounts/permissions.py), through the
 API and the pages: owners, anonymous workspaces, lessons, share ids and CSRF."""
 
 import base64
@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from playground.models import RunRecord, Scenario
-from playground.permissions import WORKSPACE_COOKIE
+from playground.accounts.permissions import WORKSPACE_COOKIE
+from playground.models import RunLink, Scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_logging_in_claims_the_workspace(client, design, ada):
     assert response.status_code == 302
     row = Scenario.objects.get(share_id=mine["id"])
     assert (row.owner, row.workspace) == (ada, "")
-    assert RunRecord.objects.get(share_id=run.json()["id"]).owner == ada
+    assert RunLink.objects.get(share_id=run.json()["id"]).owner == ada
     assert client.get("/api/scenarios").json()["count"] == 1
     # Another browser holding nothing sees nothing.
     assert Client().get("/api/scenarios").json()["count"] == 0

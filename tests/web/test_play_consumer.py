@@ -10,10 +10,10 @@ from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
 from playground.asgi import application
-from playground.runs import registry
+from playground.live.runs import registry
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
-HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/wsorigin.py)
+HOST = (b"host", b"127.0.0.1")  # the origin must be the site itself (playground/live/wsorigin.py)
 
 DESIGN = {
     "format": "playground.scenario/v1", "name": "two apps", "seed": 3, "duration_s": 600,

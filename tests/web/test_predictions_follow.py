@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from playground.models import RunRecord
-from playground.runs import registry
+from playground.live.runs import registry
+from playground.models import RunLink
 from tests.web.test_play_consumer import DESIGN, connect, receive_until, start
 from tests.web.test_replay_consumer import replay, seek
 
@@ -78,7 +78,7 @@ async def test_a_scheduled_set_changes_the_predictions_when_the_run_passes_it():
 @pytest.mark.usefixtures("consumer_db")
 async def test_a_replay_follows_its_recorded_sets_forwards_and_back():
     commands = [{"at_s": 3.0, "action": "set", "target": "app1", "params": {"workers": 8}}]
-    record = await RunRecord.objects.acreate(title="more workers", document=DESIGN, seed=5,
+    record = await RunLink.objects.acreate(title="more workers", document=DESIGN, seed=5,
                                              commands=commands, until_s=10.0)
     comm = await connect()
     snap = await replay(comm, record.share_id, paused=True)

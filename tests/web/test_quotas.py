@@ -1,4 +1,4 @@
-"""Quotas per person and per client address on the play websocket (playground/quotas.py):
+"""Quotas per person and per client address on the play websocket (playground/live/quotas.py):
 one client cannot take every run slot, and a class behind one address fits."""
 
 import secrets
@@ -9,9 +9,10 @@ from channels.testing import WebsocketCommunicator
 from django.core import signing
 from django.test import override_settings
 
-from playground import permissions, quotas, runstore
+from playground.accounts import permissions
 from playground.asgi import application
-from playground.runs import registry
+from playground.live import quotas, runstore
+from playground.live.runs import registry
 from tests.web.test_play_consumer import DESIGN, HOST, ORIGIN, receive_until
 
 

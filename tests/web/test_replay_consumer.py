@@ -2,8 +2,8 @@
 
 import pytest
 
-from playground.models import RunRecord
-from playground.runs import DOTS_PER_S, registry
+from playground.live.runs import DOTS_PER_S, registry
+from playground.models import RunLink
 from simulations.replay import Replayer
 from tests.web.test_play_consumer import DESIGN, connect, receive_until
 
@@ -17,7 +17,7 @@ UNTIL = 15.0
 
 @pytest.fixture
 def run_link() -> str:
-    record = RunRecord.objects.create(title="app2 fails for a while", document=DESIGN,
+    record = RunLink.objects.create(title="app2 fails for a while", document=DESIGN,
                                       seed=5, commands=COMMANDS, until_s=UNTIL)
     return record.share_id
 

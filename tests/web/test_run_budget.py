@@ -1,5 +1,5 @@
 """Simulation work a message causes runs in budgeted slices and stops when nobody wants it
-(playground/simscheduler.py): a long `step` or `seek` of a heavy design is reached over
+(playground/live/simscheduler.py): a long `step` or `seek` of a heavy design is reached over
 many frames, other runs keep their frames meanwhile, and a disconnect stops the work.
 
 Counts over generous windows, never latencies: the machine may be busy with other things.
@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from playground.models import RunRecord
-from playground.runs import registry
+from playground.live.runs import registry
+from playground.models import RunLink
 from tests.web.test_play_consumer import DESIGN, connect, receive_until, start
 from tests.web.test_workers import join, workers, workers_mode  # noqa: F401 (fixtures)
 
@@ -135,7 +135,7 @@ async def test_pause_cancels_a_long_step():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("consumer_db")
 async def test_a_long_seek_is_reached_in_slices_and_stops_with_its_viewer():
-    link = await asyncio.to_thread(lambda: RunRecord.objects.create(
+    link = await asyncio.to_thread(lambda: RunLink.objects.create(
         title="heavy", document=HEAVY, seed=1, commands=[], until_s=60.0).share_id)
     comm = await connect()
     await comm.send_json_to({"type": "replay", "run_link": link, "paused": True})
@@ -207,7 +207,7 @@ def test_grading_runs_at_a_low_priority():
 async def test_the_scheduler_serves_the_lightest_run_first_and_skips_cancelled_jobs():
     """Jobs queued while the simulation thread is busy: the run that used the least CPU
     goes first; a job whose caller gave up is not run."""
-    from playground.simscheduler import SimScheduler
+    from playground.live.simscheduler import SimScheduler
 
     sched = SimScheduler()
     heavy, light = object(), object()
@@ -229,7 +229,7 @@ async def test_building_a_run_waits_for_light_runs_not_for_heavy_ones():
     """A job for no run yet (building one) goes after the slices of runs that used little
     CPU lately and before those of heavy ones: attackers' builds arriving together must not
     stop a light run's frames."""
-    from playground.simscheduler import SimScheduler
+    from playground.live.simscheduler import SimScheduler
 
     sched = SimScheduler()
     heavy, light = object(), object()
@@ -250,7 +250,7 @@ async def test_simulation_yields_to_an_overloaded_event_loop():
     """While the event loop runs late (more sockets and requests than its part of the
     process), simulation's share of wall time shrinks; it grows back once the loop keeps
     time."""
-    from playground import simscheduler
+    from playground.live import simscheduler
 
     sched = simscheduler.SimScheduler()
     await sched.run(lambda: None)  # the scheduler now watches this loop
@@ -268,7 +268,7 @@ async def test_a_long_job_does_not_stop_every_run_for_long():
     """A job that cannot be sliced (building a heavy run) is followed by a rest of at most a
     frame, not one in proportion to it: at a share of 15%, 0.3 s of building would stop
     every run's frames for 1.7 s."""
-    from playground import simscheduler
+    from playground.live import simscheduler
 
     sched = simscheduler.SimScheduler(share=simscheduler.MIN_SHARE)
     await sched.run(time.sleep, 0.3)
@@ -281,8 +281,8 @@ async def test_a_takeovers_re_simulation_is_sliced_and_lands_on_the_same_frame(m
     """A worker taking a run over re-simulates it in slices, turns on the simulation
     thread between which the worker's other runs and its lease renewals go on, to the very
     frame a straight replay of the command log gives."""
-    from playground.runs import DOTS_PER_S, Run, RunRegistry
-    from playground.simscheduler import scheduler
+    from playground.live.runs import DOTS_PER_S, Run, RunRegistry
+    from playground.live.simscheduler import scheduler
     from simulations import Simulation
 
     commands = [{"at_s": 2.0, "action": "fail", "target": "app2", "params": {}},
@@ -303,3 +303,46 @@ async def test_a_takeovers_re_simulation_is_sliced_and_lands_on_the_same_frame(m
     assert turns.count(run) > 10, "re-simulated in many short turns"
     assert run.sim.command_log == straight.command_log
     assert json.dumps(run.last_frame) == json.dumps(straight.frame())
+
+
+async def test_building_a_run_is_three_jobs_between_which_other_runs_go(monkeypatch):
+    """Validating, predicting and building a large design take 0.1-0.5 s each: one job for
+    all three stopped a light run's frames for most of a second per attacker's start."""
+    from playground.live.simscheduler import scheduler
+
+    jobs, run_job = [], scheduler.run
+
+    async def counted(job, *args, who=None):
+        jobs.append(who)
+        return await run_job(job, *args, who=who)
+
+    monkeypatch.setattr(scheduler, "run", counted)
+    comm = await connect()
+    snap = await start(comm, HEAVY, paused=True)
+    assert snap["type"] == "snapshot", snap
+    assert jobs[:3] == [None, None, None], "three jobs for no run yet"
+    await comm.disconnect()
+
+
+async def test_a_design_is_predicted_once_and_its_predictions_never_change(monkeypatch):
+    """A class starts the same lesson sixty times: its predictions are kept, and a live `set`
+    recomputes its own without touching them."""
+    from playground.live import runs
+    from simulations import predict as predict_package
+
+    monkeypatch.setattr(runs, "_predicted", type(runs._predicted)())
+    calls, predict = [], predict_package.predict
+    monkeypatch.setattr(predict_package, "predict", lambda s: calls.append(s) or predict(s))
+    design = dict(DESIGN, name="predicted once")
+    comms = [await connect() for _ in range(3)]
+    snaps = [await start(comm, design, paused=True) for comm in comms]
+    assert len(calls) == 1
+    kept = copy.deepcopy(snaps[0]["predictions"])
+    run_id = snaps[0]["run_id"]
+    await comms[0].send_json_to({"type": "command", "run_id": run_id, "command": {
+        "action": "set", "target": "app1", "params": {"workers": 8}}})
+    changed = await receive_until(comms[0], lambda m: m["type"] == "predictions")
+    assert "recomputed" in changed["predictions"]
+    assert json.dumps(runs._predictions(runs.validate(design))) == json.dumps(kept)
+    for comm in comms:
+        await comm.disconnect()

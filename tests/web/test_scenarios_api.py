@@ -61,6 +61,8 @@ def test_list_pages_newest_first_and_filters_by_title(client, design):
     assert found["count"] == 11  # 1 and 10..19
     assert client.get("/api/scenarios?page=0").status_code == 400
     assert client.get("/api/scenarios?page=x").json()["errors"][0].startswith("page: ")
+    # PostgreSQL's text holds no NUL: a search for one finds nothing instead of failing (500)
+    assert client.get("/api/scenarios?q=de%00sign").json()["count"] == 0
 
 
 def test_update_keeps_the_replaced_version_and_conflicts_on_a_stale_base(client, design):

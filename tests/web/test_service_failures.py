@@ -23,9 +23,9 @@ import requests
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from playground import runstore
 from playground.classrooms import services
 from playground.classrooms.models import Submission
+from playground.live import runstore
 from playground.models import new_share_id
 from tests.conftest import ROOT, PrivateRedis
 from tests.web.test_classroom_grading import assignment, design, grade_all  # noqa: F401
@@ -60,7 +60,7 @@ async def workers_on(forgetful_redis, settings):
     settings.PLAYGROUND_RUNNER = "workers"
     settings.REDIS_URL = forgetful_redis.url
     settings.PLAYGROUND_REDIS_PREFIX = f"test-failures-{secrets.token_hex(4)}:"
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.fenced.layers.FanOutRedisLayer",
                                            "CONFIG": {"hosts": [forgetful_redis.url]}}}
     running = Workers()
     yield running
@@ -329,7 +329,7 @@ def test_a_grade_is_kept_when_redis_is_away_to_tell_the_dashboard(settings, assi
     does not, and the grade is stored all the same (it was replaced by a failure)."""
     settings.PLAYGROUND_GRADER = "worker"
     nobody = f"redis://127.0.0.1:{CuttableProxy(('', 0)).port}/0"  # nothing listens there
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.fenced.layers.FanOutRedisLayer",
                                            "CONFIG": {"hosts": [nobody]}}}
     submission = services.submit(assignment, services.join(assignment.classroom, "Ada"),
                                  design(2))
@@ -365,7 +365,7 @@ async def test_a_socket_that_needs_the_database_to_start_hears_to_come_back_late
 
 @pytest.mark.django_db
 def test_a_bug_answers_the_json_error_shape_on_the_api(client, monkeypatch):
-    from playground import permissions
+    from playground.accounts import permissions
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")

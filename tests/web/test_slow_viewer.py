@@ -7,9 +7,9 @@ from unittest.mock import patch
 
 from django.test import override_settings
 
-from playground import sendwindow
-from playground.runs import registry
-from playground.sendwindow import FrameWindow
+from playground.live import sendwindow
+from playground.live.runs import registry
+from playground.live.sendwindow import FrameWindow
 from tests.web.test_play_consumer import connect, receive_until, start
 
 WINDOW = 10
@@ -138,7 +138,7 @@ def test_frames_unacked_for_2s_stall_the_window_whatever_their_number():
 def test_after_a_delta_that_never_came_nothing_is_sent_until_a_keyframe():
     window = FrameWindow(size=30)
     assert window.offer(_frame(1, full=True)) and window.offer(_frame(2))
-    # 3 was dropped on the way (playground/layers.py): 4 cannot be applied by the player.
+    # 3 was dropped on the way (playground/fenced/layers.py): 4 cannot be applied by the player.
     assert window.offer(_frame(4)) is None and window.offer(_frame(5)) is None
     assert json.loads(window.offer(_frame(6, full=True)))["seq"] == 6
     assert json.loads(window.offer(_frame(7)))["seq"] == 7
@@ -167,7 +167,7 @@ def test_a_snapshot_is_never_held_and_drops_a_stale_held_state():
 
 
 class Writer:
-    """A socket writer (playground/serving/frames.py) that records what it writes."""
+    """A socket writer (playground/fenced/frames.py) that records what it writes."""
 
     def __init__(self):
         self.sent = []
@@ -181,7 +181,7 @@ class Writer:
 
 
 def test_an_ack_taken_as_daphne_reads_it_does_what_receive_does_with_it():
-    from playground.consumers import PlayConsumer, TokenBucket
+    from playground.live.consumers import PlayConsumer, TokenBucket
 
     run_id = "r" * 16
     viewer = PlayConsumer()

@@ -45,7 +45,7 @@ def test_settings_default_to_embedded_services():
     config = json.loads(result.stdout)
     assert config["db"]["ENGINE"] == "django.db.backends.sqlite3"
     assert config["db"]["NAME"] == str(ROOT / "db.sqlite3")
-    assert config["layer"]["BACKEND"] == "playground.layers.SweepingInMemoryChannelLayer"
+    assert config["layer"]["BACKEND"] == "playground.fenced.layers.SweepingInMemoryChannelLayer"
 
 
 def test_redis_url_switches_to_channels_redis():
@@ -57,7 +57,7 @@ def test_redis_url_switches_to_channels_redis():
     # With simulation workers every frame crosses processes: the pub/sub fan-out layer.
     workers = json.loads(settings_with(REDIS_URL="redis://127.0.0.1:6390/3",
                                        PLAYGROUND_RUNNER="workers").stdout)["layer"]
-    assert workers["BACKEND"] == "playground.layers.FanOutRedisLayer"
+    assert workers["BACKEND"] == "playground.fenced.layers.FanOutRedisLayer"
     assert workers["CONFIG"]["hosts"][0]["address"] == "redis://127.0.0.1:6390/3"
     assert workers["CONFIG"]["capacity"] > 0
 

@@ -1,5 +1,5 @@
 """PLAYGROUND_RUNNER=workers in one process: the play websocket relays, simworkers
-(playground/simworker.py) drive the runs through a real Redis (database 11, keys under a
+(playground/live/simworker.py) drive the runs through a real Redis (database 11, keys under a
 prefix of each test's own, removed afterwards). tests/cluster/ runs it as separate processes.
 """
 
@@ -14,8 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from playground import runstore, simworker
-from playground.simworker import MOVED, SimWorker
+from playground.live import runstore, simworker
+from playground.live.simworker import MOVED, SimWorker
 from tests.web.test_play_consumer import DESIGN, connect, receive_until
 from tests.web.test_smoke import ROOT, settings_with
 
@@ -27,7 +27,7 @@ async def workers_mode(redis_url, settings):
     settings.PLAYGROUND_RUNNER = "workers"
     settings.REDIS_URL = url
     settings.PLAYGROUND_REDIS_PREFIX = prefix
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.layers.FanOutRedisLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "playground.fenced.layers.FanOutRedisLayer",
                                            "CONFIG": {"hosts": [url]}}}
     yield
     r = runstore.client()

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from playground import collector, monitoring
-from playground.simworker import SimWorker
+from playground.live.simworker import SimWorker
 
 
 class Command(BaseCommand):

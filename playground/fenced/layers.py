@@ -1,0 +1,300 @@
+"""The channel layers (settings.CHANNEL_LAYERS).
+
+Both hand a group's message to the consumers that take it at once
+(`take_group_messages_directly`): this process's viewers of a run get its frame in one pass,
+instead of one task per viewer that pulls its own copy (Channels' per-message dispatch was
+about a sixth of a web process's time at 500 viewers, bench/load.py). A consumer with
+messages still waiting for it gets the message queued as before, so its messages keep their
+order.
+
+`SweepingInMemoryChannelLayer`: a single Daphne (no REDIS_URL). Channels' in-memory layer
+with its expiry sweep at most once a second: Channels sweeps every channel and every group
+membership for expired messages on each receive, O(sockets) per message delivered. With 500
+viewers at 15 frames a second that sweep took the whole CPU (bench/load.py: 1.6 frames a
+second per viewer, 3 s behind). Messages expire after 60 s; sweeping a second late changes
+nothing.
+
+`FanOutRedisLayer`: simulation workers (PLAYGROUND_RUNNER=workers). channels_redis's pub/sub
+layer: a group_send is one Redis PUBLISH, and each web process that has viewers of the group
+receives it once and hands it to them. channels_redis's core layer instead copies every
+frame into Redis once per viewer and pulls each copy back with a round trip of its own: at
+50 runs and 500 viewers, 7,500 round trips a second that no process kept up with
+(bench/load.py: p95 3.1 s, viewers closed). Two additions:
+- each channel's queue in this process is bounded (`capacity`): when a consumer falls that
+  far behind, its oldest delta frame gives way (frames are latest-state anyway:
+  playground/live/sendwindow.py), so the frames it hands over are at most about that many old;
+- Redis going away is told to every channel of this process as a `layer.down` message,
+  once per outage, as the core layer's receive raised: the play socket tells the browser to
+  come back later (playground/live/consumers.py). Subscriptions are restored on reconnection.
+- a PUBLISH (every group_send and send) goes on a connection of its own without waiting for
+  Redis's answer, the number of receivers, which nothing uses: redis-py's round trip costs
+  ~150 us of CPU, this ~45 us, and a worker publishes every frame of every run (issue 20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+import weakref
+
+import redis
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close, create_pool
+
+from .. import monitoring
+from ..live.runstore import LAYER_DOWN
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY_S = 1.0
+DOWN_RETRY_S = 0.5  # how often the receiver tries Redis again while it is away
+CONTROL_FACTOR = 10
+
+
+async def _taken(takers: weakref.WeakValueDictionary, channel: str, waiting: bool,
+                 message: dict) -> bool:
+    """Whether the consumer of `channel` took `message` at once: never while messages wait
+    in its queue. The message is shared by every taker: read it, do not change it."""
+    taker = takers.get(channel)
+    if taker is None or waiting:
+        return False
+    try:
+        return await taker.take_now(message)
+    except Exception:  # one viewer's failure is not the others'
+        log.exception("channel layer: delivering to %s", channel)
+        return True
+
+
+class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
+    _swept_at = float("-inf")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.takers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    def take_group_messages_directly(self, channel: str, consumer) -> None:
+        """Offer `consumer` each message to a group `channel` belongs to, as it arrives:
+        `await consumer.take_now(message)` handles it and says True, or says False (it has
+        earlier messages in hand) and the message is queued."""
+        self.takers[channel] = consumer
+
+    async def group_send(self, group: str, message: dict) -> None:
+        # The base class's (a task and a deep copy per member), member after member: a
+        # taker handles the message at once, the others get it queued.
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        for channel in list(self.groups.get(group, ())):
+            queue = self.channels.get(channel)
+            if not await _taken(self.takers, channel, bool(queue and queue.qsize()), message):
+                with contextlib.suppress(ChannelFull):
+                    await self.send(channel, message)
+
+    def _clean_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._swept_at >= SWEEP_EVERY_S:
+            self._swept_at = now
+            super()._clean_expired()
+
+
+class FanOutRedisLayer(RedisPubSubChannelLayer):
+    """Pub/sub fan-out with bounded queues and outage notices (module docstring)."""
+
+    def _get_layer(self) -> RedisPubSubLoopLayer:
+        # As the base class's, with our loop layer: one per event loop.
+        loop = asyncio.get_running_loop()
+        if loop not in self._layers:
+            self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return self._layers[loop]
+
+    def take_group_messages_directly(self, channel: str, consumer) -> None:
+        """As SweepingInMemoryChannelLayer's."""
+        self._get_layer().takers[channel] = consumer
+
+
+class _LatestQueue(asyncio.Queue):
+    """A channel's messages in this process. Past `capacity` (the consumer is that far
+    behind), the oldest delta frame gives way: its viewer gets the newest state instead
+    (playground/live/sendwindow.py sees the gap). Other messages (a worker's joins and commands,
+    snapshots, keyframes) are kept up to CONTROL_FACTOR x capacity, then the oldest goes."""
+
+    def __init__(self, capacity: int, deserialize):
+        super().__init__()
+        self.capacity, self.deserialize = capacity, deserialize
+
+    def put_nowait(self, item) -> None:
+        if self.qsize() >= self.capacity and not self._drop_oldest_delta() and \
+                self.qsize() >= CONTROL_FACTOR * self.capacity:
+            self.get_nowait()
+        super().put_nowait(item)
+
+    def _drop_oldest_delta(self) -> bool:
+        waiting = self._queue  # asyncio.Queue's deque, oldest first
+        for i, data in enumerate(waiting):
+            message = self.deserialize(data)
+            if message.get("kind") == "frame" and not message.get("full"):
+                del waiting[i]
+                monitoring.FRAMES_SHED.labels(where="queue").inc()
+                return True
+        return False
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, capacity: int = 16, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+        self._shards = [_Shard(shard.host, self) for shard in self._shards]
+        self.takers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        self.channels[channel] = _LatestQueue(self.capacity, self.channel_layer.deserialize)
+        await self._get_shard(channel).subscribe(channel)
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """A consumer's channel; with Redis away, it learns so from its first receive
+        instead of failing to start (the browser is then told to come back later)."""
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        try:
+            await self._subscribe_to_channel(channel)
+        except LAYER_DOWN:
+            self.tell_down([channel])
+        return channel
+
+    def tell_down(self, channels) -> None:
+        down = self.channel_layer.serialize({"type": "layer.down"})
+        for channel in channels:
+            if channel in self.channels:
+                self.channels[channel].put_nowait(down)
+
+
+@contextlib.contextmanager
+def _reconnecting():
+    """Just after Redis is back, the receive loop below and a (un)subscribe may both
+    reconnect redis-py's one pub/sub connection and read its handshake at once
+    (RuntimeError: read() called while another coroutine is already waiting): for the
+    consumer asking, Redis is still away for a moment, and its browser comes back."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if "already waiting" not in str(exc):
+            raise
+        raise redis.exceptions.ConnectionError(str(exc)) from exc
+
+
+class _Shard(RedisSingleShardConnection):
+    _publisher = None  # redis-py's Connection that publishes, and its reader of answers
+    _answers: asyncio.Task | None = None
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        """PUBLISH without waiting for the answer (module docstring). One connection: what
+        this process publishes reaches Redis in order (a run's frames, a snapshot sent
+        between two of them). Redis away raises here (the caller drops the message,
+        playground/live/runs.py); a connection lost is found by the reader of its answers, and
+        the next publish connects again."""
+        conn = self._publisher
+        if conn is None:
+            async with self._lock:
+                conn = self._publisher or await self._connect_publisher()
+        try:
+            await conn.send_packed_command(conn.pack_command("PUBLISH", channel, message),
+                                           check_health=False)
+        except Exception:
+            self._forget(conn)
+            raise
+
+    async def _connect_publisher(self):
+        pool = create_pool(self.host)
+        conn = pool.connection_class(**pool.connection_kwargs)
+        await conn.connect()
+        self._publisher = conn
+        self._answers = asyncio.create_task(self._read_answers(conn))
+        return conn
+
+    async def _read_answers(self, conn) -> None:
+        with contextlib.suppress(Exception):  # lost, or an error answer: connect again
+            while True:
+                await conn.read_response(timeout=math.inf)
+        if self._publisher is conn:
+            self._publisher = self._answers = None
+        with contextlib.suppress(Exception):
+            await conn.disconnect(nowait=True)
+
+    def _forget(self, conn) -> None:
+        """Publish on a new connection from now on (redis-py closed this one on failing)."""
+        if self._publisher is conn:
+            self._answers.cancel()
+            self._publisher = self._answers = None
+
+    async def flush(self) -> None:
+        conn, answers = self._publisher, self._answers
+        self._publisher = self._answers = None
+        if answers is not None:
+            answers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await answers
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.disconnect(nowait=True)
+        await super().flush()
+
+    async def subscribe(self, channel: str) -> None:
+        with _reconnecting():
+            await super().subscribe(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        with _reconnecting():
+            await super().unsubscribe(channel)
+
+    async def _do_receiving(self) -> None:
+        # The base class's loop, which logs a traceback a second while Redis is away;
+        # here: one warning and one notice to this process's channels per outage.
+        down = False
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=0.1)
+                    if down:
+                        log.warning("channel layer: Redis is back")
+                        down = False
+                    await self._deliver(message)
+                else:
+                    await asyncio.sleep(0.1)
+            except LAYER_DOWN as exc:
+                if not down:
+                    log.warning("channel layer: Redis unavailable (%s)", exc)
+                    self.channel_layer.tell_down(list(self.channel_layer.channels))
+                    down = True
+                await asyncio.sleep(DOWN_RETRY_S)
+            except Exception:  # as the base class: never let delivery stop
+                log.exception("channel layer: unexpected error receiving")
+                await asyncio.sleep(1.0)
+
+    async def _deliver(self, message) -> None:
+        """As the base class's _receive_message, with a group's message deserialized once
+        and handed at once to the members that take it."""
+        layer, members = self.channel_layer, None
+        if message is not None and layer.takers:
+            name = message["channel"]
+            members = layer.groups.get(name.decode() if isinstance(name, bytes) else name)
+        if not members:
+            self._receive_message(message)
+            return
+        data = message["data"]
+        event = layer.channel_layer.deserialize(data)
+        for channel in list(members):
+            queue = layer.channels.get(channel)
+            if queue is not None and not await _taken(layer.takers, channel, bool(queue.qsize()),
+                                                      event):
+                queue.put_nowait(data)

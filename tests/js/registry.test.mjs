@@ -1,0 +1,82 @@
+// The editor's registry: palette groups, starter values, and the on-the-spot checks in
+// the validator's wording.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { Registry, checkValue, parseNumber } from "../../static/playground/registry.js";
+
+const registry = new Registry({
+  kinds: {
+    client: { group: "traffic", title: "Client", help: "", params: [
+      { name: "rate_rps", type: "float", required: true, default: null, minimum: 0 },
+      { name: "read_ratio", type: "float", default: 0.9, minimum: 0, maximum: 1 },
+    ] },
+    service: { group: "compute", title: "Service", help: "", params: [
+      { name: "workers", type: "int", default: 4, required: true, minimum: 1 },
+      { name: "service_ms", type: "float", required: true, minimum: 0, exclusive_minimum: true },
+      { name: "dist", type: "choice", required: true, choices: ["exponential", "constant"] },
+    ] },
+    gadget: { group: "toys", title: "Gadget", help: "", params: [
+      { name: "on", type: "bool", required: true },
+      { name: "size", type: "int", required: true, minimum: 3 },
+    ] },
+  },
+  limits: {},
+});
+
+test("groups: known groups in order, new ones after", () => {
+  assert.deepEqual(registry.groups().map((g) => [g.group, g.title, g.kinds]),
+                   [["traffic", "Traffic", ["client"]], ["compute", "Compute", ["service"]],
+                    ["toys", "toys", ["gadget"]]]);
+});
+
+test("a new component starts with every required parameter set", () => {
+  assert.deepEqual(registry.starterParams("client"), { rate_rps: 100 });
+  assert.deepEqual(registry.starterParams("service"), { workers: 4, service_ms: 10, dist: "exponential" });
+  assert.deepEqual(registry.starterParams("gadget"), { on: false, size: 3 });
+});
+
+test("values and summaries fall back to the registry's defaults", () => {
+  const c = { id: "c1", kind: "client", params: { rate_rps: 1200 } };
+  assert.equal(registry.value(c, "read_ratio"), 0.9);
+  assert.equal(registry.summary(c), "1,200 rps · 90% reads");
+  assert.equal(registry.kind("nope").title, "nope");
+  assert.equal(registry.summary({ id: "x", kind: "gadget", params: {} }), "Gadget");
+});
+
+test("checkValue speaks the validator's words", () => {
+  const spec = { type: "int", minimum: 1, maximum: 10 };
+  assert.equal(checkValue(spec, 5), "");
+  assert.equal(checkValue(spec, 0), "must be >= 1");
+  assert.equal(checkValue(spec, 11), "must be <= 10");
+  assert.equal(checkValue(spec, 2.5), "must be a whole number");
+  assert.equal(checkValue({ type: "float", minimum: 0, exclusive_minimum: true }, 0), "must be > 0");
+  assert.equal(checkValue({ type: "float" }, Infinity), "must be a finite number (not NaN or Infinity)");
+  assert.equal(checkValue({ type: "choice", choices: ["a", "b"] }, "c"), "must be one of 'a', 'b'");
+  assert.equal(checkValue({ type: "bool" }, 1), "must be true or false");
+  assert.equal(checkValue({ type: "int", required: true }, undefined), "is required");
+  assert.equal(checkValue({ type: "int", nullable: true }, null), "");
+});
+
+test("parseNumber reads what people type", () => {
+  const spec = { type: "float", minimum: 0 };
+  assert.deepEqual(parseNumber(spec, " 1,000.5 "), { value: 1000.5 });
+  assert.deepEqual(parseNumber(spec, "1_000"), { value: 1000 });
+  assert.deepEqual(parseNumber(spec, "2e3"), { value: 2000 });
+  assert.deepEqual(parseNumber(spec, ""), { value: null });
+  assert.deepEqual(parseNumber(spec, "-1"), { error: "must be >= 0", value: -1 });
+  assert.deepEqual(parseNumber(spec, "ten"), { error: "must be a number" });
+  assert.deepEqual(parseNumber({ type: "int" }, "1.5.2"), { error: "must be a whole number" });
+});
+
+test("the document's own fields come from the server, texts checked by length", () => {
+  const label = { name: "label", type: "text", max_length: 5 };
+  const name = { name: "name", type: "text", min_length: 1, max_length: 8, required: true };
+  const withFields = new Registry({ kinds: {}, fields: { component: [label], scenario: [name] } });
+  assert.equal(withFields.field("component", "label"), label);
+  assert.deepEqual(withFields.fields.link, []);
+  assert.equal(checkValue(label, "12345"), "");
+  assert.equal(checkValue(label, "123456"), "must have at most 5 characters");
+  assert.equal(checkValue(name, "  "), "must have at least 1 characters");
+  assert.equal(checkValue(name, "x"), "");
+});
