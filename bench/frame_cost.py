@@ -27,7 +27,7 @@ class Dropping:
 async def play(frames: int) -> None:
     from load import DESIGN
 
-    from playground import runs
+    from playground.live import runs
 
     runs.scheduler.budget = lambda who, tick: None
     runs.scheduler.share = 1.0  # no rests between slices

@@ -56,7 +56,7 @@ class Recorder:
 
 async def messages(name: str) -> list[str]:
     """Every message a run of `name` publishes over FRAMES frames, and its snapshots."""
-    from playground import runs
+    from playground.live import runs
 
     speed, commands = CASES[name]
     document = json.loads((ROOT / "docs" / "examples" / name).read_text())
@@ -79,7 +79,7 @@ def digest(text: str) -> str:
 
 def fixed(monkeypatch_setattr) -> None:
     """No wall-clock budget and a fixed publish time (monkeypatch.setattr or setattr)."""
-    from playground import runs
+    from playground.live import runs
 
     monkeypatch_setattr(runs.scheduler, "budget", lambda who, tick: None)
     monkeypatch_setattr(runs.scheduler, "share", 1.0)  # no rests between slices
