@@ -5,6 +5,7 @@ tables."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import socket
@@ -88,21 +89,52 @@ def table(head: list[str], rows: list[tuple]) -> None:
 
 @contextmanager
 def worktree(rev: str):
-    """A checkout of `rev` in a temporary directory, with this one's .venv and build/ (the
-    compiled engine, used there only if its sources are the same: simulations/compiled.py)."""
+    """A checkout of `rev` in a temporary directory, with this one's .venv and the compiled
+    engine built from `rev`'s own sources (simulations/compiled.py uses no other): this
+    checkout's build/ when they are the same, else one compiled for them once and kept in
+    build/baselines/<digest> (a few minutes the first time)."""
     path = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
     subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
                    check=True, capture_output=True)
     try:
-        for shared in (".venv", "build"):
-            if (ROOT / shared).exists():
-                (path / shared).symlink_to(ROOT / shared)
+        (path / ".venv").symlink_to(ROOT / ".venv")
+        engine = _baseline_engine(path)
+        if engine is not None:
+            (path / "build").mkdir(exist_ok=True)
+            (path / "build" / "engine").symlink_to(engine)
         yield path
     finally:
-        for shared in (".venv", "build"):  # the links, never what they point at
-            (path / shared).unlink(missing_ok=True)
+        for link in (".venv", "build/engine"):  # the links, never what they point at
+            (path / link).unlink(missing_ok=True)
         subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,
                        check=False, capture_output=True)
+
+
+def _baseline_engine(path: Path) -> Path | None:
+    """The compiled engine for the sources at `path` (None: it runs as plain Python)."""
+    spec = importlib.util.spec_from_file_location("_engine_stamp",
+                                                  ROOT / "simulations" / "compiled.py")
+    compiled = importlib.util.module_from_spec(spec)  # alone: not the engine's imports
+    spec.loader.exec_module(compiled)
+    want = {**compiled.stamp(), "sources": compiled.source_digest(path / "simulations")}
+    digest = want["sources"]
+    for engine in (ROOT / "build" / "engine", ROOT / "build" / "baselines" / digest):
+        stamp = engine / "stamp.json"
+        if stamp.exists() and json.loads(stamp.read_text()) == want:
+            return engine
+    if not (path / "scripts" / "build_engine.py").exists():
+        return None
+    print(f"compiling the engine of the baseline ({digest[:12]}) ...", flush=True)
+    built = subprocess.run([sys.executable, "scripts/build_engine.py"], cwd=path,
+                           capture_output=True, text=True)
+    if built.returncode:
+        print(f"the baseline's engine did not compile; it runs as plain Python:\n"
+              f"{built.stdout[-2000:]}{built.stderr[-2000:]}")
+        return None
+    kept = ROOT / "build" / "baselines" / digest
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    (path / "build" / "engine").rename(kept)
+    return kept
 
 
 def known_commit(rev: str) -> bool:

@@ -95,6 +95,9 @@ class Simulation:
         self._bottleneck: str | None = None
         self._block_start: dict[str, LatencyHistogram] = {}  # latencies when a block began
         self._percentiles: dict[str, tuple[float, float]] = {}  # (p95, p99) of the last block
+        # What frames take from the closed windows alone, worked out by the first frame after
+        # a window closes and reused until the next one (None: not yet): _window_figures.
+        self._figures: tuple[dict[str, dict[str, Any]], dict[str, Any]] | None = None
         self._schedule_start()
         self.wall_s = 0.0
         if live or dots_per_s:
@@ -319,6 +322,7 @@ class Simulation:
             c.recent = LatencyHistogram()
         while self._recent and self._recent[0][0] <= now - ROLLING_S:
             self._recent.popleft()
+        self._figures = None
         self._bottleneck = self._pick_bottleneck()
         if self._window_k % BLOCK_WINDOWS == 0:
             self._close_block()
@@ -347,15 +351,13 @@ class Simulation:
             self._start_windows()
         old, new = self._marks[0], self._marks[-1]
         span = new[0] - old[0]
-        per_client = self._client_latencies()
+        client_latencies, summary = self._window_figures()
         comps = {}
         for cid, c in self.components.items():
             state = c.live()
             c.windowed(old[1][cid], new[1][cid], span, state)
-            if cid in per_client:  # a client's own latency, beside its ok_rps and error_ratio
-                lat = per_client[cid].summary(LIVE_QUANTILES)
-                del lat["max"]
-                state.update(lat)
+            if cid in client_latencies:  # a client's own latency, beside its ok_rps, error_ratio
+                state.update(client_latencies[cid])
             if cid in self._percentiles:
                 state["p95"], state["p99"] = self._percentiles[cid]
             comps[cid] = state
@@ -363,7 +365,7 @@ class Simulation:
                  for i, (total, errors) in new[2].items()]
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(self.kernel.now, 4), "components": comps, "links": links,
-                "dots": dots, "summary": self._live_summary(old, new, span, per_client),
+                "dots": dots, "summary": self._with_cost(summary),
                 "bottleneck": self._bottleneck}
 
     def live_summary(self) -> dict[str, Any]:
@@ -371,8 +373,7 @@ class Simulation:
         stay for the next frame."""
         if self._marks is None:
             self._start_windows()
-        old, new = self._marks[0], self._marks[-1]
-        return self._live_summary(old, new, new[0] - old[0])
+        return self._with_cost(self._window_figures()[1])
 
     def drop_dots(self) -> None:
         """Forget the dots not yet handed out (after a jump in time they show nothing)."""
@@ -397,6 +398,22 @@ class Simulation:
             top = None
         return top
 
+    def _window_figures(self) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        """Each client's latency percentiles and the run's summary (but its cost) over the
+        last windows: they change only as a window closes, so a frame reuses them (merging
+        each client's histograms of the last ROLLING_S was most of a frame's work)."""
+        if self._figures is None:
+            old, new = self._marks[0], self._marks[-1]
+            per_client = self._client_latencies()
+            summaries = {cid: h.summary(LIVE_QUANTILES) for cid, h in per_client.items()}
+            # One client's latencies are the run's: the same histogram, summarised once.
+            alone = next(iter(summaries.values())) if len(summaries) == 1 else None
+            summary = self._live_summary(old, new, new[0] - old[0], per_client, alone)
+            for lat in summaries.values():
+                del lat["max"]
+            self._figures = summaries, summary
+        return self._figures
+
     def _client_latencies(self) -> dict[str, LatencyHistogram]:
         """Each client's latencies over the rolling window (ROLLING_S)."""
         out: dict[str, LatencyHistogram] = {c.id: LatencyHistogram() for c in self.clients()}
@@ -405,23 +422,28 @@ class Simulation:
         return out
 
     def _live_summary(self, old: tuple, new: tuple, span: float,
-                      per_client: dict[str, LatencyHistogram] | None = None) -> dict[str, Any]:
-        if per_client is None:
-            per_client = self._client_latencies()
-        window = LatencyHistogram()
-        for h in per_client.values():
-            window.merge(h)
+                      per_client: dict[str, LatencyHistogram],
+                      latencies: dict[str, float | None] | None = None) -> dict[str, Any]:
+        """`latencies`: the summary of all clients' latencies, when already known."""
+        if latencies is None:
+            window = LatencyHistogram()
+            for h in per_client.values():
+                window.merge(h)
+            latencies = window.summary(LIVE_QUANTILES)
         ok, bad, limited = (n - o for n, o in zip(new[3], old[3], strict=True))
         done = ok + bad
-        summary = window.summary(LIVE_QUANTILES)
+        summary = dict(latencies)
         summary.update(ok_rps=round(ok / span, 2) if span > 0 else 0.0,
                        error_ratio=round(bad / done, 4) if done else 0.0,
                        # 429s apart from other errors (a part of error_ratio)
                        rate_limited_ratio=round(limited / done, 4) if done else 0.0)
-        # The design as it stands now: a `set` of workers shows at once.
-        summary["cost_per_hour"] = round(sum(hourly_cost(c.settings)
-                                             for c in self.components.values()), 4)
         return summary
+
+    def _with_cost(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """The summary with the design's cost as it stands now: a `set` of workers shows at
+        once."""
+        return {**summary, "cost_per_hour": round(sum(hourly_cost(c.settings)
+                                                      for c in self.components.values()), 4)}
 
     def report(self) -> dict[str, Any]:
         from .report import build_report
