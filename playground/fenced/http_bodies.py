@@ -13,6 +13,7 @@ closed: what the client still sends is never read.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 
@@ -27,11 +28,19 @@ def refusal(limit: int) -> bytes:
             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
 
 
+LOG_EVERY_S = 10.0  # refusals are logged at most this often: a flood of them, 200 a second,
+_logged = {"at": -LOG_EVERY_S, "since": 0}  # spent 2% of the event loop on log lines
+
+
 def _refuse(request) -> None:
     request.body_refused = True
     request.requestHeaders.removeHeader(b"Expect")  # no "100 Continue" after the 413
-    log.warning("HTTP request from %s: body over %d bytes, refused", request.getClientAddress(),
-                settings.PLAYGROUND_HTTP_MAX_BODY_BYTES)
+    _logged["since"] += 1
+    if (now := time.monotonic()) - _logged["at"] >= LOG_EVERY_S:
+        log.warning("HTTP request from %s: body over %d bytes, refused (%d refused since the "
+                    "last such line)", request.getClientAddress(),
+                    settings.PLAYGROUND_HTTP_MAX_BODY_BYTES, _logged["since"])
+        _logged.update(at=now, since=0)
     channel = request.channel
     channel.transport.write(refusal(settings.PLAYGROUND_HTTP_MAX_BODY_BYTES))
     channel.loseConnection()

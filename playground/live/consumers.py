@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from typing import Any
 
@@ -31,6 +32,9 @@ TOO_MANY = 4029  # over a socket quota (429 in the app range); the browser retri
 UNAVAILABLE = "the live-run service is unavailable for a moment; reconnecting"
 DATABASE_UNAVAILABLE = f"the database is unavailable for a moment; try again in {RETRY_AFTER_S} s"
 ACK_COST = 0.25  # of a message, in the rate limit: a browser acks up to ~4 times a second
+# A start, told without parsing it: an unescaped "type": "start" pair (in a label, quotes
+# are escaped). Only used to refuse a start unread while its sender is over the runs quota.
+START = re.compile(r'(?<!\\)"type"\s*:\s*"start"')
 ACK_MAX_BYTES = 120  # an ack is short; only a message this short can be charged as one
 
 
@@ -223,6 +227,10 @@ class PlayConsumer(LayerAwareSocket):
         if text_data is None:
             await self.error("bad_message", "messages are JSON text, not binary")
             return
+        if (refused := quotas.refused_start(self.requester)) is not None \
+                and START.search(text_data):
+            await self._refuse_runs(refused, "start")
+            return
         try:
             data = json.loads(text_data)
         except (ValueError, RecursionError):
@@ -241,6 +249,11 @@ class PlayConsumer(LayerAwareSocket):
             await self.unavailable()
         except DATABASE_DOWN:  # the socket stays: only what needs the database failed
             await self.error("unavailable", DATABASE_UNAVAILABLE, ref=message.type)
+
+    async def _refuse_runs(self, exc: quotas.OverQuota, ref: str) -> None:
+        monitoring.QUOTA_REFUSALS.labels(limit=f"runs_{exc.limit}").inc()
+        await self.error("too_many_runs", exc.message, ref=ref, limit=exc.limit,
+                         retry_after_s=exc.retry_after_s)
 
     async def _within_rate(self, cost: float) -> bool:
         """Over the rate, a message is refused (with an error at most once a second: a
@@ -305,9 +318,7 @@ class PlayConsumer(LayerAwareSocket):
         try:
             pending = await quotas.take("runs", self.requester)
         except quotas.OverQuota as exc:
-            monitoring.QUOTA_REFUSALS.labels(limit=f"runs_{exc.limit}").inc()
-            await self.error("too_many_runs", exc.message, ref=ref, limit=exc.limit,
-                             retry_after_s=exc.retry_after_s)
+            await self._refuse_runs(exc, ref)
             return
         run_id = None
         try:

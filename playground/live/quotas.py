@@ -91,6 +91,37 @@ def _buckets(kind: str, who: Requester) -> list[tuple[str, str]]:
     return buckets
 
 
+REFUSED_S = 1.0  # a refused start is remembered at most this long: the next is refused unread
+_refused: dict[Requester, tuple[float, int, OverQuota]] = {}  # who -> (until, ended, refusal)
+
+
+def _runs_ended() -> int:
+    """How many runs of this process ended (with workers, runs end elsewhere: 0)."""
+    from .runs import registry
+
+    return registry.ended
+
+
+def refused_start(who: Requester) -> OverQuota | None:
+    """The runs quota refused `who` less than REFUSED_S ago and no run of this process ended
+    since: that refusal, so that a start can be refused before its scenario is parsed (a
+    hoarder's 43 kB starts, thousands a minute, were most of an attacked event loop's JSON
+    work, bench/abuse.py). With workers a place freed meanwhile is seen REFUSED_S later."""
+    refused = _refused.get(who)
+    if refused is None or time.monotonic() >= refused[0] or _runs_ended() != refused[1]:
+        return None
+    return refused[2]
+
+
+def _remember_refusal(who: Requester, exc: OverQuota) -> None:
+    now = time.monotonic()
+    if len(_refused) > 10_000:
+        for other, (until, _, _) in list(_refused.items()):
+            if until <= now:
+                del _refused[other]
+    _refused[who] = (now + REFUSED_S, _runs_ended(), exc)
+
+
 async def take(kind: str, who: Requester, member: str | None = None) -> str:
     """Take a place in every count of the requester, or raise OverQuota (taking none).
     `member` names it (a socket's channel); else it is a pending run, to `settle`."""
@@ -105,7 +136,10 @@ async def take(kind: str, who: Requester, member: str | None = None) -> str:
         if count > most:
             for key_taken in taken:
                 await store.remove(key_taken, member)
-            raise _over(kind, limit, most)
+            exc = _over(kind, limit, most)
+            if kind == "runs":
+                _remember_refusal(who, exc)
+            raise exc
     return member
 
 

@@ -450,6 +450,7 @@ class RunRegistry:
 
     def __init__(self) -> None:
         self.runs: dict[str, Run] = {}
+        self.ended = 0  # runs that ended: a place in a quota may have freed (quotas.py)
 
     def get(self, run_id: str) -> Run | None:
         return self.runs.get(run_id)
@@ -475,7 +476,8 @@ class RunRegistry:
         return run
 
     def forget(self, run: Run) -> None:
-        self.runs.pop(run.id, None)
+        if self.runs.pop(run.id, None) is not None:
+            self.ended += 1
 
     async def stop_all(self) -> None:
         for run in list(self.runs.values()):

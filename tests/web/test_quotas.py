@@ -39,6 +39,7 @@ async def start(comm):
 async def stop_runs():
     yield
     await registry.stop_all()
+    quotas._refused.clear()  # a refusal is remembered for a second, per process
 
 
 def quota(**limits):
@@ -179,3 +180,29 @@ async def test_counts_of_persons_who_never_come_back_are_swept(monkeypatch):
     assert len(store.counts) == 9
     await store.add_and_count("runs", "runs:person:user:last", "pending:x")
     assert list(store.counts) == ["runs:person:user:last"]
+
+
+async def test_a_start_over_the_quota_is_refused_unread_and_a_freed_place_is_seen():
+    """A hoarder's starts (a 43 kB design each, thousands a minute) were parsed before the
+    quota refused them: most of an attacked event loop's JSON work (bench/abuse.py). After
+    one refusal, its sender's starts are refused unread for REFUSED_S, or until a run ends."""
+    with quota(runs_anonymous=1):
+        comm = await connect()
+        assert (await start(comm))["type"] == "snapshot"
+        assert (await start(comm))["code"] == "too_many_runs"
+        # Not JSON past its first bytes: refused for the quota, never parsed.
+        await comm.send_to(text_data='{"type": "start", "scenario": {' + "x" * 1000)
+        unread = await receive_until(comm, lambda m: m["type"] == "error", 10)
+        assert unread["code"] == "too_many_runs" and unread["ref"] == "start"
+        # Other messages (a label may say "type": "start") are read as ever.
+        await comm.send_to(text_data='{"type": "ping", "id": "\\"type\\": \\"start\\""}')
+        assert (await receive_until(comm, lambda m: m["type"] == "pong", 10))["type"] == "pong"
+        # Another address is not refused.
+        other = await connect("198.51.100.21")
+        assert (await start(other))["type"] == "snapshot"
+        # The place frees (the run ends): the next start is read again.
+        await registry.stop_all()
+        await comm.send_to(text_data='{"type": "start", "scenario": {' + "x" * 1000)
+        read = await receive_until(comm, lambda m: m["type"] == "error", 10)
+        assert read["code"] == "bad_message"
+        assert (await start(comm))["type"] == "snapshot"
