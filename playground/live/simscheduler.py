@@ -21,7 +21,9 @@ most of a second. Here:
   frame, i.e. falls `behind` at a lower simulated speed; none starves.
 - **A share of wall time.** After a job of d seconds the thread rests d x (1 - share) /
   share before the next one, releasing the GIL: simulation takes at most that share of the
-  wall time of this process, the event loop and HTTP requests keep the rest.
+  wall time of this process, the event loop and HTTP requests keep the rest. A light run's
+  slice (its last took under LIGHT_JOB_S) goes during a rest and adds its own to it, while
+  less than MAX_REST_S is owed: waiting out heavy runs' rests cost a light run a frame each.
 - **The event loop comes first.** The share is SHARE while the event loop keeps time, and
   shrinks (to MIN_SHARE at least) while it runs late: a timer that fires more than LATE_S
   after its time means the loop has more to do than its part of the process (a crowd of
@@ -56,6 +58,7 @@ SHRINK, GROW = 0.8, 0.02  # per late probe (x), per punctual probe (+)
 MAX_REST_S = 1 / 15  # a frame: the longest the thread rests after one job
 NEW_JOB_S = 0.1  # the usage a job for no run counts as: a run using ~3.5% of a core lately
 MIN_SLICE_S = 0.005
+LIGHT_JOB_S = 0.002  # a run whose last slice took less is light: it need not wait out a rest
 ACTIVE_S = 0.5  # a run that asked for a slice this recently counts as wanting CPU
 USAGE_HALF_LIFE_S = 2.0
 
@@ -68,6 +71,7 @@ class SimScheduler:
         self._probed: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._asked: dict[object, float] = {}  # who asked for a slice -> when
         self._usage: dict[object, tuple[float, float]] = {}  # who -> (CPU s, as of when)
+        self._last: dict[object, float] = {}  # who -> how long its last job took
         self._jobs: list[tuple] = []  # heap of (usage, order, who, job, args, loop, future)
         self._order = itertools.count()
         self._ready = threading.Condition()
@@ -88,6 +92,7 @@ class SimScheduler:
         self._asked.pop(who, None)
         with self._ready:
             self._usage.pop(who, None)
+            self._last.pop(who, None)
 
     async def run(self, job: Callable[..., T], *args: Any, who: object = None) -> T:
         """`job(*args)` on the simulation thread, charged to `who` (a run; None: a job for
@@ -136,7 +141,12 @@ class SimScheduler:
                 _, _, who, job, args, loop, future = heapq.heappop(self._jobs)
             if future.cancelled():  # read across threads: at worst a job runs in vain
                 continue
-            if (wait := rest_until - time.perf_counter()) > 0:
+            now = time.perf_counter()
+            # A light run's slice (its last one was short) does not wait out the rest a heavy
+            # one earned: it would lose a frame to each. Its own rest is added on, so the share
+            # still holds, up to MAX_REST_S of rest owed.
+            light = self._last.get(who, 1.0) < LIGHT_JOB_S and rest_until - now < MAX_REST_S
+            if not light and (wait := rest_until - now) > 0:
                 time.sleep(wait)  # the GIL is free meanwhile
             start = time.perf_counter()
             result = error = None
@@ -145,10 +155,12 @@ class SimScheduler:
             except BaseException as exc:  # handed to the caller
                 error = exc
             end = time.perf_counter()
-            rest_until = end + min(MAX_REST_S, (end - start) * (1 - self.share) / self.share)
+            rest = min(MAX_REST_S, (end - start) * (1 - self.share) / self.share)
+            rest_until = (max(rest_until, end) if light else end) + rest
             if who is not None:
                 with self._ready:
                     self._usage[who] = (self._used(who) + end - start, time.monotonic())
+                    self._last[who] = end - start
             with contextlib.suppress(RuntimeError):  # the caller's loop is closed
                 loop.call_soon_threadsafe(_settle, future, result, error)
 

@@ -346,3 +346,34 @@ async def test_a_design_is_predicted_once_and_its_predictions_never_change(monke
     assert json.dumps(runs._predictions(runs.validate(design))) == json.dumps(kept)
     for comm in comms:
         await comm.disconnect()
+
+
+async def test_a_light_runs_slice_does_not_wait_out_a_heavy_ones_rest(monkeypatch):
+    """After a heavy slice the thread rests (the event loop's share); a light run's slice
+    waiting meanwhile used to wait it out too, a frame lost to every heavy slice: a victim
+    among attackers' runs got 7 frames a second (bench/abuse.py). Its slice goes at once; a
+    heavy one's waits."""
+    import types
+
+    from playground.live import simscheduler
+
+    slept = []
+    clock = types.SimpleNamespace(perf_counter=time.perf_counter, monotonic=time.monotonic,
+                                  sleep=lambda s: slept.append(s) or time.sleep(s))
+    monkeypatch.setattr(simscheduler, "time", clock)
+
+    def busy(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    sched = simscheduler.SimScheduler(share=simscheduler.MIN_SHARE)
+    heavy, light = object(), object()
+    await sched.run(lambda: None, who=light)  # its last slice was short
+    await sched.run(busy, 0.03, who=heavy)
+    slept.clear()
+    await sched.run(lambda: None, who=light)
+    assert slept == [], "the light slice waited out the heavy one's rest"
+    await sched.run(busy, 0.03, who=heavy)
+    await sched.run(busy, 0.001, who=heavy)
+    assert slept and slept[-1] > 0.01, "a heavy slice still rests after the last"
