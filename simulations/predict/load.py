@@ -3,9 +3,10 @@ component of each kind passes requests on.
 
 Traffic is followed as *streams*: (origin, op, via), where origin is a client (or a
 write-behind cache, whose flushes are new writes), and via lists the key filters the stream
-went through: ("miss", cache) keeps the keys a cache missed, ("shard", n, j) the keys an
-ip_hash balancer sends to its j-th of n targets. A stream's per-key popularity (its *shape*)
-is computed only where keys matter: caches, replicas and ip_hash balancers.
+went through: ("miss", cache) keeps the keys a cache missed (a CDN's dynamic share too),
+("shard", n, j) the keys an ip_hash balancer sends to its j-th of n targets. A stream's
+per-key popularity (its *shape*) is computed only where keys matter: caches, replicas and
+ip_hash balancers.
 """
 
 from __future__ import annotations
@@ -300,12 +301,11 @@ class _Load:
         if fit.present is None:
             self.unknown |= self.d.below(cid)
             return
+        # Dynamic reads pass whatever their key, so with the static misses they are one
+        # stream (the "miss" step of a CDN, below): as two, the streams doubled at every CDN
+        # of a chain, 2^n of them (a chain of 424 ran out of memory).
         for stream, rate in list(self.flows[cid].items()):
-            if stream[1] == "read":
-                self._pass_on(cid, stream, rate * static, cached=True)
-                self._pass_on(cid, stream, rate * (1.0 - static))
-            else:
-                self._pass_on(cid, stream, rate)
+            self._pass_on(cid, stream, rate, cached=stream[1] == "read")
 
     def _visit_reverse_proxy(self, cid: str) -> None:
         s = self.d.settings[cid]
@@ -388,6 +388,9 @@ class _Load:
         step = via[-1]
         if step[0] == "miss":
             present = self.caches[step[1]].present or []
+            if self.d.kind[step[1]] == "cdn":  # its dynamic share passes, whatever the key
+                static = 1.0 - self.d.settings[step[1]]["dynamic_ratio"]
+                present = [static * x for x in present]
             kept = [p * (1.0 - x) for p, x in zip(parent, present, strict=False)]
         elif step[0] == "router":
             owners = _router_owners(self.d, step[1], len(parent))

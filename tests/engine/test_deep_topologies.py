@@ -293,3 +293,21 @@ def test_every_accepted_deep_or_wide_design_runs_copies_predicts_and_grades(doc,
     goals = check_goals({"success_ratio_min": 0.0, "seeds": [seed], "duration_s": 0.5,
                          "warmup_s": 0.0})
     assert grade(doc, doc, goals)["gradable"]
+
+
+def test_a_chain_of_cdns_with_dynamic_reads_predicts():
+    """A CDN's dynamic reads pass whatever their key. Followed as a stream of their own
+    beside the static misses, the streams doubled at every CDN of a chain: 2^n of them (the
+    property above found a chain of 424 that ran out of memory)."""
+    cdns = [component(f"cdn{i}", "cdn", capacity_keys=13, dynamic_ratio=0.2)
+            for i in range(60)]
+    comps = [component("client", "client", rate_rps=5.0, keys=150), *cdns,
+             component("origin", "service", workers=4, service_ms=1.0)]
+    ids = [c["id"] for c in comps]
+    doc = document(comps, [link(a, b) for a, b in zip(ids, ids[1:])], 0.5)
+    predictions = predict(validate(doc))
+    # a request passes each CDN when it is dynamic there or a static miss: fewer the
+    # further down the chain (one stream, as many as 2^8 gave the same to the last digits)
+    offered = [predictions["components"][f"cdn{i}"]["offered_rps"] for i in range(60)]
+    assert offered == sorted(offered, reverse=True) and 0 < offered[-1] < offered[0] <= 5.0
+    assert predictions["components"]["origin"]["utilisation"] > 0
