@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import threading
 import time
 from collections import OrderedDict
 from typing import Any
@@ -52,23 +53,27 @@ class RunLimit(Exception):
 
 PREDICTIONS_KEPT = 64
 _predicted: OrderedDict[bytes, dict[str, Any]] = OrderedDict()  # scenario digest -> predictions
+_predicted_lock = threading.Lock()  # the simulation thread, and a worker's rebuild thread
 
 
 def _predictions(scenario: Scenario) -> dict[str, Any]:
     """The scenario's predictions, shared and never changed: the last PREDICTIONS_KEPT are
     kept, as a class starts the same lesson sixty times (0.1-0.5 s each for a large design,
-    on the simulation thread). Called on that thread only."""
+    on the simulation thread)."""
     key = hashlib.blake2b(scenario.model_dump_json().encode(), digest_size=16).digest()
-    if (kept := _predicted.get(key)) is not None:
-        _predicted.move_to_end(key)
-        return kept
+    with _predicted_lock:
+        if (kept := _predicted.get(key)) is not None:
+            _predicted.move_to_end(key)
+            return kept
     try:
         from simulations.predict import predict
     except ImportError:  # predictions are optional extras of the report
         return {}
-    _predicted[key] = predictions = predict(scenario)
-    if len(_predicted) > PREDICTIONS_KEPT:
-        _predicted.popitem(last=False)
+    predictions = predict(scenario)
+    with _predicted_lock:
+        _predicted[key] = predictions
+        if len(_predicted) > PREDICTIONS_KEPT:
+            _predicted.popitem(last=False)
     return predictions
 
 
