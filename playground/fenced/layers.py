@@ -26,9 +26,11 @@ frame into Redis once per viewer and pulls each copy back with a round trip of i
 - Redis going away is told to every channel of this process as a `layer.down` message,
   once per outage, as the core layer's receive raised: the play socket tells the browser to
   come back later (playground/live/consumers.py). Subscriptions are restored on reconnection.
-- a PUBLISH (every group_send and send) goes on a connection of its own without waiting for
-  Redis's answer, the number of receivers, which nothing uses: redis-py's round trip costs
-  ~150 us of CPU, this ~45 us, and a worker publishes every frame of every run (issue 20).
+- a PUBLISH (every group_send and send) goes on a connection of its own, written straight to
+  its socket, and Redis is told not to answer (CLIENT REPLY OFF): the answer is the number
+  of receivers, which nothing uses. A worker publishes every frame of every run (issue 20):
+  redis-py's round trip cost ~110 us of CPU a message; its send alone ~90 us (a task per
+  write for its socket timeout); this ~20 us (bench/publish_cost.py).
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
+import ssl
 import time
 import uuid
 import weakref
 
 import redis
+import redis.asyncio
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import (
@@ -59,6 +62,13 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 1.0
 DOWN_RETRY_S = 0.5  # how often the receiver tries Redis again while it is away
 CONTROL_FACTOR = 10
+PUBLISH_BUFFER_BYTES = 1 << 20  # unsent to Redis past which a publish waits for it to read
+PUBLISH_TIMEOUT_S = 5.0  # connecting, or Redis reading that backlog: else it counts as down
+
+
+def _command(*parts: bytes) -> bytes:
+    """A command in Redis's protocol (RESP): an array of bulk strings."""
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
 
 
 async def _taken(takers: weakref.WeakValueDictionary, channel: str, waiting: bool,
@@ -192,60 +202,95 @@ def _reconnecting():
         raise redis.exceptions.ConnectionError(str(exc)) from exc
 
 
+def _tls(kwargs: dict) -> ssl.SSLContext:
+    """The TLS a rediss:// address asks redis-py for: its CA file, or no check with
+    ssl_cert_reqs=none."""
+    context = ssl.create_default_context(cafile=kwargs.get("ssl_ca_certs"))
+    if kwargs.get("ssl_cert_reqs") in ("none", ssl.CERT_NONE):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class _Shard(RedisSingleShardConnection):
-    _publisher = None  # redis-py's Connection that publishes, and its reader of answers
-    _answers: asyncio.Task | None = None
+    _publisher: asyncio.StreamWriter | None = None
+    _watcher: asyncio.Task | None = None  # reads the publisher's socket: EOF = lost
 
     async def publish(self, channel: str, message: bytes) -> None:
-        """PUBLISH without waiting for the answer (module docstring). One connection: what
-        this process publishes reaches Redis in order (a run's frames, a snapshot sent
-        between two of them). Redis away raises here (the caller drops the message,
-        playground/live/runs.py); a connection lost is found by the reader of its answers, and
-        the next publish connects again."""
-        conn = self._publisher
-        if conn is None:
+        """PUBLISH without an answer (module docstring). One connection: what this process
+        publishes reaches Redis in order (a run's frames, a snapshot sent between two of
+        them). Redis away raises here (the caller drops the message, playground/live/runs.py);
+        a lost connection is found by its watcher or by the next write, and the publish
+        after that connects again."""
+        writer = self._publisher
+        if writer is None:
             async with self._lock:
-                conn = self._publisher or await self._connect_publisher()
-        try:
-            await conn.send_packed_command(conn.pack_command("PUBLISH", channel, message),
-                                           check_health=False)
-        except Exception:
-            self._forget(conn)
-            raise
+                writer = self._publisher or await self._connect_publisher()
+        if writer.transport.is_closing():
+            self._forget(writer)
+            raise ConnectionError("channel layer: the publishing connection was lost")
+        name = channel.encode()
+        writer.writelines((b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n" % (
+            len(name), name, len(message)), message, b"\r\n"))  # one send
+        if writer.transport.get_write_buffer_size() > PUBLISH_BUFFER_BYTES:
+            try:  # Redis reads slower than we publish: wait, but not forever
+                await asyncio.wait_for(writer.drain(), PUBLISH_TIMEOUT_S)
+            except Exception:
+                self._forget(writer)
+                raise
 
-    async def _connect_publisher(self):
+    async def _connect_publisher(self) -> asyncio.StreamWriter:
+        """A connection of our own to the shard's Redis (redis-py's settings: address,
+        TLS, credentials), told not to answer."""
         pool = create_pool(self.host)
-        conn = pool.connection_class(**pool.connection_kwargs)
-        await conn.connect()
-        self._publisher = conn
-        self._answers = asyncio.create_task(self._read_answers(conn))
-        return conn
+        kwargs = pool.connection_kwargs
+        timeout = kwargs.get("socket_connect_timeout") or PUBLISH_TIMEOUT_S
+        if "path" in kwargs:
+            opening = asyncio.open_unix_connection(kwargs["path"])
+        else:
+            tls = issubclass(pool.connection_class, redis.asyncio.SSLConnection)
+            opening = asyncio.open_connection(kwargs["host"], kwargs["port"],
+                                              ssl=_tls(kwargs) if tls else None)
+        reader, writer = await asyncio.wait_for(opening, timeout)
+        try:
+            if kwargs.get("password") is not None:
+                credentials = [kwargs.get("username"), kwargs["password"]]
+                writer.write(_command(b"AUTH", *[c for c in credentials if c is not None]))
+                answer = await asyncio.wait_for(reader.readline(), timeout)
+                if not answer.startswith(b"+"):
+                    raise redis.exceptions.AuthenticationError(answer.decode().strip())
+            writer.write(_command(b"CLIENT", b"REPLY", b"OFF"))  # no answer, by definition
+        except BaseException:
+            writer.close()
+            raise
+        self._publisher = writer
+        self._watcher = asyncio.create_task(self._watch(reader, writer))
+        return writer
 
-    async def _read_answers(self, conn) -> None:
-        with contextlib.suppress(Exception):  # lost, or an error answer: connect again
-            while True:
-                await conn.read_response(timeout=math.inf)
-        if self._publisher is conn:
-            self._publisher = self._answers = None
+    async def _watch(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(Exception):
-            await conn.disconnect(nowait=True)
+            while await reader.read(4096):  # nothing comes but the end (or an error line)
+                pass
+        self._forget(writer)
 
-    def _forget(self, conn) -> None:
-        """Publish on a new connection from now on (redis-py closed this one on failing)."""
-        if self._publisher is conn:
-            self._answers.cancel()
-            self._publisher = self._answers = None
+    def _forget(self, writer: asyncio.StreamWriter) -> None:
+        """Publish on a new connection from now on."""
+        if self._publisher is writer:
+            self._publisher = None
+            if self._watcher is not None and self._watcher is not asyncio.current_task():
+                self._watcher.cancel()
+            self._watcher = None
+        writer.close()
 
     async def flush(self) -> None:
-        conn, answers = self._publisher, self._answers
-        self._publisher = self._answers = None
-        if answers is not None:
-            answers.cancel()
+        writer, watcher = self._publisher, self._watcher
+        self._publisher = self._watcher = None
+        if watcher is not None:
+            watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await answers
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.disconnect(nowait=True)
+                await watcher
+        if writer is not None:
+            writer.close()
         await super().flush()
 
     async def subscribe(self, channel: str) -> None:

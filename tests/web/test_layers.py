@@ -213,7 +213,7 @@ async def test_what_a_process_publishes_arrives_in_order_also_after_a_lost_conne
         assert [(await _receive(web, channel))["seq"] for _ in range(60)] == list(range(60))
         # Redis drops the publishing connection: publishing connects again.
         shard = worker._get_layer()._shards[0]
-        host, port = shard._publisher._writer.get_extra_info("sockname")[:2]
+        host, port = shard._publisher.get_extra_info("sockname")[:2]
         await client.client_kill(f"{host}:{port}")
         for seq in range(100, 150):
             try:
@@ -224,7 +224,7 @@ async def test_what_a_process_publishes_arrives_in_order_also_after_a_lost_conne
                 await asyncio.sleep(0.1)
         else:
             pytest.fail("nothing published arrived after the connection was lost")
-        assert shard._publisher._writer.get_extra_info("sockname")[1] != port
+        assert shard._publisher.get_extra_info("sockname")[1] != port
     finally:
         await client.aclose()
         await web.flush()
