@@ -216,12 +216,18 @@ class _Shard(RedisSingleShardConnection):
     _publisher: asyncio.StreamWriter | None = None
     _watcher: asyncio.Task | None = None  # reads the publisher's socket: EOF = lost
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._unsent: list[bytes] = []  # PUBLISHes of this turn of the event loop
+
     async def publish(self, channel: str, message: bytes) -> None:
         """PUBLISH without an answer (module docstring). One connection: what this process
         publishes reaches Redis in order (a run's frames, a snapshot sent between two of
-        them). Redis away raises here (the caller drops the message, playground/live/runs.py);
-        a lost connection is found by its watcher or by the next write, and the publish
-        after that connects again."""
+        them). What is published during one turn of the event loop goes in one send, at the
+        next turn: a worker's runs tick together (playground/live/runs.py), so their frames
+        share it. Redis away raises here (the caller drops the message,
+        playground/live/runs.py); a lost connection is found by its watcher or by the next
+        write, and the publish after that connects again."""
         writer = self._publisher
         if writer is None:
             async with self._lock:
@@ -230,14 +236,21 @@ class _Shard(RedisSingleShardConnection):
             self._forget(writer)
             raise ConnectionError("channel layer: the publishing connection was lost")
         name = channel.encode()
-        writer.writelines((b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n" % (
-            len(name), name, len(message)), message, b"\r\n"))  # one send
+        if not self._unsent:
+            asyncio.get_running_loop().call_soon(self._send)
+        self._unsent += (b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n" % (
+            len(name), name, len(message)), message, b"\r\n")
         if writer.transport.get_write_buffer_size() > PUBLISH_BUFFER_BYTES:
             try:  # Redis reads slower than we publish: wait, but not forever
                 await asyncio.wait_for(writer.drain(), PUBLISH_TIMEOUT_S)
             except Exception:
                 self._forget(writer)
                 raise
+
+    def _send(self) -> None:
+        unsent, self._unsent, writer = self._unsent, [], self._publisher
+        if writer is not None and not writer.transport.is_closing():  # else lost with it
+            writer.writelines(unsent)
 
     async def _connect_publisher(self) -> asyncio.StreamWriter:
         """A connection of our own to the shard's Redis (redis-py's settings: address,
@@ -283,6 +296,7 @@ class _Shard(RedisSingleShardConnection):
         writer.close()
 
     async def flush(self) -> None:
+        self._send()  # what this turn published still goes
         writer, watcher = self._publisher, self._watcher
         self._publisher = self._watcher = None
         if watcher is not None:

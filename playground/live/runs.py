@@ -251,7 +251,11 @@ class Run:
         last = next_key = loop.time()
         try:
             while self.ended is None:
-                await asyncio.sleep(max(0.0, last + TICK_S - loop.time()))
+                # On the process's grid of ticks, not this run's own: the runs of a process
+                # tick together, so their slices, wake-ups and frames' sends are shared
+                # (simscheduler.py, fenced/layers.py).
+                tick = (math.floor(last / TICK_S) + 1) * TICK_S
+                await asyncio.sleep(max(0.0, tick - loop.time()))
                 now = loop.time()
                 elapsed, last = min(now - last, 4 * TICK_S), now
                 if self._idle_too_long():

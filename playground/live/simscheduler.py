@@ -40,7 +40,6 @@ whose caller was cancelled before it started is not run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import threading
@@ -75,6 +74,9 @@ class SimScheduler:
         self._jobs: list[tuple] = []  # heap of (usage, order, who, job, args, loop, future)
         self._order = itertools.count()
         self._ready = threading.Condition()
+        # outcomes of jobs done, per loop, not yet picked up by it
+        self._settling: dict[asyncio.AbstractEventLoop, list[tuple]] = {}
+        self._settling_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def budget(self, who: object, frame_s: float) -> float:
@@ -161,8 +163,29 @@ class SimScheduler:
                 with self._ready:
                     self._usage[who] = (self._used(who) + end - start, time.monotonic())
                     self._last[who] = end - start
-            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
-                loop.call_soon_threadsafe(_settle, future, result, error)
+            self._settle_soon(loop, future, result, error)
+
+    def _settle_soon(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future,
+                     result: Any, error: BaseException | None) -> None:
+        """Hand a job's outcome to its loop. Outcomes the loop has not picked up yet go
+        with the next one: one wake-up of the loop (a write to its pipe) for the runs that
+        ticked together (playground/live/runs.py), not one per run."""
+        with self._settling_lock:
+            waiting = self._settling.setdefault(loop, [])
+            waiting.append((future, result, error))
+            if len(waiting) > 1:
+                return
+        try:
+            loop.call_soon_threadsafe(self._settle_all, loop)
+        except RuntimeError:  # the caller's loop is closed: nobody will pick them up
+            with self._settling_lock:
+                self._settling.pop(loop, None)
+
+    def _settle_all(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._settling_lock:
+            waiting = self._settling.pop(loop, [])
+        for outcome in waiting:
+            _settle(*outcome)
 
 
 def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:

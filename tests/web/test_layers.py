@@ -229,3 +229,28 @@ async def test_what_a_process_publishes_arrives_in_order_also_after_a_lost_conne
         await client.aclose()
         await web.flush()
         await worker.flush()
+
+
+@pytest.mark.redis
+async def test_what_one_turn_of_the_loop_publishes_goes_in_one_send(redis_url):
+    # A worker's runs tick together (playground/live/runs.py): their frames share a send,
+    # in order, and the send goes at the next turn without being asked for.
+    web, worker = FanOutRedisLayer(hosts=[redis_url]), FanOutRedisLayer(hosts=[redis_url])
+    group = f"run.{uuid.uuid4().hex}"
+    channel = await web.new_channel()
+    await web.group_add(group, channel)
+    try:
+        await worker.group_send(group, {"type": "run.message", "seq": -1})  # connected
+        assert (await _receive(web, channel))["seq"] == -1
+        writer = worker._get_layer()._shards[0]._publisher
+        sends = []
+        write = writer.writelines
+        writer.writelines = lambda data: sends.append(len(data)) or write(data)
+        for seq in range(10):
+            await worker.group_send(group, {"type": "run.message", "seq": seq})
+        assert sends == []  # not yet: at the next turn
+        assert [(await _receive(web, channel))["seq"] for _ in range(10)] == list(range(10))
+        assert sends == [30]  # 10 PUBLISHes of 3 parts, one send
+    finally:
+        await web.flush()
+        await worker.flush()

@@ -377,3 +377,21 @@ async def test_a_light_runs_slice_does_not_wait_out_a_heavy_ones_rest(monkeypatc
     await sched.run(busy, 0.03, who=heavy)
     await sched.run(busy, 0.001, who=heavy)
     assert slept and slept[-1] > 0.01, "a heavy slice still rests after the last"
+
+
+async def test_jobs_done_while_the_loop_is_busy_wake_it_once(monkeypatch):
+    """A worker's runs tick together: their slices' outcomes, done while the event loop is
+    busy, reach their callers with one wake-up of the loop (a write to its pipe), not one
+    each (issue #20: a tenth of a worker's CPU)."""
+    from playground.live.simscheduler import SimScheduler
+
+    sched, loop = SimScheduler(), asyncio.get_running_loop()
+    wakeups = []
+    wake = loop.call_soon_threadsafe
+    monkeypatch.setattr(loop, "call_soon_threadsafe",
+                        lambda *args: wakeups.append(args) or wake(*args))
+    jobs = [asyncio.ensure_future(sched.run(pow, n, 2, who=n)) for n in range(10)]
+    await asyncio.sleep(0)  # every job is queued
+    time.sleep(0.2)  # the loop is busy; the thread does them all meanwhile
+    assert await asyncio.gather(*jobs) == [n * n for n in range(10)]
+    assert len(wakeups) == 1
