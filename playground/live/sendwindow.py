@@ -104,9 +104,9 @@ class FrameWindow:
 
     def _hold(self, event: dict[str, Any]) -> None:
         if event["full"]:
-            self.held, self.gap = json.loads(event["text"]), False
+            self.held, self.gap = _parsed(event["text"]), False
         elif self.held is not None:
-            _merge(self.held, json.loads(event["text"]))
+            self.held = _merged(self.held, _parsed(event["text"]))
         else:
             self.gap = True
             return
@@ -122,13 +122,28 @@ class FrameWindow:
         return json.dumps(held)
 
 
-def _merge(keyframe: dict[str, Any], delta: dict[str, Any]) -> None:
-    """Apply a delta frame message to a keyframe message in place (docs/protocol.md: a
-    delta's components hold only what changed; links, dots and summary are complete)."""
-    frame = delta.pop("frame")
-    changed = frame.pop("components", {})
-    keyframe.update(delta)  # seq, status, sent_at; `full` stays
-    components = keyframe["frame"]["components"]
-    for cid, fields in changed.items():
-        components.setdefault(cid, {}).update(fields)
-    keyframe["frame"].update(frame)
+# The last message parsed, and its parse: a message goes to all of this process's viewers of
+# its run in one pass (playground/fenced/layers.py), and when this process is behind each of
+# them holds it. Parsed once, not once per viewer: the work of a late process grew with its
+# viewers just when it had to shrink. Parses and held states are shared, never changed.
+_last_parse: tuple[str, dict[str, Any]] = ("", {})
+
+
+def _parsed(text: str) -> dict[str, Any]:
+    global _last_parse
+    if _last_parse[0] is not text:
+        _last_parse = (text, json.loads(text))
+    return _last_parse[1]
+
+
+def _merged(keyframe: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    """A keyframe message with a delta frame message applied (docs/protocol.md: a delta's
+    components hold only what changed; links, dots and summary are complete). Neither is
+    changed: what changes is copied, the rest shared."""
+    frame = delta["frame"]
+    components = dict(keyframe["frame"]["components"])
+    for cid, fields in frame.get("components", {}).items():
+        components[cid] = {**components.get(cid, {}), **fields}
+    merged = {**keyframe, **delta}  # seq, status, sent_at; `full` stays
+    merged["frame"] = {**keyframe["frame"], **frame, "components": components}
+    return merged

@@ -206,3 +206,26 @@ def test_an_ack_taken_as_daphne_reads_it_does_what_receive_does_with_it():
     viewer.bucket.tokens = 0.1  # less than an ack costs
     assert not viewer.take_ack(ack(2))  # the rate limit refuses: receive() says so
     assert viewer.writer.sent == [keyframe]
+
+
+def test_viewers_of_a_late_process_share_each_frames_parse_and_keep_their_own_state():
+    """When this process is behind, every viewer of a run holds its newest state: the
+    frame is parsed once for all of them (not once each: the work grew with the viewers
+    just when it had to shrink), and no viewer's merges show in another's state."""
+    t0 = time.time()
+    late = {"sent_at": t0 - 2.0}  # published 2 s ago
+    windows = [FrameWindow(size=30) for _ in range(3)]
+    frames = [_frame(1, full=True, components={"a": {"n": 1}}, **late),
+              _frame(2, components={"a": {"n": 2}, "b": {"n": 2}}, **late)]
+    parses = []
+    loads = json.loads
+    with patch.object(sendwindow.json, "loads", lambda text: parses.append(text) or loads(text)):
+        for frame in frames:
+            for window in windows:
+                window.offer(frame)
+    assert len(parses) == 2, "each frame parsed once for the three viewers"
+    first = windows[0].held
+    assert first["seq"] == 2 and first["frame"]["components"] == {"a": {"n": 2}, "b": {"n": 2}}
+    windows[1].offer(_frame(3, components={"a": {"n": 3}}, **late))  # only viewer 1 gets 3
+    assert windows[0].held["frame"]["components"]["a"] == {"n": 2}
+    assert windows[1].held["frame"]["components"]["a"] == {"n": 3}
