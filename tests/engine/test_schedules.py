@@ -1,0 +1,325 @@
+"""A client's rate over time (`schedule`): arrivals against the integral of the rate, the
+rate per window, the backlog of a step above capacity against the fluid model, validation,
+live `set`, replay and seek across a schedule.
+
+Tolerances: a schedule's arrival count over [0, T] has mean Lambda(T) and, for renewal gaps
+of cv c in operational time, a variance of about c^2 Lambda(T) (Poisson: exactly Lambda(T));
+counts are checked within 4 such standard deviations, at fixed seeds.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import pytest
+
+from simulations import ScenarioError, Simulation, validate
+from simulations.components.rates import ScheduledGaps, rate_schedule
+from simulations.distributions import gap_sampler
+from simulations.kernel import Kernel, stream
+from simulations.replay import Replayer
+
+SHAPES = {
+    "points": {"shape": "points", "points": [[10, 20], [40, 120], [60, 120], [70, 0],
+                                             [80, 0], [90, 60]]},
+    "step": {"shape": "step", "at_s": 30, "to_rps": 150},
+    "ramp": {"shape": "ramp", "start_s": 20, "end_s": 80, "to_rps": 200},
+    "spike": {"shape": "spike", "at_s": 25, "peak_rps": 400, "rise_s": 2, "hold_s": 15,
+              "decay_s": 30},
+    "diurnal": {"shape": "diurnal", "peak_rps": 160, "period_s": 40, "peak_at_s": 12},
+    "bursts": {"shape": "bursts", "burst_rps": 300, "every_s": 15, "burst_s": 3,
+               "first_s": 4},
+}
+BASE_RPS = 40.0
+DURATION = 100.0
+
+
+def design(schedule: dict[str, Any] | None = None, duration_s: float = DURATION,
+           **client: Any) -> dict[str, Any]:
+    """A client in front of a pool too big to matter (unless `app` is given)."""
+    app = client.pop("app", {"workers": 1000, "service_ms": 1})
+    params = {"rate_rps": BASE_RPS, **client}
+    if schedule is not None:
+        params["schedule"] = schedule
+    return {"format": "playground.scenario/v1", "name": "schedule", "duration_s": duration_s,
+            "seed": 11, "components": [
+                {"id": "users", "kind": "client", "params": params},
+                {"id": "app", "kind": "service", "params": app}],
+            "links": [{"from": "users", "to": "app"}]}
+
+
+def expected(schedule: dict[str, Any], start: float, end: float,
+             base: float = BASE_RPS) -> float:
+    full = validate(design(schedule)).components[0].settings["schedule"]
+    rates = rate_schedule(base, full)
+    return rates.integral(end) - rates.integral(start)
+
+
+def report(sim: Simulation) -> dict[str, Any]:
+    out = sim.run()
+    out.pop("wall_s")
+    return out
+
+
+def sent(sim: Simulation) -> int:
+    return sim.components["users"].total_in
+
+
+# --- the rate and its integral -------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_the_integral_is_the_rate_summed(name):
+    """Lambda against a midpoint sum of rate(t) (each piece is straight: exact up to
+    rounding), and inverse(Lambda(t)) = t where the rate is positive."""
+    schedule = validate(design(SHAPES[name])).components[0].settings["schedule"]
+    rates = rate_schedule(BASE_RPS, schedule)
+    n = 20_000
+    h = DURATION / n
+    summed = math.fsum(rates.rate((k + 0.5) * h) for k in range(n)) * h
+    assert rates.integral(DURATION) == pytest.approx(summed, rel=1e-6)
+    for t in (0.5, 13.3, 27.0, 55.5, 99.0):
+        if rates.rate(t) > 0:
+            assert rates.inverse(rates.integral(t)) == pytest.approx(t, abs=1e-9)
+
+
+def test_named_shapes_hold_what_they_say():
+    def at(schedule, t):
+        full = validate(design(schedule)).components[0].settings["schedule"]
+        return rate_schedule(BASE_RPS, full).rate(t)
+
+    assert (at(SHAPES["step"], 29.9), at(SHAPES["step"], 30.0)) == (40, 150)
+    assert at(SHAPES["ramp"], 50) == pytest.approx(120)
+    assert [at(SHAPES["spike"], t) for t in (24, 26, 40, 57, 80)] == \
+        pytest.approx([40, 220, 400, 400 - 360 * 15 / 30, 40])
+    # diurnal: peak at 12 s and every 40 s after; the trough (rate_rps) half a period on
+    assert [at(SHAPES["diurnal"], t) for t in (12, 52, 32, 72)] == \
+        pytest.approx([160, 160, 40, 40])
+    assert [at(SHAPES["bursts"], t) for t in (3.9, 4, 6.9, 7, 19, 22, 34.5)] == \
+        [40, 300, 300, 40, 300, 40, 300]
+    assert at(SHAPES["points"], 5) == 40  # rate_rps until the first point
+    assert at(SHAPES["points"], 25) == pytest.approx(70)
+    assert at(SHAPES["points"], 500) == 60  # the last point's rate holds
+
+
+# --- arrivals ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cv", [1.0, 2.0, 0.5])
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_arrivals_count_the_integral_of_the_rate(name, cv):
+    sim = Simulation(design(SHAPES[name], arrival_cv=cv))
+    sim.advance(DURATION)
+    mean = expected(SHAPES[name], 0, DURATION)
+    assert abs(sent(sim) - mean) <= 4 * cv * math.sqrt(mean), (sent(sim), mean)
+
+
+@pytest.mark.parametrize("cv", [1.0, 3.0])
+def test_the_rate_per_window_follows_the_schedule(cv):
+    """Two days of a diurnal sine in windows of a twelfth of a day: each window's count
+    against the schedule's integral over it."""
+    schedule = {"shape": "diurnal", "peak_rps": 400, "period_s": 120, "peak_at_s": 30}
+    sim = Simulation(design(schedule, duration_s=240, arrival_cv=cv))
+    counts = []
+    for k in range(1, 25):
+        before = sent(sim)
+        sim.advance(k * 10.0)
+        counts.append(sent(sim) - before)
+    for k, count in enumerate(counts):
+        mean = expected(schedule, k * 10.0, (k + 1) * 10.0)
+        assert abs(count - mean) <= 4 * cv * math.sqrt(mean), (k, count, mean)
+    # and the shape is there: the peak windows far above the trough ones
+    assert min(counts[2], counts[14]) > 3 * max(counts[8], counts[20])
+
+
+def test_gaps_keep_their_cv_in_operational_time():
+    """arrival_cv means the cv of the gaps measured in Lambda (operational time): the gaps
+    Lambda(t_n+1) - Lambda(t_n) of a ramp's arrivals have mean 1 and cv 2 (50,000 gaps:
+    within 3% and 8%)."""
+    rates = rate_schedule(20.0, {"shape": "ramp", "start_s": 0, "end_s": 200,
+                                 "to_rps": 400})
+    kernel = Kernel()
+    gaps = ScheduledGaps(rates, gap_sampler(1.0, 2.0, stream(5, "gaps")), kernel)
+    gaps.begin(0.0)
+    ops = []
+    for _ in range(50_000):
+        kernel.now += gaps.sample()
+        ops.append(rates.integral(kernel.now))
+    diffs = [b - a for a, b in zip(ops, ops[1:], strict=False)]
+    mean = math.fsum(diffs) / len(diffs)
+    sd = math.sqrt(math.fsum((d - mean) ** 2 for d in diffs) / len(diffs))
+    assert mean == pytest.approx(1.0, rel=0.03)
+    assert sd / mean == pytest.approx(2.0, rel=0.08)
+
+
+def test_a_rate_that_stays_zero_sends_nothing_more():
+    sim = Simulation(design({"shape": "step", "at_s": 10, "to_rps": 0}))
+    sim.advance(10.0)
+    at_ten = sent(sim)
+    sim.advance(DURATION)
+    assert sent(sim) == at_ten
+    assert at_ten == pytest.approx(10 * BASE_RPS, abs=4 * math.sqrt(10 * BASE_RPS))
+
+
+def test_a_step_above_capacity_builds_the_fluid_backlog():
+    """10 workers of 100 ms serve 100 rps; a step from 50 to 150 rps at 20 s leaves 50 rps
+    unserved: the backlog grows as (lambda - mu c) (t - 20), within 10% (about 3 standard
+    deviations of arrivals plus services at 40 s)."""
+    schedule = {"shape": "step", "at_s": 20, "to_rps": 150}
+    app = {"workers": 10, "service_ms": 100}
+    sim = Simulation(design(schedule, duration_s=120, rate_rps=50, app=app))
+    for t in (60.0, 100.0):
+        sim.advance(t)
+        held = sim.components["app"].in_flight()
+        fluid = (150 - 100) * (t - 20)
+        assert held == pytest.approx(fluid, rel=0.1), (t, held, fluid)
+
+
+# --- validation ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("schedule, message", [
+    ({"shape": "points", "points": [[0, 1], [5, 2], [5, 3]]},
+     "components[0].params.schedule.points[2][0]: must be > 5"),
+    ({"shape": "points", "points": [[0, 1], [5, 2e6]]},
+     "components[0].params.schedule.points[1][1]: must be <= 200000"),
+    ({"shape": "points", "points": [[0, 1], [float("inf"), 2]]},
+     "components[0].params.schedule.points[1][0]: must be a finite number"),
+    ({"shape": "points", "points": [[i, 1] for i in range(1001)]},
+     "components[0].params.schedule.points: must have at most 1000 items"),
+    ({"shape": "points", "points": [[0, 1, 2]]},
+     "components[0].params.schedule.points[0]: must have at most 2 items"),
+    ({"shape": "points", "points": [[0, "1"]]},
+     "components[0].params.schedule.points[0][1]: must be a number"),
+    ({"shape": "wave"}, "components[0].params.schedule.shape: must be one of points, step"),
+    ({"shape": "step", "at_s": 5}, "components[0].params.schedule.to_rps: is required"),
+    ({"shape": "step", "at_s": 5, "to_rps": 1, "by": 2},
+     "components[0].params.schedule.by: unknown key"),
+    ({"shape": "ramp", "start_s": 10, "end_s": 10, "to_rps": 5},
+     "components[0].params.schedule.end_s: must be > start_s (10)"),
+    ({"shape": "spike", "at_s": 1, "peak_rps": -1},
+     "components[0].params.schedule.peak_rps: must be >= 0"),
+    ({"shape": "diurnal", "peak_rps": 9, "period_s": 0},
+     "components[0].params.schedule.period_s: must be > 0"),
+    ({"shape": "bursts", "burst_rps": 9, "every_s": 5, "burst_s": 6},
+     "components[0].params.schedule.burst_s: must be <= every_s (5)"),
+    ([[0, 1]], "components[0].params.schedule: must be an object"),
+])
+def test_a_bad_schedule_is_refused_naming_the_field(schedule, message):
+    with pytest.raises(ScenarioError) as err:
+        validate(design(schedule))
+    assert any(e.startswith(message) for e in err.value.errors), err.value.errors
+
+
+def test_all_clients_peaks_count_against_the_total_rate_limit():
+    doc = design({"shape": "spike", "at_s": 5, "peak_rps": 150_000})
+    doc["components"].append({"id": "more", "kind": "client",
+                              "params": {"rate_rps": 60_000}})
+    doc["links"].append({"from": "more", "to": "app"})
+    with pytest.raises(ScenarioError, match="clients may send 210000 rps in all"):
+        validate(doc)
+
+
+def test_a_schedule_in_a_set_event_is_checked_and_runs_with_its_defaults():
+    doc = design()
+    doc["events"] = [{"at_s": 10, "action": "set", "target": "users",
+                      "params": {"schedule": {"shape": "spike", "at_s": 20, "peak_rps": 9,
+                                              "hold": 1}}}]
+    with pytest.raises(ScenarioError, match=r"events\[0\]\.params\.schedule\.hold: unknown"):
+        validate(doc)
+    doc["events"][0]["params"]["schedule"] = {"shape": "spike", "at_s": 20, "peak_rps": 400}
+    sim = Simulation(doc)
+    sim.advance(DURATION)
+    mean = 10 * BASE_RPS + expected(doc["events"][0]["params"]["schedule"], 10, DURATION)
+    assert abs(sent(sim) - mean) <= 4 * math.sqrt(mean)
+
+
+# --- live set, replay, seek ----------------------------------------------------------------
+
+def test_a_live_set_of_a_schedule_takes_over_from_now():
+    sim = Simulation(design(), live=True)
+    sim.advance(20.0)
+    before = sent(sim)
+    sim.apply({"action": "set", "target": "users",
+               "params": {"schedule": {"shape": "step", "at_s": 30, "to_rps": 400}}})
+    sim.advance(29.9)
+    assert sim.frame()["components"]["users"]["target_rps"] == 40
+    sim.advance(40.0)
+    frame = sim.frame()["components"]["users"]
+    assert frame["target_rps"] == 400
+    assert frame["rps"] == pytest.approx(400, abs=4 * math.sqrt(400))
+    mean = 10 * BASE_RPS + 10 * 400
+    assert abs(sent(sim) - before - mean) <= 4 * math.sqrt(mean)
+    assert sim.design_now()["components"][0]["params"]["schedule"]["to_rps"] == 400
+    # a set of rate_rps moves the base the shape starts from; a set to null ends the shape
+    sim.apply({"action": "set", "target": "users", "params": {"rate_rps": 10}})
+    sim.advance(45.0)
+    assert sim.frame()["components"]["users"]["target_rps"] == 400
+    sim.apply({"action": "set", "target": "users", "params": {"schedule": None}})
+    sim.advance(60.0)
+    assert "target_rps" not in sim.frame()["components"]["users"]
+    assert sim.frame()["components"]["users"]["rps"] == pytest.approx(10, abs=4 * math.sqrt(10))
+
+
+@pytest.mark.parametrize("schedule, message", [
+    ({"shape": "step", "at_s": 30}, "command.params.schedule.to_rps: is required"),
+    ({"shape": "points", "points": [[5, 1], [4, 2]]},
+     "command.params.schedule.points[1][0]: must be > 5"),
+    ({"shape": "ramp", "start_s": 1, "end_s": 2, "to_rps": 300_000},
+     "command.params.schedule.to_rps: must be <= 200000"),
+])
+def test_a_live_set_that_would_break_the_schedule_is_refused(schedule, message):
+    sim = Simulation(design(SHAPES["step"]), live=True)
+    sim.advance(5.0)
+    with pytest.raises(ScenarioError) as err:
+        sim.apply({"action": "set", "target": "users", "params": {"schedule": schedule}})
+    assert any(e.startswith(message) for e in err.value.errors), err.value.errors
+    assert sim.command_log == []
+    sim.advance(40.0)  # still the old schedule
+    assert sim.frame()["components"]["users"]["target_rps"] == 150
+
+
+COMMANDS = [
+    {"at_s": 12.5, "action": "set", "target": "users",
+     "params": {"schedule": {"shape": "bursts", "burst_rps": 500, "every_s": 7, "burst_s": 2,
+                             "first_s": 1}}},
+    {"at_s": 33.0, "action": "set", "target": "users", "params": {"rate_rps": 80}},
+]
+
+
+def _frame(replayer: Replayer, t: float) -> dict[str, Any]:
+    replayer.seek(t)
+    frame = replayer.frame()
+    frame.pop("dots")
+    return frame
+
+
+def test_replay_and_seek_across_a_schedule_equal_the_live_run():
+    doc = design(SHAPES["spike"], duration_s=60, arrival_cv=1.7)
+    live = Simulation(doc, dots_per_s=50)
+    frames = {}
+    for t in (5.0, 12.5, 20.0, 33.0, 41.0, 60.0):
+        live.advance(t)
+        for cmd in [c for c in COMMANDS if c["at_s"] == t]:
+            live.apply({k: cmd[k] for k in ("action", "target", "params")})
+        frame = live.frame()
+        frame.pop("dots")
+        frames[t] = frame
+    assert live.command_log == COMMANDS
+    replayer = Replayer(doc, doc["seed"], live.command_log, 60.0, every_s=10)
+    for t in (41.0, 20.0, 60.0, 5.0, 33.0, 12.5):
+        assert _frame(replayer, t) == frames[t], f"seek to {t} s"
+
+
+def test_a_copy_mid_schedule_continues_identically():
+    sim = Simulation(design(SHAPES["diurnal"], arrival_cv=0.5))
+    sim.advance(31.7)
+    twin = copy.deepcopy(sim)
+    assert report(sim) == report(twin)
+
+
+def test_no_schedule_is_the_constant_rate_exactly():
+    """An explicit null is the old constant rate, arrival for arrival."""
+    plain = report(Simulation(design(arrival_cv=1.5)))
+    null = design(arrival_cv=1.5)
+    null["components"][0]["params"]["schedule"] = None
+    assert report(Simulation(null)) == plain
