@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .._mypyc import mypyc_attr
-from ..distributions import KeyChooser, gap_sampler
+from ..distributions import KeyChooser, Sampler, gap_sampler
 from ..kernel import heappush, next_number, stream
 from ..metrics import LatencyHistogram
 from .base import OK, OUTCOME_NAMES, RATE_LIMITED, Component, Request, rate
@@ -41,14 +41,14 @@ class Client(Component):
         # A schedule's gaps come from the same sampler, in operational time (rates.py): the
         # constant rate's arrivals stay exactly what they were, at no extra cost.
         self._timed: ScheduledGaps | None = None
+        self._gap: Sampler | None = None
         if s["schedule"] is not None:
             self._timed = ScheduledGaps(rate_schedule(s["rate_rps"], s["schedule"]),
                                         gap_sampler(1.0, s["arrival_cv"], self._gap_rng),
                                         self.kernel)
             self._gap = self._timed.sample
-        else:
-            self._gap = gap_sampler(s["rate_rps"], s["arrival_cv"], self._gap_rng) \
-                if s["rate_rps"] > 0 else None
+        elif s["rate_rps"] > 0:
+            self._gap = gap_sampler(s["rate_rps"], s["arrival_cv"], self._gap_rng)
 
     def start(self) -> None:
         """Schedule the first arrival (again after a rate change: the old chain stops)."""

@@ -19,7 +19,9 @@ from simulations import ScenarioError, Simulation, validate
 from simulations.components.rates import ScheduledGaps, rate_schedule
 from simulations.distributions import gap_sampler
 from simulations.kernel import Kernel, stream
+from simulations.predict import predict
 from simulations.replay import Replayer
+from simulations.theory import fluid_backlog
 
 SHAPES = {
     "points": {"shape": "points", "points": [[10, 20], [40, 120], [60, 120], [70, 0],
@@ -159,20 +161,6 @@ def test_a_rate_that_stays_zero_sends_nothing_more():
     sim.advance(DURATION)
     assert sent(sim) == at_ten
     assert at_ten == pytest.approx(10 * BASE_RPS, abs=4 * math.sqrt(10 * BASE_RPS))
-
-
-def test_a_step_above_capacity_builds_the_fluid_backlog():
-    """10 workers of 100 ms serve 100 rps; a step from 50 to 150 rps at 20 s leaves 50 rps
-    unserved: the backlog grows as (lambda - mu c) (t - 20), within 10% (about 3 standard
-    deviations of arrivals plus services at 40 s)."""
-    schedule = {"shape": "step", "at_s": 20, "to_rps": 150}
-    app = {"workers": 10, "service_ms": 100}
-    sim = Simulation(design(schedule, duration_s=120, rate_rps=50, app=app))
-    for t in (60.0, 100.0):
-        sim.advance(t)
-        held = sim.components["app"].in_flight()
-        fluid = (150 - 100) * (t - 20)
-        assert held == pytest.approx(fluid, rel=0.1), (t, held, fluid)
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -323,3 +311,77 @@ def test_no_schedule_is_the_constant_rate_exactly():
     null = design(arrival_cv=1.5)
     null["components"][0]["params"]["schedule"] = None
     assert report(Simulation(null)) == plain
+
+
+# --- predictions ---------------------------------------------------------------------------
+
+def test_predictions_give_the_schedule_and_take_the_steady_state_at_its_mean():
+    doc = design(SHAPES["ramp"])
+    doc["warmup_s"] = 10
+    out = predict(doc)
+    figures = out["clients"]["users"]["schedule"]
+    assert figures["expected_arrivals"] == pytest.approx(expected(SHAPES["ramp"], 10, 100))
+    mean = (40 * 10 + (40 + 200) / 2 * 60 + 200 * 20) / 90  # 10-20 s, ramp, held
+    assert figures["mean_rps"] == pytest.approx(mean)
+    assert figures["peak_rps"] == 200
+    assert figures["measured_s"] == [10, 100]
+    assert out["components"]["app"]["offered_rps"] == pytest.approx(mean)
+    assert out["components"]["app"]["peak_utilisation"] == pytest.approx(200 * 0.001 / 1000)
+    assert any("mean rate over the measured part" in a for a in out["assumptions"])
+    assert out["saturation"]["client_rate_rps"] == pytest.approx(1000 / 0.001)
+
+
+def test_the_fluid_backlog_piles_up_above_capacity_and_drains_below():
+    arrived = [3, 3, 3, 0.5, 0.5, 0.5, 0.5, 0.5]
+    assert fluid_backlog(arrived, [1] * 8) == [2, 4, 6, 5.5, 5, 4.5, 4, 3.5]
+    assert fluid_backlog([0.5, 2], [1, 1]) == [0, 1]  # never below empty
+    with pytest.raises(ValueError, match="arrived"):
+        fluid_backlog([-1], [1])
+
+
+def test_constant_rates_predict_as_before():
+    out = predict(design())
+    assert "schedule" not in out["clients"].get("users", {})
+    assert "peak_utilisation" not in out["components"]["app"]
+    assert not any("schedule" in a for a in out["assumptions"])
+
+
+def test_a_step_above_capacity_predicts_the_fluid_backlog_the_run_builds():
+    """10 workers of 100 ms serve 100 rps; a step from 50 to 150 rps at 20 s leaves 50 rps
+    unserved: the backlog grows as (lambda - mu c) (t - 20). The run's, within 10% (about
+    3 standard deviations of arrivals plus services at 40 s in)."""
+    schedule = {"shape": "step", "at_s": 20, "to_rps": 150}
+    app = {"workers": 10, "service_ms": 100}
+    doc = design(schedule, duration_s=120, rate_rps=50, app=app)
+    pool = predict(doc)["components"]["app"]
+    assert pool["peak_utilisation"] == pytest.approx(1.5)
+    assert pool["capacity_rps"] == pytest.approx(100)
+    assert pool["peak_backlog"] == pytest.approx(50 * 100)
+    assert pool["peak_backlog_at_s"] == 120
+    assert "drain_s" not in pool  # it never drains within the run
+    sim = Simulation(doc)
+    for t in (60.0, 100.0, 120.0):
+        sim.advance(t)
+        held = sim.components["app"].in_flight()
+        assert held == pytest.approx((150 - 100) * (t - 20), rel=0.1), t
+    assert held == pytest.approx(pool["peak_backlog"], rel=0.1)
+
+
+def test_a_spike_predicts_its_backlog_and_how_long_it_drains():
+    """300 rps for 10 s into a pool serving 100: 2000 behind at the spike's end, drained
+    at 100 - 50 rps in 40 s (fluid). The run: within 10% at the spike's end, and the
+    backlog gone a little after the predicted time (randomness delays the last of it)."""
+    schedule = {"shape": "spike", "at_s": 20, "peak_rps": 300, "hold_s": 10, "decay_s": 0}
+    doc = design(schedule, duration_s=120, rate_rps=50,
+                 app={"workers": 10, "service_ms": 100})
+    pool = predict(doc)["components"]["app"]
+    assert pool["peak_backlog"] == pytest.approx(2000)
+    assert pool["peak_backlog_at_s"] == pytest.approx(30)
+    assert pool["drain_s"] == pytest.approx(40, abs=0.1)
+    sim = Simulation(doc)
+    sim.advance(30.0)
+    assert sim.components["app"].in_flight() == pytest.approx(2000, rel=0.1)
+    sim.advance(30.0 + 40 * 0.8)
+    assert sim.components["app"].in_flight() > 100
+    sim.advance(30.0 + 40 * 1.3)
+    assert sim.components["app"].in_flight() < 60
