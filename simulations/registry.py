@@ -386,11 +386,20 @@ for _kind in list(KINDS.values()):
                              _kind.params + _failures() + (_cost(_kind),))
 
 
+def _param_json(p: Param) -> dict[str, Any]:
+    """A parameter as JSON; a structured one's shapes with their own parameters."""
+    out = {key: (list(v) if isinstance(v, tuple) else v) for key, v in asdict(p).items()
+           if key != "shapes"}
+    if p.shapes:
+        out["shapes"] = [{"name": s.name, "title": s.title, "help": s.help,
+                          "params": [_param_json(sp) for sp in s.params]} for s in p.shapes]
+    return out
+
+
 def registry_json() -> dict[str, Any]:
     """The registry as plain JSON, for the CLI and the browser palette/inspector."""
     return {
         name: {"group": k.group, "title": k.title, "help": k.help,
-               "params": [{key: (list(v) if isinstance(v, tuple) else v)
-                           for key, v in asdict(p).items()} for p in k.params]}
+               "params": [_param_json(p) for p in k.params]}
         for name, k in KINDS.items()
     }
