@@ -33,11 +33,17 @@ class Client(Component):
         self.recent: LatencyHistogram | None = None  # latencies since the last live frame
         self.calls = Calls(self)
         self._configure()
+        self._configure_arrivals()
 
     def _configure(self) -> None:
         s = self.settings
         self._read_ratio = float(s["read_ratio"])  # floats: compiled, compared natively
         self._malicious = float(s["malicious_ratio"])
+
+    def _configure_arrivals(self) -> None:
+        """The sampler of gaps to the next arrival (made again only when the rate, its
+        schedule or arrival_cv change: a schedule's stream keeps its place otherwise)."""
+        s = self.settings
         # A schedule's gaps come from the same sampler, in operational time (rates.py): the
         # constant rate's arrivals stay exactly what they were, at no extra cost.
         self._timed: ScheduledGaps | None = None
@@ -69,6 +75,7 @@ class Client(Component):
         self._configure()
         self.calls.update(changes)
         if {"rate_rps", "arrival_cv", "schedule"} & set(changes):
+            self._configure_arrivals()
             self.start()
 
     def warm(self, now: float):

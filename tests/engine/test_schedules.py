@@ -248,6 +248,23 @@ def test_a_live_set_of_a_schedule_takes_over_from_now():
     assert sim.frame()["components"]["users"]["rps"] == pytest.approx(10, abs=4 * math.sqrt(10))
 
 
+def test_a_live_set_of_something_else_leaves_the_schedule_where_it_is():
+    """A set of another parameter (keys, read_ratio) mid-schedule: the stream goes on from
+    where it was, never back in time, and still counts its integral."""
+    sim = Simulation(design(SHAPES["ramp"], keys=100), live=True)
+    sim.advance(50.0)
+    for at, change in ((50.0, {"keys": 5000}), (60.0, {"read_ratio": 0.5})):
+        sim.advance(at)
+        sim.apply({"action": "set", "target": "users", "params": change})
+    times = []
+    while sim.now < DURATION:
+        sim.advance(round(sim.now + 0.5, 6))
+        times.append(sim.kernel.now)
+    assert times == sorted(times)
+    mean = expected(SHAPES["ramp"], 0, DURATION)
+    assert abs(sent(sim) - mean) <= 4 * math.sqrt(mean)
+
+
 @pytest.mark.parametrize("schedule, message", [
     ({"shape": "step", "at_s": 30}, "command.params.schedule.to_rps: is required"),
     ({"shape": "points", "points": [[5, 1], [4, 2]]},
