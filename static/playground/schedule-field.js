@@ -87,15 +87,12 @@ export function scheduleField({ spec, value, onCommit, context, disabled = false
   const el = h("div", { class: "field field-schedule", "data-field": spec.name },
     h("span", { class: "field-label", text: "Schedule" }), chart, select, shapeHelp, body,
     h("p", { class: "field-help", text: spec.help }), error);
-  let subs = new Map(); // sub-field name -> {setServerError}
-  let local = "", server = "";
+  let subs = new Map(); // sub-field name -> {setServerError, setValue}
 
-  const showError = () => {
-    const msg = local || server;
+  const showError = (msg) => {
     error.textContent = msg;
     error.hidden = !msg;
     el.classList.toggle("field-invalid", !!msg);
-    inputErrors.set(el, local ? { label: "Schedule", message: local, focus: () => select.focus() } : null);
   };
   const draw = () => {
     const { base, duration } = context();
@@ -130,7 +127,12 @@ export function scheduleField({ spec, value, onCommit, context, disabled = false
       show();
       if (!r.error) commit({ shape: "points", points: r.points });
     });
-    subs.set("points", { setServerError(msg) { theirs = msg; show(); } });
+    subs.set("points", {
+      setServerError(msg) { theirs = msg; show(); },
+      setValue(points) { // an undo, a live change: unless a person is typing there
+        if (document.activeElement !== area) area.value = pointsText(points);
+      },
+    });
     return wrap;
   };
 
@@ -171,10 +173,9 @@ export function scheduleField({ spec, value, onCommit, context, disabled = false
       const reshape = next?.shape !== current?.shape;
       current = next;
       if (reshape) renderShape();
-      else if (next) for (const [name, f] of subs) if (name !== "points") f.setValue?.(next[name]);
+      else if (next) for (const [name, f] of subs) f.setValue(next[name]);
       draw();
     },
-    redraw: draw,
     /** "to_rps: is required" goes under to_rps, "points[3][0]: ..." under the points as
      * line 4's time; anything else under the whole field. */
     setServerError(msg) {
@@ -183,10 +184,8 @@ export function scheduleField({ spec, value, onCommit, context, disabled = false
       const text = sub ? msg.slice(m[1].length).replace(/^\[(\d+)\](?:\[([01])\])?/, (_, i, j) =>
         `line ${Number(i) + 1}${j === "0" ? " (time)" : j === "1" ? " (rps)" : ""}`).replace(/^:\s*/, "") : "";
       for (const [name, f] of subs) f.setServerError(name === m?.[1] ? text : "");
-      server = sub ? "" : msg || "";
-      showError();
+      showError(sub ? "" : msg || "");
     },
-    setLocal(msg) { local = msg; showError(); },
     setDisabled(d) { select.disabled = d; },
   };
 }
