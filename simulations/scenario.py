@@ -450,7 +450,7 @@ def _check_events(s: Scenario) -> list[str]:
     return errors
 
 
-def _set_values(s: Scenario, cid: str, name: str) -> list[Any]:
+def set_values(s: Scenario, cid: str, name: str) -> list[Any]:
     """A parameter's starting value and every value `set` events give it."""
     start = next(c.settings[name] for c in s.components if c.id == cid)
     return [start] + [ev.params[name] for ev in s.events
@@ -460,9 +460,9 @@ def _set_values(s: Scenario, cid: str, name: str) -> list[Any]:
 def _peak_rate(s: Scenario, cid: str) -> float:
     """The most a client sends per second, over its rates and schedules, with set events
     (the highest rate_rps under each schedule: a shape rises at most to its own rates)."""
-    base = max(_set_values(s, cid, "rate_rps"))
+    base = max(set_values(s, cid, "rate_rps"))
     return max([base] + [rate_schedule(base, schedule).peak(0.0, s.duration_s)
-                         for schedule in _set_values(s, cid, "schedule") if schedule])
+                         for schedule in set_values(s, cid, "schedule") if schedule])
 
 
 def _check_rates(s: Scenario) -> list[str]:
@@ -635,7 +635,7 @@ def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> l
     ops: dict[str, set[str]] = {cid: set() for cid in kinds}
     for c in s.components:
         if c.kind == "client":
-            for ratio in (ratios or {}).get(c.id) or _set_values(s, c.id, "read_ratio"):
+            for ratio in (ratios or {}).get(c.id) or set_values(s, c.id, "read_ratio"):
                 ops[c.id] |= {op for op, share in (("read", ratio), ("write", 1 - ratio))
                               if share}
     for cid in nx.topological_sort(calls):
