@@ -10,7 +10,9 @@ counts are checked within 4 such standard deviations, at fixed seeds.
 from __future__ import annotations
 
 import copy
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +36,7 @@ SHAPES = {
     "bursts": {"shape": "bursts", "burst_rps": 300, "every_s": 15, "burst_s": 3,
                "first_s": 4},
 }
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 BASE_RPS = 40.0
 DURATION = 100.0
 
@@ -402,3 +405,18 @@ def test_a_spike_predicts_its_backlog_and_how_long_it_drains():
     assert sim.components["app"].in_flight() > 100
     sim.advance(30.0 + 40 * 1.3)
     assert sim.components["app"].in_flight() < 60
+
+
+def test_the_flash_crowd_example_meets_its_predictions():
+    """docs/examples/flash-crowd.json: the requests counted against the schedule's expected
+    arrivals (4 sd), and the run's longest wait against the fluid one, the peak backlog over
+    the capacity (within 10%: the last of the crowd waits behind all of it)."""
+    doc = json.loads((EXAMPLES / "flash-crowd.json").read_text(encoding="utf-8"))
+    out = Simulation(doc).run()
+    predicted = out["predictions"]["clients"]["users"]["schedule"]
+    requests = out["components"]["users"]["requests"]
+    assert abs(requests - predicted["expected_arrivals"]) <= \
+        4 * math.sqrt(predicted["expected_arrivals"])
+    api = out["predictions"]["components"]["api"]
+    fluid_wait_ms = api["peak_backlog"] / api["capacity_rps"] * 1000
+    assert out["components"]["api"]["latency_ms"]["max"] == pytest.approx(fluid_wait_ms, rel=0.1)
