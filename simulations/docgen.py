@@ -44,6 +44,10 @@ def _default(p: Param) -> str:
 
 
 def _range(p: Param) -> str:
+    if p.shapes:
+        return "an object, below"
+    if p.type == "points":
+        return f"{_num(p.minimum)} to {_num(p.maximum)} points"
     if p.choices:
         return " \\| ".join(f"`{c}`" for c in p.choices)
     if p.type == "bool":
@@ -55,17 +59,34 @@ def _range(p: Param) -> str:
     return f"{low} to {high}" if high else f">= {low}"
 
 
+def _table(params: tuple[Param, ...], what: str = "parameter") -> list[str]:
+    lines = [f"| {what} | type | unit | default | allowed | meaning |",
+             "|---|---|---|---|---|---|"]
+    for p in params:
+        lines.append(f"| `{p.name}` | {p.type} | {p.unit or '-'} | {_default(p)} | "
+                     f"{_range(p)} | {p.help} |")
+    return lines
+
+
+def _shapes(kind: str, p: Param) -> list[str]:
+    """A structured parameter: one table per shape it may take."""
+    lines = [f"#### `{kind}.{p.name}`", "",
+             "An object `{\"shape\": ..., ...}` with the fields of its shape:", ""]
+    for shape in p.shapes:
+        lines += [f"`{shape.name}`: {shape.title}. {shape.help}", "",
+                  *_table(shape.params, "field"), ""]
+    return lines
+
+
 def render() -> str:
     lines = [BEGIN, "", "## Component kinds and parameters", "",
              "Generated from `simulations/registry.py` by `python -m simulations.docgen`.", ""]
     for kind in KINDS.values():
         lines += [f"### `{kind.name}` ({kind.group})", "", kind.help, "",
-                  "| parameter | type | unit | default | allowed | meaning |",
-                  "|---|---|---|---|---|---|"]
+                  *_table(kind.params), ""]
         for p in kind.params:
-            lines.append(f"| `{p.name}` | {p.type} | {p.unit or '-'} | {_default(p)} | "
-                         f"{_range(p)} | {p.help} |")
-        lines.append("")
+            if p.shapes:
+                lines += _shapes(kind.name, p)
     lines += ["## Limits", "", "| limit | value |", "|---|---|"]
     lines += [f"| {LIMIT_HELP[k]} | {v:,} |" for k, v in LIMITS.items()]
     lines += ["", END]

@@ -23,6 +23,7 @@ from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
 from .components.pool import Pool, Service
 from .components.quorum import KVStore
+from .components.rates import rate_schedule
 from .components.sharding import ShardRouter
 from .components.topic import Topic
 from .kernel import Kernel, stream
@@ -64,7 +65,7 @@ class Simulation:
         self.kernel = Kernel()
         # Known before the components are made: clients keep them (read per request).
         self._sampled = 0
-        total_rate = sum(c.settings["rate_rps"] for c in scenario.components
+        total_rate = sum(_peak_rate(c.settings, self.duration_s) for c in scenario.components
                          if c.kind == "client")
         self.sample_every = max(1, round(total_rate / dots_per_s)) if dots_per_s else 0
         # Keys matter only to caches, databases, hashing balancers and the edge kinds that
@@ -448,6 +449,13 @@ class Simulation:
     def report(self) -> dict[str, Any]:
         from .report import build_report
         return build_report(self)
+
+
+def _peak_rate(settings: dict[str, Any], duration_s: float) -> float:
+    """A client's highest starting rate: its schedule's peak, if it has one."""
+    if settings["schedule"] is None:
+        return settings["rate_rps"]
+    return rate_schedule(settings["rate_rps"], settings["schedule"]).peak(0.0, duration_s)
 
 
 def _left(deadline: float | None) -> float | None:

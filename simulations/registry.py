@@ -14,9 +14,20 @@ DISTRIBUTIONS = ("exponential", "constant", "lognormal")
 
 
 @dataclass(frozen=True)
+class Shape:
+    """One form a structured parameter (a client's schedule) may take: the value is an
+    object {"shape": name, <its params>}."""
+
+    name: str
+    title: str
+    help: str
+    params: tuple[Param, ...]
+
+
+@dataclass(frozen=True)
 class Param:
     name: str
-    type: str  # "int" | "float" | "bool" | "choice"
+    type: str  # "int" | "float" | "bool" | "choice" | "points" | "schedule"
     help: str
     default: Any = None  # None with required=False means "none" (unbounded, never, ...)
     unit: str = ""
@@ -27,6 +38,7 @@ class Param:
     required: bool = False
     nullable: bool = False  # the default None is a meaningful "none"
     fixed: bool = False  # shapes the design: a `set` command may not change it
+    shapes: tuple[Shape, ...] = ()  # "schedule": the shapes it may take
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,59 @@ def hourly_cost(settings: dict[str, Any]) -> float:
     return settings["cost_per_hour"]
 
 
+# -- a client's rate over time (components/rates.py draws the arrivals) --
+MAX_RATE_RPS = 200_000  # of one client, at any time
+MAX_SCHEDULE_S = 1e7  # times within a schedule
+MAX_POINTS = 1000
+
+
+def _rps(name: str, help_: str) -> Param:
+    return Param(name, "float", help_, None, unit="rps", minimum=0, maximum=MAX_RATE_RPS,
+                 required=True)
+
+
+def _at(name: str, help_: str, default: float | None = None, positive: bool = False) -> Param:
+    return Param(name, "float", help_, default, unit="s", minimum=0, exclusive_minimum=positive,
+                 maximum=MAX_SCHEDULE_S, required=default is None)
+
+
+SCHEDULE_SHAPES = (
+    Shape("points", "Points", "rate_rps until the first point, then straight lines through "
+          "the points; the last point's rate holds after it.", (
+              Param("points", "points", f"[[t_s, rps], ...]: 1 to {MAX_POINTS:,} points, "
+                    f"times from 0 to {MAX_SCHEDULE_S:,.0f} s strictly increasing, rates 0 to "
+                    f"{MAX_RATE_RPS:,} rps.", None, unit="s, rps", minimum=1,
+                    maximum=MAX_POINTS, required=True),)),
+    Shape("step", "Step", "rate_rps until at_s, then to_rps.", (
+        _at("at_s", "When the rate changes."),
+        _rps("to_rps", "The rate from at_s on."))),
+    Shape("ramp", "Ramp", "rate_rps until start_s, then a straight line to to_rps at end_s, "
+          "held after.", (
+              _at("start_s", "When the ramp starts."),
+              _at("end_s", "When it reaches to_rps (after start_s)."),
+              _rps("to_rps", "The rate from end_s on."))),
+    Shape("spike", "Spike (flash crowd)", "rate_rps, then from at_s a rise to peak_rps over "
+          "rise_s, peak_rps for hold_s, and a fall back to rate_rps over decay_s.", (
+              _at("at_s", "When the rise starts."),
+              _rps("peak_rps", "The rate at the top."),
+              _at("rise_s", "Time from rate_rps to peak_rps (0 = at once).", 0.0),
+              _at("hold_s", "Time at peak_rps.", 60.0),
+              _at("decay_s", "Time from peak_rps back to rate_rps (0 = at once).", 60.0))),
+    Shape("diurnal", "Diurnal (daily sine)", "A sine wave between rate_rps (the trough) and "
+          "peak_rps, peaking at peak_at_s and every period_s after (drawn as 48 straight "
+          "pieces per period).", (
+              _rps("peak_rps", "The rate at the peak."),
+              _at("period_s", "Time from one peak to the next.", 86_400.0, positive=True),
+              _at("peak_at_s", "When the first peak is (before period_s).", 0.0))),
+    Shape("bursts", "Repeating bursts", "rate_rps, with burst_s at burst_rps from first_s "
+          "and every every_s after.", (
+              _rps("burst_rps", "The rate during a burst."),
+              _at("every_s", "Time from the start of one burst to the next.", positive=True),
+              _at("burst_s", "Length of a burst (at most every_s).", positive=True),
+              _at("first_s", "When the first burst starts.", 0.0))),
+)
+
+
 def _ms(name: str, help_: str, default: float | None, required: bool = False) -> Param:
     return Param(name, "float", help_, default, unit="ms", minimum=0, maximum=3_600_000,
                  required=required)
@@ -132,8 +197,12 @@ def _ms(name: str, help_: str, default: float | None, required: bool = False) ->
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("client", "traffic", "Client", "Users sending reads and writes at a given rate.", (
-        Param("rate_rps", "float", "Requests started per second.", None, unit="rps",
-              minimum=0, maximum=200_000, required=True),
+        Param("rate_rps", "float", "Requests started per second; with a schedule, the rate "
+              "it starts from.", None, unit="rps", minimum=0, maximum=MAX_RATE_RPS,
+              required=True),
+        Param("schedule", "schedule", "How the rate changes over time, from the run's start "
+              "(an object with a shape and its parameters). None = rate_rps throughout.",
+              None, nullable=True, shapes=SCHEDULE_SHAPES),
         Param("arrival_cv", "float", "Coefficient of variation of the gaps between requests: "
               "1 is Poisson, above 1 bursty (hyperexponential), below 1 regular (gamma).",
               1.0, minimum=0.05, maximum=20),
@@ -317,11 +386,20 @@ for _kind in list(KINDS.values()):
                              _kind.params + _failures() + (_cost(_kind),))
 
 
+def _param_json(p: Param) -> dict[str, Any]:
+    """A parameter as JSON; a structured one's shapes with their own parameters."""
+    out = {key: (list(v) if isinstance(v, tuple) else v) for key, v in asdict(p).items()
+           if key != "shapes"}
+    if p.shapes:
+        out["shapes"] = [{"name": s.name, "title": s.title, "help": s.help,
+                          "params": [_param_json(sp) for sp in s.params]} for s in p.shapes]
+    return out
+
+
 def registry_json() -> dict[str, Any]:
     """The registry as plain JSON, for the CLI and the browser palette/inspector."""
     return {
         name: {"group": k.group, "title": k.title, "help": k.help,
-               "params": [{key: (list(v) if isinstance(v, tuple) else v)
-                           for key, v in asdict(p).items()} for p in k.params]}
+               "params": [_param_json(p) for p in k.params]}
         for name, k in KINDS.items()
     }

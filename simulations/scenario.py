@@ -15,9 +15,18 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    create_model,
+)
 
-from .registry import KINDS, Param
+from .components.rates import rate_schedule
+from .registry import KINDS, MAX_RATE_RPS, MAX_SCHEDULE_S, Param
 
 FORMAT = "playground.scenario/v1"
 
@@ -224,7 +233,7 @@ def _errors_of(exc: ValidationError, prefix: tuple = ()) -> list[str]:
 # --- parameters from the registry ----------------------------------------------------------
 
 def _field(p: Param) -> tuple[Any, Any]:
-    base = {"int": int, "float": float, "bool": bool}.get(p.type)
+    base = {"int": int, "float": float, "bool": bool, "schedule": dict}.get(p.type)
     if p.type == "choice":
         base = Literal[p.choices]  # type: ignore[valid-type]
     constraints: dict[str, Any] = {}
@@ -261,7 +270,71 @@ def check_params(kind: str, params: Any, path: str, partial: bool = False
         model = params_model(kind, partial).model_validate(params)
     except ValidationError as exc:
         return {}, [f"{path}.{line}" for line in _errors_of(exc)]
-    return model.model_dump(exclude_unset=partial), []
+    settings, errors = model.model_dump(exclude_unset=partial), []
+    for p in KINDS[kind].params:
+        if p.shapes and settings.get(p.name) is not None:
+            settings[p.name], errs = check_schedule(p, settings[p.name], f"{path}.{p.name}")
+            errors += errs
+    return settings, errors
+
+
+# --- structured parameters: a client's schedule (registry.SCHEDULE_SHAPES) -----------------
+
+# [t_s, rps]: a JSON list taken as a pair (strict mode takes only tuples), numbers strict
+_POINT = Annotated[tuple[
+    Annotated[float, Strict(), Field(ge=0, le=MAX_SCHEDULE_S, allow_inf_nan=False)],
+    Annotated[float, Strict(), Field(ge=0, le=MAX_RATE_RPS, allow_inf_nan=False)]],
+    Field(strict=False)]
+
+
+@cache
+def shape_model(param: Param, shape: str) -> type[BaseModel]:
+    """A pydantic model of one shape of a structured parameter."""
+    fields: dict[str, Any] = {"shape": (Literal[shape], ...)}  # type: ignore[valid-type]
+    for p in next(s for s in param.shapes if s.name == shape).params:
+        if p.type == "points":
+            fields[p.name] = (Annotated[list[_POINT], Field(min_length=int(p.minimum or 0),
+                                                            max_length=int(p.maximum or 0))],
+                              ...)
+        else:
+            fields[p.name] = _field(p)
+    return create_model(f"{param.name}_{shape}", __config__=ConfigDict(extra="forbid",
+                                                                      strict=True), **fields)
+
+
+def check_schedule(param: Param, value: dict[str, Any], path: str
+                   ) -> tuple[dict[str, Any], list[str]]:
+    """A schedule's shape and parameters; returns (it with defaults filled in, errors)."""
+    names = tuple(s.name for s in param.shapes)
+    if value.get("shape") not in names:
+        return value, [f"{path}.shape: must be one of {', '.join(names)}"]
+    try:
+        model = shape_model(param, value["shape"]).model_validate(value)
+    except ValidationError as exc:
+        return value, [f"{path}.{line}" for line in _errors_of(exc)]
+    out = model.model_dump()
+    if "points" in out:
+        out["points"] = [list(point) for point in out["points"]]
+    return out, [f"{path}.{e}" for e in _schedule_order_errors(out)]
+
+
+def _schedule_order_errors(s: dict[str, Any]) -> list[str]:
+    """What one field alone cannot say: times in order, a burst within its period."""
+    shape = s["shape"]
+    if shape == "points":
+        points = s["points"]
+        return [f"points[{i}][0]: must be > {points[i - 1][0]:g} (the time of the point "
+                "before: times increase strictly)" for i in range(1, len(points))
+                if points[i][0] <= points[i - 1][0]][:MAX_ERRORS]
+    checks = {"ramp": [("end_s", s.get("end_s", 0) > s.get("start_s", 0),
+                        f"must be > start_s ({s.get('start_s', 0):g})")],
+              "diurnal": [("peak_at_s", s.get("peak_at_s", 0) < s.get("period_s", 1),
+                           f"must be < period_s ({s.get('period_s', 0):g})")],
+              "bursts": [("burst_s", s.get("burst_s", 0) <= s.get("every_s", 0),
+                          f"must be <= every_s ({s.get('every_s', 0):g})"),
+                         ("first_s", s.get("first_s", 0) < s.get("every_s", 0),
+                          f"must be < every_s ({s.get('every_s', 0):g})")]}
+    return [f"{name}: {message}" for name, ok, message in checks.get(shape, ()) if not ok]
 
 
 # --- the validator -------------------------------------------------------------------------
@@ -367,20 +440,33 @@ def _check_events(s: Scenario) -> list[str]:
         path = f"events[{i}]"
         if ev.at_s > s.duration_s:
             errors.append(f"{path}.at_s: must be <= duration_s ({s.duration_s:g})")
-        errors += check_command(ev.action, ev.target, ev.params, ids, links, path)
+        found = check_command(ev.action, ev.target, ev.params, ids, links, path)
+        if not found and ev.action == "set" and ev.params.get("schedule"):
+            # as the engine runs it: the shape's defaults filled in
+            ev.params = {**ev.params, "schedule": check_params(
+                ids[ev.target].kind, {"schedule": ev.params["schedule"]}, path,
+                partial=True)[0]["schedule"]}
+        errors += found
     return errors
 
 
-def _set_values(s: Scenario, cid: str, name: str) -> list[Any]:
+def set_values(s: Scenario, cid: str, name: str) -> list[Any]:
     """A parameter's starting value and every value `set` events give it."""
     start = next(c.settings[name] for c in s.components if c.id == cid)
     return [start] + [ev.params[name] for ev in s.events
                       if ev.action == "set" and ev.target == cid and name in ev.params]
 
 
+def _peak_rate(s: Scenario, cid: str) -> float:
+    """The most a client sends per second, over its rates and schedules, with set events
+    (the highest rate_rps under each schedule: a shape rises at most to its own rates)."""
+    base = max(set_values(s, cid, "rate_rps"))
+    return max([base] + [rate_schedule(base, schedule).peak(0.0, s.duration_s)
+                         for schedule in set_values(s, cid, "schedule") if schedule])
+
+
 def _check_rates(s: Scenario) -> list[str]:
-    total = sum(max(_set_values(s, c.id, "rate_rps")) for c in s.components
-                if c.kind == "client")
+    total = sum(_peak_rate(s, c.id) for c in s.components if c.kind == "client")
     if total > LIMITS["total_rate_rps"]:
         return [f"components: clients may send {total:g} rps in all (with their set events); "
                 f"the limit is {LIMITS['total_rate_rps']}"]
@@ -549,7 +635,7 @@ def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> l
     ops: dict[str, set[str]] = {cid: set() for cid in kinds}
     for c in s.components:
         if c.kind == "client":
-            for ratio in (ratios or {}).get(c.id) or _set_values(s, c.id, "read_ratio"):
+            for ratio in (ratios or {}).get(c.id) or set_values(s, c.id, "read_ratio"):
                 ops[c.id] |= {op for op, share in (("read", ratio), ("write", 1 - ratio))
                               if share}
     for cid in nx.topological_sort(calls):

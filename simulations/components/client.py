@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from .._mypyc import mypyc_attr
-from ..distributions import KeyChooser, gap_sampler
+from ..distributions import KeyChooser, Sampler, gap_sampler
 from ..kernel import heappush, next_number, stream
 from ..metrics import LatencyHistogram
 from .base import OK, OUTCOME_NAMES, RATE_LIMITED, Component, Request, rate
+from .rates import ScheduledGaps, rate_schedule
 from .resilience import Call, Calls
 
 
@@ -30,19 +33,38 @@ class Client(Component):
         self.recent: LatencyHistogram | None = None  # latencies since the last live frame
         self.calls = Calls(self)
         self._configure()
+        self._configure_arrivals()
 
     def _configure(self) -> None:
         s = self.settings
         self._read_ratio = float(s["read_ratio"])  # floats: compiled, compared natively
         self._malicious = float(s["malicious_ratio"])
-        self._gap = gap_sampler(s["rate_rps"], s["arrival_cv"], self._gap_rng) \
-            if s["rate_rps"] > 0 else None
+
+    def _configure_arrivals(self) -> None:
+        """The sampler of gaps to the next arrival (made again only when the rate, its
+        schedule or arrival_cv change: a schedule's stream keeps its place otherwise)."""
+        s = self.settings
+        # A schedule's gaps come from the same sampler, in operational time (rates.py): the
+        # constant rate's arrivals stay exactly what they were, at no extra cost.
+        self._timed: ScheduledGaps | None = None
+        self._gap: Sampler | None = None
+        if s["schedule"] is not None:
+            self._timed = ScheduledGaps(rate_schedule(s["rate_rps"], s["schedule"]),
+                                        gap_sampler(1.0, s["arrival_cv"], self._gap_rng),
+                                        self.kernel)
+            self._gap = self._timed.sample
+        elif s["rate_rps"] > 0:
+            self._gap = gap_sampler(s["rate_rps"], s["arrival_cv"], self._gap_rng)
 
     def start(self) -> None:
         """Schedule the first arrival (again after a rate change: the old chain stops)."""
         self._epoch += 1
+        if self._timed is not None:
+            self._timed.begin(self.kernel.now)
         if self._gap is not None:
-            self.kernel.schedule(self._gap(), self._arrive, self._epoch)
+            gap = self._gap()
+            if gap < math.inf:  # a schedule whose rate stays 0 from here sends nothing
+                self.kernel.schedule(gap, self._arrive, self._epoch)
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
@@ -52,7 +74,8 @@ class Client(Component):
                                            str(self.kernel.now)))
         self._configure()
         self.calls.update(changes)
-        if {"rate_rps", "arrival_cv"} & set(changes):
+        if {"rate_rps", "arrival_cv", "schedule"} & set(changes):
+            self._configure_arrivals()
             self.start()
 
     def warm(self, now: float):
@@ -122,7 +145,10 @@ class Client(Component):
                 **self.calls.report(now)}
 
     def live(self):
-        return {**super().live(), **self.calls.live()}
+        out = {**super().live(), **self.calls.live()}
+        if self._timed is not None:  # what its schedule asks for now, beside what it sends
+            out["target_rps"] = rate(self._timed.rates.rate(self.kernel.now), 1.0)
+        return out
 
     def counters(self, now: float) -> dict[str, float]:
         out = super().counters(now)

@@ -20,6 +20,7 @@ from .load import _Load, _Shared
 from .pools import _PoolFit
 from .replicas import _failover, _quorum_stale_reads, _stale_reads
 from .saturation import _saturation
+from .schedules import SCHEDULE_ASSUMPTION, schedule_figures
 from .timing import _Timing
 from .topics import _topic_lags
 
@@ -146,6 +147,12 @@ def _predict(scenario: Scenario) -> dict[str, Any]:
         if kind == "topic" and cid not in load.unknown:
             components[cid]["groups"] = _topic_lags(design, load, timing, cid)
     out: dict[str, Any] = {"components": components, "assumptions": ASSUMPTIONS}
+    scheduled: dict[str, dict[str, Any]] = {}
+    if design.schedules:
+        scheduled, peaks = schedule_figures(design, load, timing)
+        for cid, fields in peaks.items():
+            components[cid].update(fields)
+        out["assumptions"] = ASSUMPTIONS + [SCHEDULE_ASSUMPTION]
     saturation = _saturation(design, shared, timing)
     if saturation:
         out["saturation"] = saturation
@@ -163,6 +170,8 @@ def _predict(scenario: Scenario) -> dict[str, Any]:
                                                        else "")}
     out["clients"] = {c: {"mean_latency_ms": m.mean * MS} for c in design.clients
                       if (m := timing.latency(c)) is not None}
+    for c, fields in scheduled.items():
+        out["clients"].setdefault(c, {})["schedule"] = fields
     out["cost"] = _cost(design, load)
     return _finite(out)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import networkx as nx
 
 from .. import theory as qt
+from ..components.rates import RateSchedule, rate_schedule
 from ..scenario import Link, Scenario
 
 OPS = ("read", "write")
@@ -43,6 +44,19 @@ class _Design:
         self.clients = [cid for cid in self.order if self.kind[cid] == "client"]
         self.groups = self._consumer_groups()
         self._below: dict[str, set[str]] = {}
+        # Clients whose rate follows a schedule, and the part of the run that is measured.
+        self.schedules: dict[str, RateSchedule] = {
+            cid: rate_schedule(self.settings[cid]["rate_rps"], self.settings[cid]["schedule"])
+            for cid in self.clients if self.settings[cid]["schedule"] is not None}
+        self.measured = (scenario.warmup_s, scenario.duration_s)
+
+    def rate(self, cid: str, peak: bool = False) -> float:
+        """A client's rate in the steady state: its schedule's mean over the measured part
+        of the run (or its peak there), else rate_rps."""
+        schedule = self.schedules.get(cid)
+        if schedule is None:
+            return self.settings[cid]["rate_rps"]
+        return schedule.peak(*self.measured) if peak else schedule.mean(*self.measured)
 
     def below(self, cid: str) -> set[str]:
         """Every component a request from `cid` may reach (kept: the saturation search asks

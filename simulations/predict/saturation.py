@@ -22,7 +22,7 @@ def _saturation(design: _Design, shared: _Shared, base: _Timing) -> dict[str, An
     Otherwise (blocking calls whose waits grow, TTL caches, write-behind coalescing) the
     scale factor is solved for: ln peak against ln scale is nearly a line of slope 1.
     """
-    total = math.fsum(design.settings[c]["rate_rps"] for c in design.clients)
+    total = math.fsum(design.rate(c) for c in design.clients)
     peak, who = base.peak()
     if total <= 0 or who is None:
         return None

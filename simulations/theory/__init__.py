@@ -11,6 +11,7 @@ in its docstring) or is explicitly labelled as an approximation.
     replication   apply delays and stale reads of asynchronous replicas
     quorum        response times and stale reads of a quorum store
     availability  one component, series and parallel
+    fluid         backlog of a queue under a changing rate (fluid approximation)
     roots         root finding
     inputs        argument checks
 
@@ -45,6 +46,7 @@ References
 
 from .availability import availability, parallel, series
 from .caches import cache_presence, che_lru_hit_ratio, flush_rates, ttl_hit_ratio, zipf_popularity
+from .fluid import fluid_backlog
 from .gi_m1 import (
     GIM1,
     gi_m1,
@@ -79,10 +81,10 @@ from .replication import (
 
 __all__ = [
     "GIM1", "MG1", "GGcApprox", "MMc", "MMcK", "apply_delays", "async_stale_read_probability",
-    "availability", "cache_presence", "che_lru_hit_ratio", "contact_moments", "erlang_b",
-    "erlang_c", "flush_rates", "gi_m1", "hyperexp2_balanced", "jackson_tandem", "lst_erlang",
-    "lst_gamma", "lst_hyperexp2", "mg1", "mgc_allen_cunneen", "mm1", "mmc",
-    "mmck", "parallel", "random_split_mm1", "round_robin_mm1", "series",
+    "availability", "cache_presence", "che_lru_hit_ratio", "contact_moments",
+    "erlang_b", "erlang_c", "fluid_backlog", "flush_rates", "gi_m1", "hyperexp2_balanced",
+    "jackson_tandem", "lst_erlang", "lst_gamma", "lst_hyperexp2", "mg1", "mgc_allen_cunneen",
+    "mm1", "mmc", "mmck", "parallel", "random_split_mm1", "round_robin_mm1", "series",
     "stale_read_probability", "stale_read_ratio_per_key", "stale_read_ratio_shared_log",
     "ttl_hit_ratio", "zipf_popularity",
 ]

@@ -6,6 +6,7 @@
 import { h, clear } from "./dom.js";
 import { icon, kindTile } from "./icons.js";
 import { choiceField, numberField, textField, toggleField } from "./fields.js";
+import { scheduleField } from "./schedule-field.js";
 import { ID_MESSAGE, ID_PATTERN, checkValue } from "./registry.js";
 import { renameComponent, setLabel, setLink, setParams } from "./commands.js";
 import { linkKey } from "./topology.js";
@@ -153,7 +154,10 @@ export class Inspector {
       const onCommit = (v) => this.commitParam(id, spec, v);
       const opts = { spec, value, onCommit, disabled: live && !canLive };
       const field = spec.type === "choice" ? choiceField(opts)
-        : spec.type === "bool" ? toggleField(opts) : numberField(opts);
+        : spec.type === "bool" ? toggleField(opts)
+          : spec.type === "schedule" ? scheduleField({ ...opts, context: () => ({
+            base: values().rate_rps ?? 0, duration: this.store.doc.duration_s || 60 }) })
+            : numberField(opts);
       this.fields.set(spec.name, field);
       this.refreshers.push(() => {
         const now = values();

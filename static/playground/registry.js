@@ -84,7 +84,8 @@ export class Registry {
     switch (component.kind) {
       case "client": {
         const reads = v("read_ratio");
-        return `${num(v("rate_rps"))} rps · ${Math.round((reads ?? 1) * 100)}% reads`;
+        const shape = v("schedule")?.shape;
+        return `${num(v("rate_rps"))} rps${shape ? ` · ${words(shape)}` : ""} · ${Math.round((reads ?? 1) * 100)}% reads`;
       }
       case "load_balancer": return words(v("algorithm") || "");
       case "service":

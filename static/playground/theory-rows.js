@@ -78,6 +78,9 @@ export function componentRows(run, id, kind) {
     const sent = Object.entries(run.links).filter(([k]) => k.startsWith(`${id}>`))
       .reduce((sum, [, [r]]) => sum + r, 0);
     add("rps", "Sent", sent, take("offered_rps"), rps);
+    add("target", "Scheduled rate", s.target_rps, undefined, rps,
+        { figure: "target_rps", nowWhy: "What its schedule asks for at this moment (Sent: what it sent in the last simulated second).",
+          theoryWhy: "Theory takes a schedule at its mean rate over the run (Sent)." });
   } else {
     add("rps", "Arrivals", s.rps, take("offered_rps"), rps);
   }

@@ -40,6 +40,8 @@ test("values and summaries fall back to the registry's defaults", () => {
   const c = { id: "c1", kind: "client", params: { rate_rps: 1200 } };
   assert.equal(registry.value(c, "read_ratio"), 0.9);
   assert.equal(registry.summary(c), "1,200 rps · 90% reads");
+  const crowd = { ...c, params: { ...c.params, schedule: { shape: "spike", at_s: 5, peak_rps: 9 } } };
+  assert.equal(registry.summary(crowd), "1,200 rps · spike · 90% reads");
   assert.equal(registry.kind("nope").title, "nope");
   assert.equal(registry.summary({ id: "x", kind: "gadget", params: {} }), "Gadget");
 });

@@ -15,6 +15,10 @@ test("lines are located on what they name", () => {
   assert.deepEqual(locate("components[1].params.workers: must be >= 1", doc), {
     kind: "component", id: "db", field: "workers", message: "must be >= 1",
     line: "components[1].params.workers: must be >= 1", where: "Orders" });
+  // within a structured parameter (a schedule): the field, and the rest of the path first
+  const inner = locate("components[1].params.schedule.points[3][0]: must be > 5", doc);
+  assert.equal(inner.field, "schedule");
+  assert.equal(inner.message, "points[3][0]: must be > 5");
   assert.equal(locate("components[0].label: must have at most 100 characters", doc).field, "label");
   const link = locate("links[0].weight: must be > 0", doc);
   assert.deepEqual([link.kind, link.key, link.field, link.where], ["link", "c>db", "weight", "c → db"]);

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from simulations.scenario import ID_PATTERN, Component, Link, Scenario, _errors_of, check_params
+from simulations.registry import KINDS
+from simulations.scenario import (
+    ID_PATTERN,
+    Component,
+    Link,
+    Scenario,
+    _errors_of,
+    check_params,
+    shape_model,
+)
 
 REGISTRY_JS = Path(__file__).resolve().parents[2] / "static" / "playground" / "registry.js"
 EXACT = 2**53  # past this a JavaScript number is not the integer the validator sees
@@ -59,6 +68,16 @@ def engine_error(where: str, kind: str | None, name: str, value: object) -> str:
     if where == "kind":
         _, errors = check_params(kind, {name: value}, "p", partial=True)
         lines = errors
+    elif where.startswith("shape:"):  # a field of one shape of a client's schedule, alone
+        shape = where.removeprefix("shape:")
+        model = shape_model(KINDS[kind].param("schedule"), shape)
+        base = {"shape": shape} | {n: 1.0 for n, f in model.model_fields.items()
+                                   if f.is_required() and n != "shape"}
+        try:
+            model.model_validate(base | {name: value})
+            lines = []
+        except ValidationError as exc:
+            lines = _errors_of(exc)
     else:
         model, base = {
             "scenario": (Scenario, {"format": "playground.scenario/v1", "name": "n",
@@ -106,11 +125,31 @@ def test_kinds_carries_the_document_fields_the_editor_shows(client):
         "mode": "async", "lag_ms": 100.0, "lag_dist": "exponential"}
 
 
+def test_kinds_describe_a_clients_schedule_shape_by_shape(client):
+    params = client.get("/api/kinds").json()["kinds"]["client"]["params"]
+    schedule = next(p for p in params if p["name"] == "schedule")
+    assert (schedule["type"], schedule["nullable"], schedule["default"]) == ("schedule", True,
+                                                                           None)
+    shapes = {s["name"]: s for s in schedule["shapes"]}
+    assert list(shapes) == ["points", "step", "ramp", "spike", "diurnal", "bursts"]
+    assert shapes["spike"]["title"] == "Spike (flash crowd)"
+    assert [(p["name"], p["unit"], p["required"], p["default"])
+            for p in shapes["spike"]["params"]] == [
+        ("at_s", "s", True, None), ("peak_rps", "rps", True, None), ("rise_s", "s", False, 0),
+        ("hold_s", "s", False, 60), ("decay_s", "s", False, 60)]
+    (points,) = shapes["points"]["params"]
+    assert (points["type"], points["minimum"], points["maximum"]) == ("points", 1, 1000)
+    assert all("shapes" not in p for p in params if p["name"] != "schedule")
+
+
 def test_the_editor_checks_every_field_as_the_validator_does(client):
     body = client.get("/api/kinds").json()
     cases = [("kind", kind, spec) for kind, k in body["kinds"].items() for spec in k["params"]]
     cases += [(where, None, spec) for where, specs in body["fields"].items() for spec in specs
               if spec["name"] != "id"]
+    schedule = next(p for p in body["kinds"]["client"]["params"] if p["name"] == "schedule")
+    cases += [(f"shape:{shape['name']}", "client", spec) for shape in schedule["shapes"]
+              for spec in shape["params"]]
     probes = [(where, kind, spec, value) for where, kind, spec in cases
               for value in probes_of(spec)]
     answer = editor_checks([(spec, value) for _, _, spec, value in probes])
