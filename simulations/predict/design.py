@@ -7,6 +7,7 @@ import networkx as nx
 
 from .. import theory as qt
 from ..scenario import Link, Scenario
+from .fleets import peak_factor
 
 OPS = ("read", "write")
 
@@ -43,6 +44,7 @@ class _Design:
         self.clients = [cid for cid in self.order if self.kind[cid] == "client"]
         self.groups = self._consumer_groups()
         self._below: dict[str, set[str]] = {}
+        self.peak = peak_factor(scenario)  # the clients' highest rate over their first
 
     def below(self, cid: str) -> set[str]:
         """Every component a request from `cid` may reach (kept: the saturation search asks
