@@ -195,6 +195,11 @@ class Fleet:
         self.group_changed()
         self.pull_all()
 
+    def wired(self) -> None:
+        """The service's links exist (a group made with the service is made before them)."""
+        self.store = None
+        self._sessions_changed(self.pool.settings["sessions"])
+
     def _sessions_changed(self, mode: str) -> None:
         pool = self.pool
         store = next((link for link in pool.out if link.target.kind in SESSION_STORES),

@@ -253,6 +253,11 @@ class Service(QueuedPool):
         if runs_as_group(self.settings):
             self.fleet = Fleet(self, starting=True)
 
+    def wire(self) -> None:
+        super().wire()
+        if self.fleet is not None:
+            self.fleet.wired()
+
     def apply_settings(self, changes):
         super().apply_settings(changes)
         if self.calls is not None:

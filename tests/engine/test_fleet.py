@@ -161,8 +161,9 @@ def test_a_failed_instance_loses_its_share_of_sticky_sessions():
 
 
 def test_shared_sessions_read_the_store_and_fail_with_it():
-    """Shared sessions: every request reads its session from the kv_store first (its
-    latency adds), and fails while the store is down; no re-logins."""
+    """Shared sessions: every request reads its session from the kv_store before it takes
+    a worker (its latency adds, the workers' busy time does not: utilisation is the work
+    alone, 100 x 5 ms / 16 workers), and fails while the store is down; no re-logins."""
     doc = group({"rate_rps": 100.0, "keys": 100},
                 {"workers": 8, "service_ms": 5.0, "service_dist": "constant",
                  "instances": 2, "sessions": "shared"}, duration_s=40, warmup_s=0)
@@ -175,6 +176,7 @@ def test_shared_sessions_read_the_store_and_fail_with_it():
     report = run(doc)
     svc, kv = report["components"]["svc"], report["components"]["kv"]
     assert kv["arrivals"] == svc["arrivals"]
+    assert svc["utilisation"] == pytest.approx(100 * 0.005 / 16 * 30 / 40, abs=0.002)
     assert svc["sessions"]["relogins"] == 0
     assert report["summary"]["failures"]["down"] == pytest.approx(100 * 10, rel=0.15)
     assert report["summary"]["latency_ms"]["p50"] > 5.0 + 2.0  # work + link both ways + kv
