@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from .compiled import PACKAGE
-from .registry import KINDS, Param
+from .registry import KINDS, SIZES, Param
 from .scenario import LIMITS
 
 # Beside the package's sources (this module may run from the compiled copy in build/).
@@ -87,10 +87,25 @@ def render() -> str:
         for p in kind.params:
             if p.shapes:
                 lines += _shapes(kind.name, p)
+    lines += _sizes()
     lines += ["## Limits", "", "| limit | value |", "|---|---|"]
     lines += [f"| {LIMIT_HELP[k]} | {v:,} |" for k, v in LIMITS.items()]
     lines += ["", END]
     return "\n".join(lines)
+
+
+def _sizes() -> list[str]:
+    """The named sizes a service's instances run as (registry.SIZES)."""
+    lines = ["## Instance sizes", "",
+             "A service's `size`: `custom` is `workers` workers at speed 1 costing "
+             "`cost_per_hour` per worker; a named size replaces both. Capacity is workers x "
+             "speed (speed divides each service time); the price per unit of capacity grows "
+             "with the size.", "",
+             "| size | workers | speed | cost per instance-hour | cost per unit of capacity |",
+             "|---|---|---|---|---|"]
+    lines += [f"| `{name}` | {workers} | {speed:g} | {price:g} | {price / (workers * speed):.3f} |"
+              for name, (workers, speed, price) in SIZES.items()]
+    return [*lines, ""]
 
 
 def updated(text: str) -> str:

@@ -28,8 +28,15 @@ from .components.sharding import ShardRouter
 from .components.topic import Topic
 from .kernel import Kernel, stream
 from .metrics import LatencyHistogram
-from .registry import hourly_cost
-from .scenario import Scenario, ScenarioError, check_command, check_params, route_errors, validate
+from .scenario import (
+    Scenario,
+    ScenarioError,
+    check_command,
+    check_params,
+    route_errors,
+    set_values,
+    validate,
+)
 
 KIND_CLASSES: dict[str, type[Component]] = {
     "client": Client, "load_balancer": LoadBalancer, "service": Service, "cache": Cache,
@@ -71,9 +78,12 @@ class Simulation:
         # Keys matter only to caches, databases, hashing balancers and the edge kinds that
         # cache or tell callers apart, shard routers, key-value stores and topics (keys pick
         # partitions); skip drawing them else.
+        # Services keeping sessions tell users apart by key too.
         self.uses_keys = any(c.kind in ("cache", "database", "load_balancer", "dns", "cdn",
                                         "reverse_proxy", "shard_router", "kv_store", "topic")
-                             for c in scenario.components)
+                             for c in scenario.components) or any(
+            session != "none" for c in scenario.components if c.kind == "service"
+            for session in set_values(scenario, c.id, "sessions"))
         self.components: dict[str, Component] = {
             c.id: KIND_CLASSES[c.kind](self, c.id, c.kind, c.settings)
             for c in scenario.components}
@@ -222,6 +232,9 @@ class Simulation:
             raise ScenarioError(errors)
         if action == "set":
             params = check_params(ids[target].kind, params, "command.params", partial=True)[0]
+            if params.get("sessions", "none") != "none" and not self.uses_keys:
+                raise ScenarioError(["command.params.sessions: this run's requests carry no "
+                                     "users (keys); give the service sessions in the design"])
             if "read_ratio" in params:
                 errors = route_errors(self.scenario, {target: [params["read_ratio"]]})
                 if errors:
@@ -244,7 +257,9 @@ class Simulation:
                 link.cut = False
             return
         c = self.components[target]
-        if action == "fail":
+        if action == "fail" and params:
+            c.fail_instance(params["instance"])  # type: ignore[attr-defined]
+        elif action == "fail":
             c.fail()
         elif action == "recover":
             c.recover()
@@ -390,7 +405,7 @@ class Simulation:
             if isinstance(c, Pool) and c.up:
                 state = c.live()
                 c.windowed(old[1][cid], new[1][cid], new[0] - old[0], state)
-                loads[cid] = state["util"] + state.get("queue", 0) / c.workers
+                loads[cid] = state["util"] + state.get("queue", 0) / max(c.workers, 1)
         top = max(loads, key=loads.get, default=None)
         held = self._bottleneck
         if held in loads and loads[held] >= 0.4 and loads[held] >= loads[top] - 0.1:
@@ -443,7 +458,7 @@ class Simulation:
     def _with_cost(self, summary: dict[str, Any]) -> dict[str, Any]:
         """The summary with the design's cost as it stands now: a `set` of workers shows at
         once."""
-        return {**summary, "cost_per_hour": round(sum(hourly_cost(c.settings)
+        return {**summary, "cost_per_hour": round(sum(c.cost_now()
                                                       for c in self.components.values()), 4)}
 
     def report(self) -> dict[str, Any]:

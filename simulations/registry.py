@@ -130,7 +130,10 @@ def _cost(kind: Kind) -> Param:
 
 
 def hourly_cost(settings: dict[str, Any]) -> float:
-    """What a component costs per hour as configured: cost_per_hour times its size."""
+    """What a component costs per hour as configured: cost_per_hour times its size (a
+    service: each of its instances at its size's price)."""
+    if "instances" in settings:
+        return instance_cost(settings) * settings["instances"]
     for name, per, _ in COST_SIZES:
         if name in settings:
             return settings["cost_per_hour"] * settings[name] / per
@@ -188,6 +191,84 @@ SCHEDULE_SHAPES = (
               _at("burst_s", "Length of a burst (at most every_s).", positive=True),
               _at("first_s", "When the first burst starts.", 0.0))),
 )
+
+
+# -- instances, sizes, autoscaling and sessions of a service (components/fleet.py) ----------
+# Named sizes an instance runs as: (workers, speed factor, cost per instance-hour). Capacity
+# is workers x speed; a bigger size costs more per unit of capacity, as clouds price them.
+# "custom" is today's service: `workers` workers at speed 1 costing cost_per_hour each.
+SIZES: dict[str, tuple[int, float, float]] = {
+    "small": (2, 1.0, 0.20),
+    "medium": (4, 1.0, 0.44),
+    "large": (8, 1.25, 1.20),
+    "xlarge": (16, 1.5, 3.12),
+    "2xlarge": (32, 1.75, 7.84),
+}
+CUSTOM_SIZE = "custom"
+# Parameters that, away from their defaults, make a service run as a group of instances.
+FLEET_DEFAULTS = {"size": CUSTOM_SIZE, "instances": 1, "autoscale": "none",
+                  "sessions": "none"}
+
+
+def runs_as_group(settings: dict[str, Any]) -> bool:
+    """Whether a service runs as a group of instances rather than one plain pool."""
+    return "instances" in settings and any(settings[name] != default
+                                           for name, default in FLEET_DEFAULTS.items())
+
+
+def size_of(settings: dict[str, Any]) -> tuple[int, float, float | None]:
+    """(workers, speed, cost per instance-hour; None: cost_per_hour per worker) of one
+    instance as configured."""
+    size = settings.get("size", CUSTOM_SIZE)
+    if size == CUSTOM_SIZE:
+        return settings["workers"], 1.0, None
+    return SIZES[size]
+
+
+def instance_cost(settings: dict[str, Any]) -> float:
+    """What one instance of a service costs per hour."""
+    price = size_of(settings)[2]
+    return settings["cost_per_hour"] * settings["workers"] if price is None else price
+
+
+def _fleet() -> tuple[Param, ...]:
+    return (
+        Param("size", "choice", "What one instance runs on: custom = `workers` workers at "
+              "speed 1, cost_per_hour each; a named size sets workers, speed and price "
+              "(docs/engine.md).", CUSTOM_SIZE, choices=(CUSTOM_SIZE, *SIZES)),
+        Param("instances", "int", "Copies of the service, each with its own workers and "
+              "queue; with autoscale, the count it starts with.", 1, minimum=1, maximum=1000),
+        Param("autoscale", "choice", "What the autoscaler tracks per serving instance: none "
+              "(a fixed count), utilisation of its workers, queue (requests waiting), or rps "
+              "(requests arriving per second).", "none",
+              choices=("none", "utilisation", "queue", "rps")),
+        Param("scale_target", "float", "The value of the tracked figure per instance the "
+              "autoscaler aims at (utilisation: a share, at most 1).", 0.6, minimum=0,
+              exclusive_minimum=True, maximum=200_000),
+        Param("min_instances", "int", "Autoscale: never fewer instances.", 1, minimum=1,
+              maximum=1000),
+        Param("max_instances", "int", "Autoscale: never more instances.", 10, minimum=1,
+              maximum=1000),
+        Param("scale_period_s", "float", "Autoscale: how often the figure is evaluated "
+              "(averaged over the period).", 10.0, unit="s", minimum=0.1, maximum=3600),
+        Param("scale_out_cooldown_s", "float", "Autoscale: no scale-out sooner than this "
+              "after the last one.", 30.0, unit="s", minimum=0, maximum=86_400),
+        Param("scale_in_cooldown_s", "float", "Autoscale: no scale-in sooner than this "
+              "after the last scaling either way.", 120.0, unit="s", minimum=0,
+              maximum=86_400),
+        Param("boot_s", "float", "Time a new instance takes before it serves (a balancer in "
+              "front adds its health_check_s).", 30.0, unit="s", minimum=0, maximum=3600),
+        Param("drain_s", "float", "Deadline of a draining instance: what it still holds then "
+              "fails.", 30.0, unit="s", minimum=0, maximum=3600),
+        Param("sessions", "choice", "Where users' sessions live: none; local (in the memory "
+              "of the instance a user logged in on); shared (read from the first cache or "
+              "kv_store the service links to, by every request).", "none",
+              choices=("none", "local", "shared")),
+        Param("relogin", "choice", "Local sessions: what a request on an instance without "
+              "its user's session costs: work (relogin_ms more work) or fail (it fails; "
+              "the user logs in there).", "work", choices=("work", "fail")),
+        _ms("relogin_ms", "Local sessions: the extra work of a re-login.", 100.0),
+    )
 
 
 def _ms(name: str, help_: str, default: float | None, required: bool = False) -> Param:
@@ -300,6 +381,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Param("blocking", "bool", "Whether a worker stays held while downstream calls run.",
               True),
         *_resilience("A downstream call"),
+        *_fleet(),
     )),
     Kind("cache", "storage", "Cache", "Key-value cache in front of a slower store.", (
         Param("capacity_keys", "int", "Entries the cache holds.", None, unit="keys",
@@ -403,3 +485,9 @@ def registry_json() -> dict[str, Any]:
                "params": [_param_json(p) for p in k.params]}
         for name, k in KINDS.items()
     }
+
+
+def sizes_json() -> dict[str, dict[str, float]]:
+    """The named sizes of a service's instances, for /api/kinds."""
+    return {name: {"workers": workers, "speed": speed, "cost_per_hour": price}
+            for name, (workers, speed, price) in SIZES.items()}

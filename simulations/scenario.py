@@ -457,7 +457,7 @@ def set_values(s: Scenario, cid: str, name: str) -> list[Any]:
                       if ev.action == "set" and ev.target == cid and name in ev.params]
 
 
-def _peak_rate(s: Scenario, cid: str) -> float:
+def peak_rate(s: Scenario, cid: str) -> float:
     """The most a client sends per second, over its rates and schedules, with set events
     (the highest rate_rps under each schedule: a shape rises at most to its own rates)."""
     base = max(set_values(s, cid, "rate_rps"))
@@ -466,7 +466,7 @@ def _peak_rate(s: Scenario, cid: str) -> float:
 
 
 def _check_rates(s: Scenario) -> list[str]:
-    total = sum(_peak_rate(s, c.id) for c in s.components if c.kind == "client")
+    total = sum(peak_rate(s, c.id) for c in s.components if c.kind == "client")
     if total > LIMITS["total_rate_rps"]:
         return [f"components: clients may send {total:g} rps in all (with their set events); "
                 f"the limit is {LIMITS['total_rate_rps']}"]
@@ -494,14 +494,21 @@ def check_command(action: str, target: Any, params: dict, components: dict,
         changes, errors = check_params(kind, params, f"{path}.params", partial=True)
         errors += [f"{path}.params.{name}: cannot change while running (it shapes the design)"
                    for name in changes if KINDS[kind].param(name).fixed]
+        if not errors and kind == "service":
+            errors = session_store_errors(target, changes.get("sessions", "none"), links,
+                                          components, f"{path}.params")
         return errors or bound_errors(kind, {**components[target].settings, **changes},
                                       f"{path}.params", changes)
+    if action == "fail" and params:
+        return instance_fail_errors(target, params, components, path)
     return [f"{path}.params: {action} takes no params"] if params else []
 
 
 def bound_errors(kind: str, settings: dict[str, Any], path: str, given: Any) -> list[str]:
     """Parameters bounded by another of the same component (a kv_store's quorums and
     partition by its replicas). The error names whichever of the two the document gives."""
+    if kind == "service":
+        return fleet_bound_errors(settings, path, given)
     if kind != "kv_store":
         return []
     n, errors = settings["replicas_n"], []
@@ -513,6 +520,53 @@ def bound_errors(kind: str, settings: dict[str, Any], path: str, given: Any) -> 
                           else f"{path}.replicas_n: must be {'>=' if rel == '<=' else '>'} "
                           f"{name} ({value})")
     return errors
+
+
+# --- instances, autoscaling and sessions of a service (components/fleet.py) ----------------
+
+SESSION_STORES = ("cache", "kv_store")  # what a service with shared sessions reads them from
+
+
+def fleet_bound_errors(settings: dict[str, Any], path: str, given: Any) -> list[str]:
+    """An autoscaled service: min_instances <= instances <= max_instances, a utilisation
+    target at most 1. The error names whichever of the two the document gives."""
+    if settings["autoscale"] == "none":
+        return []
+    errors = []
+    low, high, start = (settings[n] for n in ("min_instances", "max_instances", "instances"))
+    if low > high:
+        name = "max_instances" if "max_instances" in given else "min_instances"
+        errors.append(f"{path}.{name}: min_instances ({low}) must be <= max_instances ({high})")
+    elif not low <= start <= high:
+        name = "instances" if "instances" in given or not (
+            {"min_instances", "max_instances"} & set(given)) else \
+            ("min_instances" if start < low else "max_instances")
+        errors.append(f"{path}.{name}: instances ({start}) must be within min_instances "
+                      f"({low}) and max_instances ({high})")
+    if settings["autoscale"] == "utilisation" and settings["scale_target"] > 1:
+        errors.append(f"{path}.scale_target: a utilisation target must be <= 1")
+    return errors
+
+
+def session_store_errors(cid: str, sessions: str, links: set, components: dict,
+                         path: str) -> list[str]:
+    """Shared sessions are read from a cache or kv_store the service calls."""
+    if sessions != "shared" or any(a == cid and components[b].kind in SESSION_STORES
+                                   for a, b in links if b in components):
+        return []
+    return [f"{path}.sessions: shared sessions need a call link from '{cid}' to a cache or "
+            "kv_store (the session store)"]
+
+
+def instance_fail_errors(target: str, params: Any, components: dict, path: str) -> list[str]:
+    """`fail` of one instance of a service: {"instance": its number}."""
+    if components[target].kind != "service" or set(params) != {"instance"}:
+        return [f"{path}.params: fail takes no params (but on a service "
+                "{\"instance\": number}, to fail one of its instances)"]
+    value = params["instance"]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9:
+        return []
+    return [f"{path}.params.instance: must be the number of an instance (a whole number >= 0)"]
 
 
 def failover_errors(s: Scenario, primaries_of: dict[str, list[str]]) -> list[str]:
@@ -582,6 +636,10 @@ def _check_topology(s: Scenario) -> list[str]:
             errors.append(f"links[{i}]: queues feed workers, as topics do; workers are fed "
                           f"only by queues and topics ({kinds[a]} -> {kinds[b]})")
     errors += failover_errors(s, replicas_of)
+    comps = {c.id: c for c in s.components}
+    call_ends = {(link.from_, link.to) for link in s.links if link.kind == "call"}
+    errors += [e for c in s.components if c.kind == "service" for e in session_store_errors(
+        c.id, c.settings["sessions"], call_ends, comps, f"components[{index[c.id]}].params")]
     # Multi-primary peers replicate both ways: neither is the other's replica.
     replicas_of = {replica: kept for replica, primaries in replicas_of.items()
                    if (kept := [p for p in primaries if replica not in replicas_of.get(p, ())])}

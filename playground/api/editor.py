@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from simulations import LIMITS, ScenarioError, load, registry_json
 from simulations.fields import document_fields
+from simulations.registry import sizes_json
 
 from ..pages import preview
 from . import schemas
@@ -28,8 +29,9 @@ example_endpoint = Endpoint("api/examples/<slug:slug>", "api-example")
 picture_endpoint = Endpoint("api/picture.svg", "api-picture")
 
 
-@kinds_endpoint.get("Every component kind, its parameters, the limits, and the document's "
-                    "own fields.", ok=(FREE, "{kinds, limits, fields}"))
+@kinds_endpoint.get("Every component kind, its parameters, the limits, the document's own "
+                    "fields and the sizes of a service's instances.",
+                    ok=(FREE, "{kinds, limits, fields, sizes}"))
 async def kinds(request: HttpRequest) -> HttpResponse:
     """Every component kind and its parameters, and the document's own fields: the palette
     and inspector are built from it, their checks use its bounds. Async: it needs nothing
@@ -42,7 +44,7 @@ def _kinds_json() -> bytes:
     """Encoded once: the registry is fixed while the process lives, and every editor, embed
     and health probe asks for it (3% of an attacked server's event loop)."""
     return json.dumps({"kinds": registry_json(), "limits": LIMITS,
-                       "fields": document_fields()}).encode()
+                       "fields": document_fields(), "sizes": sizes_json()}).encode()
 
 
 @validate_endpoint.post(

@@ -172,6 +172,10 @@ class Component:
     def set_slow(self, factor: float) -> None:
         """Only kinds with service times slow down."""
 
+    def cost_now(self) -> float:
+        """What the component costs per hour as it stands now."""
+        return hourly_cost(self.settings)
+
     # -- requests -------------------------------------------------------------------------
     def accept(self, req: Request, reply: Reply) -> None:
         """Take a request from a link: every kind a link may lead to provides it."""

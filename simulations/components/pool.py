@@ -15,7 +15,9 @@ from .._mypyc import mypyc_attr
 from ..distributions import service_sampler
 from ..kernel import heappush, next_number, stream
 from ..metrics import TimeAverage
+from ..registry import runs_as_group
 from .base import OK, REJECTED, Component, Job
+from .fleet import Fleet
 from .resilience import Call, Calls, wanted
 
 
@@ -23,6 +25,7 @@ from .resilience import Call, Calls, wanted
 class Pool(Component):
     blocking = True
     calls: Calls | None = None
+    fleet: Fleet | None = None  # a service run as a group of instances (fleet.py)
 
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
@@ -74,9 +77,11 @@ class Pool(Component):
         if job.counted:
             self.served += 1
             self.wait_sum += now - job.arrived
+        duration = self._samplers[job.req.op]() * self.slow
+        if self.fleet is not None:
+            duration = self.fleet.started(job, duration)
         # The hottest line of a run: Kernel.schedule inlined.
-        heappush(kernel.heap, (now + self._samplers[job.req.op]() * self.slow,
-                               next_number(kernel.seq), self._on_worked, job))
+        heappush(kernel.heap, (now + duration, next_number(kernel.seq), self._on_worked, job))
 
     def worked(self, job: Job) -> None:
         if not job.open:
@@ -122,7 +127,9 @@ class Pool(Component):
             self.busy -= 1
             started, warm = job.started, self.warm_t
             self.busy_time += self.kernel.now - (started if started > warm else warm)
-            if take_next:
+            if self.fleet is not None:
+                self.fleet.released(job, take_next)
+            elif take_next:
                 self.pull()
 
     def pull(self) -> None:
@@ -157,11 +164,13 @@ class Pool(Component):
         super().windowed(old, new, span, out)
         # Utilisation averaged over the window: steadier than the busy count now. (Busy
         # time restarts at warm-up: a window across it counts from there.)
-        if span > 0:
+        # (A group of instances all booting has no workers.)
+        if span > 0 and self.workers:
             busy = max(new["busy"] - old["busy"], 0.0)
             out["util"] = round(min(busy / (span * self.workers), 1.0), 4)
         else:
-            out["util"] = round(min(self.busy, self.workers) / self.workers, 4)
+            out["util"] = round(min(self.busy, self.workers) / self.workers, 4) \
+                if self.workers else 0.0
         # Mean wait of what started service in the window (after warm-up).
         served = new["served"] - old["served"]
         if served:
@@ -187,7 +196,9 @@ class QueuedPool(Pool):
         job = self.admit(req, reply)
         if job is None:
             return
-        if self.busy < self.workers:  # enter()'s first case, inlined (the hot path)
+        if self.fleet is not None:
+            self.fleet.arrived(job)
+        elif self.busy < self.workers:  # enter()'s first case, inlined (the hot path)
             self.start(job)
         else:
             self.enter(job)
@@ -205,6 +216,9 @@ class QueuedPool(Pool):
         self.queue_len.update(self.kernel.now, len(self.waiting))
 
     def pull(self) -> None:
+        if self.fleet is not None:
+            self.fleet.pull_all()
+            return
         waiting = self.waiting
         while waiting and self.busy < self.workers:
             job = waiting.popleft()
@@ -236,6 +250,13 @@ class Service(QueuedPool):
         super().__init__(sim, cid, kind, settings)
         if wanted(self.settings):
             self.calls = Calls(self)
+        if runs_as_group(self.settings):
+            self.fleet = Fleet(self, starting=True)
+
+    def wire(self) -> None:
+        super().wire()
+        if self.fleet is not None:
+            self.fleet.wired()
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
@@ -243,16 +264,34 @@ class Service(QueuedPool):
             self.calls.update(changes)
         elif wanted(self.settings):
             self.calls = Calls(self)
+        if self.fleet is not None:
+            self.fleet.reconfigure(changes)
+        elif runs_as_group(self.settings):
+            self.fleet = Fleet(self, starting=False)
 
     def warm(self, now: float):
         super().warm(now)
         if self.calls is not None:
             self.calls.warm(now)
+        if self.fleet is not None:
+            self.fleet.warm(now)
 
     def drop_state(self) -> None:
         super().drop_state()
         if self.calls is not None:
             self.calls.reset_breakers()
+        if self.fleet is not None:
+            self.fleet.drop_all()
+
+    def fail_instance(self, number: int) -> None:
+        """One instance fails (a plain service is its one instance: all of it fails)."""
+        if self.fleet is None:
+            self.fail()
+        elif self.up:
+            self.fleet.fail_instance(number)
+
+    def cost_now(self) -> float:
+        return self.fleet.cost_now() if self.fleet is not None else super().cost_now()
 
     # The downstream calls' ends, for `calls`.
     def settled(self, job: Job, outcome: int) -> None:
@@ -268,19 +307,28 @@ class Service(QueuedPool):
         out = super().report(now)
         if self.calls is not None:
             out.update(self.calls.report(now))
+        if self.fleet is not None:
+            out.update(self.fleet.report(now))
         return out
 
     def live(self):
         out = super().live()
         if self.calls is not None:
             out.update(self.calls.live())
+        if self.fleet is not None:
+            out["queue"] = self.fleet.waiting_n
+            out["instances"] = self.fleet.live()
         return out
 
     def counters(self, now: float):
         out = super().counters(now)
+        if self.fleet is not None:
+            self.fleet.counters(out)
         return out if self.calls is None else self.calls.counters(out)
 
     def windowed(self, old, new, span: float, out):
         super().windowed(old, new, span, out)
         if self.calls is not None and "retried" in new:
             self.calls.windowed(old, new, span, out)
+        if self.fleet is not None and "instances" in out:
+            self.fleet.windowed(old, new, span, out["instances"])

@@ -12,10 +12,11 @@ from collections import defaultdict
 from typing import Any
 
 from ..components.sharding import imbalance
-from ..registry import hourly_cost
+from ..registry import hourly_cost, instance_cost
 from ..scenario import Scenario, validate
 from .availability import _Availability
 from .design import MS, POOLS, _Design
+from .fleets import fleet_fields
 from .load import _Load, _Shared
 from .pools import _PoolFit
 from .replicas import _failover, _quorum_stale_reads, _stale_reads
@@ -61,6 +62,8 @@ def _component(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[
     if cid in timing.fits:
         out.update(_pool_fields(timing.fits[cid], kind))
         notes += [timing.fits[cid].note] if timing.fits[cid].note else []
+    if cid in timing.counts:
+        out["instances"] = _group_fields(design, load, timing, cid)
     if kind == "cache":
         out.update(_cache_fields(load, cid))
     if kind in ("cdn", "reverse_proxy") and cid in load.caches:
@@ -99,6 +102,17 @@ def _pool_fields(fit: _PoolFit, kind: str) -> dict[str, Any]:
     if fit.p_block is not None:
         out.update(blocking_probability=fit.p_block, admitted_rps=fit.admitted_rps)
     return out
+
+
+def _group_fields(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[str, Any]:
+    """A service run as instances: their count, cost, a step's backlog, session misses."""
+    hold = timing.holding[cid][0]
+    callers = set(design.graph.predecessors(cid))
+    # The engine's instances follow the first balancer in front (components in order).
+    lb = next((design.settings[c] for c, kind in design.kind.items()
+               if c in callers and kind == "load_balancer"), None)
+    return fleet_fields(design.settings[cid], load.rate(cid), hold.mean if hold else 0.0,
+                        timing.counts[cid], design.factors, lb)
 
 
 def _cache_fields(load: _Load, cid: str) -> dict[str, Any]:
@@ -172,13 +186,15 @@ def _predict(scenario: Scenario) -> dict[str, Any]:
                       if (m := timing.latency(c)) is not None}
     for c, fields in scheduled.items():
         out["clients"].setdefault(c, {})["schedule"] = fields
-    out["cost"] = _cost(design, load)
+    out["cost"] = _cost(design, load, timing)
     return _finite(out)
 
 
-def _cost(design: _Design, load: _Load) -> dict[str, Any]:
-    """The design's running cost, and per million requests if every offered one succeeds."""
-    per_hour = math.fsum(hourly_cost(s) for s in design.settings.values())
+def _cost(design: _Design, load: _Load, timing: _Timing) -> dict[str, Any]:
+    """The design's running cost, and per million requests if every offered one succeeds
+    (a group of instances at the count it runs at the design's rate)."""
+    per_hour = math.fsum(instance_cost(s) * timing.counts[cid] if cid in timing.counts
+                         else hourly_cost(s) for cid, s in design.settings.items())
     out = {"cost_per_hour": per_hour}
     offered = math.fsum(load.origin_rate.values())
     if offered > 0:

@@ -3,11 +3,14 @@ order, replication links, consumer groups."""
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 
 from .. import theory as qt
 from ..components.rates import RateSchedule, rate_schedule
 from ..scenario import Link, Scenario
+from .fleets import rate_factors
 
 OPS = ("read", "write")
 
@@ -49,6 +52,8 @@ class _Design:
             cid: rate_schedule(self.settings[cid]["rate_rps"], self.settings[cid]["schedule"])
             for cid in self.clients if self.settings[cid]["schedule"] is not None}
         self.measured = (scenario.warmup_s, scenario.duration_s)
+        # the clients' total rate at the start and at its highest, over the steady one
+        self.factors = rate_factors(scenario, math.fsum(self.rate(c) for c in self.clients))
 
     def rate(self, cid: str, peak: bool = False) -> float:
         """A client's rate in the steady state: its schedule's mean over the measured part

@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from ..registry import runs_as_group, size_of
 from ..scenario import Link
 from ..theory import queues as qt
 from ..theory.quorum import contact_moments
 from ..theory.replication import apply_delays
 from .design import MS, NO_TIME, OPS, POOLS, _Design
+from .fleets import instance_count
 from .load import _Load
 from .moments import Moments, _add, _mix
 from .pools import NOT_PREDICTED, _PoolFit, queue_model
@@ -25,6 +27,7 @@ class _Timing:
         self.fits: dict[str, _PoolFit] = {}
         self.holding: dict[str, tuple[Moments | None, bool]] = {}
         self.exact: dict[str, qt.MMc] = {}  # pools whose response percentiles are exact
+        self.counts: dict[str, int] = {}  # services run as groups: their instances
         for cid in reversed(design.order):
             if cid not in load.unknown:
                 getattr(self, f"_time_{design.kind[cid]}")(cid)
@@ -109,8 +112,9 @@ class _Timing:
         s = self.d.settings[cid]
         names = {"read": "read_ms", "write": "write_ms"} if self.d.kind[cid] == "database" \
             else {"read": "service_ms", "write": "service_ms"}
-        return {op: Moments.service(s["service_dist"], s[names[op]] / MS, s["service_cv"])
-                for op in OPS}
+        speed = size_of(s)[1] if runs_as_group(s) else 1.0  # an instance's size
+        return {op: Moments.service(s["service_dist"], s[names[op]] / MS / speed,
+                                    s["service_cv"]) for op in OPS}
 
     def _time_service(self, cid: str) -> None:
         own = self._own(cid)
@@ -170,6 +174,8 @@ class _Timing:
             offered = total * h.mean / s["workers"] if h.mean > NO_TIME else 0.0
             fit = _PoolFit(offered, min(offered, 1.0), "waits are in its queue", Moments(),
                            saturated=offered >= 1)
+        elif runs_as_group(s):
+            fit = self._group(cid, total, h, exponential)
         else:
             fit = queue_model(total, h, s["workers"], exponential, s.get("queue_limit"),
                               self.load.arrival_cv([cid]))
@@ -178,6 +184,19 @@ class _Timing:
             self.R[cid][op] = _add(fit.wait, hold[op], after[op])
         if fit.mmc is not None and all(after[op] == Moments() for op in used):
             self.exact[cid] = fit.mmc
+
+    def _group(self, cid: str, total: float, h: Moments, exponential: bool) -> _PoolFit:
+        """A group of instances: each its own pool, taking an equal share of the requests
+        (exact for random dispatch of Poisson arrivals; round robin makes each instance's
+        arrivals more regular, so waits are over-predicted)."""
+        s = self.d.settings[cid]
+        n = self.counts[cid] = instance_count(s, total, h.mean)
+        fit = queue_model(total / n, h, size_of(s)[0], exponential, s.get("queue_limit"),
+                          self.load.arrival_cv([cid]))
+        if fit.admitted_rps is not None:
+            fit.admitted_rps *= n
+        fit.lam = total  # mean_queue: the group's, all instances together
+        return fit
 
     def _held_by_unknown(self, cid: str) -> _PoolFit:
         """A worker held during a call whose time has no prediction: why is there none?"""

@@ -11,7 +11,8 @@ in its docstring) or is explicitly labelled as an approximation.
     replication   apply delays and stale reads of asynchronous replicas
     quorum        response times and stale reads of a quorum store
     availability  one component, series and parallel
-    fluid         backlog of a queue under a changing rate (fluid approximation)
+    fluid         backlog of a queue under a changing rate, a step's backlog and drain (fluid)
+    scaling       groups of instances: target tracking, reaction time, session misses
     roots         root finding
     inputs        argument checks
 
@@ -46,7 +47,7 @@ References
 
 from .availability import availability, parallel, series
 from .caches import cache_presence, che_lru_hit_ratio, flush_rates, ttl_hit_ratio, zipf_popularity
-from .fluid import fluid_backlog
+from .fluid import drain_s, fluid_backlog, step_backlog
 from .gi_m1 import (
     GIM1,
     gi_m1,
@@ -78,13 +79,22 @@ from .replication import (
     stale_read_ratio_per_key,
     stale_read_ratio_shared_log,
 )
+from .scaling import (
+    instance_capacity,
+    instances_needed,
+    reaction_s,
+    session_miss_share,
+    sessions_lost_share,
+)
 
 __all__ = [
     "GIM1", "MG1", "GGcApprox", "MMc", "MMcK", "apply_delays", "async_stale_read_probability",
-    "availability", "cache_presence", "che_lru_hit_ratio", "contact_moments",
+    "availability", "cache_presence", "che_lru_hit_ratio", "contact_moments", "drain_s",
     "erlang_b", "erlang_c", "fluid_backlog", "flush_rates", "gi_m1", "hyperexp2_balanced",
-    "jackson_tandem", "lst_erlang", "lst_gamma", "lst_hyperexp2", "mg1", "mgc_allen_cunneen",
-    "mm1", "mmc", "mmck", "parallel", "random_split_mm1", "round_robin_mm1", "series",
+    "instance_capacity", "instances_needed", "jackson_tandem", "lst_erlang", "lst_gamma",
+    "lst_hyperexp2", "mg1", "mgc_allen_cunneen", "mm1", "mmc", "mmck", "parallel",
+    "random_split_mm1", "reaction_s", "round_robin_mm1", "series", "session_miss_share",
+    "sessions_lost_share", "step_backlog",
     "stale_read_probability", "stale_read_ratio_per_key", "stale_read_ratio_shared_log",
     "ttl_hit_ratio", "zipf_popularity",
 ]

@@ -73,6 +73,50 @@ export function utilColor(u) {
   return "#10b981";
 }
 
+const MARK = 7; // an instance's square on a card, and the gap after it
+const MARK_GAP = 3;
+
+/**
+ * A service run as instances (frames' `instances`): one square per instance, left to right
+ * in the order they were made, centred in `width`; those that do not fit are counted in
+ * `more`. Booting: an empty grey outline; serving: filled by its utilisation's colour;
+ * draining: amber outline, half filled.
+ */
+export function instanceMarks(instances, width) {
+  const fits = Math.max(1, Math.floor((width + MARK_GAP) / (MARK + MARK_GAP)));
+  const shown = instances.slice(0, fits);
+  const span = shown.length * (MARK + MARK_GAP) - MARK_GAP;
+  const marks = shown.map((inst, i) => {
+    const x = (width - span) / 2 + i * (MARK + MARK_GAP);
+    if (inst.state === "booting") return { x, state: inst.state, stroke: "#98a2b3", fill: null, filled: 0 };
+    if (inst.state === "draining") return { x, state: inst.state, stroke: "#f59e0b", fill: "#fde68a", filled: 0.5 };
+    return { x, state: inst.state, stroke: null, fill: utilColor(inst.util ?? 0), filled: 1 };
+  });
+  return { marks, more: instances.length - shown.length, size: MARK };
+}
+
+function drawInstances(ctx, instances, left, y, width) {
+  const { marks, more, size } = instanceMarks(instances, width);
+  for (const m of marks) {
+    if (m.fill) {
+      ctx.fillStyle = m.fill;
+      ctx.fillRect(left + m.x, y + size * (1 - m.filled), size, size * m.filled);
+    }
+    if (m.stroke) {
+      ctx.strokeStyle = m.stroke;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(left + m.x + 0.5, y + 0.5, size - 1, size - 1);
+    }
+  }
+  if (more > 0) {
+    ctx.fillStyle = "#667085";
+    ctx.font = SUB_FONT;
+    ctx.textAlign = "right";
+    ctx.fillText(`+${more}`, left + width, y + size);
+    ctx.textAlign = "center";
+  }
+}
+
 /** A short line of live metrics for a card, by what the component's state carries. */
 export function liveLine(kind, s, { util, sent } = {}) {
   if (!s) return "";
@@ -127,6 +171,9 @@ export function drawDecorations(ctx, view) {
         roundRect(ctx, left, y, Math.max(4, w * Math.min(1, util)), 4, 2);
         ctx.fillStyle = utilColor(util);
         ctx.fill();
+      }
+      if (s?.instances && !down) {
+        drawInstances(ctx, s.instances, n.x - halfW + 14, n.y + halfH - 19, NODE_W - 28);
       }
     }
     const badges = [];

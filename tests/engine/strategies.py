@@ -90,6 +90,25 @@ RESILIENCE_VALUES: dict[str, st.SearchStrategy] = {
     "breaker_open_s": _float(0.0, 2.0),
 }
 
+# A service run as instances (components/fleet.py): bounds that hold whichever are given
+# (min 1 <= instances <= 3 <= max; a target that suits utilisation too). Shared sessions need
+# a store link, which the designs drawn do not make.
+FLEET_VALUES: dict[str, st.SearchStrategy] = {
+    "size": st.sampled_from(KINDS["service"].param("size").choices),
+    "instances": st.integers(1, 3),
+    "autoscale": st.sampled_from(KINDS["service"].param("autoscale").choices),
+    "scale_target": _float(0.2, 1.0),
+    "max_instances": st.integers(3, 6),
+    "scale_period_s": _float(0.5, 3.0),
+    "scale_out_cooldown_s": _float(0.0, 3.0),
+    "scale_in_cooldown_s": _float(0.0, 3.0),
+    "boot_s": _float(0.0, 2.0),
+    "drain_s": _float(0.0, 2.0),
+    "sessions": st.sampled_from(("none", "local")),
+    "relogin": st.sampled_from(("work", "fail")),
+    "relogin_ms": _float(0.0, 20.0),
+}
+
 # Modest values inside the registry's ranges, per kind and parameter. Required parameters are
 # always given; the others are given or left to their default at random.
 PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
@@ -114,6 +133,7 @@ PARAM_VALUES: dict[str, dict[str, st.SearchStrategy]] = {
         "queue_limit": _maybe(st.integers(0, 50)),
         "blocking": st.booleans(),
         **RESILIENCE_VALUES,
+        **FLEET_VALUES,
     },
     "cache": {
         "capacity_keys": st.integers(0, 2000),

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { liveLine, placeBadges, utilColor } from "../../static/playground/decorations.js";
+import { instanceMarks, liveLine, placeBadges, utilColor } from "../../static/playground/decorations.js";
 import { OUTCOME_COLORS, dotColor } from "../../static/playground/dots.js";
 import { describeSave, later, waitS } from "../../static/playground/saving.js";
 import { describeEvent } from "../../static/playground/scenario-panel.js";
@@ -18,6 +18,20 @@ test("badges go in rows from the right and never overlap", () => {
       if (a !== b) assert.ok(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y);
     }
   }
+});
+
+test("a group of instances is a row of squares: booting, serving by load, draining", () => {
+  const instances = [{ state: "serving", util: 0.95 }, { state: "serving", util: 0.2 },
+    { state: "booting" }, { state: "draining" }];
+  const { marks, more, size } = instanceMarks(instances, 100);
+  assert.equal(more, 0);
+  assert.deepEqual(marks.map((m) => m.fill), ["#dc2626", "#10b981", null, "#fde68a"]);
+  assert.deepEqual(marks.map((m) => m.filled), [1, 1, 0, 0.5]);
+  const span = marks.at(-1).x + size - marks[0].x;
+  assert.ok(Math.abs(marks[0].x - (100 - span - marks[0].x)) < 1e-9); // centred
+  const many = instanceMarks(Array(30).fill({ state: "serving" }), 100);
+  assert.equal(many.marks.length + many.more, 30);
+  assert.ok(many.marks.at(-1).x + size <= 100);
 });
 
 test("live lines and colours", () => {

@@ -1,0 +1,75 @@
+"""A service run as a group of instances (components/fleet.py): how many instances it runs
+at a rate, what that costs, the backlog a step above capacity builds and the sessions it
+misses (the formulas: theory/scaling.py and fluid.py)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import theory as qt
+from ..registry import instance_cost, size_of
+from ..scenario import Scenario, peak_rate
+
+
+def instance_count(s: dict[str, Any], rate: float, holding_s: float) -> int:
+    """The instances a group runs at `rate`: its fixed count, or the count its autoscaler
+    settles at (target tracking's fixed point) when that can be worked out."""
+    if s["autoscale"] == "none":
+        return s["instances"]
+    low, high = s["min_instances"], s["max_instances"]
+    workers = size_of(s)[0]
+    if s["autoscale"] == "rps":
+        return qt.instances_needed(rate, 1.0, s["scale_target"], low, high)
+    if holding_s <= 0:
+        return low
+    capacity = workers / holding_s
+    if s["autoscale"] == "utilisation":
+        return qt.instances_needed(rate, capacity, s["scale_target"], low, high)
+    # queue: the fewest instances whose M/M/c mean queue each is within the target
+    for n in range(low, high + 1):
+        if rate / n < capacity and qt.mmc(rate / n, 1.0 / holding_s, workers).mean_queue \
+                <= s["scale_target"]:
+            return n
+    return high
+
+
+def rate_factors(scenario: Scenario, steady: float) -> tuple[float, float]:
+    """The clients' total rate at the start and at its highest (their schedules and `set`
+    events), each over `steady`, the total the steady-state predictions are made at."""
+    clients = [c for c in scenario.components if c.kind == "client"]
+    start = math.fsum(c.settings["rate_rps"] for c in clients)
+    peak = math.fsum(peak_rate(scenario, c.id) for c in clients)
+    return (start / steady, peak / steady) if steady > 0 else (1.0, 1.0)
+
+
+def fleet_fields(s: dict[str, Any], rate: float, holding_s: float, count: int,
+                 factors: tuple[float, float],
+                 balancer: dict[str, Any] | None) -> dict[str, Any]:
+    """The group's predicted figures at `rate`, and the step from its rate at the start to
+    its highest (`factors` times `rate`: rate_factors) if higher, behind `balancer` (the
+    settings of the first in front; None: none)."""
+    start, peak = factors
+    health_s = balancer["health_check_s"] if balancer else 0.0
+    sticky = balancer is not None and balancer["algorithm"] == "ip_hash"
+    workers = size_of(s)[0]
+    capacity = workers / holding_s if holding_s > 0 else math.inf
+    out: dict[str, Any] = {"count": count, "capacity_rps_per_instance": capacity,
+                           "cost_per_hour": instance_cost(s) * count,
+                           "model": "fixed count" if s["autoscale"] == "none" else
+                           "target tracking fixed point: ceil(rate / (capacity x target))"}
+    if s["autoscale"] != "none" and peak > start:
+        high = rate * peak
+        reaction = qt.reaction_s(s["scale_period_s"], s["scale_out_cooldown_s"],
+                                 s["boot_s"] + health_s)
+        before = instance_count(s, rate * start, holding_s)
+        backlog = qt.step_backlog(high, capacity * before, reaction)
+        after = instance_count(s, high, holding_s)
+        out["step"] = {"to_rps": high, "count": after, "reaction_s": reaction,
+                       "backlog": backlog, "drain_s": qt.drain_s(backlog, high, capacity * after),
+                       "model": "fluid: (rate - capacity) x (period + cooldown + boot + "
+                                "health check); drained at capacity after - rate"}
+    if s["sessions"] == "local":
+        out["session_miss_ratio"] = qt.session_miss_share(count, sticky)
+        out["sessions_lost_share_per_failure"] = qt.sessions_lost_share(count)
+    return out
