@@ -23,7 +23,8 @@ estimated by batch means (20 batches per run) from the SimPy and Ciw runs, whose
 are written here and so trusted (up to 20 batches of at least 5,000 requests); a mean
 is "within noise" if it is within 3 sigma of the exact value.
 
-The script then runs the six-tier reference scenario (bench/six_tier.py) on our engine.
+The script then runs the reference scenarios (bench/six_tier.py, bench/diurnal.py) on our
+engine.
 It always exits 0: it is a measurement, not a test.
 """
 
@@ -278,14 +279,21 @@ def _run_ours(model: Model, n: int, seed: int) -> dict:
             "engine_wall_s": report.get("wall_s"), "base_mb": base_mb}
 
 
-def six_tier_run(seed: int, plain: bool) -> dict:
+def reference_run(module: str, seed: int, plain: bool) -> dict:
+    """A reference scenario (bench/six_tier.py, bench/diurnal.py) on our engine."""
     if plain:
         os.environ["SIMULATIONS_PURE"] = "1"
     # bench/ is on sys.path: the script's directory, copied into the spawn child
+    import importlib
+
     import six_tier
 
     from simulations import COMPILED
-    return {**six_tier.measure(seed), "compiled": COMPILED}
+    reference = importlib.import_module(module)
+    return {**six_tier.measure(seed, reference.scenario(seed)), "compiled": COMPILED}
+
+
+REFERENCES = ("six_tier", "diurnal")  # modules of bench/, each a scenario and its target
 
 
 ENGINES = (("SimPy", "simpy_run"), ("Ciw", "ciw_run"), ("ours", "ours_run"),
@@ -406,15 +414,18 @@ def print_table(all_rows: dict[str, list[Row]], n: int) -> list[tuple[str, bool 
     return targets
 
 
-def print_six_tier(results: list[dict]) -> tuple[str, bool | None, str]:
-    """The six-tier runs, fastest mode first; the target is judged on the first."""
-    import six_tier
-    print(f"Six-tier reference scenario ({six_tier.DURATION_S:g} simulated s, "
-          f"warmup {six_tier.WARMUP_S:g} s, client {six_tier.RATE_RPS:,} rps), our engine:")
+def print_reference(module: str, results: list[dict]) -> tuple[str, bool | None, str]:
+    """A reference scenario's runs, fastest mode first; the target is judged on the
+    first."""
+    import importlib
+    reference = importlib.import_module(module)
+    target = f"{reference.TITLE}: >= {reference.TARGET_REALTIME:g}x real time"
+    print(f"{reference.TITLE} ({reference.DURATION_S:g} simulated s, "
+          f"warmup {reference.WARMUP_S:g} s, {reference.SHAPE}), our engine:")
     for result in results:
         if "error" in result:
             print(f"  {result['error']}")
-            return ("six-tier: >= 2x real time", None, result["error"])
+            return (target, None, result["error"])
         speed = result["sim_s"] / result["wall_s"]
         print(f"  {'compiled' if result['compiled'] else 'plain':<8} wall "
               f"{result['wall_s']:.2f} s   simulated s / wall s {speed:.2f}   "
@@ -422,8 +433,7 @@ def print_six_tier(results: list[dict]) -> tuple[str, bool | None, str]:
               f"   requests {result['requests']:,}   success ratio "
               f"{result['success_ratio']:.4f}   mean latency {result['latency_mean_ms']:.2f} ms")
     speed = results[0]["sim_s"] / results[0]["wall_s"]
-    return (f"six-tier: >= {six_tier.TARGET_REALTIME:g}x real time ({speed:.2f}x)",
-            speed >= six_tier.TARGET_REALTIME, "")
+    return (f"{target} ({speed:.2f}x)", speed >= reference.TARGET_REALTIME, "")
 
 
 # --------------------------------------------------------------------------- main
@@ -437,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_REQUESTS:,} requests, 1 seed")
     ap.add_argument("--engines", default="SimPy,Ciw,ours,plain",
                     help="comma-separated subset (ours: compiled; plain: plain Python)")
-    ap.add_argument("--no-six-tier", action="store_true", help="skip the six-tier benchmark")
+    ap.add_argument("--no-six-tier", action="store_true",
+                    help="skip the reference scenarios (six-tier, diurnal autoscaled)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per child run [900]")
     args = ap.parse_args(argv)
 
@@ -478,10 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     targets = print_table(all_rows, n)
     if not args.no_six_tier and wanted & {"ours", "plain"}:
         modes = [plain for name, plain in (("ours", False), ("plain", True)) if name in wanted]
-        results = [isolated("six_tier_run", seeds[0], plain, timeout=args.timeout)
-                   for plain in modes]
-        targets.append(print_six_tier(results))
-        print()
+        for module in REFERENCES:
+            results = [isolated("reference_run", module, seeds[0], plain,
+                                timeout=args.timeout) for plain in modes]
+            targets.append(print_reference(module, results))
+            print()
 
     print("Targets for our engine:" + ("" if targets else " (our engine not run)"))
     for text, ok, note in targets:

@@ -29,6 +29,8 @@ DURATION_S = 20.0
 WARMUP_S = 2.0
 SERVICES = 4
 TARGET_REALTIME = 2.0        # simulated seconds per wall second
+TITLE = "Six-tier reference scenario"
+SHAPE = f"client {RATE_RPS:,} rps"  # what bench/engine.py's heading says of it
 
 
 def scenario(seed: int = 1) -> dict:
@@ -69,11 +71,12 @@ def scenario(seed: int = 1) -> dict:
             "components": components, "links": links}
 
 
-def measure(seed: int = 1) -> dict:
-    """Run the scenario once; wall time measured around run(). Raises if the engine does."""
+def measure(seed: int = 1, doc: dict | None = None) -> dict:
+    """Run the scenario (or `doc`) once; wall time measured around run(). Raises if the
+    engine does."""
     from simulations import run
 
-    doc = scenario(seed)
+    doc = doc or scenario(seed)
     start = time.perf_counter()
     report = run(doc, seed=seed)
     wall = time.perf_counter() - start

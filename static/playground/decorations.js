@@ -162,18 +162,18 @@ export function drawDecorations(ctx, view) {
       const text = fit(ctx, sub, width, SUB_FONT);
       ctx.font = SUB_FONT;
       ctx.fillText(text, n.x, n.y + 27);
-      if (util !== undefined && !down) {
+      const left = n.x - halfW + 14, w = NODE_W - 28;
+      if (s?.instances && !down) {
+        // A group's instances in place of its utilisation bar: each square says its own.
+        drawInstances(ctx, s.instances, left, n.y + halfH - 11, w);
+      } else if (util !== undefined && !down) {
         const y = n.y + halfH - 8;
-        const left = n.x - halfW + 14, w = NODE_W - 28;
         roundRect(ctx, left, y, w, 4, 2);
         ctx.fillStyle = "#eaecf0";
         ctx.fill();
         roundRect(ctx, left, y, Math.max(4, w * Math.min(1, util)), 4, 2);
         ctx.fillStyle = utilColor(util);
         ctx.fill();
-      }
-      if (s?.instances && !down) {
-        drawInstances(ctx, s.instances, n.x - halfW + 14, n.y + halfH - 19, NODE_W - 28);
       }
     }
     const badges = [];
