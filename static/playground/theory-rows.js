@@ -174,6 +174,7 @@ export function componentRows(run, id, kind) {
     if (kind === "shard_router") shardRows(add, take, s, out, now);
   }
   callerRows(add, s, run, id, out);
+  fleetRows(add, take, s);
   groupRows(add, take, s, run, id);
   failoverRows(add, take, s, run, id);
   // what theory predicts and the run does not measure live
@@ -205,6 +206,25 @@ function shardRows(add, take, s, out, now) {
         { nowWhy: `By the last change of the targets, at ${clock(at)}.`,
           theoryWhy: "Not predicted here: a ring moves about 1/N of the keys when one of N nodes joins or leaves, hash mod N about (N-1)/N." });
   }
+}
+
+/** A service run as instances: how many by state, and what they cost now. */
+function fleetRows(add, take, s) {
+  const fleet = take("instances");
+  if (!s.instances && !fleet) return;
+  const count = (state) => (s.instances || []).filter((i) => i.state === state).length;
+  const [serving, booting, draining] = ["serving", "booting", "draining"].map(count);
+  const present = s.instances?.length;
+  add("instances", "Instances", s.instances ? [serving, booting && `${booting} booting`, draining && `${draining} draining`]
+    .filter(Boolean).join(" + ") : undefined, fleet?.count, (v) => num(v, 0),
+      { nowWhy: "Serving now, and those booting (paid, not serving yet) or draining (no new work).",
+        theoryWhy: fleet ? fleet.model : NOT_PREDICTED });
+  // a size's price is per instance present, whatever its state
+  const price = fleet?.count ? fleet.cost_per_hour / fleet.count : undefined;
+  add("cost_per_hour", "Cost per hour", present !== undefined && price !== undefined ? present * price : undefined,
+      fleet?.cost_per_hour, (v) => num(v, 2),
+      { nowWhy: "Its instances present now (booting, serving, draining) at their size's price.",
+        theoryWhy: "At the instance count theory predicts." });
 }
 
 /** A caller with retries or breakers: attempts per request, each link's breaker. */

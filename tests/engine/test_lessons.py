@@ -520,6 +520,51 @@ def _(doc):
     assert breaker_ok > 0.95 and breaker_attempts < 1.1
 
 
+def waiting(report: dict, cid: str) -> int:
+    """Requests waiting in a group's instances' queues when the report was taken."""
+    return sum(inst["queue"] for inst in comp(report, cid)["instances"]["per_instance"])
+
+
+@promise("flash-crowd-and-autoscaling")
+def _(doc):
+    """A spike from 250 to 900 rps against 600 rps of instances: the fixed fleet refuses the
+    excess throughout; the autoscaled one for its reaction time only; the queued one holds
+    it as the fluid backlog and drains it."""
+    before, reacted, settled, drained, end = run_phases(doc, 60, 92, 95, 140)
+    step = end["predictions"]["components"]["web_auto"]["instances"]["step"]
+    capacity = 3 * 200.0  # 3 medium instances of 4 workers at 20 ms
+    reaction = step["reaction_s"]
+    assert reaction == pytest.approx(10 + 0 + 20 + 2)  # period + cooldown + boot + health check
+    assert step["backlog"] == pytest.approx(qt.step_backlog(900, capacity, reaction))
+    assert step["drain_s"] == pytest.approx(qt.drain_s(step["backlog"], 900, 6 * 200.0))
+    for side in ("fixed", "auto", "queued"):
+        assert delta(None, before, f"users_{side}", "failed") == 0
+    # Fixed: (900 - 600) x 90 s refused, less the 3 x 50 queued; the Poisson sd of 81,000
+    # arrivals is 285 (0.3%): 4% covers it and the queues' filling.
+    fixed_lost = delta(before, end, "users_fixed", "failed")
+    assert fixed_lost == pytest.approx((900 - capacity) * 90 - 150, rel=0.04)
+    assert comp(end, "web_fixed")["instances"]["peak"] == 3
+    # Autoscaled: the step's fluid backlog is refused instead of queued (within 8%, as
+    # test_fleet's step), and nothing fails once the new instances serve.
+    auto_lost = delta(before, settled, "users_auto", "failed")
+    assert auto_lost == pytest.approx(step["backlog"] - 150, rel=0.08)
+    assert delta(settled, end, "users_auto", "failed") == 0
+    assert fixed_lost > 2.5 * auto_lost
+    # Queued: nothing lost; the backlog at the reaction time is the fluid one (within 8%),
+    # and it is worked off in about drain_s (nearly gone at 1.5 x).
+    assert comp(end, "users_queued")["failed"] == 0
+    assert waiting(reacted, "web_queued") == pytest.approx(step["backlog"], rel=0.08)
+    assert 60 + reaction + 1.5 * step["drain_s"] <= 140
+    assert waiting(drained, "web_queued") < 0.05 * step["backlog"]
+    # The price: requests waited up to backlog / capacity = 16 s.
+    assert comp(end, "users_queued")["latency_ms"]["p99"] > 10 * comp(
+        end, "users_auto")["latency_ms"]["p99"]
+    for side in ("auto", "queued"):
+        instances = comp(end, f"web_{side}")["instances"]
+        assert (instances["peak"], instances["scale_outs"], instances["scale_ins"]) == (6, 1, 1)
+        assert instances["now"] == 3  # back after the crowd and the scale-in cooldown
+
+
 # --- the tests --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
