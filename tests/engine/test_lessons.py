@@ -26,6 +26,7 @@ from simulations import Simulation, validate
 from simulations import theory as qt
 from simulations.components.sharding import ShardMap
 from simulations.distributions import key_bucket
+from simulations.registry import SIZES
 
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "docs" / "lessons"
 LESSONS = sorted(LESSONS_DIR.glob("*.json"))
@@ -563,6 +564,38 @@ def _(doc):
         instances = comp(end, f"web_{side}")["instances"]
         assert (instances["peak"], instances["scale_outs"], instances["scale_ins"]) == (6, 1, 1)
         assert instances["now"] == 3  # back after the crowd and the scale-in cooldown
+
+
+@promise("vertical-vs-horizontal")
+def _(doc):
+    """One xlarge instance against twelve small ones of the same capacity: the big one
+    costs more per unit and is faster (M/M/16 at speed 1.5 against 12 x M/M/2); its failure
+    stops all service for boot + health check, one small one's costs only what it held."""
+    before, end = run_phases(doc, 59.9)
+    workers_big, speed_big, price_big = SIZES["xlarge"]
+    workers_small, speed_small, price_small = SIZES["small"]
+    assert workers_big * speed_big == 12 * workers_small * speed_small  # the same capacity
+    assert comp(end, "web_big")["cost_per_hour"] == pytest.approx(price_big)
+    assert comp(end, "web_many")["cost_per_hour"] == pytest.approx(12 * price_small)
+    assert price_big > 1.25 * 12 * price_small
+    # Before the failure: the groups' mean response is M/M/c's (about 30,000 requests
+    # each; the M/M/c mean is within 2% over seeds, hence 5%).
+    for cid, expected in (("web_big", mmc_response_ms(600, 20 / speed_big, workers_big)),
+                          ("web_many", mmc_response_ms(50, 20, workers_small))):
+        assert comp(before, cid)["latency_ms"]["mean"] == pytest.approx(expected, rel=0.05)
+    assert delta(None, before, "users_big", "failed") == 0
+    assert delta(None, before, "users_many", "failed") == 0
+    # The big instance's failure: every request fails until the replacement boots and
+    # passes the health check: 600 rps x (30 + 2) s = 19,200 (Poisson sd 139; the health
+    # check is polled, so up to its 2 s more).
+    downtime = 30 + 2  # boot_s + the balancer's health_check_s
+    big_lost = delta(before, end, "users_big", "failed")
+    assert 600 * downtime * 0.97 <= big_lost <= 600 * (downtime + 2) * 1.03
+    # A small one's: only what it held (its 2 workers and a short queue).
+    assert delta(before, end, "users_many", "failed") <= 20
+    for cid, count in (("web_big", 1), ("web_many", 12)):
+        instances = comp(end, cid)["instances"]
+        assert (instances["failures"], instances["now"]) == (1, count)
 
 
 # --- the tests --------------------------------------------------------------------------------
