@@ -225,6 +225,28 @@ function fleetRows(add, take, s) {
       fleet?.cost_per_hour, (v) => num(v, 2),
       { nowWhy: "Its instances present now (booting, serving, draining) at their size's price.",
         theoryWhy: "At the instance count theory predicts." });
+  const step = fleet?.step;
+  if (step) {
+    const why = "Predicted only: the fluid model of the step from the clients' starting rate to their peak.";
+    add("step_reaction", "Reaction time", undefined, step.reaction_s, (v) => `${num(v)} s`,
+        { figure: "reaction_s", nowWhy: why, theoryWhy: "Evaluation period + scale-out cooldown + boot + health check." });
+    add("step_backlog", "Backlog at the peak", undefined, step.backlog, (v) => num(v, 0),
+        { figure: "step_backlog", nowWhy: `${why} Live: the queue.`, theoryWhy: "(Peak rate - capacity before) x reaction time." });
+    add("step_drain", "Drained in", undefined, step.drain_s, (v) => `${num(v)} s`,
+        { figure: "step_drain_s", nowWhy: why, theoryWhy: `At ${num(step.count, 0)} instances' capacity less the peak rate.` });
+  }
+  if (s.relogins !== undefined || fleet?.session_miss_ratio !== undefined) {
+    add("relogins", "Re-logins so far", s.relogins, undefined, (v) => compact(v),
+        { nowWhy: "Requests that found no session on their instance (local sessions), since warm-up.",
+          theoryWhy: fleet?.session_miss_ratio !== undefined
+            ? `Theory gives the share of a user's later requests that miss: ${percent(fleet.session_miss_ratio, 1)}.`
+            : "With a shared store nobody signs in again." });
+    add("sessions_lost", "Sessions lost so far", s.sessions_lost, undefined, (v) => compact(v),
+        { nowWhy: "Sessions held by instances that failed, drained or were dropped.",
+          theoryWhy: fleet?.sessions_lost_share_per_failure !== undefined
+            ? `An instance failure loses about ${percent(fleet.sessions_lost_share_per_failure, 0)} of the active sessions.`
+            : "A shared store loses no session when an instance goes." });
+  }
 }
 
 /** A caller with retries or breakers: attempts per request, each link's breaker. */

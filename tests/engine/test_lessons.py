@@ -16,6 +16,7 @@ standard deviations (so a check does not rely on the particular seed).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -596,6 +597,42 @@ def _(doc):
     for cid, count in (("web_big", 1), ("web_many", 12)):
         instances = comp(end, cid)["instances"]
         assert (instances["failures"], instances["now"]) == (1, count)
+
+
+@promise("sessions-when-an-instance-fails")
+def _(doc):
+    """ip_hash over 4 instances with local sessions against a shared store: a failed
+    instance loses its quarter of the sessions, and hash mod N re-maps 3 users in 4 when 4
+    instances become 3 and again when the replacement makes them 4; the shared side keeps
+    every session."""
+    before, replaced, end = run_phases(doc, 59.9, 81.9)
+    users = 2000
+    for side in ("sticky", "shared"):
+        assert delta(None, before, f"users_{side}", "failed") == 0
+        assert comp(before, f"web_{side}")["sessions"]["relogins"] == 0
+    assert end["predictions"]["components"]["web_sticky"]["instances"][
+        "session_miss_ratio"] == qt.session_miss_share(4, sticky=True) == 0
+    sticky = comp(end, "web_sticky")["sessions"]
+    # The failed instance held its quarter of the 2,000 users (all signed in by 60 s: each
+    # sends 0.2 rps); a hash splits them unevenly, hence 15%.
+    assert sticky["lost"] == pytest.approx(users * qt.sessions_lost_share(4), rel=0.15)
+    # Hash mod N over the serving instances [0, 1, 2, 3] -> [0, 2, 3]: a user keeps its
+    # instance for 3 of the 12 classes of hash mod 12, so 3/4 move; again when [0, 2, 3]
+    # become [0, 2, 3, 4]. Until the replacement serves (82 s) a user returns with
+    # probability 1 - e^(-0.2 x 22) = 0.99. Hashing 2,000 users: within 5%.
+    moved = 0.75 * users
+    assert delta(before, replaced, "web_sticky", "sessions", "relogins") == pytest.approx(
+        moved * (1 - math.exp(-0.2 * 22)), rel=0.05)
+    assert sticky["relogins"] == pytest.approx(2 * moved, rel=0.05)
+    # Each re-login is an error the user sees (relogin: fail), besides the few requests
+    # the failed instance held.
+    assert 0 <= delta(before, end, "users_sticky", "failed") - sticky["relogins"] <= 20
+    shared = comp(end, "web_shared")["sessions"]
+    assert (shared["lost"], shared["relogins"]) == (0, 0)
+    assert delta(before, end, "users_shared", "failed") <= 20
+    for side in ("sticky", "shared"):
+        instances = comp(end, f"web_{side}")["instances"]
+        assert (instances["failures"], instances["now"]) == (1, 4)
 
 
 # --- the tests --------------------------------------------------------------------------------
