@@ -25,6 +25,7 @@ import pytest
 
 from simulations import Simulation, validate
 from simulations import theory as qt
+from simulations.components.rates import rate_schedule
 from simulations.components.sharding import ShardMap
 from simulations.distributions import key_bucket
 from simulations.registry import SIZES
@@ -666,6 +667,40 @@ def _(doc):
     assert comp(ends[-1], "web_hold")["cost_per_hour"] == pytest.approx(
         price * hold["mean"], rel=0.01)
     assert hold["mean"] > 3.5 > 3.2 > flap["mean"]
+
+
+@promise("a-day-of-traffic")
+def _(doc):
+    """A compressed day (a 300 s sine from 50 to 1,500 rps): the autoscaled fleet follows
+    the fixed-point count ceil(rate / (200 rps x 0.6)) and costs half of 15 instances sized
+    for the peak, with about the same p99."""
+    (end,) = run_phases(doc)
+    users = doc["components"][0]["params"]
+    schedule = rate_schedule(users["rate_rps"], users["schedule"])
+    auto = next(c["params"] for c in doc["components"] if c["id"] == "web_auto")
+    capacity = qt.instance_capacity(SIZES["medium"][0], SIZES["medium"][1], 0.020)
+    # The count target tracking settles at for each second's rate, averaged over the day:
+    # 6.97. The group follows it late, up by its reaction time (5 s period + 5 s boot + 2 s
+    # health check) and down by its 30 s scale-in cooldown, so it holds more (7.5 here).
+    following = [qt.instances_needed(schedule.rate(t + 0.5), capacity, auto["scale_target"],
+                                     1, auto["max_instances"]) for t in range(300)]
+    fleet = comp(end, "web_auto")["instances"]
+    ideal = sum(following) / len(following)
+    assert ideal <= fleet["mean"] <= 1.15 * ideal
+    assert fleet["peak"] == max(following) and fleet["low"] == 1
+    price = SIZES["medium"][2]
+    fixed_cost = comp(end, "web_fixed")["cost_per_hour"]
+    auto_cost = comp(end, "web_auto")["cost_per_hour"]
+    assert fixed_cost == pytest.approx(15 * price)
+    assert auto_cost == pytest.approx(fleet["mean"] * price, rel=0.01)
+    assert auto_cost / fixed_cost == pytest.approx(0.5, abs=0.05)
+    # The fixed fleet runs at 1,500 x 20 ms / 60 workers = 50% at the peak; the
+    # autoscaled one near its 60% target: p99 within 10% (about two histogram buckets).
+    p99_fixed = comp(end, "users_fixed")["latency_ms"]["p99"]
+    p99_auto = comp(end, "users_auto")["latency_ms"]["p99"]
+    assert p99_auto == pytest.approx(p99_fixed, rel=0.10)
+    for side in ("fixed", "auto"):
+        assert comp(end, f"users_{side}")["failed"] == 0
 
 
 # --- the tests --------------------------------------------------------------------------------
