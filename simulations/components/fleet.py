@@ -513,6 +513,12 @@ class Fleet:
         return [{"n": inst.number, "state": inst.state, "busy": inst.busy,
                  "queue": len(inst.waiting)} for inst in self.instances]
 
+    def live_sessions(self, out: dict[str, Any]) -> None:
+        """The report's re-logins and lost sessions so far, for a frame (sessions kept)."""
+        if self.pool.settings["sessions"] != "none":
+            out["relogins"] = self.relogins
+            out["sessions_lost"] = self.sessions_lost
+
     def counters(self, out: dict[str, float]) -> None:
         now = self.kernel.now
         busy = {inst.number: inst.busy_abs for inst in self.instances}

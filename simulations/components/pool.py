@@ -318,6 +318,7 @@ class Service(QueuedPool):
         if self.fleet is not None:
             out["queue"] = self.fleet.waiting_n
             out["instances"] = self.fleet.live()
+            self.fleet.live_sessions(out)
         return out
 
     def counters(self, now: float):

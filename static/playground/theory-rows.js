@@ -174,6 +174,7 @@ export function componentRows(run, id, kind) {
     if (kind === "shard_router") shardRows(add, take, s, out, now);
   }
   callerRows(add, s, run, id, out);
+  fleetRows(add, take, s);
   groupRows(add, take, s, run, id);
   failoverRows(add, take, s, run, id);
   // what theory predicts and the run does not measure live
@@ -204,6 +205,47 @@ function shardRows(add, take, s, out, now) {
     add("keys_moved", "Keys moved", keys, undefined, (v) => `${compact(v)} (${percent(share, 1)})`,
         { nowWhy: `By the last change of the targets, at ${clock(at)}.`,
           theoryWhy: "Not predicted here: a ring moves about 1/N of the keys when one of N nodes joins or leaves, hash mod N about (N-1)/N." });
+  }
+}
+
+/** A service run as instances: how many by state, and what they cost now. */
+function fleetRows(add, take, s) {
+  const fleet = take("instances");
+  if (!s.instances && !fleet) return;
+  const count = (state) => (s.instances || []).filter((i) => i.state === state).length;
+  const [serving, booting, draining] = ["serving", "booting", "draining"].map(count);
+  const present = s.instances?.length;
+  add("instances", "Instances", s.instances ? [serving, booting && `${booting} booting`, draining && `${draining} draining`]
+    .filter(Boolean).join(" + ") : undefined, fleet?.count, (v) => num(v, 0),
+      { nowWhy: "Serving now, and those booting (paid, not serving yet) or draining (no new work).",
+        theoryWhy: fleet ? fleet.model : NOT_PREDICTED });
+  // a size's price is per instance present, whatever its state
+  const price = fleet?.count ? fleet.cost_per_hour / fleet.count : undefined;
+  add("cost_per_hour", "Cost per hour", present !== undefined && price !== undefined ? present * price : undefined,
+      fleet?.cost_per_hour, (v) => num(v, 2),
+      { nowWhy: "Its instances present now (booting, serving, draining) at their size's price.",
+        theoryWhy: "At the instance count theory predicts." });
+  const step = fleet?.step;
+  if (step) {
+    const why = "Predicted only: the fluid model of the step from the clients' starting rate to their peak.";
+    add("step_reaction", "Reaction time", undefined, step.reaction_s, (v) => `${num(v)} s`,
+        { figure: "reaction_s", nowWhy: why, theoryWhy: "Evaluation period + scale-out cooldown + boot + health check." });
+    add("step_backlog", "Backlog at the peak", undefined, step.backlog, (v) => num(v, 0),
+        { figure: "step_backlog", nowWhy: `${why} Live: the queue.`, theoryWhy: "(Peak rate - capacity before) x reaction time." });
+    add("step_drain", "Drained in", undefined, step.drain_s, (v) => `${num(v)} s`,
+        { figure: "step_drain_s", nowWhy: why, theoryWhy: `At ${num(step.count, 0)} instances' capacity less the peak rate.` });
+  }
+  if (s.relogins !== undefined || fleet?.session_miss_ratio !== undefined) {
+    add("relogins", "Re-logins so far", s.relogins, undefined, (v) => compact(v),
+        { nowWhy: "Requests that found no session on their instance (local sessions), since warm-up.",
+          theoryWhy: fleet?.session_miss_ratio !== undefined
+            ? `Theory gives the share of a user's later requests that miss: ${percent(fleet.session_miss_ratio, 1)}.`
+            : "With a shared store nobody signs in again." });
+    add("sessions_lost", "Sessions lost so far", s.sessions_lost, undefined, (v) => compact(v),
+        { nowWhy: "Sessions held by instances that failed, drained or were dropped.",
+          theoryWhy: fleet?.sessions_lost_share_per_failure !== undefined
+            ? `An instance failure loses about ${percent(fleet.sessions_lost_share_per_failure, 0)} of the active sessions.`
+            : "A shared store loses no session when an instance goes." });
   }
 }
 

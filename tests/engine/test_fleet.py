@@ -182,6 +182,27 @@ def test_a_failed_instance_loses_its_share_of_sticky_sessions():
     assert report["summary"]["failures"]["failed"] == svc["sessions"]["relogins"]
 
 
+def test_frames_carry_the_session_counts_so_far():
+    """A group keeping sessions puts the report's re-logins and lost sessions in its frames
+    (the editor's live panel shows them); one without sessions carries neither."""
+    doc = group({"rate_rps": 200.0, "keys": 200},
+                {"workers": 8, "service_ms": 5.0, "instances": 4, "sessions": "local",
+                 "relogin": "fail", "boot_s": 5.0},
+                lb={"algorithm": "ip_hash", "health_check_s": 0}, duration_s=40, warmup_s=5)
+    doc["events"] = [{"at_s": 20, "action": "fail", "target": "svc", "params": {"instance": 1}}]
+    sim = Simulation(doc)
+    sim.advance(30)
+    live = sim.frame()["components"]["svc"]
+    sessions = sim.report()["components"]["svc"]["sessions"]
+    assert sessions["lost"] > 0 and sessions["relogins"] > 0
+    assert (live["relogins"], live["sessions_lost"]) == (sessions["relogins"], sessions["lost"])
+    plain = group({"rate_rps": 200.0}, {"workers": 8, "service_ms": 5.0, "instances": 4},
+                  duration_s=10, warmup_s=0)
+    sim = Simulation(plain)
+    sim.advance(5)
+    assert not {"relogins", "sessions_lost"} & set(sim.frame()["components"]["svc"])
+
+
 def test_shared_sessions_read_the_store_and_fail_with_it():
     """Shared sessions: every request reads its session from the kv_store before it takes
     a worker (its latency adds, the workers' busy time does not: utilisation is the work

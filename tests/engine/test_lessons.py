@@ -16,6 +16,7 @@ standard deviations (so a check does not rely on the particular seed).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +25,10 @@ import pytest
 
 from simulations import Simulation, validate
 from simulations import theory as qt
+from simulations.components.rates import rate_schedule
 from simulations.components.sharding import ShardMap
 from simulations.distributions import key_bucket
+from simulations.registry import SIZES
 
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "docs" / "lessons"
 LESSONS = sorted(LESSONS_DIR.glob("*.json"))
@@ -518,6 +521,186 @@ def _(doc):
     breaker_ok, breaker_attempts = window(slow, end, "breaker")
     assert storm_ok < 0.1 and storm_attempts > 3.5
     assert breaker_ok > 0.95 and breaker_attempts < 1.1
+
+
+def waiting(report: dict, cid: str) -> int:
+    """Requests waiting in a group's instances' queues when the report was taken."""
+    return sum(inst["queue"] for inst in comp(report, cid)["instances"]["per_instance"])
+
+
+@promise("flash-crowd-and-autoscaling")
+def _(doc):
+    """A spike from 250 to 900 rps against 600 rps of instances: the fixed fleet refuses the
+    excess throughout; the autoscaled one for its reaction time only; the queued one holds
+    it as the fluid backlog and drains it."""
+    before, reacted, settled, drained, end = run_phases(doc, 60, 92, 95, 140)
+    step = end["predictions"]["components"]["web_auto"]["instances"]["step"]
+    capacity = 3 * 200.0  # 3 medium instances of 4 workers at 20 ms
+    reaction = step["reaction_s"]
+    assert reaction == pytest.approx(10 + 0 + 20 + 2)  # period + cooldown + boot + health check
+    assert step["backlog"] == pytest.approx(qt.step_backlog(900, capacity, reaction))
+    assert step["drain_s"] == pytest.approx(qt.drain_s(step["backlog"], 900, 6 * 200.0))
+    for side in ("fixed", "auto", "queued"):
+        assert delta(None, before, f"users_{side}", "failed") == 0
+    # Fixed: (900 - 600) x 90 s refused, less the 3 x 50 queued; the Poisson sd of 81,000
+    # arrivals is 285 (0.3%): 4% covers it and the queues' filling.
+    fixed_lost = delta(before, end, "users_fixed", "failed")
+    assert fixed_lost == pytest.approx((900 - capacity) * 90 - 150, rel=0.04)
+    assert comp(end, "web_fixed")["instances"]["peak"] == 3
+    # Autoscaled: the step's fluid backlog is refused instead of queued (within 8%, as
+    # test_fleet's step), and nothing fails once the new instances serve.
+    auto_lost = delta(before, settled, "users_auto", "failed")
+    assert auto_lost == pytest.approx(step["backlog"] - 150, rel=0.08)
+    assert delta(settled, end, "users_auto", "failed") == 0
+    assert fixed_lost > 2.5 * auto_lost
+    # Queued: nothing lost; the backlog at the reaction time is the fluid one (within 8%),
+    # and it is worked off in about drain_s (nearly gone at 1.5 x).
+    assert comp(end, "users_queued")["failed"] == 0
+    assert waiting(reacted, "web_queued") == pytest.approx(step["backlog"], rel=0.08)
+    assert 60 + reaction + 1.5 * step["drain_s"] <= 140
+    assert waiting(drained, "web_queued") < 0.05 * step["backlog"]
+    # The price: requests waited up to backlog / capacity = 16 s.
+    assert comp(end, "users_queued")["latency_ms"]["p99"] > 10 * comp(
+        end, "users_auto")["latency_ms"]["p99"]
+    for side in ("auto", "queued"):
+        instances = comp(end, f"web_{side}")["instances"]
+        assert (instances["peak"], instances["scale_outs"], instances["scale_ins"]) == (6, 1, 1)
+        assert instances["now"] == 3  # back after the crowd and the scale-in cooldown
+
+
+@promise("vertical-vs-horizontal")
+def _(doc):
+    """One xlarge instance against twelve small ones of the same capacity: the big one
+    costs more per unit and is faster (M/M/16 at speed 1.5 against 12 x M/M/2); its failure
+    stops all service for boot + health check, one small one's costs only what it held."""
+    before, end = run_phases(doc, 59.9)
+    workers_big, speed_big, price_big = SIZES["xlarge"]
+    workers_small, speed_small, price_small = SIZES["small"]
+    assert workers_big * speed_big == 12 * workers_small * speed_small  # the same capacity
+    assert comp(end, "web_big")["cost_per_hour"] == pytest.approx(price_big)
+    assert comp(end, "web_many")["cost_per_hour"] == pytest.approx(12 * price_small)
+    assert price_big > 1.25 * 12 * price_small
+    # Before the failure: the groups' mean response is M/M/c's (about 30,000 requests
+    # each; the M/M/c mean is within 2% over seeds, hence 5%).
+    for cid, expected in (("web_big", mmc_response_ms(600, 20 / speed_big, workers_big)),
+                          ("web_many", mmc_response_ms(50, 20, workers_small))):
+        assert comp(before, cid)["latency_ms"]["mean"] == pytest.approx(expected, rel=0.05)
+    assert delta(None, before, "users_big", "failed") == 0
+    assert delta(None, before, "users_many", "failed") == 0
+    # The big instance's failure: every request fails until the replacement boots and
+    # passes the health check: 600 rps x (30 + 2) s = 19,200 (Poisson sd 139; the health
+    # check is polled, so up to its 2 s more).
+    downtime = 30 + 2  # boot_s + the balancer's health_check_s
+    big_lost = delta(before, end, "users_big", "failed")
+    assert 600 * downtime * 0.97 <= big_lost <= 600 * (downtime + 2) * 1.03
+    # A small one's: only what it held (its 2 workers and a short queue).
+    assert delta(before, end, "users_many", "failed") <= 20
+    for cid, count in (("web_big", 1), ("web_many", 12)):
+        instances = comp(end, cid)["instances"]
+        assert (instances["failures"], instances["now"]) == (1, count)
+
+
+@promise("sessions-when-an-instance-fails")
+def _(doc):
+    """ip_hash over 4 instances with local sessions against a shared store: a failed
+    instance loses its quarter of the sessions, and hash mod N re-maps 3 users in 4 when 4
+    instances become 3 and again when the replacement makes them 4; the shared side keeps
+    every session."""
+    before, replaced, end = run_phases(doc, 59.9, 81.9)
+    users = 2000
+    for side in ("sticky", "shared"):
+        assert delta(None, before, f"users_{side}", "failed") == 0
+        assert comp(before, f"web_{side}")["sessions"]["relogins"] == 0
+    assert end["predictions"]["components"]["web_sticky"]["instances"][
+        "session_miss_ratio"] == qt.session_miss_share(4, sticky=True) == 0
+    sticky = comp(end, "web_sticky")["sessions"]
+    # The failed instance held its quarter of the 2,000 users (all signed in by 60 s: each
+    # sends 0.2 rps); a hash splits them unevenly, hence 15%.
+    assert sticky["lost"] == pytest.approx(users * qt.sessions_lost_share(4), rel=0.15)
+    # Hash mod N over the serving instances [0, 1, 2, 3] -> [0, 2, 3]: a user keeps its
+    # instance for 3 of the 12 classes of hash mod 12, so 3/4 move; again when [0, 2, 3]
+    # become [0, 2, 3, 4]. Until the replacement serves (82 s) a user returns with
+    # probability 1 - e^(-0.2 x 22) = 0.99. Hashing 2,000 users: within 5%.
+    moved = 0.75 * users
+    assert delta(before, replaced, "web_sticky", "sessions", "relogins") == pytest.approx(
+        moved * (1 - math.exp(-0.2 * 22)), rel=0.05)
+    assert sticky["relogins"] == pytest.approx(2 * moved, rel=0.05)
+    # Each re-login is an error the user sees (relogin: fail), besides the few requests
+    # the failed instance held.
+    assert 0 <= delta(before, end, "users_sticky", "failed") - sticky["relogins"] <= 20
+    shared = comp(end, "web_shared")["sessions"]
+    assert (shared["lost"], shared["relogins"]) == (0, 0)
+    assert delta(before, end, "users_shared", "failed") <= 20
+    for side in ("sticky", "shared"):
+        instances = comp(end, f"web_{side}")["instances"]
+        assert (instances["failures"], instances["now"]) == (1, 4)
+
+
+@promise("autoscaling-that-flaps")
+def _(doc):
+    """Bursts of 600 rps for 15 s every minute on 2 instances (400 rps) scaling to 4: with
+    short cooldowns the group scales out and in with each burst, its instances serving
+    only after the burst (reaction 5 + 10 + 2 s > 15 s), so every burst leaves the fluid
+    backlog; with a long scale-in cooldown it scales out once and the later bursts fit."""
+    ends = run_phases(doc, 45, 105, 165, 225)
+    bursts = ends[:-1]  # the reports at the end of each burst
+    backlog = (600 - 2 * 200) * 15  # fluid: rate above capacity x burst length
+    flap = comp(ends[-1], "web_flap")["instances"]
+    hold = comp(ends[-1], "web_hold")["instances"]
+    assert (flap["scale_outs"], flap["scale_ins"]) == (len(bursts), len(bursts))
+    assert (hold["scale_outs"], hold["scale_ins"]) == (1, 0)
+    assert hold["low"] == 2 and hold["now"] == hold["peak"] == 4
+    # Each burst's backlog: seeds 2, 3 and 7 gave 2,910 to 3,357 over their bursts (sd
+    # about 150), hence 15% every time on the flapping side; the holding side queues only
+    # during the first.
+    for report in bursts:
+        assert waiting(report, "web_flap") == pytest.approx(backlog, rel=0.15)
+    assert waiting(bursts[0], "web_hold") == pytest.approx(backlog, rel=0.15)
+    for report in bursts[1:]:
+        assert waiting(report, "web_hold") < 0.02 * backlog
+    # From the second burst on, the flapping side's users wait seconds, the holding side's
+    # tens of milliseconds.
+    assert mean_latency(bursts[1], ends[-1], "users_flap") > 1000
+    assert mean_latency(bursts[1], ends[-1], "users_hold") < 100
+    # The price of holding: four instances most of the time against about three.
+    price = SIZES["medium"][2]
+    assert comp(ends[-1], "web_hold")["cost_per_hour"] == pytest.approx(
+        price * hold["mean"], rel=0.01)
+    assert hold["mean"] > 3.5 > 3.2 > flap["mean"]
+
+
+@promise("a-day-of-traffic")
+def _(doc):
+    """A compressed day (a 300 s sine from 50 to 1,500 rps): the autoscaled fleet follows
+    the fixed-point count ceil(rate / (200 rps x 0.6)) and costs half of 15 instances sized
+    for the peak, with about the same p99."""
+    (end,) = run_phases(doc)
+    users = doc["components"][0]["params"]
+    schedule = rate_schedule(users["rate_rps"], users["schedule"])
+    auto = next(c["params"] for c in doc["components"] if c["id"] == "web_auto")
+    capacity = qt.instance_capacity(SIZES["medium"][0], SIZES["medium"][1], 0.020)
+    # The count target tracking settles at for each second's rate, averaged over the day:
+    # 6.97. The group follows it late, up by its reaction time (5 s period + 5 s boot + 2 s
+    # health check) and down by its 30 s scale-in cooldown, so it holds more (7.5 here).
+    following = [qt.instances_needed(schedule.rate(t + 0.5), capacity, auto["scale_target"],
+                                     1, auto["max_instances"]) for t in range(300)]
+    fleet = comp(end, "web_auto")["instances"]
+    ideal = sum(following) / len(following)
+    assert ideal <= fleet["mean"] <= 1.15 * ideal
+    assert fleet["peak"] == max(following) and fleet["low"] == 1
+    price = SIZES["medium"][2]
+    fixed_cost = comp(end, "web_fixed")["cost_per_hour"]
+    auto_cost = comp(end, "web_auto")["cost_per_hour"]
+    assert fixed_cost == pytest.approx(15 * price)
+    assert auto_cost == pytest.approx(fleet["mean"] * price, rel=0.01)
+    assert auto_cost / fixed_cost == pytest.approx(0.5, abs=0.05)
+    # The fixed fleet runs at 1,500 x 20 ms / 60 workers = 50% at the peak; the
+    # autoscaled one near its 60% target: p99 within 10% (about two histogram buckets).
+    p99_fixed = comp(end, "users_fixed")["latency_ms"]["p99"]
+    p99_auto = comp(end, "users_auto")["latency_ms"]["p99"]
+    assert p99_auto == pytest.approx(p99_fixed, rel=0.10)
+    for side in ("fixed", "auto"):
+        assert comp(end, f"users_{side}")["failed"] == 0
 
 
 # --- the tests --------------------------------------------------------------------------------
