@@ -50,7 +50,8 @@ ASSUMPTIONS = [
 
 # --- the prediction ------------------------------------------------------------------------
 
-def _component(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[str, Any]:
+def _component(design: _Design, load: _Load, timing: _Timing, steps: dict[str, Any],
+               cid: str) -> dict[str, Any]:
     kind = design.kind[cid]
     out: dict[str, Any] = {"availability": design.availability(cid)}
     if cid in load.unknown:
@@ -63,7 +64,7 @@ def _component(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[
         out.update(_pool_fields(timing.fits[cid], kind))
         notes += [timing.fits[cid].note] if timing.fits[cid].note else []
     if cid in timing.counts:
-        out["instances"] = _group_fields(design, load, timing, cid)
+        out["instances"] = _group_fields(design, load, timing, steps[cid], cid)
     if kind == "cache":
         out.update(_cache_fields(load, cid))
     if kind in ("cdn", "reverse_proxy") and cid in load.caches:
@@ -104,7 +105,8 @@ def _pool_fields(fit: _PoolFit, kind: str) -> dict[str, Any]:
     return out
 
 
-def _group_fields(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict[str, Any]:
+def _group_fields(design: _Design, load: _Load, timing: _Timing, step: tuple[float, float],
+                  cid: str) -> dict[str, Any]:
     """A service run as instances: their count, cost, a step's backlog, session misses."""
     hold = timing.holding[cid][0]
     callers = set(design.graph.predecessors(cid))
@@ -112,7 +114,7 @@ def _group_fields(design: _Design, load: _Load, timing: _Timing, cid: str) -> di
     lb = next((design.settings[c] for c, kind in design.kind.items()
                if c in callers and kind == "load_balancer"), None)
     return fleet_fields(design.settings[cid], load.rate(cid), hold.mean if hold else 0.0,
-                        timing.counts[cid], design.factors, lb)
+                        timing.counts[cid], step, lb)
 
 
 def _cache_fields(load: _Load, cid: str) -> dict[str, Any]:
@@ -139,12 +141,23 @@ def _warnings(design: _Design, load: _Load, cid: str) -> list[str]:
     return notes
 
 
+def _steps(design: _Design, timing: _Timing) -> dict[str, tuple[float, float]]:
+    """Each group of instances' offered rate with the clients at their starting rates and
+    at their highest: the step an autoscaled group must follow."""
+    if not timing.counts:
+        return {}
+    start = _Load(design, 1.0, _Shared(), rates=design.start_rates)
+    high = _Load(design, 1.0, _Shared(), rates=design.peak_rates)
+    return {cid: (start.rate(cid), high.rate(cid)) for cid in timing.counts}
+
+
 def _predict(scenario: Scenario) -> dict[str, Any]:
     design = _Design(scenario)
     shared = _Shared()
     load = _Load(design, 1.0, shared)
     timing = _Timing(design, load)
-    components = {cid: _component(design, load, timing, cid) for cid in design.kind}
+    steps = _steps(design, timing)
+    components = {cid: _component(design, load, timing, steps, cid) for cid in design.kind}
     for cid, ratio in _quorum_stale_reads(design, load).items():
         components[cid]["stale_read_ratio"] = ratio
         components[cid]["stale_read_model"] = (

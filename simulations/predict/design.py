@@ -3,14 +3,11 @@ order, replication links, consumer groups."""
 
 from __future__ import annotations
 
-import math
-
 import networkx as nx
 
 from .. import theory as qt
 from ..components.rates import RateSchedule, rate_schedule
-from ..scenario import Link, Scenario
-from .fleets import rate_factors
+from ..scenario import Link, Scenario, peak_rate
 
 OPS = ("read", "write")
 
@@ -52,8 +49,10 @@ class _Design:
             cid: rate_schedule(self.settings[cid]["rate_rps"], self.settings[cid]["schedule"])
             for cid in self.clients if self.settings[cid]["schedule"] is not None}
         self.measured = (scenario.warmup_s, scenario.duration_s)
-        # the clients' total rate at the start and at its highest, over the steady one
-        self.factors = rate_factors(scenario, math.fsum(self.rate(c) for c in self.clients))
+        # Each client's rate at the start and at its highest (schedules and `set` events):
+        # what a group of instances starts at and must scale out to.
+        self.start_rates = {cid: self.settings[cid]["rate_rps"] for cid in self.clients}
+        self.peak_rates = {cid: peak_rate(scenario, cid) for cid in self.clients}
 
     def rate(self, cid: str, peak: bool = False) -> float:
         """A client's rate in the steady state: its schedule's mean over the measured part

@@ -9,7 +9,6 @@ from typing import Any
 
 from .. import theory as qt
 from ..registry import instance_cost, size_of
-from ..scenario import Scenario, peak_rate
 
 
 def instance_count(s: dict[str, Any], rate: float, holding_s: float) -> int:
@@ -34,22 +33,13 @@ def instance_count(s: dict[str, Any], rate: float, holding_s: float) -> int:
     return high
 
 
-def rate_factors(scenario: Scenario, steady: float) -> tuple[float, float]:
-    """The clients' total rate at the start and at its highest (their schedules and `set`
-    events), each over `steady`, the total the steady-state predictions are made at."""
-    clients = [c for c in scenario.components if c.kind == "client"]
-    start = math.fsum(c.settings["rate_rps"] for c in clients)
-    peak = math.fsum(peak_rate(scenario, c.id) for c in clients)
-    return (start / steady, peak / steady) if steady > 0 else (1.0, 1.0)
-
-
 def fleet_fields(s: dict[str, Any], rate: float, holding_s: float, count: int,
-                 factors: tuple[float, float],
+                 step: tuple[float, float],
                  balancer: dict[str, Any] | None) -> dict[str, Any]:
     """The group's predicted figures at `rate`, and the step from its rate at the start to
-    its highest (`factors` times `rate`: rate_factors) if higher, behind `balancer` (the
-    settings of the first in front; None: none)."""
-    start, peak = factors
+    its highest (`step`: both offered rates) if higher, behind `balancer` (the settings of
+    the first in front; None: none)."""
+    start, high = step
     health_s = balancer["health_check_s"] if balancer else 0.0
     sticky = balancer is not None and balancer["algorithm"] == "ip_hash"
     workers = size_of(s)[0]
@@ -58,11 +48,10 @@ def fleet_fields(s: dict[str, Any], rate: float, holding_s: float, count: int,
                            "cost_per_hour": instance_cost(s) * count,
                            "model": "fixed count" if s["autoscale"] == "none" else
                            "target tracking fixed point: ceil(rate / (capacity x target))"}
-    if s["autoscale"] != "none" and peak > start:
-        high = rate * peak
+    if s["autoscale"] != "none" and high > start:
         reaction = qt.reaction_s(s["scale_period_s"], s["scale_out_cooldown_s"],
                                  s["boot_s"] + health_s)
-        before = instance_count(s, rate * start, holding_s)
+        before = instance_count(s, start, holding_s)
         backlog = qt.step_backlog(high, capacity * before, reaction)
         after = instance_count(s, high, holding_s)
         out["step"] = {"to_rps": high, "count": after, "reaction_s": reaction,

@@ -94,9 +94,12 @@ class _Shared:
 class _Load:
     """Rates (per second) of every stream at every component, with client rates x `scale`."""
 
-    def __init__(self, design: _Design, scale: float, shared: _Shared, peak: bool = False):
-        """`peak`: every client at its schedule's peak rate at once, not its mean."""
+    def __init__(self, design: _Design, scale: float, shared: _Shared, peak: bool = False,
+                 rates: dict[str, float] | None = None):
+        """`peak`: every client at its schedule's peak rate at once, not its mean; `rates`:
+        each client at the rate given there."""
         self.d, self.scale, self.shared, self.peak = design, scale, shared, peak
+        self.rates = rates
         self.flows: dict[str, dict[Stream, float]] = {c: defaultdict(float) for c in design.kind}
         # Requests passed on whose answer the sender waits for: (link, op, rate).
         self.waited: dict[str, list[tuple[Link, str, float]]] = {c: [] for c in design.kind}
@@ -141,7 +144,8 @@ class _Load:
     # Each kind passes its streams on as the engine's component of that kind does.
     def _visit_client(self, cid: str) -> None:
         s = self.d.settings[cid]
-        rate = self.origin_rate[cid] = self.d.rate(cid, self.peak) * self.scale
+        rate = self.origin_rate[cid] = self.scale * (
+            self.rates[cid] if self.rates is not None else self.d.rate(cid, self.peak))
         for op, share in (("read", s["read_ratio"]), ("write", 1.0 - s["read_ratio"])):
             if share > 0:
                 self._by_weight(cid, self.d.carrying(cid, op), (cid, op, ()), rate * share)

@@ -143,6 +143,21 @@ def test_a_step_given_as_a_schedule_is_predicted_as_the_same_step():
     assert svc.fleet.waiting_n + svc.busy == pytest.approx(backlog, rel=0.08)
 
 
+def test_only_the_clients_that_reach_a_group_make_its_step():
+    """Two clients, each with its own autoscaled group: a flash crowd on one is no step
+    for the other (the clients' rates were summed over the whole design)."""
+    policy = {**AUTOSCALED, "instances": 2, "max_instances": 4, "scale_target": 0.6}
+    doc = group({"rate_rps": 400.0, "schedule": {"shape": "step", "at_s": 60,
+                                                 "to_rps": 1200.0}}, policy,
+                duration_s=200, warmup_s=0)
+    doc["components"] += [{"id": "calm", "kind": "client", "params": {"rate_rps": 300.0}},
+                          {"id": "other", "kind": "service", "params": dict(policy)}]
+    doc["links"].append({"from": "calm", "to": "other"})
+    predicted = Simulation(doc).report()["predictions"]["components"]
+    assert predicted["svc"]["instances"]["step"]["to_rps"] == pytest.approx(1200.0)
+    assert "step" not in predicted["other"]["instances"]
+
+
 @pytest.mark.parametrize(("algorithm", "n"), [("round_robin", 4), ("random", 3),
                                               ("ip_hash", 4)])
 def test_local_sessions_miss_as_predicted(algorithm, n):
