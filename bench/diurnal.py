@@ -60,12 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_doc:
         print(json.dumps(scenario(args.seed), indent=2))
         return 0
-    r = six_tier.measure(args.seed, scenario(args.seed))
-    speed = r["sim_s"] / r["wall_s"]
-    print(f"wall {r['wall_s']:.2f} s  simulated s / wall s {speed:.2f} "
-          f"[{'PASS' if speed >= TARGET_REALTIME else 'FAIL'} >= {TARGET_REALTIME:g}x]  "
-          f"events/s {r['events_per_s']:,.0f}  requests {r['requests']:,}  "
-          f"success {r['success_ratio']:.4f}  mean latency {r['latency_mean_ms']:.2f} ms")
+    six_tier.print_measure(six_tier.measure(args.seed, scenario(args.seed)), TARGET_REALTIME)
     return 0
 
 
