@@ -16,6 +16,7 @@ from typing import Any
 from . import snapshot
 from .components.base import Component, Link, rate
 from .components.cache import Cache
+from .components.classes import ClassedClient
 from .components.client import Client
 from .components.database import Database, Replication
 from .components.edge import Cdn, Dns, RateLimiter, ReverseProxy, Waf
@@ -33,6 +34,7 @@ from .scenario import (
     ScenarioError,
     check_command,
     check_params,
+    class_ops,
     route_errors,
     set_values,
     validate,
@@ -84,8 +86,10 @@ class Simulation:
                              for c in scenario.components) or any(
             session != "none" for c in scenario.components if c.kind == "service"
             for session in set_values(scenario, c.id, "sessions"))
+        self.class_ops = class_ops(scenario)  # request classes: route key -> op
         self.components: dict[str, Component] = {
-            c.id: KIND_CLASSES[c.kind](self, c.id, c.kind, c.settings)
+            c.id: (ClassedClient if c.kind == "client" and c.settings["classes"] else
+                   KIND_CLASSES[c.kind])(self, c.id, c.kind, c.settings)
             for c in scenario.components}
         self.links: dict[int, Link] = {}
         self.replications: dict[int, Replication] = {}
@@ -134,7 +138,9 @@ class Simulation:
                 b.primary = a
                 self.replications[i] = self._by_ends[(a.id, b.id)] = rep
             else:
-                link = Link(self, i, a, b, spec.latency_ms, spec.route, spec.weight)
+                carried = frozenset(k for k in ("read", "write", *self.class_ops)
+                                    if spec.carries(k))
+                link = Link(self, i, a, b, spec.latency_ms, carried, spec.weight)
                 a.out.append(link)
                 self.links[i] = self._by_ends[(a.id, b.id)] = link
         for c in comps.values():

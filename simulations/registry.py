@@ -27,7 +27,8 @@ class Shape:
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: str  # "int" | "float" | "bool" | "choice" | "points" | "schedule"
+    type: str  # "int" | "float" | "bool" | "choice" | "points" | "schedule" | "classes"
+    #            | "class_times" (a client's request classes; a service's work per class)
     help: str
     default: Any = None  # None with required=False means "none" (unbounded, never, ...)
     unit: str = ""
@@ -296,6 +297,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         *_resilience("A request"),
         Param("malicious_ratio", "float", "Share of requests that are attacks (a WAF may "
               "block them).", 0.0, minimum=0, maximum=1),
+        Param("classes", "classes", "Named request classes sent in a mix (each: name, share, "
+              "op, keys, key_skew; shares are weights, normalised); they replace read_ratio. "
+              "None = unnamed reads and writes.", None, nullable=True, fixed=True),
     )),
     Kind("load_balancer", "edge", "Load balancer", "Sends each request to one healthy target.", (
         Param("algorithm", "choice", "How a target is chosen.", "round_robin", choices=(
@@ -380,6 +384,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         _service_dist(), _service_cv(), _queue_limit(),
         Param("blocking", "bool", "Whether a worker stays held while downstream calls run.",
               True),
+        Param("class_ms", "class_times", "Mean work time per request class, by class name "
+              "(classes not listed take service_ms). None = service_ms for all.", None,
+              unit="ms", nullable=True, fixed=True),
         *_resilience("A downstream call"),
         *_fleet(),
     )),

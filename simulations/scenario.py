@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     Strict,
+    TypeAdapter,
     ValidationError,
     create_model,
 )
@@ -48,6 +49,9 @@ MAX_ERRORS = 50
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_CLASSES = 50  # request classes of one client (and names one link or service lists)
+CLASS_NAME_PATTERN = r"^\S(.*\S)?$"
+ClassName = Annotated[str, Field(min_length=1, max_length=60, pattern=CLASS_NAME_PATTERN)]
 
 
 class ScenarioError(ValueError):
@@ -105,9 +109,16 @@ class Link(_Strict):
     lag_dist: Annotated[Literal["exponential", "constant"] | None,
                         _about("Distribution of the replication delay.")] = None
     group: Id | None = None  # links out of a topic: the consumer group (default "default")
+    classes: Annotated[list[ClassName] | None, Field(max_length=MAX_CLASSES), _about(
+        "Request classes this link carries (layer-7 routing, federation). None = all.")] = None
 
-    def carries(self, op: str) -> bool:
-        return self.route == "any" or self.route == op
+    def carries(self, key: str) -> bool:
+        """Whether the link carries a request of a route key: its op ("read", "write") for a
+        request with no class, "op name" for one of a class. A link that lists classes
+        carries those only."""
+        op, _, name = key.partition(" ")
+        return (self.route == "any" or self.route == op) and (
+            self.classes is None or name in self.classes)
 
 
 REPLICATION_DEFAULTS = {"mode": "async", "lag_ms": 100.0, "lag_dist": "exponential"}
@@ -197,6 +208,8 @@ def _message(err: dict) -> str:
         "list_type": "must be a list",
         "string_pattern_mismatch": "must be 1 to 64 letters, digits, '_', '-' or '.'",
     }
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == CLASS_NAME_PATTERN:
+        return "must not start or end with a space"
     if kind in simple:
         return simple[kind]
     bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
@@ -233,7 +246,8 @@ def _errors_of(exc: ValidationError, prefix: tuple = ()) -> list[str]:
 # --- parameters from the registry ----------------------------------------------------------
 
 def _field(p: Param) -> tuple[Any, Any]:
-    base = {"int": int, "float": float, "bool": bool, "schedule": dict}.get(p.type)
+    base = {"int": int, "float": float, "bool": bool, "schedule": dict,
+            "classes": list, "class_times": dict}.get(p.type)
     if p.type == "choice":
         base = Literal[p.choices]  # type: ignore[valid-type]
     constraints: dict[str, Any] = {}
@@ -275,7 +289,75 @@ def check_params(kind: str, params: Any, path: str, partial: bool = False
         if p.shapes and settings.get(p.name) is not None:
             settings[p.name], errs = check_schedule(p, settings[p.name], f"{path}.{p.name}")
             errors += errs
+        elif p.type in CLASS_PARAMS and settings.get(p.name) is not None:
+            settings[p.name], errs = _check_structured(CLASS_PARAMS[p.type], settings[p.name],
+                                                       f"{path}.{p.name}")
+            errors += errs
+    if not errors and settings.get("classes"):
+        errors += _class_name_errors(settings["classes"], f"{path}.classes")
     return settings, errors
+
+
+# --- request classes (a client's mix; a service's work per class; links carry some) --------
+
+class RequestClass(_Strict):
+    """One class of a client's requests: its name, share of the requests (a weight: shares
+    are normalised to sum to 1), operation and keys (default: the client's)."""
+
+    name: ClassName
+    share: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+    op: Literal["read", "write"] = "read"
+    keys: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    key_skew: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] | None = None
+
+
+WorkMs = Annotated[float, Field(ge=0, le=3_600_000, allow_inf_nan=False)]
+CLASS_PARAMS: dict[str, Any] = {
+    "classes": TypeAdapter(Annotated[list[RequestClass],
+                                     Field(min_length=1, max_length=MAX_CLASSES)]),
+    "class_times": TypeAdapter(Annotated[dict[ClassName, WorkMs],
+                                         Field(max_length=MAX_CLASSES)]),
+}
+
+
+def _check_structured(adapter: TypeAdapter, value: Any, path: str) -> tuple[Any, list[str]]:
+    try:
+        out = adapter.validate_python(value, strict=True)
+    except ValidationError as exc:
+        return value, [f"{path}{'' if line.startswith('[') else '.'}{line}"
+                       for line in _errors_of(exc)]
+    if isinstance(out, list):
+        out = [c.model_dump() for c in out]
+    return out, []
+
+
+def _class_name_errors(classes: list[dict[str, Any]], path: str) -> list[str]:
+    seen: dict[str, int] = {}
+    errors = []
+    for i, c in enumerate(classes):
+        if c["name"] in seen:
+            errors.append(f"{path}[{i}].name: duplicate class '{c['name']}' (also "
+                          f"{path}[{seen[c['name']]}])")
+        seen.setdefault(c["name"], i)
+    return errors
+
+
+def class_ops(s: Scenario) -> dict[str, str]:
+    """Every class's route key ("op name") and its op, over every client, in order."""
+    return {f"{c['op']} {c['name']}": c["op"] for comp in s.components
+            if comp.kind == "client" for c in comp.settings.get("classes") or ()}
+
+
+def _check_class_names(s: Scenario) -> list[str]:
+    """The classes a link carries or a service times must be ones some client sends."""
+    sent = {key.partition(" ")[2] for key in class_ops(s)}
+    errors = [f"links[{i}].classes[{j}]: no client sends class '{name}'"
+              for i, link in enumerate(s.links) for j, name in enumerate(link.classes or ())
+              if name not in sent]
+    errors += [f"components[{i}].params.class_ms.{name}: no client sends class '{name}'"
+               for i, c in enumerate(s.components) for name in c.settings.get("class_ms") or ()
+               if name not in sent]
+    return errors
 
 
 # --- structured parameters: a client's schedule (registry.SCHEDULE_SHAPES) -----------------
@@ -364,7 +446,7 @@ def validate(doc: Any) -> Scenario:
         raise ScenarioError(_errors_of(exc)) from None
     errors = _check_params(scenario) + _check_references(scenario)
     if not errors:
-        errors = _check_events(scenario)
+        errors = _check_events(scenario) + _check_class_names(scenario)
     if not errors:
         errors = _check_rates(scenario) + _check_topology(scenario)
     if errors:
@@ -692,7 +774,9 @@ def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> l
             calls.add_edge(link.from_, link.to)
     ops: dict[str, set[str]] = {cid: set() for cid in kinds}
     for c in s.components:
-        if c.kind == "client":
+        if c.kind == "client" and c.settings.get("classes"):
+            ops[c.id] = {f"{x['op']} {x['name']}" for x in c.settings["classes"]}
+        elif c.kind == "client":
             for ratio in (ratios or {}).get(c.id) or set_values(s, c.id, "read_ratio"):
                 ops[c.id] |= {op for op, share in (("read", ratio), ("write", 1 - ratio))
                               if share}
@@ -705,6 +789,9 @@ def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> l
             continue
         for op in sorted(ops[cid]):
             if not any(link.carries(op) for link in out[cid]):
-                errors.append(f"components[{index[cid]}]: {kind} '{cid}' receives {op}s but "
-                              f"none of its links carries {op}s")
+                what, name = op.partition(" ")[::2]
+                errors.append(f"components[{index[cid]}]: {kind} '{cid}' receives class "
+                              f"'{name}' ({what}s) but none of its links carries it" if name
+                              else f"components[{index[cid]}]: {kind} '{cid}' receives {op}s "
+                              f"but none of its links carries {op}s")
     return errors

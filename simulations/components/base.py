@@ -55,14 +55,17 @@ class Request:
     """
 
     __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious", "origin",
-                 "link")
+                 "link", "cls")
     link: Link  # set by Link.send
     origin: Component | None  # a client; typed, so that compiled it is a native call
 
     # `sample` is only tested for truth (a client passes 0 when it draws no dots).
     def __init__(self, op: str, key: int, born: float, counted: bool, sample: Any,
-                 malicious: bool = False, origin: Any = None):
+                 malicious: bool = False, origin: Any = None, cls: str = ""):
         self.op = op
+        # Its route key: what links, routes and work times are chosen by. A request of a
+        # class: "op name" (scenario.class_ops); else its op.
+        self.cls = cls or op
         self.key = key  # also stands for the caller's address (ip_hash, per-client limits)
         self.born = born
         self.counted = counted
@@ -116,6 +119,7 @@ class Host(Protocol):
     warmup_s: float
     scenario: Scenario
     uses_keys: bool  # whether requests carry keys (else every key is 0)
+    class_ops: dict[str, str]  # every request class's route key and its op
     sample_every: int  # every n-th request is drawn as a dot; 0: none
 
     def sample_next(self) -> bool: ...
@@ -157,8 +161,8 @@ class Component:
     # -- lifecycle ------------------------------------------------------------------------
     def wire(self) -> None:
         """Called once every link exists."""
-        self.routes = {op: [link for link in self.out if link.carries(op)]
-                       for op in ("read", "write")}
+        self.routes = {key: [link for link in self.out if link.carries(key)]
+                       for key in ("read", "write", *self.sim.class_ops)}
 
     def warm(self, now: float) -> None:
         """Warm-up ends: time averages restart here."""
@@ -333,26 +337,26 @@ def hit_ratio(old: dict[str, float], new: dict[str, float], out: dict[str, Any])
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Link:
-    __slots__ = ("sim", "kernel", "index", "source", "target", "latency", "route", "weight",
+    __slots__ = ("sim", "kernel", "index", "source", "target", "latency", "carried", "weight",
                  "cut", "total", "errors", "holds")
 
     def __init__(self, sim: Host, index: int, source: Component, target: Component,
-                 latency_ms: float, route: str, weight: float):
+                 latency_ms: float, carried: frozenset[str], weight: float):
         self.sim = sim
         self.kernel = sim.kernel
         self.index = index
         self.source = source
         self.target = target
         self.latency = latency_ms / 1000.0
-        self.route = route
+        self.carried = carried  # the route keys it carries (scenario.Link.carries)
         self.weight = weight
         self.cut = False
         self.total = 0  # requests sent, for live throughput
         self.errors = 0  # answers that came back failed
         self.holds = target.holds
 
-    def carries(self, op: str) -> bool:
-        return self.route == "any" or self.route == op
+    def carries(self, key: str) -> bool:
+        return key in self.carried
 
     def send(self, req: Request, carrier: Any) -> None:  # carrier: a Carrier
         """Carry `req` to the target; the answer goes to `carrier.answer`."""

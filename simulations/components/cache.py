@@ -67,7 +67,7 @@ class Cache(Component):
                 return
             if job.counted:
                 self.misses += 1
-            self.forward(job, self.routes["read"])
+            self.forward(job, self.routes[req.cls])
             return
         policy = self.settings["write_policy"]
         if policy == "write_behind":
@@ -80,7 +80,7 @@ class Cache(Component):
             return
         if policy == "write_around":
             self.store.remove(req.key)
-        self.forward(job, self.routes["write"])
+        self.forward(job, self.routes[req.cls])
 
     def resume(self, job: Job, outcome: int) -> None:
         req = job.req

@@ -116,7 +116,7 @@ class Client(Component):
     def retry(self, call: Call) -> None:
         """Attempt n + 1, along a link chosen afresh."""
         req = call.subject
-        self.calls.send(self.routes[req.op], req, req, call.n + 1)
+        self.calls.send(self.routes[req.cls], req, req, call.n + 1)
 
     def settled(self, req: Request, outcome: int) -> None:
         """The request is over: answered OK, or failed with no retry left."""

@@ -161,12 +161,12 @@ class Dns(Component):
         now = self.kernel.now
         user = req.key % self.settings["users"]
         answer = self.answers.get(user)
-        if answer is not None and answer[0] > now and self.out[answer[1]].carries(req.op):
+        if answer is not None and answer[0] > now and self.out[answer[1]].carries(req.cls):
             self.cached += job.counted
             self._send(job, answer[1])
             return
         self.lookups += job.counted
-        target = self._resolve(req.op)
+        target = self._resolve(req.cls)
         if target is None:
             self.finish(job, DOWN)
             return
@@ -184,9 +184,9 @@ class Dns(Component):
             self.per_target[target] += 1
         self.out[target].send(job.req, job)
 
-    def _resolve(self, op: str) -> int | None:
+    def _resolve(self, key: str) -> int | None:
         """The index of the link a fresh answer points to; None if no target is up."""
-        up = [i for i, link in enumerate(self.out) if link.target.up and link.carries(op)]
+        up = [i for i, link in enumerate(self.out) if link.target.up and link.carries(key)]
         if not up:
             return None
         policy = self.settings["policy"]
@@ -259,7 +259,7 @@ class Cdn(Component):
                 return
         elif req.op == "read":
             self.dynamic += job.counted
-        self.forward(job, self.routes[req.op])
+        self.forward(job, self.routes[req.cls])
 
     def resume(self, job: Job, outcome: int) -> None:
         if outcome == OK and job.step:
@@ -305,7 +305,8 @@ class ReverseProxy(QueuedPool):
         s = self.settings
         self.workers = s["connections"]
         self.blocking = True  # the connection is held until the upstream answers
-        self._samplers = dict.fromkeys(("read", "write"), Constant(0.0).sample)  # no own work
+        self._samplers = dict.fromkeys(("read", "write", *self.sim.class_ops),
+                                       Constant(0.0).sample)  # no own work
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
@@ -349,7 +350,7 @@ class ReverseProxy(QueuedPool):
 
     def call_next(self, job: Job) -> None:
         """A connection is free for the job: forward it upstream."""
-        self.forward(job, self.routes[job.req.op])
+        self.forward(job, self.routes[job.req.cls])
 
     def resume(self, job: Job, outcome: int) -> None:
         self.release(job)
@@ -410,7 +411,7 @@ class RateLimiter(Component):
             return
         if self.bucket.take(self.kernel.now):
             self.admitted += job.counted
-            self.forward(job, self.routes[req.op])
+            self.forward(job, self.routes[req.cls])
         else:
             self.limited += job.counted
             self.turn_away(job, RATE_LIMITED)
@@ -453,7 +454,7 @@ class Waf(Component):
             return
         self.passed += job.counted
         self.missed += job.counted and req.malicious
-        self.forward(job, self.routes[req.op])
+        self.forward(job, self.routes[req.cls])
 
     def report(self, now: float):
         out = super().report(now)

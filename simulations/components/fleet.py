@@ -210,8 +210,9 @@ class Fleet:
                 inst.users.clear()
         if store is not self.store:
             self.store = store
-            pool.routes = {op: [link for link in pool.out if link.carries(op)
-                                and link is not store] for op in ("read", "write")}
+            pool.routes = {key: [link for link in pool.out if link.carries(key)
+                                 and link is not store]
+                           for key in ("read", "write", *pool.sim.class_ops)}
 
     def group_changed(self) -> None:
         """The instances changed: capacity, cost and the count follow."""

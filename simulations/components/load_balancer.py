@@ -54,9 +54,9 @@ class LoadBalancer(Component):
     def _route(self, job: Job) -> None:
         if not job.open:
             return
-        op = job.req.op
+        key = job.req.cls
         healthy = [i for i, link in enumerate(self.out)
-                   if self.in_rotation[i] and link.carries(op)]
+                   if self.in_rotation[i] and link.carries(key)]
         if not healthy:
             self.finish(job, DOWN)
             return

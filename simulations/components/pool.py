@@ -46,9 +46,14 @@ class Pool(Component):
         s = self.settings
         self.workers: int = s["workers"]
         self.blocking = s.get("blocking", True)
-        self._samplers = {op: service_sampler(s["service_dist"], self.mean_s(op),
-                                              s.get("service_cv", 1.0), self._rng)
-                          for op in ("read", "write")}
+        # By route key: a request class may have its own mean (a service's class_ms).
+        means = {op: self.mean_s(op) for op in ("read", "write")}
+        own = s.get("class_ms") or {}
+        for key, op in self.sim.class_ops.items():
+            name = key.partition(" ")[2]
+            means[key] = own[name] / 1000.0 if name in own else means[op]
+        self._samplers = {key: service_sampler(s["service_dist"], mean, s.get("service_cv", 1.0),
+                                               self._rng) for key, mean in means.items()}
 
     def mean_s(self, op: str) -> float:
         return self.settings["service_ms"] / 1000.0
@@ -77,7 +82,7 @@ class Pool(Component):
         if job.counted:
             self.served += 1
             self.wait_sum += now - job.arrived
-        duration = self._samplers[job.req.op]() * self.slow
+        duration = self._samplers[job.req.cls]() * self.slow
         if self.fleet is not None:
             duration = self.fleet.started(job, duration)
         # The hottest line of a run: Kernel.schedule inlined.
@@ -91,7 +96,7 @@ class Pool(Component):
         self.call_next(job)
 
     def call_next(self, job: Job) -> None:
-        links = self.routes[job.req.op]
+        links = self.routes[job.req.cls]
         if job.step < len(links):
             link = links[job.step]
             job.step += 1

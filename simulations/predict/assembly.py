@@ -72,6 +72,8 @@ def _component(design: _Design, load: _Load, timing: _Timing, steps: dict[str, A
         out["cache_model" if kind == "reverse_proxy" else "model"] = fields.pop("model")
         out.update(fields)
     out.update(load.edge.get(cid, {}))
+    if design.classed and (classes := timing.class_figures(cid)):
+        out["classes"] = classes
     if kind in ("load_balancer", "shard_router", "dns"):
         per_target: dict[str, float] = defaultdict(float)
         for link, _, r in load.waited[cid]:

@@ -24,6 +24,13 @@ NO_TIME = 1e-12  # seconds; shorter holding times count as none (1/mean would ov
 Stream = tuple[str, str, tuple]  # (origin, op, via)
 
 
+def route_key(stream: Stream) -> str:
+    """What picks a stream's links: its op, or "op name" for a request class (a class
+    stream's via starts with ("class", name))."""
+    _, op, via = stream
+    return f"{op} {via[0][1]}" if via and via[0][0] == "class" else op
+
+
 class _Design:
     """What does not depend on rates: kinds, settings, call links in order, replication."""
 
@@ -42,6 +49,7 @@ class _Design:
                 self.replication[link.to] = link
         self.order = list(nx.topological_sort(self.graph))
         self.clients = [cid for cid in self.order if self.kind[cid] == "client"]
+        self.classed = any(self.settings[cid]["classes"] for cid in self.clients)
         self.groups = self._consumer_groups()
         self._below: dict[str, set[str]] = {}
         # Clients whose rate follows a schedule, and the part of the run that is measured.
@@ -69,8 +77,9 @@ class _Design:
             self._below[cid] = nx.descendants(self.graph, cid)
         return self._below[cid]
 
-    def carrying(self, cid: str, op: str) -> list[Link]:
-        return [link for link in self.calls[cid] if link.carries(op)]
+    def carrying(self, cid: str, key: str) -> list[Link]:
+        """The links out of `cid` that carry an op or a class's route key."""
+        return [link for link in self.calls[cid] if link.carries(key)]
 
     def availability(self, cid: str) -> float:
         s = self.settings[cid]

@@ -22,7 +22,7 @@ from ..components.sharding import key_owners
 from ..distributions import key_bucket
 from ..scenario import Link
 from ..theory.caches import cache_presence, flush_rates
-from .design import MS, OPS, Stream, _Design, _topic_groups
+from .design import MS, OPS, Stream, _Design, _topic_groups, route_key
 
 PUSH_MODEL = "exact: the pushed keys always hit, every other key misses"
 
@@ -107,6 +107,8 @@ class _Load:
         self.caches: dict[str, _CacheFit] = {}
         self.flush_rps: dict[str, float] = {}
         self.shapes: dict[Stream, tuple[list[float], float]] = {}
+        self.class_sent: dict[str, dict[tuple[str, str], float]] = defaultdict(
+            lambda: defaultdict(float))  # per component: (callee, class route key) -> rate
         self.unknown: set[str] = set()  # below a cache whose hit ratio is not predicted
         # Rates answered here with a failure (429s, WAF blocks), per component and op.
         self.refused: dict[str, dict[str, float]] = {c: dict.fromkeys(OPS, 0.0)
@@ -134,6 +136,9 @@ class _Load:
         self.flows[link.to][stream] += rate
         if waited:
             self.waited[cid].append((link, stream[1], rate))
+            key = route_key(stream)
+            if key != stream[1]:  # a class's: its rate per link, for its response time
+                self.class_sent[cid][(link.to, key)] += rate
 
     def _by_weight(self, cid: str, links: list[Link], stream: Stream, rate: float,
                    waited: bool = True) -> None:
@@ -146,6 +151,14 @@ class _Load:
         s = self.d.settings[cid]
         rate = self.origin_rate[cid] = self.scale * (
             self.rates[cid] if self.rates is not None else self.d.rate(cid, self.peak))
+        if s["classes"]:  # each class its own stream, with its own keys and links
+            total = math.fsum(c["share"] for c in s["classes"])
+            for c in s["classes"]:
+                stream = (cid, c["op"], (("class", c["name"]),))
+                self._by_weight(cid, self.d.carrying(cid, route_key(stream)), stream,
+                                rate * c["share"] / total)
+                self.flows[cid][stream] += rate * c["share"] / total
+            return
         for op, share in (("read", s["read_ratio"]), ("write", 1.0 - s["read_ratio"])):
             if share > 0:
                 self._by_weight(cid, self.d.carrying(cid, op), (cid, op, ()), rate * share)
@@ -154,7 +167,7 @@ class _Load:
     def _visit_load_balancer(self, cid: str) -> None:
         algorithm = self.d.settings[cid]["algorithm"]
         for stream, rate in list(self.flows[cid].items()):
-            links = self.d.carrying(cid, stream[1])
+            links = self.d.carrying(cid, route_key(stream))
             if algorithm == "ip_hash":  # a key always lands on one target: shard the keys
                 origin, op, via = stream
                 for j, link in enumerate(links):
@@ -168,7 +181,7 @@ class _Load:
 
     def _visit_service(self, cid: str) -> None:
         for stream, rate in list(self.flows[cid].items()):
-            for link in self.d.carrying(cid, stream[1]):  # it calls each in turn
+            for link in self.d.carrying(cid, route_key(stream)):  # it calls each in turn
                 self._send(cid, link, stream, rate)
 
     _visit_worker = _visit_service
@@ -225,9 +238,10 @@ class _Load:
             origin, op, via = stream
             if op == "read":
                 miss = (origin, op, via + (("miss", cid),))
-                self._by_weight(cid, self.d.carrying(cid, op), miss, rate * self.shape(miss)[1])
+                self._by_weight(cid, self.d.carrying(cid, route_key(stream)), miss,
+                                rate * self.shape(miss)[1])
             elif not behind:
-                self._by_weight(cid, self.d.carrying(cid, op), stream, rate)
+                self._by_weight(cid, self.d.carrying(cid, route_key(stream)), stream, rate)
         if behind:
             self._flush(cid)
 
@@ -274,7 +288,7 @@ class _Load:
             stream = (origin, op, via + (("miss", cid),))
             rate *= self.shape(stream)[1]
         if rate > 0:
-            self._by_weight(cid, self.d.carrying(cid, stream[1]), stream, rate)
+            self._by_weight(cid, self.d.carrying(cid, route_key(stream)), stream, rate)
 
     def _per_caller(self, cid: str, n: int) -> list[float]:
         """Request rates per caller, the request key modulo n standing for the caller."""
@@ -287,7 +301,7 @@ class _Load:
     def _visit_dns(self, cid: str) -> None:
         s = self.d.settings[cid]
         for stream, rate in list(self.flows[cid].items()):
-            links = self.d.carrying(cid, stream[1])
+            links = self.d.carrying(cid, route_key(stream))
             for link, share in zip(links, dns_split(s["policy"], links), strict=True):
                 self._send(cid, link, stream, rate * share)
         users = self._per_caller(cid, s["users"])
@@ -360,7 +374,8 @@ class _Load:
     def _invariant(self, stream: Stream) -> bool:
         origin, _, via = stream
         return self.d.kind[origin] == "client" and all(
-            step[0] in ("shard", "router") or self.caches[step[1]].invariant for step in via)
+            step[0] in ("shard", "router", "class") or self.caches[step[1]].invariant
+            for step in via)
 
     def _shapes(self, stream: Stream) -> dict[Stream, tuple[list[float], float]]:
         """Where the shape of `stream` is kept (shared by every load, if it can be)."""
@@ -391,6 +406,13 @@ class _Load:
         parent_stream = (origin, op, via[:-1])
         parent = self._shapes(parent_stream)[parent_stream][0]
         step = via[-1]
+        if step[0] == "class":  # a request class's own keys (default: its client's)
+            s = self.d.settings[origin]
+            c = next(c for c in s["classes"] if c["name"] == step[1])
+            skew = s["key_skew"] if c["key_skew"] is None else c["key_skew"]
+            self._shapes(stream)[stream] = (qt.zipf_popularity(c["keys"] or s["keys"], skew),
+                                            1.0)
+            return
         if step[0] == "miss":
             present = self.caches[step[1]].present or []
             if self.d.kind[step[1]] == "cdn":  # its dynamic share passes, whatever the key

@@ -11,11 +11,15 @@ from ..scenario import Link
 from ..theory import queues as qt
 from ..theory.quorum import contact_moments
 from ..theory.replication import apply_delays
-from .design import MS, NO_TIME, OPS, POOLS, _Design
+from .design import MS, NO_TIME, OPS, POOLS, _Design, route_key
 from .fleets import instance_count
 from .load import _Load
 from .moments import Moments, _add, _mix
 from .pools import NOT_PREDICTED, _PoolFit, queue_model
+
+# Kinds that pass a request along at most one link (their class responses: _class_choice).
+FORWARDING = ("client", "load_balancer", "cache", "dns", "cdn", "reverse_proxy",
+              "rate_limiter", "waf", "shard_router")
 
 
 class _Timing:
@@ -28,9 +32,13 @@ class _Timing:
         self.holding: dict[str, tuple[Moments | None, bool]] = {}
         self.exact: dict[str, qt.MMc] = {}  # pools whose response percentiles are exact
         self.counts: dict[str, int] = {}  # services run as groups: their instances
+        # Request classes: each one's response time per component, by route key ("op name").
+        self.RC: dict[str, dict[str, Moments | None]] = {c: {} for c in design.kind}
         for cid in reversed(design.order):
             if cid not in load.unknown:
                 getattr(self, f"_time_{design.kind[cid]}")(cid)
+                if design.classed and design.kind[cid] in FORWARDING:
+                    self._class_choice(cid)
         for queues, workers in design.groups:
             self._consumer_group(queues, workers)
 
@@ -119,16 +127,113 @@ class _Timing:
     def _time_service(self, cid: str) -> None:
         own = self._own(cid)
         down = {op: self._calls(cid, op) for op in OPS}
+        hold = {op: _add(own[op], down[op]) for op in OPS}
+        classes = self._class_parts(cid, own, down, hold) if self.d.classed else {}
         if self.d.settings[cid]["blocking"]:  # the worker stays held during the calls
-            self._pool(cid, own, {op: _add(own[op], down[op]) for op in OPS},
-                       dict.fromkeys(OPS, Moments()))
+            self._pool(cid, own, hold, dict.fromkeys(OPS, Moments()))
         else:
             self._pool(cid, own, own, down)
+        self._class_responses(cid, classes)
 
     def _time_worker(self, cid: str) -> None:
         own = self._own(cid)
-        hold = {op: _add(own[op], self._calls(cid, op)) for op in OPS}
+        down = {op: self._calls(cid, op) for op in OPS}
+        hold = {op: _add(own[op], down[op]) for op in OPS}
+        classes = self._class_parts(cid, own, down, hold) if self.d.classed else {}
         self._pool(cid, own, hold, dict.fromkeys(OPS, Moments()), waits_here=False)
+        self._class_responses(cid, classes)
+
+    # -- request classes --------------------------------------------------------------------
+    def _class_rates(self, cid: str) -> dict[str, float]:
+        """The rates of the request classes arriving at `cid`, by route key."""
+        out: dict[str, float] = {}
+        for stream, r in self.load.flows[cid].items():
+            key = route_key(stream)
+            if key != stream[1]:
+                out[key] = out.get(key, 0.0) + r
+        return out
+
+    def _class_call(self, link: Link, key: str) -> Moments | None:
+        """One call of a class along a link: its own response where the callee has one (a
+        pool, a forwarder), else the callee's for the class's op (a database works by op)."""
+        there = self.RC[link.to]
+        return _add(there[key] if key in there else self.R[link.to][key.partition(" ")[0]],
+                    Moments(2 * link.latency_ms / MS))
+
+    def _class_parts(self, cid: str, own: dict[str, Moments], down: dict[str, Moments | None],
+                     hold: dict[str, Moments | None]
+                     ) -> dict[str, tuple[Moments, Moments | None]]:
+        """A pool fed request classes: each class's own work (class_ms, else the op's) and
+        calls (the links that carry it). `own`, `down` and `hold` (work and calls) become,
+        per op, the mixtures over the classes and the unclassed requests of that op, by
+        rate: the pool's holding time is the mixture's (mean and SCV), its wait shared by
+        every class."""
+        rates = self._class_rates(cid)
+        if not rates:
+            return {}
+        s = self.d.settings[cid]
+        times = s.get("class_ms") or {}
+        speed = size_of(s)[1] if runs_as_group(s) else 1.0
+        parts = {}
+        for key in rates:
+            op, _, name = key.partition(" ")
+            work = own[op] if name not in times else Moments.service(
+                s["service_dist"], times[name] / MS / speed, s["service_cv"])
+            parts[key] = (work, _add(*(self._class_call(link, key)
+                                       for link in self.d.carrying(cid, key))))
+        for op in OPS:
+            plain = math.fsum(r for x, r in self.load.flows[cid].items() if route_key(x) == op)
+            mix = [(plain, own[op], down[op])] + [
+                (r, *parts[key]) for key, r in rates.items() if key.startswith(op + " ")]
+            if math.fsum(w for w, _, _ in mix) > 0:
+                own[op] = _mix((w, o) for w, o, _ in mix)  # type: ignore[assignment]
+                down[op] = _mix((w, d) for w, _, d in mix)
+                hold[op] = _mix((w, _add(o, d)) for w, o, d in mix)
+        return parts
+
+    def _class_responses(self, cid: str,
+                         parts: dict[str, tuple[Moments, Moments | None]]) -> None:
+        """Each class's response at a pool: the shared wait, then its own work and calls."""
+        wait = self.fits[cid].wait if cid in self.fits else None
+        for key, (work, calls) in parts.items():
+            self.RC[cid][key] = _add(wait, work, calls)
+
+    def _class_choice(self, cid: str) -> None:
+        """A component that passes each request along at most one link: a class's response
+        is the component's own time, then the callee's response to the class, over the
+        links the class takes (by rate); what it answers itself or refuses costs nothing
+        more."""
+        own = self._fixed(cid)
+        for key, total in self._class_rates(cid).items():
+            sent = [(r / total, self._class_call(link, key)) for (to, k), r in
+                    self.load.class_sent[cid].items() if k == key
+                    for link in self.d.calls[cid] if link.to == to]
+            rest = 1.0 - math.fsum(w for w, _ in sent)
+            self.RC[cid][key] = _add(own, _mix(sent + [(rest, Moments())]))
+
+    def class_figures(self, cid: str) -> dict[str, dict[str, float]]:
+        """Per request class arriving at `cid`: its rate and mean response time there."""
+        out = {}
+        for key, r in self._class_rates(cid).items():
+            figures = {"offered_rps": r}
+            response = self.RC[cid].get(key)
+            if response is not None:
+                figures["response_ms"] = response.mean * MS
+            out[key.partition(" ")[2]] = figures
+        return out
+
+    def _fixed(self, cid: str) -> Moments | None:
+        """The time a forwarding component adds before passing a request on."""
+        s, kind = self.d.settings[cid], self.d.kind[cid]
+        if kind == "reverse_proxy":
+            wait = self.fits[cid].wait if cid in self.fits else None
+            return _add(Moments((s["tls_ms"] + s["compress_ms"]) / MS), wait)
+        if kind == "dns":
+            share = self.load.edge.get(cid, {}).get("lookup_ratio", 1.0)
+            return Moments(share * s["lookup_ms"] / MS)
+        name = {"load_balancer": "overhead_ms", "cache": "hit_ms", "cdn": "edge_ms",
+                "waf": "inspect_ms"}.get(kind)
+        return Moments(s[name] / MS if name else 0.0)
 
     def _time_shard_router(self, cid: str) -> None:
         for op in OPS:
@@ -163,7 +268,9 @@ class _Timing:
         used = [op for op in OPS if lam[op] > 0]
         h = _mix((lam[op] / total, hold[op]) for op in used) if total > 0 else None
         exponential = (s["service_dist"] == "exponential"
-                       and all(hold[op] == own[op] for op in used)
+                       and all(hold[op] == own[op] # a mixture of classes' times is not
+                               and math.isclose(own[op].var, own[op].mean * own[op].mean)
+                               for op in used)
                        and len({own[op].mean for op in used}) == 1)
         self.holding[cid] = (h, exponential)
         if total <= 0:

@@ -1,0 +1,112 @@
+"""A client that sends a mix of named request classes (`GET /feed` 70%, `POST /photo` 5%):
+each has its share, operation and keys, and its own figures. Chosen at build time for a
+client with `classes`, so a client without them runs the plain Client's code unchanged."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from itertools import accumulate
+
+from .._mypyc import mypyc_attr
+from ..distributions import KeyChooser
+from ..kernel import heappush, next_number, stream
+from ..metrics import LatencyHistogram
+from .base import OK, Request, rate
+from .client import Client
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
+class ClassedClient(Client):
+    def __init__(self, sim, cid, kind, settings) -> None:
+        super().__init__(sim, cid, kind, settings)
+        classes = self.settings["classes"]
+        self.names: list[str] = [c["name"] for c in classes]
+        self.ops: list[str] = [c["op"] for c in classes]
+        self.keys_of: list[str] = [f"{c['op']} {c['name']}" for c in classes]  # route keys
+        self.index: dict[str, int] = {key: i for i, key in enumerate(self.keys_of)}
+        shares = list(accumulate(float(c["share"]) for c in classes))
+        self._cumulative: list[float] = [x / shares[-1] for x in shares[:-1]]  # normalised
+        # Each class draws its keys from its own stream: adding a class never shifts another's.
+        self._choosers: list[KeyChooser] = [
+            KeyChooser(c["keys"] or settings["keys"],
+                       settings["key_skew"] if c["key_skew"] is None else c["key_skew"],
+                       stream(sim.seed, cid, "keys", c["name"])) for c in classes]
+        n = len(classes)
+        self.class_requests = [0] * n
+        self.class_ok = [0] * n  # counted (after warm-up), as the report's figures
+        self.class_failed = [0] * n
+        self.class_latency = [LatencyHistogram() for _ in range(n)]
+        self.class_total_ok = [0] * n  # since the start, for live rates
+        self.class_total_bad = [0] * n
+
+    def _arrive(self, epoch: int) -> None:
+        if epoch != self._epoch:
+            return
+        kernel = self.kernel
+        now = kernel.now
+        heappush(kernel.heap, (now + self._gap(), next_number(kernel.seq),  # type: ignore[misc]
+                               self._on_arrival, epoch))
+        if not self.up:
+            return
+        counted = now >= self.warmup
+        self.total_in += 1
+        i = bisect_right(self._cumulative, self._op_rng.random()) if self._cumulative else 0
+        if counted:
+            self.requests += 1
+            self.class_requests[i] += 1
+        key = self.keys_of[i]
+        req = Request(self.ops[i], self._choosers[i]() if self._uses_keys else 0, now, counted,
+                      self._sample_every and self.sim.sample_next(),
+                      self._malicious > 0 and self._malicious_rng.random() < self._malicious,
+                      self, key)
+        links = self.routes[key]
+        if self.calls.uncalled:
+            link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
+            link.send(req, req)
+        else:
+            self.calls.send(links, req, req)
+
+    def settled(self, req: Request, outcome: int) -> None:
+        super().settled(req, outcome)
+        i = self.index[req.cls]
+        if outcome == OK:
+            self.class_total_ok[i] += 1
+            if req.counted:
+                self.class_ok[i] += 1
+                self.class_latency[i].record((self.kernel.now - req.born) * 1000.0)
+        else:
+            self.class_total_bad[i] += 1
+            if req.counted:
+                self.class_failed[i] += 1
+
+    def report(self, now: float):
+        out = super().report(now)
+        out["classes"] = {name: {"op": self.ops[i], "requests": self.class_requests[i],
+                                 "succeeded": self.class_ok[i], "failed": self.class_failed[i],
+                                 "latency_ms": self.class_latency[i].summary()}
+                          for i, name in enumerate(self.names)}
+        return out
+
+    def counters(self, now: float) -> dict[str, float]:
+        out = super().counters(now)
+        for i in range(len(self.names)):
+            out[f"ok.{i}"] = self.class_total_ok[i]
+            out[f"bad.{i}"] = self.class_total_bad[i]
+            out[f"done.{i}"] = self.class_ok[i]
+            out[f"lat.{i}"] = self.class_latency[i].sum
+        return out
+
+    def windowed(self, old, new, span: float, out) -> None:
+        """Per class too: answers per second, error ratio and mean latency over the window."""
+        super().windowed(old, new, span, out)
+        classes = {}
+        for i, name in enumerate(self.names):
+            ok, bad = new[f"ok.{i}"] - old[f"ok.{i}"], new[f"bad.{i}"] - old[f"bad.{i}"]
+            figures = {"ok_rps": rate(ok, span),
+                       "error_ratio": round(bad / (ok + bad), 4) if ok + bad else 0.0}
+            done = new[f"done.{i}"] - old[f"done.{i}"]
+            if done > 0:
+                figures["latency_ms"] = float(
+                    f"{(new[f'lat.{i}'] - old[f'lat.{i}']) / done:.3g}")
+            classes[name] = figures
+        out["classes"] = classes
