@@ -324,8 +324,8 @@ def _check_structured(adapter: TypeAdapter, value: Any, path: str) -> tuple[Any,
     try:
         out = adapter.validate_python(value, strict=True)
     except ValidationError as exc:
-        return value, [f"{path}{'' if line.startswith('[') else '.'}{line}"
-                       for line in _errors_of(exc)]
+        return value, [path + ("" if line.startswith(("[", ":")) else ".") + line
+                       for line in (e.removeprefix("(document)") for e in _errors_of(exc))]
     if isinstance(out, list):
         out = [c.model_dump() for c in out]
     return out, []
