@@ -174,6 +174,7 @@ export function componentRows(run, id, kind) {
     if (kind === "shard_router") shardRows(add, take, s, out, now);
   }
   callerRows(add, s, run, id, out);
+  classRows(add, take, s, run, kind);
   fleetRows(add, take, s);
   groupRows(add, take, s, run, id);
   failoverRows(add, take, s, run, id);
@@ -205,6 +206,26 @@ function shardRows(add, take, s, out, now) {
     add("keys_moved", "Keys moved", keys, undefined, (v) => `${compact(v)} (${percent(share, 1)})`,
         { nowWhy: `By the last change of the targets, at ${clock(at)}.`,
           theoryWhy: "Not predicted here: a ring moves about 1/N of the keys when one of N nodes joins or leaves, hash mod N about (N-1)/N." });
+  }
+}
+
+/** Request classes: per class its rate and mean latency (live at its clients, which count
+ * per class) beside theory's offered rate and response time at this component. */
+function classRows(add, take, s, run, kind) {
+  const pred = take("classes") || {};
+  const live = s.classes || {};
+  const nowWhy = kind === "client" ? "" : "Counted per class at the clients only.";
+  for (const name of new Set([...Object.keys(live), ...Object.keys(pred)])) {
+    const now = live[name] || {};
+    add(`class:${name}:rps`, `${name}: ${kind === "client" ? "answered" : "arrivals"}`, now.ok_rps, pred[name]?.offered_rps, rps,
+        { figure: "classes", always: true, nowWhy: nowWhy || "Its requests answered OK per second, in the last simulated second (theory: the rate offered)." });
+    add(`class:${name}:latency`, `${name}: mean latency`, now.latency_ms, pred[name]?.response_ms, ms,
+        { figure: "classes", always: true, nowWhy: nowWhy || emptyNow(run, `No ${name} was answered OK`),
+          theoryWhy: "Not predicted: it passes a component whose time theory does not know." });
+    if (kind === "client") {
+      add(`class:${name}:errors`, `${name}: error ratio`, now.error_ratio, undefined, (v) => percent(v, v > 0 && v < 0.1 ? 1 : 0),
+          { figure: "classes", theoryWhy: CLIENT_NO_THEORY.errors });
+    }
   }
 }
 
