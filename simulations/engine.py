@@ -324,6 +324,8 @@ class Simulation:
         """Keep live figures from now on (from the start in a live run)."""
         for c in self.clients():
             c.recent = LatencyHistogram()
+            if isinstance(c, ClassedClient):
+                c.start_recent()
         self._marks = deque(maxlen=RATE_WINDOWS + 1)
         self._window_k = math.floor(self.kernel.now / WINDOW_S)
         self._block_start = {cid: c.latency.copy() for cid, c in self.components.items()
@@ -342,6 +344,8 @@ class Simulation:
         for c in clients:
             self._recent.append((now, c.id, c.recent))
             c.recent = LatencyHistogram()
+            if isinstance(c, ClassedClient):
+                c.close_window(now, ROLLING_S)
         while self._recent and self._recent[0][0] <= now - ROLLING_S:
             self._recent.popleft()
         self._figures = None
@@ -380,6 +384,9 @@ class Simulation:
             c.windowed(old[1][cid], new[1][cid], span, state)
             if cid in client_latencies:  # a client's own latency, beside its ok_rps, error_ratio
                 state.update(client_latencies[cid])
+            if isinstance(c, ClassedClient):  # and each class's
+                for name, figures in c.class_percentiles(LIVE_QUANTILES).items():
+                    state["classes"][name].update(figures)
             if cid in self._percentiles:
                 state["p95"], state["p99"] = self._percentiles[cid]
             comps[cid] = state

@@ -5,6 +5,7 @@ client with `classes`, so a client without them runs the plain Client's code unc
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import deque
 from itertools import accumulate
 
 from .._mypyc import mypyc_attr
@@ -38,6 +39,10 @@ class ClassedClient(Client):
         self.class_latency = [LatencyHistogram() for _ in range(n)]
         self.class_total_ok = [0] * n  # since the start, for live rates
         self.class_total_bad = [0] * n
+        # Live view: each class's latencies in the window open now, and in the closed
+        # windows of the last few seconds (None: a headless run keeps none).
+        self.class_recent: list[LatencyHistogram] | None = None
+        self._class_windows: deque[tuple[float, list[LatencyHistogram]]] = deque()
 
     def _arrive(self, epoch: int) -> None:
         if epoch != self._epoch:
@@ -74,10 +79,35 @@ class ClassedClient(Client):
             if req.counted:
                 self.class_ok[i] += 1
                 self.class_latency[i].record((self.kernel.now - req.born) * 1000.0)
+            if self.class_recent is not None:
+                self.class_recent[i].record((self.kernel.now - req.born) * 1000.0)
         else:
             self.class_total_bad[i] += 1
             if req.counted:
                 self.class_failed[i] += 1
+
+    def start_recent(self) -> None:
+        self.class_recent = [LatencyHistogram() for _ in self.names]
+
+    def close_window(self, now: float, rolling_s: float) -> None:
+        """A live window ends at `now`: keep its latencies for `rolling_s` seconds."""
+        if self.class_recent is not None:
+            self._class_windows.append((now, self.class_recent))
+        self.class_recent = [LatencyHistogram() for _ in self.names]
+        while self._class_windows and self._class_windows[0][0] <= now - rolling_s:
+            self._class_windows.popleft()
+
+    def class_percentiles(self, quantiles: tuple[float, ...]) -> dict[str, dict]:
+        """Each class's latency percentiles over the kept windows (as its client's)."""
+        out = {}
+        for i, name in enumerate(self.names):
+            merged = LatencyHistogram()
+            for _, hists in self._class_windows:
+                merged.merge(hists[i])
+            figures = merged.summary(quantiles)
+            del figures["max"], figures["mean"]
+            out[name] = figures
+        return out
 
     def report(self, now: float):
         out = super().report(now)

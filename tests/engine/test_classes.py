@@ -131,10 +131,20 @@ def test_each_class_gets_its_share_and_its_figures():
 def test_live_frames_give_figures_per_class():
     sim = Simulation(design(duration=30), live=True)
     sim.advance(25)
-    figures = sim.frame()["components"]["c"]["classes"]
+    frame = sim.frame()["components"]["c"]
+    figures = frame["classes"]
     assert set(figures) == {c["name"] for c in MIX}
     assert figures["GET /feed"]["ok_rps"] == pytest.approx(140, rel=0.25)  # 1 s of Poisson
     assert figures["POST /photo"]["error_ratio"] == 0.0
+    # percentiles over the last 5 s, as the client's own: the feed is most of its requests
+    feed = figures["GET /feed"]
+    assert feed["p50"] <= feed["p95"] <= feed["p99"]
+    assert feed["p99"] == pytest.approx(frame["p99"], rel=0.5)
+    # a frame is the same however the run was sliced
+    other = Simulation(design(duration=30), live=True)
+    for t in (3.1, 7.77, 25):
+        other.advance(t)
+    assert other.frame()["components"]["c"]["classes"] == figures
 
 
 # --- predictions beside the runs ------------------------------------------------------------
@@ -284,3 +294,19 @@ def test_classes_never_take_a_link_that_does_not_carry_them(doc):
     assert sim.seen
     for index, key in sim.seen:
         assert scenario.links[index].carries(key), (index, key)
+
+
+def test_a_copy_mid_run_continues_exactly():
+    """Checkpoints (replay) copy a running simulation: a copy's classes go on as the
+    original's would."""
+    doc = federation()
+    doc["duration_s"] = 60
+    whole = Simulation(doc, live=True)
+    whole.advance(30)
+    copied = copy.deepcopy(whole)
+    whole.advance(60)
+    copied.advance(60)
+    a, b = copied.report(), whole.report()
+    del a["wall_s"], b["wall_s"]
+    assert a == b
+    assert copied.frame()["components"]["c"] == whole.frame()["components"]["c"]
