@@ -17,10 +17,10 @@ from .scenario import REPLICATION_DEFAULTS, Component, Link, Scenario
 # Which fields the editor shows, in its order.
 SCENARIO = ("name", "description", "duration_s", "warmup_s", "seed")
 COMPONENT = ("id", "label")
-LINK = ("latency_ms", "route", "weight", "kind")
+LINK = ("latency_ms", "route", "weight", "kind", "classes")
 REPLICATION = tuple(REPLICATION_DEFAULTS)  # a replication link's own fields
 
-_TYPES = {"number": "float", "integer": "int", "string": "text"}
+_TYPES = {"number": "float", "integer": "int", "string": "text", "array": "names"}
 
 
 def _spec(name: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
@@ -38,7 +38,8 @@ def _spec(name: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
     elif "minimum" in inner:
         spec["minimum"] = inner["minimum"]
     for key, ours in (("maximum", "maximum"), ("minLength", "min_length"),
-                      ("maxLength", "max_length"), ("pattern", "pattern")):
+                      ("maxLength", "max_length"), ("pattern", "pattern"),
+                      ("maxItems", "max_items")):
         if key in inner:
             spec[ours] = inner[key]
     return spec

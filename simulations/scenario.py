@@ -503,6 +503,8 @@ def _check_references(s: Scenario) -> list[str]:
             errors.append(f"links[{i}]: duplicate link {link.from_} -> {link.to} "
                           f"(also links[{seen_links[key]}])")
         seen_links[key] = i
+        if link.kind == "replication" and link.classes is not None:
+            errors.append(f"links[{i}].classes: only call links carry request classes")
         if link.kind == "call":
             for extra in REPLICATION_DEFAULTS:
                 if getattr(link, extra) is not None:

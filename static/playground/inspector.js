@@ -7,6 +7,8 @@ import { h, clear } from "./dom.js";
 import { icon, kindTile } from "./icons.js";
 import { choiceField, numberField, textField, toggleField } from "./fields.js";
 import { scheduleField } from "./schedule-field.js";
+import { classLinesField, linkClassesField } from "./classes-field.js";
+import { classNames } from "./classes.js";
 import { ID_MESSAGE, ID_PATTERN, checkValue } from "./registry.js";
 import { renameComponent, setLabel, setLink, setParams } from "./commands.js";
 import { linkKey } from "./topology.js";
@@ -157,7 +159,8 @@ export class Inspector {
         : spec.type === "bool" ? toggleField(opts)
           : spec.type === "schedule" ? scheduleField({ ...opts, context: () => ({
             base: values().rate_rps ?? 0, duration: this.store.doc.duration_s || 60 }) })
-            : numberField(opts);
+            : spec.type === "classes" || spec.type === "class_times" ? classLinesField(opts)
+              : numberField(opts);
       this.fields.set(spec.name, field);
       this.refreshers.push(() => {
         const now = values();
@@ -233,12 +236,15 @@ export class Inspector {
     }
     const section = h("section", { class: "panel-section" });
     const { link, replication: replicationFields } = this.registry.fields;
-    const specs = replication ? [...link, ...replicationFields] : link;
+    // a replication link copies every write: it carries no classes
+    const specs = replication ? [...link.filter((s) => s.type !== "names"), ...replicationFields] : link;
     for (const spec of specs) {
       const value = Object.hasOwn(l, spec.name) ? l[spec.name] : undefined;
       const onCommit = (v) => this.commitLink(key, spec.name, v);
       const opts = { spec, value, onCommit, disabled: locked };
-      const field = spec.type === "choice" ? choiceField(opts) : numberField(opts);
+      const field = spec.type === "choice" ? choiceField(opts)
+        : spec.type === "names" ? linkClassesField({ ...opts, names: classNames(this.store.doc) })
+          : numberField(opts);
       this.fields.set(spec.name, field);
       this.refreshers.push(() => {
         const now = this.store.link(key);

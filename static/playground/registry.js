@@ -85,7 +85,10 @@ export class Registry {
       case "client": {
         const reads = v("read_ratio");
         const shape = v("schedule")?.shape;
-        return `${num(v("rate_rps"))} rps${shape ? ` · ${words(shape)}` : ""} · ${Math.round((reads ?? 1) * 100)}% reads`;
+        const classes = v("classes");
+        const mix = classes?.length ? `${classes.length} class${classes.length > 1 ? "es" : ""}`
+          : `${Math.round((reads ?? 1) * 100)}% reads`;
+        return `${num(v("rate_rps"))} rps${shape ? ` · ${words(shape)}` : ""} · ${mix}`;
       }
       case "load_balancer": return words(v("algorithm") || "");
       case "service":

@@ -12,10 +12,10 @@ export function locate(line, doc) {
   const cut = line.indexOf(": ");
   const path = cut >= 0 ? line.slice(0, cut) : "(document)";
   const message = cut >= 0 ? line.slice(cut + 2) : line;
-  let m = path.match(/^components\[(\d+)\](?:\.params\.([\w]+)(\S*)|\.([\w]+))?/);
+  let m = path.match(/^components\[(\d+)\](?:\.params\.([\w]+)(.*)|\.([\w]+))?/);
   if (m) {
     const c = doc.components[Number(m[1])];
-    // within a structured parameter (a schedule): the rest of the path leads the message
+    // within a structured parameter (a schedule, classes): the rest of the path leads the message
     const inner = m[3] ? `${m[3].replace(/^\./, "")}: ${message}` : message;
     return { kind: "component", id: c?.id, field: m[2] || m[4] || null, message: inner, line,
              where: c ? c.label || c.id : path };

@@ -114,7 +114,10 @@ def test_kinds_carries_the_document_fields_the_editor_shows(client):
     fields = client.get("/api/kinds").json()["fields"]
     assert [f["name"] for f in fields["scenario"]] == ["name", "description", "duration_s",
                                                        "warmup_s", "seed"]
-    assert [f["name"] for f in fields["link"]] == ["latency_ms", "route", "weight", "kind"]
+    assert [f["name"] for f in fields["link"]] == ["latency_ms", "route", "weight", "kind",
+                                                   "classes"]
+    classes = next(f for f in fields["link"] if f["name"] == "classes")
+    assert (classes["type"], classes["default"], classes["max_items"]) == ("names", None, 50)
     assert [f["name"] for f in fields["replication"]] == ["mode", "lag_ms", "lag_dist"]
     duration = next(f for f in fields["scenario"] if f["name"] == "duration_s")
     assert duration | {"help": ""} == {
