@@ -66,7 +66,7 @@ export function linkClassesField({ spec, value, names, onCommit, disabled = fals
   const error = h("p", { class: "field-error", role: "alert", hidden: true });
   const el = h("div", { class: "field field-classes", "data-field": spec.name },
     h("span", { class: "field-label", text: "Classes" }),
-    h("label", { class: "class-option" }, all, " All classes"), list,
+    h("label", { class: "class-option" }, all, "All classes"), list,
     h("p", { class: "field-help", text: names.length ? spec.help
       : `${spec.help} No client sends request classes yet (a client's classes).` }), error);
   let current = value ?? null;
@@ -86,7 +86,7 @@ export function linkClassesField({ spec, value, names, onCommit, disabled = fals
         onCommit(ticked);
       });
       boxes.set(name, box);
-      list.append(h("label", { class: "class-option" }, box, ` ${name}`));
+      list.append(h("label", { class: "class-option" }, box, name));
     }
   };
   all.addEventListener("change", () => {
