@@ -99,7 +99,7 @@ class ClassedClient(Client):
 
     def class_percentiles(self, quantiles: tuple[float, ...]) -> dict[str, dict]:
         """Each class's latency percentiles over the kept windows (as its client's)."""
-        out = {}
+        out: dict[str, dict] = {}
         for i, name in enumerate(self.names):
             merged = LatencyHistogram()
             for _, hists in self._class_windows:
@@ -129,7 +129,7 @@ class ClassedClient(Client):
     def windowed(self, old, new, span: float, out) -> None:
         """Per class too: answers per second, error ratio and mean latency over the window."""
         super().windowed(old, new, span, out)
-        classes = {}
+        classes: dict[str, dict[str, float]] = {}
         for i, name in enumerate(self.names):
             ok, bad = new[f"ok.{i}"] - old[f"ok.{i}"], new[f"bad.{i}"] - old[f"bad.{i}"]
             figures = {"ok_rps": rate(ok, span),

@@ -1,7 +1,8 @@
-// Live charts (uPlot) over the last ~60 s of simulated time, in one of three views:
+// Live charts (uPlot) over the last ~60 s of simulated time, in one of four views:
 // "total" (every request together: latency p50/p95/p99, ok rps, error ratio, from each
 // frame's summary), "clients" (one series per client: its latency percentile, ok rps and
-// error ratio, from the client's own frame fields) and "components" (one series per chosen
+// error ratio, from the client's own frame fields), "classes" (the same per request class,
+// from its client's `classes`) and "components" (one series per chosen
 // component: utilisation, arrivals, queue). Each figure's history is kept per source, so
 // switching between views keeps what was seen; the charts redraw at most once per
 // animation frame.
@@ -9,6 +10,7 @@
 import uPlot from "../vendor/uplot-1.6.32/uPlot.esm.js";
 import { h } from "./dom.js";
 import { compact, num, percent, shortClock } from "./format.js";
+import { classValue } from "./classes.js";
 
 const WINDOW_S = 60;
 const SMOOTH_S = 1; // per-frame rates are noisy: an exponential average over ~1 simulated second
@@ -52,7 +54,7 @@ function distinct(labels) {
 }
 
 /** The three charts of a view: each {id, figure, title, unit, series: [{source, key, label, color}]}. */
-function chartsOf(view, clients, labelOf) {
+function chartsOf(view, clients, labelOf, classes = []) {
   if (view.mode === "total") {
     return [
       { id: "latency", ...FIGURES.p50, title: "Latency",
@@ -64,12 +66,17 @@ function chartsOf(view, clients, labelOf) {
         series: [{ source: "", key: "error_ratio", label: "errors", color: "#dc2626", fill: "rgba(220,38,38,0.10)" }] },
     ];
   }
-  const ids = (view.mode === "clients" ? clients : view.components).slice(0, MAX_SERIES);
-  const labels = distinct(ids.map(labelOf));
-  const figures = view.mode === "clients" ? [view.latency, "ok_rps", "error_ratio"] : COMPONENT_FIGURES;
+  const perRequest = view.mode === "clients" || view.mode === "classes";
+  const ids = (view.mode === "clients" ? clients : view.mode === "classes" ? classes
+    : view.components).slice(0, MAX_SERIES);
+  // a class's line is its name; its client's label says whose, on hovering
+  const classLabel = (src) => src.slice(src.indexOf("/") + 1);
+  const titleOf = view.mode === "classes" ? (src) => `${labelOf(src.slice(0, src.indexOf("/")))}: ${classLabel(src)}` : labelOf;
+  const labels = view.mode === "classes" ? ids.map(classLabel) : distinct(ids.map(labelOf));
+  const figures = perRequest ? [view.latency, "ok_rps", "error_ratio"] : COMPONENT_FIGURES;
   return figures.map((figure, i) => ({
-    id: view.mode === "clients" ? CLIENT_CARDS[i] : figure, figure, ...FIGURES[figure],
-    series: ids.map((id, j) => ({ source: id, key: figure, label: labels[j], title: labelOf(id),
+    id: perRequest ? CLIENT_CARDS[i] : figure, figure, ...FIGURES[figure],
+    series: ids.map((id, j) => ({ source: id, key: figure, label: labels[j], title: titleOf(id),
                                   color: COLORS[j % COLORS.length] })),
   }));
 }
@@ -77,8 +84,8 @@ function chartsOf(view, clients, labelOf) {
 export class Charts {
   /** root: the charts' element; labelOf(id): a component's label; clients(): the ids of
    * the design's clients, in order. */
-  constructor(root, { labelOf = (id) => id, clients = () => [] } = {}) {
-    Object.assign(this, { root, labelOf, clients });
+  constructor(root, { labelOf = (id) => id, clients = () => [], classes = () => [] } = {}) {
+    Object.assign(this, { root, labelOf, clients, classes });
     this.t = [];
     this.values = new Map(); // "source|key" -> values aligned with this.t ("" is the summary)
     this.smoothed = new Map();
@@ -102,6 +109,7 @@ export class Charts {
     const buttons = [
       button("total", "All requests", "Every request of the design together"),
       button("clients", "Per client", "One line per client: each group's own requests, side by side"),
+      button("classes", "Per class", "One line per request class (GET /feed, POST /photo...), side by side"),
       button("components", "Components", "One line per chosen component: select them on the canvas (Shift+click for several), then press this"),
     ];
     const caption = h("span", { class: "charts-caption", "data-testid": "charts-caption" });
@@ -125,7 +133,7 @@ export class Charts {
       this.setView({ compare: ids });
       return;
     }
-    this.setView({ compare: mode === "clients" ? "clients" : null });
+    this.setView({ compare: mode === "clients" || mode === "classes" ? mode : null });
   }
 
   /** compare: null (every request together), "clients", or a list of component ids. */
@@ -136,7 +144,7 @@ export class Charts {
                     since: fresh.length && this.t.length ? this.t[this.t.length - 1] : this.view.since };
       if (fresh.length) this.track(fresh.flatMap((id) => COMPONENT_FIGURES.map((k) => `${id}|${k}`)));
     } else {
-      this.view = { ...this.view, mode: compare === "clients" ? "clients" : "total" };
+      this.view = { ...this.view, mode: compare === "clients" || compare === "classes" ? compare : "total" };
     }
     this.rebuild();
   }
@@ -154,7 +162,8 @@ export class Charts {
     for (const c of this.charts) c.plot.destroy();
     this.grid.replaceChildren();
     const clients = this.clients();
-    this.specs = chartsOf(this.view, clients, this.labelOf);
+    const classes = this.classes();
+    this.specs = chartsOf(this.view, clients, this.labelOf, classes);
     this.charts = this.specs.map((spec) => this.build(spec));
     for (const b of this.bar.buttons) b.setAttribute("aria-pressed", String(b.dataset.mode === this.view.mode));
     this.root.dataset.mode = this.view.mode;
@@ -163,6 +172,8 @@ export class Charts {
     this.bar.caption.textContent = this.view.mode === "total" ? "Every request of the design together"
       : this.view.mode === "clients"
         ? (clients.length ? `Each client's own requests${more(clients)}` : "This design has no client")
+        : this.view.mode === "classes"
+          ? (classes.length ? `Each request class${more(classes)}` : "No client sends request classes (a client's classes)")
         : `${shown(this.view.components)}${more(this.view.components)}${this.view.since !== null ? `, from ${shortClock(this.view.since)}` : ""}`;
     this.schedule();
   }
@@ -177,7 +188,7 @@ export class Charts {
     const body = h("div", { class: "chart-body" });
     const empty = h("div", { class: "chart-empty", text: "Press Play to see it live" });
     let title = h("h3", { text: spec.title });
-    if (this.view.mode === "clients" && spec.id === "latency") {
+    if ((this.view.mode === "clients" || this.view.mode === "classes") && spec.id === "latency") {
       const pick = h("select", { class: "chart-pick", "aria-label": "Latency figure", "data-testid": "chart-latency-figure" },
         LATENCIES.map((k) => h("option", { value: k, text: FIGURES[k].title })));
       pick.value = this.view.latency;
@@ -251,12 +262,14 @@ export class Charts {
     if (!this.tracking) { // the summary and every client from the start: any view shows the whole run
       this.tracking = true;
       this.track([...SUMMARY_KEYS.map((k) => `|${k}`),
-                  ...this.clients().flatMap((id) => CLIENT_KEYS.map((k) => `${id}|${k}`))]);
+                  ...this.clients().flatMap((id) => CLIENT_KEYS.map((k) => `${id}|${k}`)),
+                  ...this.classes().flatMap((src) => CLIENT_KEYS.map((k) => `${src}|${k}`))]);
     }
     for (const [name, arr] of this.values) {
-      const bar = name.indexOf("|");
+      const bar = name.lastIndexOf("|"); // a class's name may hold a "|", a figure's never
       const source = name.slice(0, bar), key = name.slice(bar + 1);
-      let v = (source ? components[source] : summary)?.[key];
+      let v = source.includes("/") ? classValue(components, source, key)
+        : (source ? components[source] : summary)?.[key];
       v = typeof v === "number" ? v : null;
       if (FIGURES[key]?.smooth && v !== null) {
         const prev = this.smoothed.get(name);

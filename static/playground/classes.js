@@ -112,3 +112,18 @@ export function classNames(doc) {
 export function lineMessage(msg) {
   return (msg || "").replace(/^\[(\d+)\]\.?/, (_, i) => `line ${Number(i) + 1}: `).replace(/^(line \d+: ):\s*/, "$1");
 }
+
+/** The charts' sources of the classes (one line each when split by class): "client/name"
+ * for every class of every client, in order (ids never hold a "/"). */
+export function classSources(doc) {
+  return (doc?.components || []).filter((c) => c.kind === "client")
+    .flatMap((c) => (c.params?.classes || []).map((x) => `${c.id}/${x.name}`));
+}
+
+/** A class's figure in a frame's components: its client's `classes[name][key]` ("mean" is
+ * the class's latency_ms). */
+export function classValue(components, source, key) {
+  const cut = source.indexOf("/");
+  const figures = components?.[source.slice(0, cut)]?.classes?.[source.slice(cut + 1)];
+  return figures?.[key === "mean" ? "latency_ms" : key];
+}

@@ -38,6 +38,7 @@ import { readPageData } from "./page-data.js";
 import { Toaster } from "./toast.js";
 import { emptyDocument, normalize } from "./topology.js";
 import { loadDocument, prefs, runMemory, watchDocument } from "./persistence.js";
+import { classSources } from "./classes.js";
 
 const FIRST_EXAMPLE = "cache-in-front-of-database";
 
@@ -111,6 +112,7 @@ async function boot() {
   const charts = new Charts($("#charts"), {
     labelOf: (id) => store.doc.components.find((c) => c.id === id)?.label || id,
     clients: () => store.doc.components.filter((c) => c.kind === "client").map((c) => c.id),
+    classes: () => classSources(store.doc),
   });
   charts.setSelectionSource(() => [...store.selection.components]);
   // A design's `view` (lessons have one): the charts it opens with, the components it is about.

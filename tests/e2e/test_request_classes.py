@@ -1,6 +1,6 @@
 """Request classes in the editor (issue 18): type a client's classes as lines, see a bad
 line's message under the field, route a class along a link by ticking it, and see the
-validator name a class left with nowhere to go.
+validator name a class left with nowhere to go; play and chart each class apart.
 
 Driven the way a person drives it; `window.playground` is only read.
 """
@@ -82,4 +82,34 @@ def test_type_classes_and_route_them_by_link(app):
     expect(app.page.locator(".panel-problems")).to_contain_text(
         "reverse_proxy 'proxy' receives class 'POST /photo' (writes) but none of its links "
         "carries it")
+    app.assert_clean()
+
+
+def test_play_and_chart_each_class(app):
+    doc = two_services()
+    doc["components"][0]["params"]["classes"] = [
+        {"name": "GET /feed", "share": 0.9}, {"name": "POST /photo", "share": 0.1, "op": "write"}]
+    doc["links"][1]["classes"] = ["GET /feed"]
+    doc["links"][2]["classes"] = ["POST /photo"]
+    app.import_design(doc)
+    app.set_speed("5")
+    app.play()
+    app.wait("() => (window.playground.player.run?.t || 0) >= 8", timeout=30_000)
+    app.page.get_by_test_id("charts-mode-classes").click()
+    charts = app.page.get_by_test_id("charts")
+    series = charts.locator("[data-chart=throughput] .chart-value")
+    expect(series).to_have_count(2)
+    assert [series.nth(i).get_attribute("title") for i in range(2)] == [
+        "users: GET /feed", "users: POST /photo"]
+    # 40 rps split 9:1, each class's own line
+    app.page.wait_for_timeout(1000)
+    def ok_rps(name: str) -> float:
+        text = charts.locator(f"[data-series='users/{name}:ok_rps'] b").inner_text()
+        return float(text.split()[0])
+
+    feed, photo = ok_rps("GET /feed"), ok_rps("POST /photo")
+    assert 20 < feed < 50 and 0 < photo < 10, (feed, photo)
+    p99 = charts.locator("[data-series='users/POST /photo:p99'] b").inner_text()
+    assert p99 != "—"
+    app.shot("request-classes-charts", charts)
     app.assert_clean()

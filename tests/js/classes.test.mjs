@@ -47,3 +47,17 @@ test("the classes a link may carry, and the validator's messages by line", () =>
   assert.equal(lineMessage("[1].share: must be > 0"), "line 2: share: must be > 0");
   assert.equal(lineMessage("must have at most 50 items"), "must have at most 50 items");
 });
+
+test("the charts' line per class, and its figure in a frame", async () => {
+  const { classSources, classValue } = await import("../../static/playground/classes.js");
+  const doc = { components: [
+    { id: "mono", kind: "client", params: { classes: [{ name: "GET /a|b" }, { name: "POST /c" }] } },
+    { id: "l7", kind: "client", params: { classes: [{ name: "GET /a|b" }] } },
+    { id: "plain", kind: "client", params: {} }] };
+  assert.deepEqual(classSources(doc), ["mono/GET /a|b", "mono/POST /c", "l7/GET /a|b"]);
+  const components = { mono: { classes: { "GET /a|b": { ok_rps: 7, latency_ms: 3.5, p99: 9 } } } };
+  assert.equal(classValue(components, "mono/GET /a|b", "ok_rps"), 7);
+  assert.equal(classValue(components, "mono/GET /a|b", "mean"), 3.5);
+  assert.equal(classValue(components, "mono/GET /a|b", "p99"), 9);
+  assert.equal(classValue(components, "l7/GET /a|b", "p99"), undefined);
+});
