@@ -27,11 +27,7 @@ class ClassedClient(Client):
         self.index: dict[str, int] = {key: i for i, key in enumerate(self.keys_of)}
         shares = list(accumulate(float(c["share"]) for c in classes))
         self._cumulative: list[float] = [x / shares[-1] for x in shares[:-1]]  # normalised
-        # Each class draws its keys from its own stream: adding a class never shifts another's.
-        self._choosers: list[KeyChooser] = [
-            KeyChooser(c["keys"] or settings["keys"],
-                       settings["key_skew"] if c["key_skew"] is None else c["key_skew"],
-                       stream(sim.seed, cid, "keys", c["name"])) for c in classes]
+        self._choosers: list[KeyChooser] = self._key_choosers()
         n = len(classes)
         self.class_requests = [0] * n
         self.class_ok = [0] * n  # counted (after warm-up), as the report's figures
@@ -43,6 +39,20 @@ class ClassedClient(Client):
         # windows of the last few seconds (None: a headless run keeps none).
         self.class_recent: list[LatencyHistogram] | None = None
         self._class_windows: deque[tuple[float, list[LatencyHistogram]]] = deque()
+
+    def _key_choosers(self, *when: str) -> list[KeyChooser]:
+        """Each class draws its keys from its own stream (adding a class never shifts
+        another's), from its own keys and skew or its client's; `when`: a `set` of those."""
+        s = self.settings
+        return [KeyChooser(c["keys"] or s["keys"],
+                           s["key_skew"] if c["key_skew"] is None else c["key_skew"],
+                           stream(self.sim.seed, self.id, "keys", c["name"], *when))
+                for c in s["classes"]]
+
+    def apply_settings(self, changes):
+        super().apply_settings(changes)
+        if {"keys", "key_skew"} & set(changes):  # classes without their own follow the client
+            self._choosers = self._key_choosers(str(self.kernel.now))
 
     def _arrive(self, epoch: int) -> None:
         if epoch != self._epoch:

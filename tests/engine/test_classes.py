@@ -310,3 +310,15 @@ def test_a_copy_mid_run_continues_exactly():
     del a["wall_s"], b["wall_s"]
     assert a == b
     assert copied.frame()["components"]["c"] == whole.frame()["components"]["c"]
+
+
+def test_a_class_without_keys_of_its_own_follows_its_clients_set():
+    """`set` keys on the client: the classes that take the client's keys draw from the new
+    range, a class with its own keys keeps them."""
+    doc = design([{"name": "mine", "share": 1, "keys": 7}, {"name": "theirs", "share": 1}],
+                 duration=30)
+    doc["events"] = [{"at_s": 10, "action": "set", "target": "c", "params": {"keys": 1}}]
+    sim = Simulation(doc)
+    client = sim.components["c"]
+    sim.advance(15)
+    assert [chooser.n for chooser in client._choosers] == [7, 1]
