@@ -21,6 +21,7 @@ from .components.database import Database, Replication
 from .components.edge import Cdn, Dns, RateLimiter, ReverseProxy, Waf
 from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
+from .components.network import NetLink, networked
 from .components.pool import Pool, Service
 from .components.quorum import KVStore
 from .components.rates import rate_schedule
@@ -134,7 +135,8 @@ class Simulation:
                 b.primary = a
                 self.replications[i] = self._by_ends[(a.id, b.id)] = rep
             else:
-                link = Link(self, i, a, b, spec.latency_ms, spec.route, spec.weight)
+                link = NetLink(self, i, a, b, spec) if networked(spec) else \
+                    Link(self, i, a, b, spec.latency_ms, spec.route, spec.weight)
                 a.out.append(link)
                 self.links[i] = self._by_ends[(a.id, b.id)] = link
         for c in comps.values():
@@ -330,7 +332,7 @@ class Simulation:
         clients = self.clients()
         self._marks.append((
             now, {cid: c.counters(now) for cid, c in self.components.items()},
-            {i: (link.total, link.errors) for i, link in self.links.items()},
+            {i: link.mark() for i, link in self.links.items()},
             (sum(c.total_ok for c in clients), sum(c.total_failed for c in clients),
              sum(c.total_limited for c in clients))))
         for c in clients:
@@ -377,8 +379,9 @@ class Simulation:
             if cid in self._percentiles:
                 state["p95"], state["p99"] = self._percentiles[cid]
             comps[cid] = state
-        links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
-                 for i, (total, errors) in new[2].items()]
+        links = [[i, rate(marks[0] - old[2][i][0], span), rate(marks[1] - old[2][i][1], span),
+                  *self.links[i].frame_extra(old[2][i], marks, span)]
+                 for i, marks in new[2].items()]
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(self.kernel.now, 4), "components": comps, "links": links,
                 "dots": dots, "summary": self._with_cost(summary),

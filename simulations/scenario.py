@@ -26,7 +26,16 @@ from pydantic import (
 )
 
 from .components.rates import rate_schedule
-from .registry import KINDS, MAX_RATE_RPS, MAX_SCHEDULE_S, Param
+from .registry import (
+    KINDS,
+    MAX_BANDWIDTH_MBPS,
+    MAX_LOSS,
+    MAX_RATE_RPS,
+    MAX_SCHEDULE_S,
+    MAX_SIZE_KB,
+    MIN_BANDWIDTH_MBPS,
+    Param,
+)
 
 FORMAT = "playground.scenario/v1"
 
@@ -105,6 +114,32 @@ class Link(_Strict):
     lag_dist: Annotated[Literal["exponential", "constant"] | None,
                         _about("Distribution of the replication delay.")] = None
     group: Id | None = None  # links out of a topic: the consumer group (default "default")
+    # -- payloads and protocols (issue 18; components/network.py). Their defaults are the
+    # ideal link: a link that sets none of them runs exactly as before.
+    bandwidth_mbps: Annotated[float | None, Field(ge=MIN_BANDWIDTH_MBPS, le=MAX_BANDWIDTH_MBPS,
+                                                  allow_inf_nan=False), _about(
+        "Megabits per second each way; a message takes its size over it to send and waits "
+        "its turn behind the others (a FIFO per direction). None = infinite.", "Mbps")] = None
+    protocol: Annotated[Literal["none", "tcp", "udp"], _about(
+        "tcp: a handshake round trip per new connection, lost messages sent again after "
+        "retransmit_ms; udp: a lost message fails the call. none: an ideal link.")] = "none"
+    loss: Annotated[float, Field(ge=0, le=MAX_LOSS, allow_inf_nan=False), _about(
+        "Probability that each message (request or answer) is lost (needs a protocol).")] = 0.0
+    keepalive: Annotated[bool, _about(
+        "tcp: the caller keeps its connections open (no handshake); off, every request opens "
+        "a new connection.")] = False
+    retransmit_ms: Annotated[float, Field(ge=1, le=60_000, allow_inf_nan=False), _about(
+        "tcp: how long a sender waits for a lost message's acknowledgement before sending it "
+        "again.", "ms")] = 200.0
+    encoding: Annotated[Literal["none", "rest", "rpc"], _about(
+        "How messages are encoded: each message costs encoding_ms and carries overhead_kb "
+        "more (defaults per encoding in docs/engine.md).")] = "none"
+    encoding_ms: Annotated[float | None, Field(ge=0, le=10_000, allow_inf_nan=False), _about(
+        "Encoding and decoding time of one message. None = the encoding's default.",
+        "ms")] = None
+    overhead_kb: Annotated[float | None, Field(ge=0, le=MAX_SIZE_KB, allow_inf_nan=False),
+                           _about("Bytes the encoding adds to each message (headers, field "
+                                  "names). None = the encoding's default.", "kB")] = None
 
     def carries(self, op: str) -> bool:
         return self.route == "any" or self.route == op
@@ -601,6 +636,24 @@ def failover_errors(s: Scenario, primaries_of: dict[str, list[str]]) -> list[str
     return errors
 
 
+NETWORK_FIELDS = ("bandwidth_mbps", "protocol", "loss", "keepalive", "retransmit_ms",
+                  "encoding", "encoding_ms", "overhead_kb")
+
+
+def network_errors(i: int, link: Link) -> list[str]:
+    """Payload and protocol fields belong to call links, and loss needs a protocol."""
+    if link.kind == "replication":
+        return [f"links[{i}].{name}: only call links carry payloads and protocols"
+                for name in NETWORK_FIELDS if name in link.model_fields_set]
+    errors = []
+    if link.loss and link.protocol == "none":
+        errors.append(f"links[{i}].loss: a lossy link needs a protocol (tcp sends lost "
+                      "messages again, udp fails the call)")
+    if link.keepalive and link.protocol != "tcp":
+        errors.append(f"links[{i}].keepalive: only tcp opens connections")
+    return errors
+
+
 def _check_topology(s: Scenario) -> list[str]:
     errors = []
     kinds = {c.id: c.kind for c in s.components}
@@ -613,6 +666,7 @@ def _check_topology(s: Scenario) -> list[str]:
     for i, link in enumerate(s.links):
         a, b = link.from_, link.to
         reach.add_edge(a, b)
+        errors += network_errors(i, link)
         if kinds[a] == "topic" and link.kind == "call":
             link.group = link.group or "default"
         elif link.group is not None:
