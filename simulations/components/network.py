@@ -21,6 +21,7 @@ from typing import Any
 from .._mypyc import mypyc_attr
 from ..kernel import stream
 from ..registry import ENCODINGS
+from ..theory.network import transmission_s
 from .base import CUT, FAILED, OK, Component, Host, Link, Reply, Request
 
 DIRECTIONS = ("forward", "back")
@@ -31,11 +32,6 @@ def networked(spec: Any) -> bool:
     return (spec.bandwidth_mbps is not None or spec.protocol != "none"
             or spec.encoding != "none" or spec.encoding_ms is not None
             or spec.overhead_kb is not None)
-
-
-def seconds_per_kb(bandwidth_mbps: float | None) -> float:
-    """Transmission time of one kB (1,000 bytes, 8 kilobits) at this bandwidth."""
-    return 0.0 if bandwidth_mbps is None else 8.0 / (1000.0 * bandwidth_mbps)
 
 
 def encoding_costs(spec: Any) -> tuple[float, float]:
@@ -53,7 +49,8 @@ class NetLink(Link):
     def __init__(self, sim: Host, index: int, source: Component, target: Component,
                  spec: Any):
         super().__init__(sim, index, source, target, spec.latency_ms, spec.route, spec.weight)
-        self.per_kb = seconds_per_kb(spec.bandwidth_mbps)
+        self.per_kb = 0.0 if spec.bandwidth_mbps is None else \
+            transmission_s(1.0, spec.bandwidth_mbps)
         encode_ms, self.overhead = encoding_costs(spec)
         self.encode = encode_ms / 1000.0
         self.tcp = spec.protocol == "tcp"
