@@ -150,6 +150,11 @@ MAX_LOSS = 0.5  # a link's loss probability per message
 # An encoding's default (encoding_ms, overhead_kb) per message: REST as JSON over HTTP/1.1
 # (text field names and headers), RPC as a binary schema-based encoding (protobuf-like).
 ENCODINGS = {"none": (0.0, 0.0), "rest": (0.5, 0.4), "rpc": (0.1, 0.05)}
+# A call link's payload and protocol fields when not given (scenario.Link), and all of them.
+NETWORK_DEFAULTS = {"bandwidth_mbps": None, "protocol": "none", "loss": 0.0, "keepalive": False,
+                    "retransmit_ms": 200.0, "encoding": "none", "encoding_ms": None,
+                    "overhead_kb": None}
+NETWORK_FIELDS = tuple(NETWORK_DEFAULTS)
 MAX_POINTS = 1000
 
 

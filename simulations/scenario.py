@@ -34,6 +34,8 @@ from .registry import (
     MAX_SCHEDULE_S,
     MAX_SIZE_KB,
     MIN_BANDWIDTH_MBPS,
+    NETWORK_DEFAULTS,
+    NETWORK_FIELDS,
     Param,
 )
 
@@ -114,32 +116,38 @@ class Link(_Strict):
     lag_dist: Annotated[Literal["exponential", "constant"] | None,
                         _about("Distribution of the replication delay.")] = None
     group: Id | None = None  # links out of a topic: the consumer group (default "default")
-    # -- payloads and protocols (issue 18; components/network.py). Their defaults are the
-    # ideal link: a link that sets none of them runs exactly as before.
+    # -- payloads and protocols (issue 18; components/network.py). None: the default in
+    # NETWORK_DEFAULTS, left out of the document, so that a link using none of them is
+    # written as before; a link that sets none runs exactly as before (the ideal link).
     bandwidth_mbps: Annotated[float | None, Field(ge=MIN_BANDWIDTH_MBPS, le=MAX_BANDWIDTH_MBPS,
                                                   allow_inf_nan=False), _about(
         "Megabits per second each way; a message takes its size over it to send and waits "
         "its turn behind the others (a FIFO per direction). None = infinite.", "Mbps")] = None
-    protocol: Annotated[Literal["none", "tcp", "udp"], _about(
+    protocol: Annotated[Literal["none", "tcp", "udp"] | None, _about(
         "tcp: a handshake round trip per new connection, lost messages sent again after "
-        "retransmit_ms; udp: a lost message fails the call. none: an ideal link.")] = "none"
-    loss: Annotated[float, Field(ge=0, le=MAX_LOSS, allow_inf_nan=False), _about(
-        "Probability that each message (request or answer) is lost (needs a protocol).")] = 0.0
-    keepalive: Annotated[bool, _about(
+        "retransmit_ms; udp: a lost message fails the call. none: an ideal link.")] = None
+    loss: Annotated[float | None, Field(ge=0, le=MAX_LOSS, allow_inf_nan=False), _about(
+        "Probability that each message (request or answer) is lost (needs a protocol).")] = None
+    keepalive: Annotated[bool | None, _about(
         "tcp: the caller keeps its connections open (no handshake); off, every request opens "
-        "a new connection.")] = False
-    retransmit_ms: Annotated[float, Field(ge=1, le=60_000, allow_inf_nan=False), _about(
+        "a new connection.")] = None
+    retransmit_ms: Annotated[float | None, Field(ge=1, le=60_000, allow_inf_nan=False), _about(
         "tcp: how long a sender waits for a lost message's acknowledgement before sending it "
-        "again.", "ms")] = 200.0
-    encoding: Annotated[Literal["none", "rest", "rpc"], _about(
+        "again.", "ms")] = None
+    encoding: Annotated[Literal["none", "rest", "rpc"] | None, _about(
         "How messages are encoded: each message costs encoding_ms and carries overhead_kb "
-        "more (defaults per encoding in docs/engine.md).")] = "none"
+        "more (defaults per encoding in docs/engine.md).")] = None
     encoding_ms: Annotated[float | None, Field(ge=0, le=10_000, allow_inf_nan=False), _about(
         "Encoding and decoding time of one message. None = the encoding's default.",
         "ms")] = None
     overhead_kb: Annotated[float | None, Field(ge=0, le=MAX_SIZE_KB, allow_inf_nan=False),
                            _about("Bytes the encoding adds to each message (headers, field "
                                   "names). None = the encoding's default.", "kB")] = None
+
+    def net(self, name: str) -> Any:
+        """A payload or protocol field, its default if not given."""
+        value = getattr(self, name)
+        return NETWORK_DEFAULTS.get(name) if value is None else value
 
     def carries(self, op: str) -> bool:
         return self.route == "any" or self.route == op
@@ -636,20 +644,16 @@ def failover_errors(s: Scenario, primaries_of: dict[str, list[str]]) -> list[str
     return errors
 
 
-NETWORK_FIELDS = ("bandwidth_mbps", "protocol", "loss", "keepalive", "retransmit_ms",
-                  "encoding", "encoding_ms", "overhead_kb")
-
-
 def network_errors(i: int, link: Link) -> list[str]:
     """Payload and protocol fields belong to call links, and loss needs a protocol."""
     if link.kind == "replication":
         return [f"links[{i}].{name}: only call links carry payloads and protocols"
-                for name in NETWORK_FIELDS if name in link.model_fields_set]
+                for name in NETWORK_FIELDS if getattr(link, name) is not None]
     errors = []
-    if link.loss and link.protocol == "none":
+    if link.net("loss") and link.net("protocol") == "none":
         errors.append(f"links[{i}].loss: a lossy link needs a protocol (tcp sends lost "
                       "messages again, udp fails the call)")
-    if link.keepalive and link.protocol != "tcp":
+    if link.net("keepalive") and link.net("protocol") != "tcp":
         errors.append(f"links[{i}].keepalive: only tcp opens connections")
     return errors
 

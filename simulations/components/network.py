@@ -20,7 +20,7 @@ from typing import Any
 
 from .._mypyc import mypyc_attr
 from ..kernel import stream
-from ..registry import ENCODINGS
+from ..registry import ENCODINGS, NETWORK_FIELDS
 from ..theory.network import transmission_s
 from .base import CUT, FAILED, OK, Component, Host, Link, Reply, Request
 
@@ -29,14 +29,12 @@ DIRECTIONS = ("forward", "back")
 
 def networked(spec: Any) -> bool:
     """Whether a call link sets any payload or protocol field (else it is an ideal Link)."""
-    return (spec.bandwidth_mbps is not None or spec.protocol != "none"
-            or spec.encoding != "none" or spec.encoding_ms is not None
-            or spec.overhead_kb is not None)
+    return any(getattr(spec, name) is not None for name in NETWORK_FIELDS)
 
 
 def encoding_costs(spec: Any) -> tuple[float, float]:
     """A link's (encoding_ms, overhead_kb) per message: its own, else its encoding's."""
-    ms, kb = ENCODINGS[spec.encoding]
+    ms, kb = ENCODINGS[spec.net("encoding")]
     return (ms if spec.encoding_ms is None else spec.encoding_ms,
             kb if spec.overhead_kb is None else spec.overhead_kb)
 
@@ -53,10 +51,10 @@ class NetLink(Link):
             transmission_s(1.0, spec.bandwidth_mbps)
         encode_ms, self.overhead = encoding_costs(spec)
         self.encode = encode_ms / 1000.0
-        self.tcp = spec.protocol == "tcp"
-        self.handshake = 2.0 * self.latency if self.tcp and not spec.keepalive else 0.0
-        self.loss = float(spec.loss)
-        self.rto = spec.retransmit_ms / 1000.0
+        self.tcp = spec.net("protocol") == "tcp"
+        self.handshake = 2.0 * self.latency if self.tcp and not spec.net("keepalive") else 0.0
+        self.loss = float(spec.net("loss"))
+        self.rto = spec.net("retransmit_ms") / 1000.0
         self.rng = stream(sim.seed, f"links[{index}]", "loss")
         self.warmup = sim.warmup_s
         # Per direction (0 there, 1 back): when its FIFO is next free, the ends of the

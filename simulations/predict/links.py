@@ -51,16 +51,16 @@ class LinkFit:
     handshake_s: float
 
     def fields(self) -> dict[str, Any]:
-        link, p = self.link, self.link.loss
+        link, p = self.link, self.link.net("loss")
         out: dict[str, Any] = {name: d.fields() for name, d in zip(DIRECTIONS, self.directions,
                                                                    strict=True)}
         if self.extra is not None:
             out["mean_call_ms"] = (self.extra.mean + 2 * link.latency_ms / MS) * MS
-        if link.protocol == "tcp":
+        if link.net("protocol") == "tcp":
             out["tcp"] = {"handshake_ms": self.handshake_s * MS,
                           "retransmissions_per_message": qt.tcp_transmissions(p) - 1.0,
                           "model": TCP_MODEL}
-        elif link.protocol == "udp":
+        elif link.net("protocol") == "udp":
             out["udp"] = {"delivery_ratio": qt.udp_delivery(p),
                           "call_success_ratio": qt.udp_delivery(p, 2), "model": UDP_MODEL}
         return out
@@ -73,12 +73,12 @@ def link_fits(design: _Design, load: _Load) -> dict[tuple[str, str], LinkFit]:
 
 
 def _fit(design: _Design, load: _Load, link: Link) -> LinkFit:
-    p = link.loss
+    p, protocol = link.net("loss"), link.net("protocol")
     encode_ms, overhead = encoding_costs(link)
     latency = link.latency_ms / MS
-    handshake = 2 * latency if link.protocol == "tcp" and not link.keepalive else 0.0
-    tries = qt.tcp_transmissions(p) if link.protocol == "tcp" else 1.0
-    answered = qt.udp_delivery(p) if link.protocol == "udp" else 1.0  # requests that arrive
+    handshake = 2 * latency if protocol == "tcp" and not link.net("keepalive") else 0.0
+    tries = qt.tcp_transmissions(p) if protocol == "tcp" else 1.0
+    answered = qt.udp_delivery(p) if protocol == "udp" else 1.0  # requests that arrive
     per_origin = load.on_link[(link.from_, link.to)]
     total = math.fsum(per_origin.values())
     directions, time = [], Moments(handshake)
@@ -92,8 +92,8 @@ def _fit(design: _Design, load: _Load, link: Link) -> LinkFit:
         attempt = d.tx + (Moments(d.fifo.mean_wait, d.fifo.mean_wait ** 2)  # wait: approx.
                           if d.fifo is not None else Moments())
         time += attempt + Moments(latency + encode_ms / MS)
-        if link.protocol == "tcp":
-            time += Moments(*qt.tcp_delay_s(p, link.retransmit_ms / MS, attempt.mean))
+        if protocol == "tcp":
+            time += Moments(*qt.tcp_delay_s(p, link.net("retransmit_ms") / MS, attempt.mean))
     return LinkFit(link, directions, time + Moments(-2 * latency), handshake)
 
 
