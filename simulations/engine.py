@@ -189,6 +189,8 @@ class Simulation:
     def _warm(self, _=None) -> None:
         for c in self.components.values():
             c.warm(self.kernel.now)
+        for link in self.links.values():
+            link.warm(self.kernel.now)
 
     def _start_failures(self, c: Component) -> None:
         """mtbf/mttr: exponential failure, then exponential repair, for as long as the

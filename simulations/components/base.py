@@ -399,6 +399,9 @@ class Link:
         return outcome
 
     # What a link with payloads or protocols adds to frames and the report (network.py).
+    def warm(self, now: float) -> None:
+        """Warm-up ends: its totals restart here."""
+
     def mark(self) -> tuple:
         """Its running totals at the end of a live window."""
         return (self.total, self.errors)

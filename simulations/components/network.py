@@ -42,7 +42,8 @@ def encoding_costs(spec: Any) -> tuple[float, float]:
 @mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
 class NetLink(Link):
     __slots__ = ("per_kb", "overhead", "encode", "tcp", "handshake", "loss", "rto", "rng",
-                 "free", "backlog", "busy", "waited", "messages", "kb", "lost", "warmup")
+                 "free", "backlog", "busy", "at_warm", "waited", "messages", "kb", "lost",
+                 "warmup")
 
     def __init__(self, sim: Host, index: int, source: Component, target: Component,
                  spec: Any):
@@ -61,7 +62,8 @@ class NetLink(Link):
         # transmissions not yet over (the live queue), and totals since warm-up.
         self.free = [0.0, 0.0]
         self.backlog: list[deque[float]] = [deque(), deque()]
-        self.busy = [0.0, 0.0]  # seconds transmitting
+        self.busy = [0.0, 0.0]  # seconds of transmission put in the FIFO since the start
+        self.at_warm = [0.0, 0.0]  # seconds transmitted when warm-up ended
         self.waited = [0.0, 0.0]  # seconds messages waited in the FIFO
         self.messages = [0, 0]  # transmissions, retransmissions included
         self.kb = [0.0, 0.0]
@@ -93,8 +95,8 @@ class NetLink(Link):
             while backlog and backlog[0] <= now:
                 backlog.popleft()
             backlog.append(done)
+        self.busy[d] += tx
         if now >= self.warmup:
-            self.busy[d] += tx
             self.waited[d] += start - now
             self.messages[d] += 1
             self.kb[d] += msg.size
@@ -116,6 +118,18 @@ class NetLink(Link):
             backlog.popleft()
         return len(backlog)
 
+    def sent(self, d: int) -> float:
+        """Seconds spent transmitting in direction d since warm-up, up to now."""
+        return self._transmitted(d) - self.at_warm[d]
+
+    def _transmitted(self, d: int) -> float:
+        """Since the start: what was put in the FIFO less what it still holds (its remaining
+        work, as it works without pause), so never more than the time elapsed."""
+        return self.busy[d] - max(self.free[d] - self.kernel.now, 0.0)
+
+    def warm(self, now: float) -> None:
+        self.at_warm = [self._transmitted(0), self._transmitted(1)]
+
     def frame_extra(self, old: tuple, new: tuple, span: float) -> list[Any]:
         if not self.per_kb or span <= 0:
             return []
@@ -124,16 +138,18 @@ class NetLink(Link):
                  "queue": [self.queue(0), self.queue(1)]}]
 
     def mark(self) -> tuple:
-        return (self.total, self.errors, self.busy[0], self.busy[1])
+        return (self.total, self.errors, self.sent(0), self.sent(1))
 
     def report(self, now: float) -> dict[str, Any] | None:
         span = now - self.warmup
         out: dict[str, Any] = {"from": self.source.id, "to": self.target.id}
         for d, name in enumerate(DIRECTIONS):
             n = self.messages[d]
-            fields: dict[str, Any] = {"messages": n, "kb": self.kb[d]}
+            # kB offered to the link; with a bandwidth, those transmitted by now
+            kb = self.sent(d) / self.per_kb if self.per_kb else self.kb[d]
+            fields: dict[str, Any] = {"messages": n, "kb": kb}
             if self.per_kb and span > 0:
-                fields.update(utilisation=self.busy[d] / span,
+                fields.update(utilisation=self.sent(d) / span,
                               mean_wait_ms=self.waited[d] / n * 1000.0 if n else 0.0,
                               mean_queue=self.waited[d] / span)  # Little: L = lambda W
             if self.loss:

@@ -81,12 +81,12 @@ def _fit(design: _Design, load: _Load, link: Link) -> LinkFit:
     answered = qt.udp_delivery(p) if protocol == "udp" else 1.0  # requests that arrive
     per_origin = load.on_link[(link.from_, link.to)]
     total = math.fsum(per_origin.values())
-    directions, time = [], Moments(handshake)
-    for size_param, rate in (("request_kb", total), ("response_kb", total * answered)):
-        sizes = [(r, design.settings[o].get(size_param, 0.0) + overhead)
-                 for o, r in per_origin.items()]
-        d = _direction(sizes, total, rate * tries, link.bandwidth_mbps)
-        directions.append(d)
+    directions = [
+        _direction([(r, design.settings[o].get(size, 0.0) + overhead)
+                    for o, r in per_origin.items()], total, rate * tries, link.bandwidth_mbps)
+        for size, rate in (("request_kb", total), ("response_kb", total * answered))]
+    time = Moments(handshake - 2 * latency)  # the call's 2 x latency is counted already
+    for d in directions:
         if d.saturated:
             return LinkFit(link, directions, None, handshake)
         attempt = d.tx + (Moments(d.fifo.mean_wait, d.fifo.mean_wait ** 2)  # wait: approx.
@@ -94,7 +94,7 @@ def _fit(design: _Design, load: _Load, link: Link) -> LinkFit:
         time += attempt + Moments(latency + encode_ms / MS)
         if protocol == "tcp":
             time += Moments(*qt.tcp_delay_s(p, link.net("retransmit_ms") / MS, attempt.mean))
-    return LinkFit(link, directions, time + Moments(-2 * latency), handshake)
+    return LinkFit(link, directions, time, handshake)
 
 
 def _direction(sizes: list[tuple[float, float]], total: float, rate: float,
