@@ -232,13 +232,14 @@ export class Inspector {
         h("span", { text: "Link settings are fixed while a run plays. Cut or heal it from the run panel above or the right-click menu; stop the run to edit." })));
     }
     const section = h("section", { class: "panel-section" });
-    const { link, replication: replicationFields } = this.registry.fields;
-    const specs = replication ? [...link, ...replicationFields] : link;
+    const { link, replication: replicationFields, network } = this.registry.fields;
+    const specs = replication ? [...link, ...replicationFields] : [...link, ...network];
     for (const spec of specs) {
       const value = Object.hasOwn(l, spec.name) ? l[spec.name] : undefined;
       const onCommit = (v) => this.commitLink(key, spec.name, v);
       const opts = { spec, value, onCommit, disabled: locked };
-      const field = spec.type === "choice" ? choiceField(opts) : numberField(opts);
+      const field = spec.type === "choice" ? choiceField(opts)
+        : spec.type === "bool" ? toggleField(opts) : numberField(opts);
       this.fields.set(spec.name, field);
       this.refreshers.push(() => {
         const now = this.store.link(key);
@@ -264,6 +265,8 @@ export class Inspector {
       if (v === "call" || v === undefined) {
         for (const extra of ["mode", "lag_ms", "lag_dist"]) if (Object.hasOwn(l, extra)) changes[extra] = undefined;
         changes.kind = undefined;
+      } else { // a replication link carries no payloads or protocols
+        for (const spec of this.registry.fields.network) if (Object.hasOwn(l, spec.name)) changes[spec.name] = undefined;
       }
     }
     this.store.exec(setLink(this.store.doc, key, changes));
