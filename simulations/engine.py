@@ -141,6 +141,9 @@ class Simulation:
                 self.links[i] = self._by_ends[(a.id, b.id)] = link
         for c in comps.values():
             c.wire()
+        # (position in a frame's links, index) of the links whose frames add figures
+        self._measured_links = [(pos, i) for pos, (i, link) in enumerate(self.links.items())
+                                if isinstance(link, NetLink) and link.per_kb]
 
     def _schedule_start(self) -> None:
         kernel = self.kernel
@@ -381,9 +384,10 @@ class Simulation:
             if cid in self._percentiles:
                 state["p95"], state["p99"] = self._percentiles[cid]
             comps[cid] = state
-        links = [[i, rate(marks[0] - old[2][i][0], span), rate(marks[1] - old[2][i][1], span),
-                  *self.links[i].frame_extra(old[2][i], marks, span)]
-                 for i, marks in new[2].items()]
+        links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
+                 for i, (total, errors, *_) in new[2].items()]
+        for pos, i in self._measured_links:  # links with a bandwidth: utilisation, queue
+            links[pos] += self.links[i].frame_extra(old[2][i], new[2][i], span)
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(self.kernel.now, 4), "components": comps, "links": links,
                 "dots": dots, "summary": self._with_cost(summary),

@@ -406,9 +406,6 @@ class Link:
         """Its running totals at the end of a live window."""
         return (self.total, self.errors)
 
-    def frame_extra(self, old: tuple, new: tuple, span: float) -> list[Any]:
-        return []
-
     def report(self, now: float) -> dict[str, Any] | None:
         return None
 

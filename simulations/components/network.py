@@ -131,7 +131,8 @@ class NetLink(Link):
         self.at_warm = [self._transmitted(0), self._transmitted(1)]
 
     def frame_extra(self, old: tuple, new: tuple, span: float) -> list[Any]:
-        if not self.per_kb or span <= 0:
+        """What a frame adds to a link with a bandwidth: {utilisation, queue} each way."""
+        if span <= 0:
             return []
         return [{"utilisation": [round(min((new[2 + d] - old[2 + d]) / span, 1.0), 4)
                                  for d in (0, 1)],
