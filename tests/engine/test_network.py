@@ -9,6 +9,7 @@ deviations of the figure (from the run's length) so a check does not rely on its
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -226,3 +227,20 @@ def test_replication_links_take_no_payload_fields():
         [link("c", "a"), link("a", "b", kind="replication", bandwidth_mbps=10)], 10.0)
     with pytest.raises(ScenarioError, match=r"links\[1\].bandwidth_mbps: only call links"):
         validate(doc)
+
+
+def test_a_copy_of_a_running_simulation_continues_exactly():
+    """Checkpoints (replay, seeking) copy a running simulation: messages in a FIFO, waiting
+    for a retransmission or on their way back continue as they would have."""
+    doc = client_to_service({"latency_ms": 5, "bandwidth_mbps": 10, "protocol": "tcp",
+                             "loss": 0.1, "encoding": "rest"}, duration_s=30, rate_rps=90,
+                            request_kb=12.5, response_kb=5)
+    sim = Simulation(doc, seed=SEED)
+    sim.advance(12.3)
+    twin = copy.deepcopy(sim)
+    sim.advance(30)
+    twin.advance(30)
+    a, b = sim.report(), twin.report()
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+    assert a["links"]["c->s"]["forward"]["lost"] > 0
