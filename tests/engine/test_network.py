@@ -13,6 +13,8 @@ import copy
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulations import ScenarioError, Simulation, run, validate
 from simulations import theory as qt
@@ -244,3 +246,36 @@ def test_a_copy_of_a_running_simulation_continues_exactly():
     a.pop("wall_s"), b.pop("wall_s")
     assert a == b
     assert a["links"]["c->s"]["forward"]["lost"] > 0
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(rate=st.floats(1, 300), request_kb=st.floats(0, 50), response_kb=st.floats(0, 50),
+       bandwidth=st.floats(0.5, 50), protocol=st.sampled_from(["none", "tcp", "udp"]),
+       loss=st.floats(0, 0.5), encoding=st.sampled_from(["none", "rest", "rpc"]),
+       seed=st.integers(0, 2**16))
+def test_links_conserve_bytes_and_requests(rate, request_kb, response_kb, bandwidth, protocol,
+                                           loss, encoding, seed):
+    """Whatever the load (overload included): each direction sends at most bandwidth x time,
+    loses at most what it sends, and every request is answered or still in flight; over tcp
+    none fails, over udp no more fail than lost a message."""
+    doc = client_to_service({"latency_ms": 2, "bandwidth_mbps": bandwidth, "protocol": protocol,
+                             "loss": 0.0 if protocol == "none" else loss, "encoding": encoding},
+                            duration_s=20, rate_rps=rate, request_kb=request_kb,
+                            response_kb=response_kb)
+    sim = Simulation(doc, seed=seed)
+    sim.advance(20)
+    report = sim.report()
+    for d in ("forward", "back"):
+        fields = report["links"]["c->s"][d]
+        assert fields["utilisation"] <= 1.0 + 1e-9
+        # (the report rounds kB to 4 decimals: an overloaded link sends exactly the limit)
+        assert fields["kb"] <= bandwidth * 10 * 1000 / 8 + 1e-3
+        assert fields.get("lost", 0) <= fields["messages"]
+    client = report["components"]["c"]
+    assert client["succeeded"] + client["failed"] <= client["requests"]
+    outcomes = {k: v for k, v in client["failures"].items() if v}
+    if protocol == "udp":
+        lost = sum(report["links"]["c->s"][d].get("lost", 0) for d in ("forward", "back"))
+        assert set(outcomes) <= {"failed"} and client["failed"] <= lost
+    else:
+        assert outcomes == {}
