@@ -91,10 +91,7 @@ class NetLink(Link):
         tx = msg.size * self.per_kb
         done = self.free[d] = start + tx
         if self.per_kb:
-            backlog = self.backlog[d]
-            while backlog and backlog[0] <= now:
-                backlog.popleft()
-            backlog.append(done)
+            self._backlog(d).append(done)
         self.busy[d] += tx
         if now >= self.warmup:
             self.waited[d] += start - now
@@ -110,13 +107,17 @@ class NetLink(Link):
             return
         self.kernel.schedule(done - now + self.latency + self.encode, msg.arrive)
 
-    def queue(self, d: int) -> int:
-        """Messages in direction d's FIFO now, the one being transmitted included."""
+    def _backlog(self, d: int) -> deque[float]:
+        """The ends of direction d's transmissions not over yet (the others leave it)."""
         now = self.kernel.now
         backlog = self.backlog[d]
         while backlog and backlog[0] <= now:
             backlog.popleft()
-        return len(backlog)
+        return backlog
+
+    def queue(self, d: int) -> int:
+        """Messages in direction d's FIFO now, the one being transmitted included."""
+        return len(self._backlog(d))
 
     def sent(self, d: int) -> float:
         """Seconds spent transmitting in direction d since warm-up, up to now."""
