@@ -22,6 +22,7 @@ from .components.database import Database, Replication
 from .components.edge import Cdn, Dns, RateLimiter, ReverseProxy, Waf
 from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
+from .components.network import NetLink, networked
 from .components.pool import Pool, Service
 from .components.quorum import KVStore
 from .components.rates import rate_schedule
@@ -140,11 +141,15 @@ class Simulation:
             else:
                 carried = frozenset(k for k in ("read", "write", *self.class_ops)
                                     if spec.carries(k))
-                link = Link(self, i, a, b, spec.latency_ms, carried, spec.weight)
+                link = NetLink(self, i, a, b, spec, carried) if networked(spec) else \
+                    Link(self, i, a, b, spec.latency_ms, carried, spec.weight)
                 a.out.append(link)
                 self.links[i] = self._by_ends[(a.id, b.id)] = link
         for c in comps.values():
             c.wire()
+        # (position in a frame's links, index) of the links whose frames add figures
+        self._measured_links = [(pos, i) for pos, (i, link) in enumerate(self.links.items())
+                                if isinstance(link, NetLink) and link.per_kb]
 
     def _schedule_start(self) -> None:
         kernel = self.kernel
@@ -193,6 +198,8 @@ class Simulation:
     def _warm(self, _=None) -> None:
         for c in self.components.values():
             c.warm(self.kernel.now)
+        for link in self.links.values():
+            link.warm(self.kernel.now)
 
     def _start_failures(self, c: Component) -> None:
         """mtbf/mttr: exponential failure, then exponential repair, for as long as the
@@ -338,7 +345,7 @@ class Simulation:
         clients = self.clients()
         self._marks.append((
             now, {cid: c.counters(now) for cid, c in self.components.items()},
-            {i: (link.total, link.errors) for i, link in self.links.items()},
+            {i: link.mark() for i, link in self.links.items()},
             (sum(c.total_ok for c in clients), sum(c.total_failed for c in clients),
              sum(c.total_limited for c in clients))))
         for c in clients:
@@ -391,7 +398,9 @@ class Simulation:
                 state["p95"], state["p99"] = self._percentiles[cid]
             comps[cid] = state
         links = [[i, rate(total - old[2][i][0], span), rate(errors - old[2][i][1], span)]
-                 for i, (total, errors) in new[2].items()]
+                 for i, (total, errors, *_) in new[2].items()]
+        for pos, i in self._measured_links:  # links with a bandwidth: utilisation, queue
+            links[pos] += self.links[i].frame_extra(old[2][i], new[2][i], span)
         dots, self._dots = list(self._dots), deque(maxlen=MAX_DOTS)
         return {"t": round(self.kernel.now, 4), "components": comps, "links": links,
                 "dots": dots, "summary": self._with_cost(summary),

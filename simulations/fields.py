@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .registry import NETWORK_DEFAULTS, NETWORK_FIELDS
 from .scenario import REPLICATION_DEFAULTS, Component, Link, Scenario
 
 # Which fields the editor shows, in its order.
@@ -19,8 +20,10 @@ SCENARIO = ("name", "description", "duration_s", "warmup_s", "seed")
 COMPONENT = ("id", "label")
 LINK = ("latency_ms", "route", "weight", "kind", "classes")
 REPLICATION = tuple(REPLICATION_DEFAULTS)  # a replication link's own fields
+NETWORK = NETWORK_FIELDS  # a call link's payload and protocol fields
 
-_TYPES = {"number": "float", "integer": "int", "string": "text", "array": "names"}
+_TYPES = {"number": "float", "integer": "int", "string": "text", "array": "names",
+          "boolean": "bool"}
 
 
 def _spec(name: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
@@ -53,12 +56,14 @@ def _specs(model: type[BaseModel], names: tuple[str, ...],
     for spec in out:
         if defaults and spec["name"] in defaults:
             spec["default"] = defaults[spec["name"]]
+            if spec["default"] is None:  # a meaningful none (no bandwidth limit)
+                spec["nullable"] = True
     return out
 
 
 @cache
 def document_fields() -> dict[str, list[dict[str, Any]]]:
-    """{"scenario", "component", "link", "replication"}: each a list of field specs
+    """{"scenario", "component", "link", "replication", "network"}: each a list of field specs
     ({name, type, help, unit, default, required, minimum, exclusive_minimum, maximum,
     choices, min_length, max_length, pattern} as they apply)."""
     return {
@@ -66,4 +71,5 @@ def document_fields() -> dict[str, list[dict[str, Any]]]:
         "component": _specs(Component, COMPONENT),
         "link": _specs(Link, LINK),
         "replication": _specs(Link, REPLICATION, REPLICATION_DEFAULTS),
+        "network": _specs(Link, NETWORK, NETWORK_DEFAULTS),
     }

@@ -144,6 +144,18 @@ def hourly_cost(settings: dict[str, Any]) -> float:
 # -- a client's rate over time (components/rates.py draws the arrivals) --
 MAX_RATE_RPS = 200_000  # of one client, at any time
 MAX_SCHEDULE_S = 1e7  # times within a schedule
+# Payloads and links (issue 18; docs/scenario-format.md lists these ranges).
+MAX_SIZE_KB = 1_000_000  # a request's or answer's size, and an encoding's overhead
+MIN_BANDWIDTH_MBPS, MAX_BANDWIDTH_MBPS = 0.001, 400_000
+MAX_LOSS = 0.5  # a link's loss probability per message
+# An encoding's default (encoding_ms, overhead_kb) per message: REST as JSON over HTTP/1.1
+# (text field names and headers), RPC as a binary schema-based encoding (protobuf-like).
+ENCODINGS = {"none": (0.0, 0.0), "rest": (0.5, 0.4), "rpc": (0.1, 0.05)}
+# A call link's payload and protocol fields when not given (scenario.Link), and all of them.
+NETWORK_DEFAULTS = {"bandwidth_mbps": None, "protocol": "none", "loss": 0.0, "keepalive": False,
+                    "retransmit_ms": 200.0, "encoding": "none", "encoding_ms": None,
+                    "overhead_kb": None}
+NETWORK_FIELDS = tuple(NETWORK_DEFAULTS)
 MAX_POINTS = 1000
 
 
@@ -300,6 +312,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Param("classes", "classes", "Named request classes sent in a mix (each: name, share, "
               "op, keys, key_skew; shares are weights, normalised); they replace read_ratio. "
               "None = unnamed reads and writes.", None, nullable=True, fixed=True),
+        Param("request_kb", "float", "Size of each request (its body), sent over every link "
+              "it takes; 0 = takes no time to send.", 0.0, unit="kB", minimum=0,
+              maximum=MAX_SIZE_KB),
+        Param("response_kb", "float", "Size of each successful answer, sent back over every "
+              "link the request took (a cache or CDN hit answers as much).", 0.0, unit="kB",
+              minimum=0, maximum=MAX_SIZE_KB),
     )),
     Kind("load_balancer", "edge", "Load balancer", "Sends each request to one healthy target.", (
         Param("algorithm", "choice", "How a target is chosen.", "round_robin", choices=(

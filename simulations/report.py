@@ -10,7 +10,7 @@ from .metrics import LatencyHistogram
 from .predict import predict
 
 if TYPE_CHECKING:
-    from .components.base import Component
+    from .components.base import Component, Link
     from .components.client import Client
     from .kernel import Kernel
     from .scenario import Scenario
@@ -27,6 +27,7 @@ class Run(Protocol):
     warmup_s: float
     wall_s: float
     components: dict[str, Component]
+    links: dict[int, Link]
 
     def clients(self) -> list[Client]: ...
 
@@ -53,16 +54,23 @@ def build_report(sim: Run) -> dict[str, Any]:
     if summary["throughput_rps"]:  # else there is no cost per request
         summary["cost_per_million_requests"] = \
             summary["cost_per_hour"] / (summary["throughput_rps"] * 3600.0) * 1e6
-    return _tidy({
+    report = {
         "format": REPORT_FORMAT, "scenario": sim.scenario.name, "seed": sim.seed,
         "duration_s": now, "warmup_s": sim.warmup_s,
         "events_processed": sim.kernel.events, "wall_s": sim.wall_s,
         "summary": summary,
         "components": {cid: {**c.report(now), "cost_per_hour": costs[cid]}
                        for cid, c in sim.components.items()},
-        # From the scenario alone, never from the run: each checks the other.
-        "predictions": predict(sim.scenario),
-    })
+    }
+    # Links with payloads or protocols (absent when there are none, as in older reports),
+    # by "from->to" (two call links never join the same two components).
+    links = {f"{fields['from']}->{fields['to']}": fields for link in sim.links.values()
+             if (fields := link.report(now)) is not None}
+    if links:
+        report["links"] = links
+    # From the scenario alone, never from the run: each checks the other.
+    report["predictions"] = predict(sim.scenario)
+    return _tidy(report)
 
 
 def _tidy(value: Any) -> Any:

@@ -27,7 +27,18 @@ from pydantic import (
 )
 
 from .components.rates import rate_schedule
-from .registry import KINDS, MAX_RATE_RPS, MAX_SCHEDULE_S, Param
+from .registry import (
+    KINDS,
+    MAX_BANDWIDTH_MBPS,
+    MAX_LOSS,
+    MAX_RATE_RPS,
+    MAX_SCHEDULE_S,
+    MAX_SIZE_KB,
+    MIN_BANDWIDTH_MBPS,
+    NETWORK_DEFAULTS,
+    NETWORK_FIELDS,
+    Param,
+)
 
 FORMAT = "playground.scenario/v1"
 
@@ -111,6 +122,38 @@ class Link(_Strict):
     group: Id | None = None  # links out of a topic: the consumer group (default "default")
     classes: Annotated[list[ClassName] | None, Field(max_length=MAX_CLASSES), _about(
         "Request classes this link carries (layer-7 routing, federation). None = all.")] = None
+    # -- payloads and protocols (issue 18; components/network.py). None: the default in
+    # NETWORK_DEFAULTS, left out of the document, so that a link using none of them is
+    # written as before; a link that sets none runs exactly as before (the ideal link).
+    bandwidth_mbps: Annotated[float | None, Field(ge=MIN_BANDWIDTH_MBPS, le=MAX_BANDWIDTH_MBPS,
+                                                  allow_inf_nan=False), _about(
+        "Megabits per second each way; a message takes its size over it to send and waits "
+        "its turn behind the others (a FIFO per direction). None = infinite.", "Mbps")] = None
+    protocol: Annotated[Literal["none", "tcp", "udp"] | None, _about(
+        "tcp: a handshake round trip per new connection, lost messages sent again after "
+        "retransmit_ms; udp: a lost message fails the call. none: an ideal link.")] = None
+    loss: Annotated[float | None, Field(ge=0, le=MAX_LOSS, allow_inf_nan=False), _about(
+        "Probability that each message (request or answer) is lost (needs a protocol).")] = None
+    keepalive: Annotated[bool | None, _about(
+        "tcp: the caller keeps its connections open (no handshake); off, every request opens "
+        "a new connection.")] = None
+    retransmit_ms: Annotated[float | None, Field(ge=1, le=60_000, allow_inf_nan=False), _about(
+        "tcp: how long a sender waits for a lost message's acknowledgement before sending it "
+        "again.", "ms")] = None
+    encoding: Annotated[Literal["none", "rest", "rpc"] | None, _about(
+        "How messages are encoded: each message costs encoding_ms and carries overhead_kb "
+        "more (defaults per encoding in docs/engine.md).")] = None
+    encoding_ms: Annotated[float | None, Field(ge=0, le=10_000, allow_inf_nan=False), _about(
+        "Encoding and decoding time of one message. None = the encoding's default.",
+        "ms")] = None
+    overhead_kb: Annotated[float | None, Field(ge=0, le=MAX_SIZE_KB, allow_inf_nan=False),
+                           _about("Bytes the encoding adds to each message (headers, field "
+                                  "names). None = the encoding's default.", "kB")] = None
+
+    def net(self, name: str) -> Any:
+        """A payload or protocol field, its default if not given."""
+        value = getattr(self, name)
+        return NETWORK_DEFAULTS.get(name) if value is None else value
 
     def carries(self, key: str) -> bool:
         """Whether the link carries a request of a route key: its op ("read", "write") for a
@@ -685,6 +728,20 @@ def failover_errors(s: Scenario, primaries_of: dict[str, list[str]]) -> list[str
     return errors
 
 
+def network_errors(i: int, link: Link) -> list[str]:
+    """Payload and protocol fields belong to call links, and loss needs a protocol."""
+    if link.kind == "replication":
+        return [f"links[{i}].{name}: only call links carry payloads and protocols"
+                for name in NETWORK_FIELDS if getattr(link, name) is not None]
+    errors = []
+    if link.net("loss") and link.net("protocol") == "none":
+        errors.append(f"links[{i}].loss: a lossy link needs a protocol (tcp sends lost "
+                      "messages again, udp fails the call)")
+    if link.net("keepalive") and link.net("protocol") != "tcp":
+        errors.append(f"links[{i}].keepalive: only tcp opens connections")
+    return errors
+
+
 def _check_topology(s: Scenario) -> list[str]:
     errors = []
     kinds = {c.id: c.kind for c in s.components}
@@ -697,6 +754,7 @@ def _check_topology(s: Scenario) -> list[str]:
     for i, link in enumerate(s.links):
         a, b = link.from_, link.to
         reach.add_edge(a, b)
+        errors += network_errors(i, link)
         if kinds[a] == "topic" and link.kind == "call":
             link.group = link.group or "default"
         elif link.group is not None:

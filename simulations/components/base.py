@@ -55,7 +55,8 @@ class Request:
     """
 
     __slots__ = ("op", "key", "born", "counted", "sample", "hit", "malicious", "origin",
-                 "link", "cls")
+                 "link", "cls",
+                 "request_kb", "response_kb")  # payload sizes (network.py)
     link: Link  # set by Link.send
     origin: Component | None  # a client; typed, so that compiled it is a native call
 
@@ -73,6 +74,9 @@ class Request:
         self.hit = False
         self.malicious = malicious  # an attack a WAF may block
         self.origin = origin
+        # What it weighs over a link with bandwidth (its client sets them; 0: no payload).
+        self.request_kb = 0.0
+        self.response_kb = 0.0
 
     def answer(self, outcome: int) -> None:
         """The answer to a request sent as its own carrier."""
@@ -397,6 +401,17 @@ class Link:
         if outcome:
             self.errors += 1
         return outcome
+
+    # What a link with payloads or protocols adds to frames and the report (network.py).
+    def warm(self, now: float) -> None:
+        """Warm-up ends: its totals restart here."""
+
+    def mark(self) -> tuple:
+        """Its running totals at the end of a live window."""
+        return (self.total, self.errors)
+
+    def report(self, now: float) -> dict[str, Any] | None:
+        return None
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py

@@ -39,6 +39,9 @@ class Client(Component):
         s = self.settings
         self._read_ratio = float(s["read_ratio"])  # floats: compiled, compared natively
         self._malicious = float(s["malicious_ratio"])
+        self._request_kb = float(s["request_kb"])
+        self._response_kb = float(s["response_kb"])
+        self._sized = bool(self._request_kb or self._response_kb)
 
     def _configure_arrivals(self) -> None:
         """The sampler of gaps to the next arrival (made again only when the rate, its
@@ -106,6 +109,9 @@ class Client(Component):
         req = Request(op, self._keys() if self._uses_keys else 0, now, counted,
                       self._sample_every and self.sim.sample_next(),
                       self._malicious > 0 and self._malicious_rng.random() < self._malicious, self)
+        if self._sized:
+            req.request_kb = self._request_kb
+            req.response_kb = self._response_kb
         links = self.routes[op]
         if self.calls.uncalled:
             link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)

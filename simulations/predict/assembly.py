@@ -176,6 +176,8 @@ def _predict(scenario: Scenario) -> dict[str, Any]:
         if kind == "topic" and cid not in load.unknown:
             components[cid]["groups"] = _topic_lags(design, load, timing, cid)
     out: dict[str, Any] = {"components": components, "assumptions": ASSUMPTIONS}
+    if timing.links:  # absent without payloads or protocols, as before them
+        out["links"] = {f"{a}->{b}": fit.fields() for (a, b), fit in timing.links.items()}
     scheduled: dict[str, dict[str, Any]] = {}
     if design.schedules:
         scheduled, peaks = schedule_figures(design, load, timing)

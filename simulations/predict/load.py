@@ -114,6 +114,9 @@ class _Load:
         self.refused: dict[str, dict[str, float]] = {c: dict.fromkeys(OPS, 0.0)
                                                      for c in design.kind}
         self.edge: dict[str, dict[str, Any]] = {}  # predicted figures of the edge kinds
+        # Rates along each call link (by its ends) per origin, whose sizes they have.
+        self.on_link: dict[tuple[str, str], dict[str, float]] = defaultdict(
+            lambda: defaultdict(float))
         for cid in design.order:
             if cid not in self.unknown:
                 getattr(self, f"_visit_{design.kind[cid]}")(cid)
@@ -134,6 +137,7 @@ class _Load:
     def _send(self, cid: str, link: Link, stream: Stream, rate: float,
               waited: bool = True) -> None:
         self.flows[link.to][stream] += rate
+        self.on_link[(link.from_, link.to)][stream[0]] += rate
         if waited:
             self.waited[cid].append((link, stream[1], rate))
             key = route_key(stream)

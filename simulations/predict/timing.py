@@ -13,6 +13,7 @@ from ..theory.quorum import contact_moments
 from ..theory.replication import apply_delays
 from .design import MS, NO_TIME, OPS, POOLS, _Design, route_key
 from .fleets import instance_count
+from .links import link_fits
 from .load import _Load
 from .moments import Moments, _add, _mix
 from .pools import NOT_PREDICTED, _PoolFit, queue_model
@@ -34,6 +35,7 @@ class _Timing:
         self.counts: dict[str, int] = {}  # services run as groups: their instances
         # Request classes: each one's response time per component, by route key ("op name").
         self.RC: dict[str, dict[str, Moments | None]] = {c: {} for c in design.kind}
+        self.links = link_fits(design, load)  # links with payloads or protocols
         for cid in reversed(design.order):
             if cid not in load.unknown:
                 getattr(self, f"_time_{design.kind[cid]}")(cid)
@@ -43,8 +45,11 @@ class _Timing:
             self._consumer_group(queues, workers)
 
     def _call(self, link: Link, op: str) -> Moments | None:
-        """One call along a link: there, the callee's response, and back."""
-        return _add(self.R[link.to][op], Moments(2 * link.latency_ms / MS))
+        """One call along a link: there, the callee's response, and back (and what its
+        payloads and protocol add: links.py)."""
+        call = _add(self.R[link.to][op], Moments(2 * link.latency_ms / MS))
+        fit = self.links.get((link.from_, link.to))
+        return call if fit is None else _add(call, fit.extra)
 
     def _choice(self, cid: str, op: str, wait: Moments | None = None) -> Moments | None:
         """Time downstream of a component that sends a request along at most one link (after

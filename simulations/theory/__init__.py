@@ -12,6 +12,7 @@ in its docstring) or is explicitly labelled as an approximation.
     quorum        response times and stale reads of a quorum store
     availability  one component, series and parallel
     fluid         backlog of a queue under a changing rate, a step's backlog and drain (fluid)
+    network       links: transmission time, a direction's FIFO, TCP and UDP under loss
     scaling       groups of instances: target tracking, reaction time, session misses
     roots         root finding
     inputs        argument checks
@@ -57,6 +58,13 @@ from .gi_m1 import (
     lst_hyperexp2,
     round_robin_mm1,
 )
+from .network import (
+    link_fifo,
+    tcp_delay_s,
+    tcp_transmissions,
+    transmission_s,
+    udp_delivery,
+)
 from .queues import (
     MG1,
     GGcApprox,
@@ -97,4 +105,5 @@ __all__ = [
     "sessions_lost_share", "step_backlog",
     "stale_read_probability", "stale_read_ratio_per_key", "stale_read_ratio_shared_log",
     "ttl_hit_ratio", "zipf_popularity",
+    "link_fifo", "tcp_delay_s", "tcp_transmissions", "transmission_s", "udp_delivery",
 ]

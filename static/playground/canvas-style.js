@@ -128,6 +128,10 @@ export const cyStyle = [
     },
   },
   {
+    selector: "edge.busy", // a link with a bandwidth, 80% busy or more in a direction
+    style: { "line-color": COLORS.warn, "target-arrow-color": COLORS.warn },
+  },
+  {
     selector: "edge.erroring",
     style: { "line-color": "#fb923c", "target-arrow-color": "#fb923c" },
   },

@@ -9,7 +9,7 @@ import { kindTileURL } from "./icons.js";
 import { moveComponents } from "./commands.js";
 import { GRID, NODE_H, NODE_W, edgeId, linkKey, snap } from "./topology.js";
 import { clientToModel, neighbourInDirection } from "./geometry.js";
-import { compact, num } from "./format.js";
+import { compact, num, percent } from "./format.js";
 import { h } from "./dom.js";
 
 const LINK_REFRESH_MS = 500; // live link widths and rps labels follow the frames this often
@@ -105,6 +105,10 @@ export class Canvas {
       if (l.latency_ms) parts.push(`${num(l.latency_ms)} ms`);
       if (l.route && l.route !== "any") parts.push(`${l.route}s`);
       if (l.weight !== undefined && l.weight !== 1) parts.push(`w ${num(l.weight)}`);
+      // payloads and protocols (docs/scenario-format.md)
+      if (l.bandwidth_mbps != null) parts.push(`${num(l.bandwidth_mbps)} Mbps`);
+      if (l.protocol && l.protocol !== "none") parts.push(l.loss ? `${l.protocol} ${percent(l.loss, 1)} loss` : l.protocol);
+      if (l.encoding && l.encoding !== "none") parts.push(l.encoding);
     }
     return parts.join(" · ");
   }
@@ -255,12 +259,17 @@ export class Canvas {
         if (e.hasClass("replication")) return;
         const err = v ? v[1] : 0;
         setClass(e, "erroring", !cut && err > 0.5 && err >= (v ? v[0] : 0) * 0.05);
+        const net = v?.[2]; // a link with a bandwidth: its busier direction, like a pool's bar
+        const util = net ? Math.max(...net.utilisation) : 0;
+        setClass(e, "busy", !cut && util >= 0.8);
         if (!refresh) return;
         const rps = this.linkRates.get(key) ?? 0;
         const width = 1.5 + 6 * Math.sqrt(Math.min(1, rps / max));
         const s = e.source().position(), t = e.target().position();
         const roomy = readable && Math.hypot(t.x - s.x, t.y - s.y) >= NODE_W + 110; // room for a label between the cards
-        const label = cut ? "cut" : v && roomy ? `${compact(rps)} rps${err > 0.5 ? ` · ${compact(err)} err/s` : ""}` : "";
+        const queue = net ? Math.max(...net.queue) : 0; // the message being sent included
+        const busy = net ? ` · ${percent(util, 0)} busy${queue > 1 ? ` · q ${compact(queue)}` : ""}` : "";
+        const label = cut ? "cut" : v && roomy ? `${compact(rps)} rps${err > 0.5 ? ` · ${compact(err)} err/s` : ""}${busy}` : "";
         if (Math.abs(e.data("width") - width) >= MIN_WIDTH_STEP) e.data("width", width);
         if (e.data("label") !== label) e.data("label", label);
       });

@@ -178,11 +178,17 @@ export class Details {
     const pill = h("span", { class: "pill" });
     const rps = h("td", { class: "num" });
     const err = h("td", { class: "num" });
+    // A link with a bandwidth is a FIFO each way: how busy, and how many messages queue.
+    const bandwidth = spec.bandwidth_mbps != null;
+    const busy = h("td", { class: "num", "data-testid": "link-busy" });
+    const queue = h("td", { class: "num", "data-testid": "link-queue" });
     this.root.append(
       h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }), run.replay ? " Replay" : " Live"), pill),
       h("table", { class: "metrics" }, h("tbody", {},
         h("tr", {}, h("th", { scope: "row", text: "Requests" }), rps),
-        h("tr", {}, h("th", { scope: "row", text: "Failed answers" }), err))));
+        h("tr", {}, h("th", { scope: "row", text: "Failed answers" }), err),
+        bandwidth ? h("tr", {}, h("th", { scope: "row", text: "Busy (there · back)" }), busy) : null,
+        bandwidth ? h("tr", {}, h("th", { scope: "row", text: "Queue (there · back)" }), queue) : null)));
     const actions = h("div", { class: "details-actions" });
     this.root.append(actions);
     let wasCut = null;
@@ -200,6 +206,9 @@ export class Details {
       pill.className = `pill ${cut ? "pill-danger" : "pill-ok"}`;
       rps.textContent = spec.kind === "replication" ? "—" : `${compact(v?.[0] ?? 0)} rps`;
       err.textContent = spec.kind === "replication" ? "—" : `${compact(v?.[1] ?? 0)}/s`;
+      const net = v?.[2];
+      busy.textContent = net ? net.utilisation.map((u) => percent(u, 0)).join(" · ") : "—";
+      queue.textContent = net ? net.queue.map((q) => compact(q)).join(" · ") : "—";
     };
     this.update = update;
     update();

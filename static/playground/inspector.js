@@ -235,16 +235,17 @@ export class Inspector {
         h("span", { text: "Link settings are fixed while a run plays. Cut or heal it from the run panel above or the right-click menu; stop the run to edit." })));
     }
     const section = h("section", { class: "panel-section" });
-    const { link, replication: replicationFields } = this.registry.fields;
-    // a replication link copies every write: it carries no classes
-    const specs = replication ? [...link.filter((s) => s.type !== "names"), ...replicationFields] : link;
+    const { link, replication: replicationFields, network } = this.registry.fields;
+    // a replication link copies every write: it carries no classes, no payloads
+    const specs = replication ? [...link.filter((s) => s.type !== "names"), ...replicationFields]
+      : [...link, ...network];
     for (const spec of specs) {
       const value = Object.hasOwn(l, spec.name) ? l[spec.name] : undefined;
       const onCommit = (v) => this.commitLink(key, spec.name, v);
       const opts = { spec, value, onCommit, disabled: locked };
       const field = spec.type === "choice" ? choiceField(opts)
         : spec.type === "names" ? linkClassesField({ ...opts, names: classNames(this.store.doc) })
-          : numberField(opts);
+          : spec.type === "bool" ? toggleField(opts) : numberField(opts);
       this.fields.set(spec.name, field);
       this.refreshers.push(() => {
         const now = this.store.link(key);
@@ -270,6 +271,8 @@ export class Inspector {
       if (v === "call" || v === undefined) {
         for (const extra of ["mode", "lag_ms", "lag_dist"]) if (Object.hasOwn(l, extra)) changes[extra] = undefined;
         changes.kind = undefined;
+      } else { // a replication link carries no payloads or protocols
+        for (const spec of this.registry.fields.network) if (Object.hasOwn(l, spec.name)) changes[spec.name] = undefined;
       }
     }
     this.store.exec(setLink(this.store.doc, key, changes));

@@ -370,9 +370,10 @@ export class Player {
   applyLinks(run, links) {
     if (!links) return;
     run.links = {};
-    for (const [i, rps, err] of links) {
+    for (const [i, rps, err, net] of links) {
       const key = run.linkKeys[i];
-      if (key) run.links[key] = [rps, err];
+      // net: a link with a bandwidth, {utilisation: [there, back], queue: [there, back]}
+      if (key) run.links[key] = net ? [rps, err, net] : [rps, err];
     }
   }
 

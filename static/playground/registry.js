@@ -21,11 +21,12 @@ export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export const ID_MESSAGE = "must be 1 to 64 letters, digits, '_', '-' or '.'";
 
 export class Registry {
-  /** `fields`: the document's own fields ({scenario, component, link, replication}, each a
-   * list of specs shaped like parameters), read by the server from the validator's models. */
+  /** `fields`: the document's own fields ({scenario, component, link, replication, network},
+   * each a list of specs shaped like parameters), read by the server from the validator's
+   * models. `network`: a call link's payload and protocol fields. */
   constructor({ kinds, fields }) {
     this.kinds = kinds || {};
-    this.fields = { scenario: [], component: [], link: [], replication: [], ...fields };
+    this.fields = { scenario: [], component: [], link: [], replication: [], network: [], ...fields };
   }
 
   /** The spec of one of the document's own fields: field("scenario", "duration_s"). */

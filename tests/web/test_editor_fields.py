@@ -86,6 +86,7 @@ def engine_error(where: str, kind: str | None, name: str, value: object) -> str:
             "component": (Component, {"id": "a", "kind": "client"}),
             "link": (Link, {"from": "a", "to": "b"}),
             "replication": (Link, {"from": "a", "to": "b", "kind": "replication"}),
+            "network": (Link, {"from": "a", "to": "b"}),
         }[where]
         try:
             model.model_validate(base | {name: value})
@@ -119,6 +120,14 @@ def test_kinds_carries_the_document_fields_the_editor_shows(client):
     classes = next(f for f in fields["link"] if f["name"] == "classes")
     assert (classes["type"], classes["default"], classes["max_items"]) == ("names", None, 50)
     assert [f["name"] for f in fields["replication"]] == ["mode", "lag_ms", "lag_dist"]
+    # a call link's payload and protocol fields (issue 18), with their defaults
+    network = {f["name"]: f for f in fields["network"]}
+    assert {name: f["default"] for name, f in network.items()} == {
+        "bandwidth_mbps": None, "protocol": "none", "loss": 0.0, "keepalive": False,
+        "retransmit_ms": 200.0, "encoding": "none", "encoding_ms": None, "overhead_kb": None}
+    assert network["keepalive"]["type"] == "bool"
+    assert network["bandwidth_mbps"]["nullable"] is True
+    assert (network["loss"]["minimum"], network["loss"]["maximum"]) == (0, 0.5)
     duration = next(f for f in fields["scenario"] if f["name"] == "duration_s")
     assert duration | {"help": ""} == {
         "name": "duration_s", "type": "float", "unit": "s", "help": "", "default": None,
