@@ -190,12 +190,15 @@ class Queue(Component):
     def settle(self, delivery: Delivery, outcome: int) -> None:
         msg = delivery.msg
         if outcome == OK:
-            delivery.open = False
             if msg.acked:
                 self.duplicates += 1 if msg.counted else 0
             else:
                 msg.acked = True
                 self.processed += 1 if msg.counted else 0
+                if not delivery.open and msg in self.buffer:  # overdue, not yet delivered
+                    self.buffer.remove(msg)  # again: the acknowledgement deletes it
+                    self.depth.update(self.kernel.now, len(self.buffer))
+            delivery.open = False
         elif delivery.open:
             delivery.open = False
             self.again(delivery)
@@ -207,6 +210,8 @@ class Queue(Component):
     def again(self, delivery: Delivery) -> None:
         """Deliver the message again, or dead-letter it after max_deliveries."""
         msg = delivery.msg
+        if msg.acked:  # processed by an earlier delivery (overdue, yet done): deleted
+            return
         if delivery.epoch != self.epoch:  # the queue lost its messages since: this one too
             self.lost += 1 if msg.counted else 0
         elif msg.tries >= self.settings["max_deliveries"]:
