@@ -409,4 +409,11 @@ class Topic(Component):
         out["partition_lag"] = {
             name: [ends[c.partition] - c.next + int(c.busy) for c in g.claims]
             for name, g in self.groups.items()}
+        settings = self.settings
+        if self.acks or settings["subscriptions"] == "ephemeral" \
+                or settings["session_timeout_s"] is not None:  # counters so far, per group
+            out["delivery"] = {
+                name: {"lost": g.lost, "redelivered": g.redelivered,
+                       "dead_lettered": g.dead_lettered, "rebalances": g.rebalances}
+                for name, g in self.groups.items()}
         return out
