@@ -105,6 +105,7 @@ export class Canvas {
       if (l.latency_ms) parts.push(`${num(l.latency_ms)} ms`);
       if (l.route && l.route !== "any") parts.push(`${l.route}s`);
       if (l.weight !== undefined && l.weight !== 1) parts.push(`w ${num(l.weight)}`);
+      if (l.dead_letter) parts.push("dead letters");
     }
     return parts.join(" · ");
   }
