@@ -107,10 +107,10 @@ class Topic(Component):
             group.workers, group.members = workers, list(workers)
             group.claims = [Claim(self, group, p, workers[p % len(workers)])
                             for p in range(len(self.logs))]
-        s = self.settings
-        if s["subscriptions"] == "ephemeral" or s["session_timeout_s"] is not None:
-            for worker in {w.id: w for ws in consumers.values() for w in ws}.values():
-                worker.watchers.append(self)  # told when it fails or recovers
+        # Told when a worker fails or recovers (rebalancing, ephemeral subscriptions; a `set`
+        # may turn them on later): a rare event, so always.
+        for worker in {w.id: w for ws in consumers.values() for w in ws}.values():
+            worker.watchers.append(self)
 
     def warm(self, now: float):
         super().warm(now)
@@ -120,6 +120,11 @@ class Topic(Component):
     def apply_settings(self, changes):
         super().apply_settings(changes)
         self.acks = self.settings["delivery"] == "at_least_once"
+        if "subscriptions" in changes:  # durable now: nobody is away; ephemeral: who is
+            for group in self.groups.values():
+                group.away = False
+                if self.settings["subscriptions"] == "ephemeral":
+                    self._presence(group)
         if "retention_s" in changes:  # timers armed for the old retention are ignored
             self._expiry_epoch += 1
             self._expiring = [False] * len(self.logs)

@@ -334,3 +334,16 @@ def test_bad_delivery_params_name_the_field(cid, field, value):
 def test_bad_topic_params_name_the_field(field, value):
     doc = topic_doc({field: value})
     assert any(f"components[1].params.{field}" in e for e in errors_of(doc))
+
+
+def test_set_turns_rebalancing_and_ephemeral_subscriptions_on_mid_run():
+    """A `set` at 20 s gives the topic a session timeout and an ephemeral subscription: the
+    worker that dies at 30 s (back at 50 s) costs two rebalances; the group is never away
+    (two of its three workers stay up), so it loses nothing."""
+    events = [{"at_s": 20, "action": "set", "target": "t",
+               "params": {"session_timeout_s": 5, "subscriptions": "ephemeral"}},
+              {"at_s": 30, "action": "fail", "target": "w1"},
+              {"at_s": 50, "action": "recover", "target": "w1"}]
+    g = run(topic_doc({"partitions": 6}, events=events, duration_s=70), seed=11)[
+        "components"]["t"]["groups"]["default"]
+    assert g["rebalances"] == 2 and g["lost"] == 0 and g["lag"] < 10
