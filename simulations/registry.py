@@ -284,6 +284,20 @@ def _fleet() -> tuple[Param, ...]:
     )
 
 
+def _delivery(what: str) -> tuple[Param, ...]:
+    """Delivery guarantees of a queue or a topic's groups (components/messaging.py)."""
+    return (
+        Param("delivery", "choice", f"at_most_once: {what} is gone once handed to a worker; "
+              "at_least_once: acknowledged after the worker's work, redelivered when it "
+              "fails.", "at_most_once", choices=("at_most_once", "at_least_once")),
+        Param("max_deliveries", "int", "at_least_once: deliveries of a message before it goes "
+              "to the dead-letter queue (the link marked dead_letter; none: dropped).", 5,
+              minimum=1, maximum=1000),
+        Param("durable", "bool", "Messages survive a failure of the component (else lost).",
+              False),
+    )
+
+
 def _ms(name: str, help_: str, default: float | None, required: bool = False) -> Param:
     return Param(name, "float", help_, default, unit="ms", minimum=0, maximum=3_600_000,
                  required=required)
@@ -470,6 +484,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Param("capacity", "int", "Messages it holds; a full queue rejects. None = unbounded.",
               None, unit="messages", minimum=0, maximum=10_000_000, nullable=True),
         _ms("enqueue_ms", "Time to accept a message.", 1.0),
+        *_delivery("a message"),
+        Param("visibility_timeout_s", "float", "at_least_once: a message not acknowledged "
+              "this long after its delivery is delivered again. None = never.", None,
+              unit="s", minimum=0, exclusive_minimum=True, maximum=86_400, nullable=True),
     )),
     Kind("topic", "messaging", "Topic", "A partitioned log: each consumer group (the group "
          "of its links) receives every message, one worker per partition, in key order.", (
@@ -479,12 +497,24 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Param("retention_s", "float", "Messages older than this are dropped, consumed or not. "
               "None = kept until every group consumed them.", None, unit="s", minimum=0,
               exclusive_minimum=True, maximum=1e7, nullable=True),
+        *_delivery("a group's message"),
+        Param("subscriptions", "choice", "durable: a group whose workers are all down keeps "
+              "its messages for later; ephemeral: it loses them, and what is appended while "
+              "it is away.", "durable", choices=("durable", "ephemeral")),
+        Param("session_timeout_s", "float", "A worker down this long loses its partitions to "
+              "the group's other workers (a rebalance; again when it is back). None = its "
+              "partitions wait for it.", None, unit="s", minimum=0, exclusive_minimum=True,
+              maximum=86_400, nullable=True),
+        Param("rebalance_s", "float", "How long a rebalance stops the whole group.", 3.0,
+              unit="s", minimum=0, maximum=3600),
     )),
     Kind("worker", "messaging", "Worker", "Consumers pulling messages from the queues that "
          "link to it; may call downstream like a service.", (
         _workers(),
         _ms("service_ms", "Mean processing time per message.", None, True),
         _service_dist(), _service_cv(),
+        Param("fail_prob", "float", "Probability that processing a message fails (a crashing "
+              "consumer), after its work.", 0.0, minimum=0, maximum=1),
     )),
 )}
 

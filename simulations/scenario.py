@@ -149,6 +149,9 @@ class Link(_Strict):
     overhead_kb: Annotated[float | None, Field(ge=0, le=MAX_SIZE_KB, allow_inf_nan=False),
                            _about("Bytes the encoding adds to each message (headers, field "
                                   "names). None = the encoding's default.", "kB")] = None
+    dead_letter: Annotated[bool, _about(
+        "Out of a queue or topic with at_least_once delivery: the queue that takes the "
+        "messages delivered max_deliveries times without success.")] = False
 
     def net(self, name: str) -> Any:
         """A payload or protocol field, its default if not given."""
@@ -755,7 +758,9 @@ def _check_topology(s: Scenario) -> list[str]:
         a, b = link.from_, link.to
         reach.add_edge(a, b)
         errors += network_errors(i, link)
-        if kinds[a] == "topic" and link.kind == "call":
+        if link.dead_letter:
+            errors += _dead_letter_errors(i, link, kinds, index)
+        if kinds[a] == "topic" and link.kind == "call" and not link.dead_letter:
             link.group = link.group or "default"
         elif link.group is not None:
             errors.append(f"links[{i}].group: only links out of a topic take a group")
@@ -774,10 +779,10 @@ def _check_topology(s: Scenario) -> list[str]:
         if kinds[a] == "shard_router" and link.route != "any":
             errors.append(f"links[{i}].route: a shard_router's links carry reads and writes "
                           "('any'): a key has one shard for both")
-        if (kinds[a] in ("queue", "topic")) != (kinds[b] == "worker"):
+        if (kinds[a] in ("queue", "topic")) != (kinds[b] == "worker") and not link.dead_letter:
             errors.append(f"links[{i}]: queues feed workers, as topics do; workers are fed "
                           f"only by queues and topics ({kinds[a]} -> {kinds[b]})")
-    errors += failover_errors(s, replicas_of)
+    errors += failover_errors(s, replicas_of) + dead_letter_cycle_errors(s, index)
     comps = {c.id: c for c in s.components}
     call_ends = {(link.from_, link.to) for link in s.links if link.kind == "call"}
     errors += [e for c in s.components if c.kind == "service" for e in session_store_errors(
@@ -801,6 +806,11 @@ def _check_topology(s: Scenario) -> list[str]:
     clients = [cid for cid, kind in kinds.items() if kind == "client"]
     if not clients:
         errors.append("components: no client sends requests")
+    dead_letters: dict[str, int] = {}  # a queue's dead-letter link is not a consumer
+    for link in s.links:
+        if link.dead_letter:
+            dead_letters[link.from_] = dead_letters.get(link.from_, 0) + 1
+    dead_letter_targets = {link.to for link in s.links if link.dead_letter}
     reachable = set(clients)
     for cid in clients:
         reachable |= nx.descendants(reach, cid)
@@ -809,7 +819,8 @@ def _check_topology(s: Scenario) -> list[str]:
         if cid not in reachable:
             errors.append(f"{where}: '{cid}' is not reachable from any client")
         if kind in ("client", "load_balancer", "cache", "queue", "topic") + EDGE_FORWARDERS \
-                and not calls.out_degree(cid):
+                and not calls.out_degree(cid) - dead_letters.get(cid, 0) \
+                and cid not in dead_letter_targets:
             errors.append(f"{where}: {kind} '{cid}' has no outgoing link to send requests to")
         if kind == "shard_router" and not 0 < calls.out_degree(cid) <= MAX_SHARDS:
             errors.append(f"{where}: shard_router '{cid}' needs 1 to {MAX_SHARDS} targets "
@@ -854,4 +865,40 @@ def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> l
                               f"'{name}' ({what}s) but none of its links carries it" if name
                               else f"components[{index[cid]}]: {kind} '{cid}' receives {op}s "
                               f"but none of its links carries {op}s")
+    return errors
+
+
+# --- dead-letter queues (components/messaging.py) ---------------------------------------------
+
+def _dead_letter_errors(i: int, link: Link, kinds: dict[str, str], index: dict[str, int]
+                        ) -> list[str]:
+    """A dead-letter link goes from a queue or topic to a queue, as a call link."""
+    if link.kind != "call" or kinds[link.from_] not in ("queue", "topic"):
+        return [f"links[{i}].dead_letter: only call links out of a queue or topic lead to "
+                "a dead-letter queue"]
+    if kinds[link.to] != "queue":
+        return [f"components[{index[link.to]}]: '{link.to}', the dead-letter target of "
+                f"'{link.from_}', is a {kinds[link.to]}, not a queue"]
+    return []
+
+
+def dead_letter_cycle_errors(s: Scenario, index: dict[str, int]) -> list[str]:
+    """At most one dead-letter queue per queue or topic, and no queue dead-letters (through
+    others) into itself: a message failing for ever would go round for ever."""
+    errors, seen = [], {}
+    for link in s.links:
+        if not link.dead_letter:
+            continue
+        if link.from_ in seen:
+            errors.append(f"components[{index[link.from_]}]: '{link.from_}' has more than one "
+                          f"dead-letter queue ('{seen[link.from_]}', '{link.to}')")
+        seen.setdefault(link.from_, link.to)
+    for start in seen:
+        path, cid = [start], seen[start]
+        while cid in seen and cid not in path:
+            path.append(cid)
+            cid = seen[cid]
+        if cid == start:
+            errors.append(f"components[{index[start]}]: '{start}' dead-letters into a cycle "
+                          f"({' -> '.join([*path, start])})")
     return errors

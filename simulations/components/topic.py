@@ -18,8 +18,8 @@ from collections import deque
 from .._mypyc import mypyc_attr
 from ..distributions import key_bucket
 from ..metrics import TimeAverage
-from .base import OK, Component, Job
-from .messaging import Message, Worker
+from .base import OK, Component, Job, Link
+from .messaging import Delivery, Message, Worker, dead_letter
 
 EXPIRY_SLACK_S = 1e-9  # a message due to expire now is not kept by a rounding error
 
@@ -35,6 +35,15 @@ class Group:
         self.mean_lag = TimeAverage(0.0, 0.0)
         self.delivered = self.expired = self.lost = 0
         self.wait_sum = 0.0  # from append to delivery, of counted messages delivered
+        self.workers: list[Worker] = []  # its workers, in link order
+        self.members: list[Worker] = []  # those its partitions are dealt over
+        self.redelivered = self.dead_lettered = self.rebalances = 0
+        self.paused = False  # a rebalance stops the whole group
+        self.paused_s = 0.0  # time stopped by rebalances, since warm-up
+        self.paused_at = 0.0  # when the current stop began
+        self.rebalance_epoch = 0  # of the latest rebalance; older ones are ignored
+        self.fails: dict[str, int] = {}  # per worker id: its failures, to match its timers
+        self.away = False  # ephemeral: every worker down, its messages dropped
 
     def grow(self, now: float, change: int) -> None:
         self.lag += change
@@ -45,7 +54,8 @@ class Group:
 class Claim:
     """One partition as one group reads it, through the worker it was dealt to."""
 
-    __slots__ = ("topic", "group", "partition", "worker", "next", "busy", "listed")
+    __slots__ = ("topic", "group", "partition", "worker", "next", "busy", "listed", "retry",
+                 "tries")
 
     def __init__(self, topic: Topic, group: Group, partition: int, worker: Worker):
         self.topic = topic
@@ -55,6 +65,8 @@ class Claim:
         self.next = 0  # offset of the next message to deliver
         self.busy = False  # a message of it is being processed
         self.listed = False  # in the topic's list of claims waiting for this worker
+        self.retry: Message | None = None  # at least once: a failed message to deliver again
+        self.tries = 0  # deliveries of the message it is on
 
     def processed(self, outcome: int) -> None:
         """The reply of the worker's job: the partition may go on, whatever the outcome."""
@@ -75,19 +87,30 @@ class Topic(Component):
         self.waiting: dict[str, deque[Claim]] = {}
         self._expiry_epoch = 0
         self._expiring = [False] * n  # a retention check is scheduled for the partition
+        self.acks = settings["delivery"] == "at_least_once"
+        self.dead_link: Link | None = None
+        self.epoch = 0  # bumped when a failure loses the log (not durable)
 
     def wire(self):
         super().wire()
         consumers: dict[str, list[Worker]] = {}
         for link in self.out:
-            group = self.sim.scenario.links[link.index].group
-            consumers.setdefault(group, []).append(link.target)
+            spec = self.sim.scenario.links[link.index]
+            if spec.dead_letter:
+                self.dead_link = link
+                continue
+            consumers.setdefault(spec.group, []).append(link.target)
             link.target.sources.append(self)
             self.waiting[link.target.id] = deque()
         for name, workers in consumers.items():
             group = self.groups[name] = Group(name)
+            group.workers, group.members = workers, list(workers)
             group.claims = [Claim(self, group, p, workers[p % len(workers)])
                             for p in range(len(self.logs))]
+        # Told when a worker fails or recovers (rebalancing, ephemeral subscriptions; a `set`
+        # may turn them on later): a rare event, so always.
+        for worker in {w.id: w for ws in consumers.values() for w in ws}.values():
+            worker.watchers.append(self)
 
     def warm(self, now: float):
         super().warm(now)
@@ -96,6 +119,12 @@ class Topic(Component):
 
     def apply_settings(self, changes):
         super().apply_settings(changes)
+        self.acks = self.settings["delivery"] == "at_least_once"
+        if "subscriptions" in changes:  # durable now: nobody is away; ephemeral: who is
+            for group in self.groups.values():
+                group.away = False
+                if self.settings["subscriptions"] == "ephemeral":
+                    self._presence(group)
         if "retention_s" in changes:  # timers armed for the old retention are ignored
             self._expiry_epoch += 1
             self._expiring = [False] * len(self.logs)
@@ -127,15 +156,25 @@ class Topic(Component):
     def _appended(self, p: int) -> None:
         """A message is in partition `p`: every group may deliver it."""
         now = self.kernel.now
+        away = False
         for group in self.groups.values():
+            if group.away:  # ephemeral, its workers down: the message is not kept for it
+                group.claims[p].next += 1
+                away = True
+                if now >= self.warmup:
+                    group.lost += 1
+                continue
             group.grow(now, 1)
             self._offer(group.claims[p])
+        if away:
+            self._trim(p)
         self._arm(p)
 
     # -- consuming: the Source protocol of workers ----------------------------------------
     def _has_message(self, claim: Claim) -> bool:
         p = claim.partition
-        return not claim.busy and claim.next < self.base[p] + len(self.logs[p])
+        return not claim.busy and not claim.group.paused and (
+            claim.retry is not None or claim.next < self.base[p] + len(self.logs[p]))
 
     def _offer(self, claim: Claim) -> None:
         """List a claim that has a message to deliver; its worker takes it if it is free."""
@@ -149,25 +188,59 @@ class Topic(Component):
         claims = self.waiting[worker.id]
         while claims and not self._has_message(claims[0]):
             claims.popleft().listed = False
-        return bool(claims)
+        return bool(claims) and self.up
 
     def hand(self, worker: Worker) -> None:
         claim = self.waiting[worker.id].popleft()
         claim.listed = False
-        p = claim.partition
-        msg = self.logs[p][claim.next - self.base[p]]
-        claim.next += 1
         claim.busy = True
-        if msg.counted:
-            claim.group.delivered += 1
-            claim.group.wait_sum += self.kernel.now - msg.queued
-        self._trim(p)
-        worker.take(msg, claim.processed)
+        msg = claim.retry
+        if msg is None:
+            p = claim.partition
+            msg = self.logs[p][claim.next - self.base[p]]
+            claim.next += 1
+            claim.tries = 0
+            if msg.counted:
+                claim.group.delivered += 1
+                claim.group.wait_sum += self.kernel.now - msg.queued
+            self._trim(p)
+        else:
+            claim.retry = None
+            if msg.counted:
+                claim.group.redelivered += 1
+        if self.acks:
+            claim.tries += 1
+            worker.take(msg, Delivery(self, msg, worker, self.epoch, claim).done, True)
+        else:
+            worker.take(msg, claim.processed)
 
     def processed(self, claim: Claim) -> None:
         claim.busy = False
         claim.group.grow(self.kernel.now, -1)
         self._offer(claim)
+
+    # -- acknowledgements (at least once) ------------------------------------------------
+    def settle(self, delivery: Delivery, outcome: int) -> None:
+        claim: Claim = delivery.claim
+        group, msg = claim.group, delivery.msg
+        claim.busy = False
+        if outcome != OK:
+            if delivery.epoch != self.epoch or group.away:  # the log or the group lost it
+                if msg.counted:
+                    group.lost += 1
+            elif claim.tries < self.settings["max_deliveries"]:
+                claim.retry = msg
+                self._offer(claim)
+                return
+            else:
+                if msg.counted:
+                    group.dead_lettered += 1
+                dead_letter(self.dead_link, msg)
+        group.grow(self.kernel.now, -1)
+        self._offer(claim)
+
+    def overdue(self, delivery: Delivery) -> None:
+        """Topics have no visibility timeout: a partition waits for its message's work."""
 
     def _trim(self, p: int) -> None:
         """Forget the messages every group has been given."""
@@ -211,7 +284,17 @@ class Topic(Component):
 
     # -- failure and reporting ------------------------------------------------------------
     def drop_state(self) -> None:
+        if self.settings["durable"]:  # the log waits for the topic to be back
+            return
+        self.epoch += 1
         now = self.kernel.now
+        for group in self.groups.values():
+            for claim in group.claims:
+                if claim.retry is not None:
+                    claim.retry = None
+                    group.grow(now, -1)
+                    if now >= self.warmup:
+                        group.lost += 1
         for p, log in enumerate(self.logs):
             end = self.base[p] + len(log)
             for group in self.groups.values():
@@ -224,6 +307,89 @@ class Topic(Component):
             self.base[p] = end
             log.clear()
 
+    def recover(self) -> None:
+        super().recover()
+        for group in self.groups.values():  # a durable log: deliver what it kept
+            for claim in group.claims:
+                self._offer(claim)
+        for worker in {w.id: w for g in self.groups.values() for w in g.workers}.values():
+            worker.pull()
+
+    # -- group membership: rebalancing and ephemeral subscriptions -----------------------
+    def target_changed(self, worker: Component) -> None:
+        """A worker of some group failed or recovered."""
+        timeout = self.settings["session_timeout_s"]
+        for group in self.groups.values():
+            if worker not in group.workers:
+                continue
+            if self.settings["subscriptions"] == "ephemeral":
+                self._presence(group)
+            if timeout is None:
+                continue
+            if not worker.up:
+                n = group.fails[worker.id] = group.fails.get(worker.id, 0) + 1
+                self.kernel.schedule(timeout, self._session_over, (group.name, worker.id, n))
+            elif worker not in group.members:  # back after losing its partitions: rejoins
+                self._rebalance(group)
+
+    def _session_over(self, item: tuple[str, str, int]) -> None:
+        name, wid, n = item
+        group = self.groups[name]
+        worker = next(w for w in group.workers if w.id == wid)
+        if group.fails[wid] == n and not worker.up and worker in group.members:
+            self._rebalance(group)
+
+    def _rebalance(self, group: Group) -> None:
+        """The group stops for rebalance_s, then deals its partitions anew."""
+        if not group.paused:
+            group.paused = True
+            group.paused_at = self.kernel.now
+        if self.kernel.now >= self.warmup:
+            group.rebalances += 1
+        group.rebalance_epoch += 1
+        self.kernel.schedule(self.settings["rebalance_s"], self._rebalanced,
+                             (group.name, group.rebalance_epoch))
+
+    def _rebalanced(self, item: tuple[str, int]) -> None:
+        name, epoch = item
+        group = self.groups[name]
+        if epoch != group.rebalance_epoch:
+            return
+        now = self.kernel.now
+        if now > self.warmup:
+            group.paused_s += now - max(group.paused_at, self.warmup)
+        group.paused = False
+        live = [w for w in group.workers if w.up]
+        if live:
+            group.members = live
+            for claim in group.claims:
+                claim.worker = live[claim.partition % len(live)]
+                claim.listed = False
+            for worker in group.workers:
+                self.waiting[worker.id].clear()
+        for claim in group.claims:
+            self._offer(claim)
+
+    def _presence(self, group: Group) -> None:
+        """Ephemeral: a group with no worker up is away, and loses what it had not read."""
+        away = not any(w.up for w in group.workers)
+        if away == group.away:
+            return
+        group.away = away
+        if not away:
+            return
+        now = self.kernel.now
+        for claim in group.claims:
+            p = claim.partition
+            end = self.base[p] + len(self.logs[p])
+            dropped = end - claim.next + (0 if claim.retry is None else 1)
+            claim.next, claim.retry = end, None
+            group.grow(now, -dropped)
+            if now >= self.warmup:
+                group.lost += dropped
+        for p in range(len(self.logs)):
+            self._trim(p)
+
     def report(self, now: float):
         out = super().report(now)
         out["per_partition"] = list(self.appended)
@@ -232,6 +398,12 @@ class Topic(Component):
                    "mean_wait_ms": g.wait_sum / g.delivered * 1000.0 if g.delivered else 0.0,
                    "expired": g.expired, "lost": g.lost}
             for name, g in self.groups.items()}
+        for name, g in self.groups.items():
+            if self.acks:
+                out["groups"][name].update(redelivered=g.redelivered,
+                                           dead_lettered=g.dead_lettered)
+            if self.settings["session_timeout_s"] is not None:
+                out["groups"][name].update(rebalances=g.rebalances, paused_s=g.paused_s)
         return out
 
     def live(self):
@@ -242,4 +414,11 @@ class Topic(Component):
         out["partition_lag"] = {
             name: [ends[c.partition] - c.next + int(c.busy) for c in g.claims]
             for name, g in self.groups.items()}
+        settings = self.settings
+        if self.acks or settings["subscriptions"] == "ephemeral" \
+                or settings["session_timeout_s"] is not None:  # counters so far, per group
+            out["delivery"] = {
+                name: {"lost": g.lost, "redelivered": g.redelivered,
+                       "dead_lettered": g.dead_lettered, "rebalances": g.rebalances}
+                for name, g in self.groups.items()}
         return out

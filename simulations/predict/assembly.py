@@ -15,6 +15,7 @@ from ..components.sharding import imbalance
 from ..registry import hourly_cost, instance_cost
 from ..scenario import Scenario, validate
 from .availability import _Availability
+from .delivery import delivery_fields
 from .design import MS, POOLS, _Design
 from .fleets import fleet_fields
 from .load import _Load, _Shared
@@ -175,6 +176,8 @@ def _predict(scenario: Scenario) -> dict[str, Any]:
     for cid, kind in design.kind.items():
         if kind == "topic" and cid not in load.unknown:
             components[cid]["groups"] = _topic_lags(design, load, timing, cid)
+        if kind in ("queue", "topic") and cid not in load.unknown:
+            components[cid].update(delivery_fields(design, load.rate(cid), cid))
     out: dict[str, Any] = {"components": components, "assumptions": ASSUMPTIONS}
     if timing.links:  # absent without payloads or protocols, as before them
         out["links"] = {f"{a}->{b}": fit.fields() for (a, b), fit in timing.links.items()}

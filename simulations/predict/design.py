@@ -39,10 +39,15 @@ class _Design:
         self.settings = {c.id: c.settings for c in scenario.components}
         self.calls: dict[str, list[Link]] = {cid: [] for cid in self.kind}
         self.replication: dict[str, Link] = {}  # replica -> its link from the primary
+        # A queue's or topic's dead-letter link: not one of its consumers (load.py).
+        self.dead_letter: dict[str, Link] = {}
         self.graph = nx.DiGraph()
         self.graph.add_nodes_from(self.kind)
         for link in scenario.links:
-            if link.kind == "call":
+            if link.dead_letter:
+                self.dead_letter[link.from_] = link
+                self.graph.add_edge(link.from_, link.to)
+            elif link.kind == "call":
                 self.calls[link.from_].append(link)
                 self.graph.add_edge(link.from_, link.to)
             else:

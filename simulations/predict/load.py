@@ -22,6 +22,7 @@ from ..components.sharding import key_owners
 from ..distributions import key_bucket
 from ..scenario import Link
 from ..theory.caches import cache_presence, flush_rates
+from .delivery import redelivery
 from .design import MS, OPS, Stream, _Design, _topic_groups, route_key
 
 PUSH_MODEL = "exact: the pushed keys always hit, every other key misses"
@@ -188,21 +189,37 @@ class _Load:
             for link in self.d.carrying(cid, route_key(stream)):  # it calls each in turn
                 self._send(cid, link, stream, rate)
 
-    _visit_worker = _visit_service
+    def _visit_worker(self, cid: str) -> None:
+        """A service, but a delivery that fails (`fail_prob`) calls nothing downstream."""
+        ok = 1.0 - self.d.settings[cid]["fail_prob"]
+        for stream, rate in list(self.flows[cid].items()):
+            for link in self.d.carrying(cid, route_key(stream)):
+                self._send(cid, link, stream, rate * ok)
 
     def _visit_queue(self, cid: str) -> None:
-        # Competing consumers: each message goes to one worker, whatever the link's route.
+        # Competing consumers: each message goes to one worker, whatever the link's route,
+        # as often as it is delivered (at least once).
         links = self.d.calls[cid]
         workers = [self.d.settings[link.to]["workers"] for link in links]
+        deliveries, dead = redelivery(self.d, cid, [link.to for link in links])
         for stream, rate in list(self.flows[cid].items()):
             for link, n in zip(links, workers, strict=True):
-                self._send(cid, link, stream, rate * n / sum(workers), waited=False)
+                self._send(cid, link, stream, rate * deliveries * n / sum(workers),
+                           waited=False)
+            self._dead_letter(cid, stream, rate * dead)
+
+    def _dead_letter(self, cid: str, stream: Stream, rate: float) -> None:
+        link = self.d.dead_letter.get(cid)
+        if link is not None and rate > 0:
+            self._send(cid, link, stream, rate, waited=False)
 
     def _visit_topic(self, cid: str) -> None:
         """Every group receives every message; within a group partition j goes to the
         worker it is dealt to (keys hash to partitions as ip_hash hashes them to targets)."""
         n = self.d.settings[cid]["partitions"]
         groups = _topic_groups(self.d.calls[cid])
+        again = {name: redelivery(self.d, cid, [link.to for link in links])
+                 for name, links in groups.items()}
         for stream, rate in list(self.flows[cid].items()):
             if n * len(self.shape(stream)[0]) > MAX_SPLIT:
                 self.unknown |= {cid} | self.d.below(cid)
@@ -210,9 +227,10 @@ class _Load:
             origin, op, via = stream
             for j in range(n):
                 part = (origin, op, via + (("shard", n, j),))
-                for links in groups.values():
-                    self._send(cid, links[j % len(links)], part, rate * self.shape(part)[1],
-                               waited=False)
+                for name, links in groups.items():
+                    self._send(cid, links[j % len(links)], part,
+                               rate * self.shape(part)[1] * again[name][0], waited=False)
+            self._dead_letter(cid, stream, rate * sum(dead for _, dead in again.values()))
 
     def _visit_shard_router(self, cid: str) -> None:
         """Each key has one target: the streams split by the router's key mapping."""

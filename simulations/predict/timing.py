@@ -11,6 +11,7 @@ from ..scenario import Link
 from ..theory import queues as qt
 from ..theory.quorum import contact_moments
 from ..theory.replication import apply_delays
+from .delivery import redelivery
 from .design import MS, NO_TIME, OPS, POOLS, _Design, route_key
 from .fleets import instance_count
 from .links import link_fits
@@ -324,7 +325,9 @@ class _Timing:
         """A queue's wait is the wait of one pool made of all the workers it feeds."""
         if any(c in self.load.unknown for c in queues + workers):
             return
-        lam = math.fsum(self.load.rate(q) for q in queues)
+        # Every delivery of a message takes a worker (several, at least once).
+        lam = math.fsum(self.load.rate(q) * redelivery(
+            self.d, q, [link.to for link in self.d.calls[q]])[0] for q in queues)
         rates = {w: self.load.rate(w) for w in workers}
         servers = sum(self.d.settings[w]["workers"] for w in workers)
         h = _mix((rates[w] / lam, self.holding[w][0]) for w in workers) if lam > 0 else None
@@ -339,7 +342,8 @@ class _Timing:
         else:
             fit = queue_model(lam, h, servers, exponential, limit, self.load.arrival_cv(queues))
         for q in queues:  # FIFO per queue, so each holds its share of the waiting messages
-            share = self.load.rate(q) / lam if lam > 0 else 0.0
+            share = self.load.rate(q) / math.fsum(self.load.rate(c) for c in queues) \
+                if lam > 0 else 0.0
             self.fits[q] = dataclasses.replace(
                 fit, lam=None if fit.lam is None else fit.lam * share,
                 admitted_rps=None if fit.admitted_rps is None else fit.admitted_rps * share)

@@ -48,6 +48,12 @@ References
 
 from .availability import availability, parallel, series
 from .caches import cache_presence, che_lru_hit_ratio, flush_rates, ttl_hit_ratio, zipf_popularity
+from .delivery import (
+    dead_letter_share,
+    expected_deliveries,
+    rebalance_backlog,
+    retention_expired,
+)
 from .fluid import drain_s, fluid_backlog, step_backlog
 from .gi_m1 import (
     GIM1,
@@ -106,4 +112,5 @@ __all__ = [
     "stale_read_probability", "stale_read_ratio_per_key", "stale_read_ratio_shared_log",
     "ttl_hit_ratio", "zipf_popularity",
     "link_fifo", "tcp_delay_s", "tcp_transmissions", "transmission_s", "udp_delivery",
+    "dead_letter_share", "expected_deliveries", "rebalance_backlog", "retention_expired",
 ]

@@ -109,6 +109,7 @@ export class Canvas {
       if (l.bandwidth_mbps != null) parts.push(`${num(l.bandwidth_mbps)} Mbps`);
       if (l.protocol && l.protocol !== "none") parts.push(l.loss ? `${l.protocol} ${percent(l.loss, 1)} loss` : l.protocol);
       if (l.encoding && l.encoding !== "none") parts.push(l.encoding);
+      if (l.dead_letter) parts.push("dead letters");
     }
     return parts.join(" · ");
   }

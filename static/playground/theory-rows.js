@@ -177,6 +177,7 @@ export function componentRows(run, id, kind) {
   classRows(add, take, s, run, kind);
   fleetRows(add, take, s);
   groupRows(add, take, s, run, id);
+  deliveryRows(add, s);
   failoverRows(add, take, s, run, id);
   // what theory predicts and the run does not measure live
   for (const [k, v] of Object.entries(pred)) {
@@ -302,6 +303,27 @@ function groupRows(add, take, s, run, id) {
     add(`parts:${g}`, `${g} by partition`, parts, undefined, (v) => v.join(" · "),
         { figure: "lag", nowWhy: parts.map((n, p) => `p${p} → ${workers[p % workers.length] || "?"}: ${n}`).join("\n"),
           theoryWhy: "Theory gives the group's mean lag (the sum over its partitions)." });
+  }
+}
+
+// At-least-once delivery, rebalancing, ephemeral subscriptions: counters since warm-up.
+const DELIVERY_COUNTERS = [
+  ["redelivered", "Redelivered so far", "Deliveries after a message's first (its work failed or timed out)."],
+  ["dead_lettered", "Dead-lettered so far", "Messages that failed max_deliveries times, sent to the dead-letter queue."],
+  ["lost", "Lost so far", "Messages it will never deliver (a failure, or an ephemeral subscription away)."],
+  ["rebalances", "Rebalances so far", "Times the group stopped to deal its partitions again."],
+];
+const DELIVERY_THEORY = "Theory gives shares per message (deliveries per message, dead-letter share), not counts so far.";
+
+/** A queue's (or each topic group's) delivery counters, when it delivers at least once. */
+function deliveryRows(add, s) {
+  const sets = s.delivery ? Object.entries(s.delivery) : [["", s]];
+  for (const [g, counters] of sets) {
+    for (const [key, label, why] of DELIVERY_COUNTERS) {
+      if (counters[key] === undefined || (!s.delivery && key === "lost")) continue;
+      add(g ? `${key}:${g}` : key, g ? `${label} (${g})` : label, counters[key], undefined, (v) => compact(v),
+          { figure: key, nowWhy: why, theoryWhy: DELIVERY_THEORY });
+    }
   }
 }
 

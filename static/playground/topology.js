@@ -72,6 +72,16 @@ export function proposeLink(doc, fromId, toId) {
   }
   if (b.kind === "client") return { problem: `clients only send requests; '${toId}' cannot be called` };
   if (a.kind === "database") return { problem: "a database calls nothing (link two databases to replicate)" };
+  if ((a.kind === "queue" || a.kind === "topic") && b.kind === "queue") {
+    // a queue or topic delivering at least once sends what keeps failing to its dead-letter queue
+    if (doc.links.some((l) => l.from === fromId && l.dead_letter)) {
+      return { problem: `'${fromId}' already has a dead-letter queue` };
+    }
+    if (reaches(doc, toId, fromId)) {
+      return { problem: `${fromId} → ${toId} would close a cycle of dead-letter queues` };
+    }
+    return { link: { from: fromId, to: toId, dead_letter: true } };
+  }
   if ((a.kind === "queue") !== (b.kind === "worker")) {
     return { problem: `queues feed workers, and workers are fed only by queues (${a.kind} → ${b.kind})` };
   }

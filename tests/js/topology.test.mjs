@@ -34,6 +34,14 @@ test("proposeLink allows what could be valid and says why not otherwise", () => 
   assert.match(proposeLink(d, "x", "s").problem, /pick two/);
 });
 
+test("proposeLink makes a queue's link to another queue its dead-letter link, one per queue", () => {
+  const d = doc([c("q", "queue"), c("dlq", "queue"), c("dlq2", "queue")], []);
+  assert.deepEqual(proposeLink(d, "q", "dlq"), { link: { from: "q", to: "dlq", dead_letter: true } });
+  d.links.push({ from: "q", to: "dlq", dead_letter: true });
+  assert.match(proposeLink(d, "q", "dlq2").problem, /already has a dead-letter queue/);
+  assert.match(proposeLink(d, "dlq", "q").problem, /cycle/);
+});
+
 test("reaches follows call links only", () => {
   const d = doc([c("a", "service"), c("b", "service"), c("c", "service")],
                 [{ from: "a", to: "b" }, { from: "b", to: "c", kind: "replication" }]);
