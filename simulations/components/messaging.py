@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from .._mypyc import mypyc_attr
 from ..metrics import TimeAverage
 from .base import OK, REJECTED, Component, Job, Reply, Request, ignore
-from .pool import Pool
+from .pool import Consumers
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
@@ -36,6 +36,10 @@ class Source(Protocol):
 
     def hand(self, worker: Worker) -> None:
         """Give the worker one waiting message (`worker.take`)."""
+
+    def waited(self, worker: Worker) -> float:
+        """Message-seconds waiting for this worker since the start, or since warm-up: what an
+        autoscaled worker pool tracks (components/fleet.py)."""
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
@@ -110,6 +114,9 @@ class Queue(Component):
             self.wait_sum += now - msg.queued
         worker.take(msg)
 
+    def waited(self, worker: Worker) -> float:
+        return self.depth.integral(self.kernel.now)
+
     def drop_state(self) -> None:
         if self.kernel.now >= self.warmup:
             self.lost += len(self.buffer)
@@ -134,7 +141,7 @@ class Queue(Component):
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
-class Worker(Pool):
+class Worker(Consumers):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.sources: list[Source] = []

@@ -164,6 +164,12 @@ class Topic(Component):
         self._trim(p)
         worker.take(msg, claim.processed)
 
+    def waited(self, worker: Worker) -> float:
+        """The lag of the worker's groups over time (it counts the messages in process too)."""
+        now = self.kernel.now
+        return sum(group.mean_lag.integral(now) for group in self.groups.values()
+                   if any(c.worker is worker for c in group.claims))
+
     def processed(self, claim: Claim) -> None:
         claim.busy = False
         claim.group.grow(self.kernel.now, -1)

@@ -1,6 +1,6 @@
-"""A service run as a group of instances (components/fleet.py): how many instances it runs
-at a rate, what that costs, the backlog a step above capacity builds and the sessions it
-misses (the formulas: theory/scaling.py and fluid.py)."""
+"""A service or worker pool run as a group of instances (components/fleet.py): how many
+instances it runs at a rate, what that costs, the backlog a step above capacity builds and
+the sessions it misses (the formulas: theory/scaling.py and fluid.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from .. import theory as qt
 from ..registry import instance_cost, size_of
 
 
-def instance_count(s: dict[str, Any], rate: float, holding_s: float) -> int:
+def instance_count(s: dict[str, Any], rate: float, holding_s: float,
+                   consumer: bool = False) -> int:
     """The instances a group runs at `rate`: its fixed count, or the count its autoscaler
-    settles at (target tracking's fixed point) when that can be worked out."""
+    settles at (target tracking's fixed point) when that can be worked out. A `consumer`
+    (worker pool) has one queue for all its instances, and its queue figure is its backlog:
+    messages waiting plus those in process."""
     if s["autoscale"] == "none":
         return s["instances"]
     low, high = s["min_instances"], s["max_instances"]
@@ -25,6 +28,12 @@ def instance_count(s: dict[str, Any], rate: float, holding_s: float) -> int:
     capacity = workers / holding_s
     if s["autoscale"] == "utilisation":
         return qt.instances_needed(rate, capacity, s["scale_target"], low, high)
+    if consumer:  # the fewest whose M/M/(n c) backlog per instance is within the target
+        for n in range(low, high + 1):
+            if rate < n * capacity and (qt.mmc(rate, 1.0 / holding_s, n * workers).mean_queue
+                                        + rate * holding_s) / n <= s["scale_target"]:
+                return n
+        return high
     # queue: the fewest instances whose M/M/c mean queue each is within the target
     for n in range(low, high + 1):
         if rate / n < capacity and qt.mmc(rate / n, 1.0 / holding_s, workers).mean_queue \
@@ -58,7 +67,7 @@ def fleet_fields(s: dict[str, Any], rate: float, holding_s: float, count: int,
                        "backlog": backlog, "drain_s": qt.drain_s(backlog, high, capacity * after),
                        "model": "fluid: (rate - capacity) x (period + cooldown + boot + "
                                 "health check); drained at capacity after - rate"}
-    if s["sessions"] == "local":
+    if s.get("sessions") == "local":
         out["session_miss_ratio"] = qt.session_miss_share(count, sticky)
         out["sessions_lost_share_per_failure"] = qt.sessions_lost_share(count)
     return out

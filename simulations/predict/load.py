@@ -20,6 +20,7 @@ from typing import Any
 from .. import theory as qt
 from ..components.sharding import key_owners
 from ..distributions import key_bucket
+from ..registry import slots
 from ..scenario import Link
 from ..theory.caches import cache_presence, flush_rates
 from .design import MS, OPS, Stream, _Design, _topic_groups
@@ -176,7 +177,7 @@ class _Load:
     def _visit_queue(self, cid: str) -> None:
         # Competing consumers: each message goes to one worker, whatever the link's route.
         links = self.d.calls[cid]
-        workers = [self.d.settings[link.to]["workers"] for link in links]
+        workers = [slots(self.d.settings[link.to]) for link in links]
         for stream, rate in list(self.flows[cid].items()):
             for link, n in zip(links, workers, strict=True):
                 self._send(cid, link, stream, rate * n / sum(workers), waited=False)
