@@ -171,8 +171,9 @@ class _Timing:
         elif h is None:
             fit = self._held_by_unknown(cid)
         elif not waits_here:  # a worker starts at once: its messages wait in the queue
-            n = self.counts[cid] = instance_count(s, total, h.mean, consumer=True) \
-                if runs_as_group(s) else 1
+            n = 1
+            if runs_as_group(s):
+                n = self.counts[cid] = instance_count(s, total, h.mean, consumer=True)
             offered = total * h.mean / (size_of(s)[0] * n) if h.mean > NO_TIME else 0.0
             fit = _PoolFit(offered, min(offered, 1.0), "waits are in its queue", Moments(),
                            saturated=offered >= 1)
