@@ -526,7 +526,7 @@ class Fleet:
         """Request-seconds waiting (a consumer: in its sources; since warm-up, then)."""
         if self.consumer:
             pool = cast(Consumer, self.pool)
-            return sum(cast(Source, source).waited(pool) for source in pool.sources)
+            return sum((cast(Source, source).waited(pool) for source in pool.sources), 0.0)
         return self.queue.integral(self.kernel.now)
 
     def evaluate(self, epoch: int) -> None:
