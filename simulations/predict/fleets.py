@@ -44,10 +44,10 @@ def instance_count(s: dict[str, Any], rate: float, holding_s: float,
 
 def fleet_fields(s: dict[str, Any], rate: float, holding_s: float, count: int,
                  step: tuple[float, float],
-                 balancer: dict[str, Any] | None) -> dict[str, Any]:
+                 balancer: dict[str, Any] | None, consumer: bool = False) -> dict[str, Any]:
     """The group's predicted figures at `rate`, and the step from its rate at the start to
     its highest (`step`: both offered rates) if higher, behind `balancer` (the settings of
-    the first in front; None: none)."""
+    the first in front; None: none). `consumer`: a worker pool (instance_count)."""
     start, high = step
     health_s = balancer["health_check_s"] if balancer else 0.0
     sticky = balancer is not None and balancer["algorithm"] == "ip_hash"
@@ -56,13 +56,16 @@ def fleet_fields(s: dict[str, Any], rate: float, holding_s: float, count: int,
     out: dict[str, Any] = {"count": count, "capacity_rps_per_instance": capacity,
                            "cost_per_hour": instance_cost(s) * count,
                            "model": "fixed count" if s["autoscale"] == "none" else
+                           "target tracking fixed point: the fewest n whose backlog per "
+                           "instance, (L_q of M/M/(n c) + rate x S) / n, is within the target"
+                           if consumer and s["autoscale"] == "queue" else
                            "target tracking fixed point: ceil(rate / (capacity x target))"}
     if s["autoscale"] != "none" and high > start:
         reaction = qt.reaction_s(s["scale_period_s"], s["scale_out_cooldown_s"],
                                  s["boot_s"] + health_s)
-        before = instance_count(s, start, holding_s)
+        before = instance_count(s, start, holding_s, consumer)
         backlog = qt.step_backlog(high, capacity * before, reaction)
-        after = instance_count(s, high, holding_s)
+        after = instance_count(s, high, holding_s, consumer)
         out["step"] = {"to_rps": high, "count": after, "reaction_s": reaction,
                        "backlog": backlog, "drain_s": qt.drain_s(backlog, high, capacity * after),
                        "model": "fluid: (rate - capacity) x (period + cooldown + boot + "

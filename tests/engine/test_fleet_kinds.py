@@ -105,9 +105,12 @@ def test_a_worker_pool_scales_out_on_a_backlog_and_back_in():
     assert fleet.present() == 6
     sim.advance(700)
     assert fleet.present() == 2
-    w = sim.report()["components"]["w"]
+    report = sim.report()
+    w = report["components"]["w"]
     assert w["failed"] == 0 and w["lost"] == 0
     assert w["instances"]["scale_outs"] >= 1 and w["instances"]["scale_ins"] >= 1
+    predicted = report["predictions"]["components"]["w"]["instances"]
+    assert predicted["step"]["count"] == 6 and "M/M/(n c)" in predicted["model"]
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
