@@ -95,12 +95,14 @@ def render() -> str:
 
 
 def _sizes() -> list[str]:
-    """The named sizes a service's instances run as (registry.SIZES)."""
+    """The named sizes a service's or worker pool's instances, or a database, run as
+    (registry.SIZES)."""
     lines = ["## Instance sizes", "",
-             "A service's `size`: `custom` is `workers` workers at speed 1 costing "
-             "`cost_per_hour` per worker; a named size replaces both. Capacity is workers x "
-             "speed (speed divides each service time); the price per unit of capacity grows "
-             "with the size.", "",
+             "The `size` of a service, a worker pool (each instance) or a database: `custom` "
+             "is `workers` workers at speed 1 costing `cost_per_hour` per worker; a named "
+             "size replaces both. Capacity is workers x speed (speed divides each service "
+             "time, a database's `read_ms` and `write_ms`); the price per unit of capacity "
+             "grows with the size.", "",
              "| size | workers | speed | cost per instance-hour | cost per unit of capacity |",
              "|---|---|---|---|---|"]
     lines += [f"| `{name}` | {workers} | {speed:g} | {price:g} | {price / (workers * speed):.3f} |"

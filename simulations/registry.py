@@ -135,6 +135,8 @@ def hourly_cost(settings: dict[str, Any]) -> float:
     service: each of its instances at its size's price)."""
     if "instances" in settings:
         return instance_cost(settings) * settings["instances"]
+    if settings.get("size", CUSTOM_SIZE) != CUSTOM_SIZE:  # a database of a named size
+        return instance_cost(settings)
     for name, per, _ in COST_SIZES:
         if name in settings:
             return settings["cost_per_hour"] * settings[name] / per
@@ -225,7 +227,7 @@ FLEET_DEFAULTS = {"size": CUSTOM_SIZE, "instances": 1, "autoscale": "none",
 
 def runs_as_group(settings: dict[str, Any]) -> bool:
     """Whether a service runs as a group of instances rather than one plain pool."""
-    return "instances" in settings and any(settings[name] != default
+    return "instances" in settings and any(settings.get(name, default) != default
                                            for name, default in FLEET_DEFAULTS.items())
 
 
@@ -238,23 +240,56 @@ def size_of(settings: dict[str, Any]) -> tuple[int, float, float | None]:
     return SIZES[size]
 
 
+def slots(settings: dict[str, Any]) -> int:
+    """Workers of a pool as configured: its size's times its instances (the count it starts
+    with, when autoscaled)."""
+    return size_of(settings)[0] * settings.get("instances", 1)
+
+
 def instance_cost(settings: dict[str, Any]) -> float:
-    """What one instance of a service costs per hour."""
+    """What one instance of a service or worker pool (or a sized database) costs per hour."""
     price = size_of(settings)[2]
     return settings["cost_per_hour"] * settings["workers"] if price is None else price
 
 
+def _size(what: str = "one instance") -> Param:
+    return Param("size", "choice", f"What {what} runs on: custom = `workers` workers at "
+                 "speed 1, cost_per_hour each; a named size sets workers, speed and price "
+                 "(docs/engine.md).", CUSTOM_SIZE, choices=(CUSTOM_SIZE, *SIZES))
+
+
 def _fleet() -> tuple[Param, ...]:
     return (
-        Param("size", "choice", "What one instance runs on: custom = `workers` workers at "
-              "speed 1, cost_per_hour each; a named size sets workers, speed and price "
-              "(docs/engine.md).", CUSTOM_SIZE, choices=(CUSTOM_SIZE, *SIZES)),
+        _size(),
         Param("instances", "int", "Copies of the service, each with its own workers and "
               "queue; with autoscale, the count it starts with.", 1, minimum=1, maximum=1000),
         Param("autoscale", "choice", "What the autoscaler tracks per serving instance: none "
               "(a fixed count), utilisation of its workers, queue (requests waiting), or rps "
               "(requests arriving per second).", "none",
               choices=("none", "utilisation", "queue", "rps")),
+        *_autoscaling(),
+        *_sessions(),
+    )
+
+
+def _worker_fleet() -> tuple[Param, ...]:
+    """A worker pool's instances: as a service's, without sessions (nobody logs in to a
+    consumer); its queue figure is its backlog (components/fleet.py)."""
+    return (
+        _size(),
+        Param("instances", "int", "Copies of the worker pool, each with its own workers, "
+              "all taking messages from the same queues; with autoscale, the count it starts "
+              "with.", 1, minimum=1, maximum=1000),
+        Param("autoscale", "choice", "What the autoscaler tracks per serving instance: none "
+              "(a fixed count), utilisation of its workers, queue (its backlog: messages "
+              "waiting in the queues it consumes plus those in process), or rps (messages "
+              "taken per second).", "none", choices=("none", "utilisation", "queue", "rps")),
+        *_autoscaling(),
+    )
+
+
+def _autoscaling() -> tuple[Param, ...]:
+    return (
         Param("scale_target", "float", "The value of the tracked figure per instance the "
               "autoscaler aims at (utilisation: a share, at most 1).", 0.6, minimum=0,
               exclusive_minimum=True, maximum=200_000),
@@ -273,6 +308,11 @@ def _fleet() -> tuple[Param, ...]:
               "front adds its health_check_s).", 30.0, unit="s", minimum=0, maximum=3600),
         Param("drain_s", "float", "Deadline of a draining instance: what it still holds then "
               "fails.", 30.0, unit="s", minimum=0, maximum=3600),
+    )
+
+
+def _sessions() -> tuple[Param, ...]:
+    return (
         Param("sessions", "choice", "Where users' sessions live: none; local (in the memory "
               "of the instance a user logged in on); shared (read from the first cache or "
               "kv_store the service links to, by every request).", "none",
@@ -442,6 +482,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         _ms("read_ms", "Mean time of a read.", None, True),
         _ms("write_ms", "Mean time of a write.", None, True),
         _service_dist(), _service_cv(), _queue_limit(),
+        _size("the database"),
         Param("failover", "choice", "On a primary: active_passive promotes a replica when it "
               "fails; multi_primary lets two databases replicating to each other both take "
               "writes.", "none", choices=("none", "active_passive", "multi_primary"),
@@ -515,6 +556,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         _service_dist(), _service_cv(),
         Param("fail_prob", "float", "Probability that processing a message fails (a crashing "
               "consumer), after its work.", 0.0, minimum=0, maximum=1),
+        *_worker_fleet(),
     )),
 )}
 

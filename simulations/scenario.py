@@ -637,7 +637,7 @@ def check_command(action: str, target: Any, params: dict, components: dict,
 def bound_errors(kind: str, settings: dict[str, Any], path: str, given: Any) -> list[str]:
     """Parameters bounded by another of the same component (a kv_store's quorums and
     partition by its replicas). The error names whichever of the two the document gives."""
-    if kind == "service":
+    if kind in ("service", "worker"):  # groups of instances
         return fleet_bound_errors(settings, path, given)
     if kind != "kv_store":
         return []

@@ -1,7 +1,9 @@
 """A service run as a group of instances: sizes, dispatch, autoscaling and sessions.
 
 A service whose `size`, `instances`, `autoscale` or `sessions` leave their defaults (or are
-`set` away from them) gets a `Fleet`; until then it is one pool, exactly as before. The
+`set` away from them) gets a `Fleet`; until then it is one pool, exactly as before. A worker
+pool (messaging.Worker) likewise, with `consumer`: it has no queue of its own and no
+sessions; each message it takes runs on a serving instance with a free worker. The
 service still admits and answers every request (its counters, latency and report are the
 group's); the fleet picks the instance a request runs on, and each instance has its own
 workers, speed and FIFO queue (`queue_limit` applies per instance).
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from .._mypyc import mypyc_attr
 from ..distributions import key_bucket
@@ -31,7 +33,7 @@ from .base import DOWN, FAILED, REJECTED, Component, Job, Link, Request
 
 
 class Group(Protocol):
-    """What a fleet needs of its service (pool.Service, which imports this module)."""
+    """What a fleet needs of its pool: a service or a worker pool (pool.py, messaging.py)."""
 
     sim: Any
     kernel: Any
@@ -46,18 +48,38 @@ class Group(Protocol):
     busy: int
     workers: int
     total_in: int
-    waiting: deque[Job]
     capacity: TimeAverage
     cost: TimeAverage
-    queue_len: TimeAverage
 
     def start(self, job: Job) -> None: ...
+
+    def pull(self) -> None: ...
 
     def release(self, job: Job, take_next: bool = True) -> None: ...
 
     def finish(self, job: Job, outcome: int) -> None: ...
 
     def turn_away(self, job: Job, outcome: int) -> None: ...
+
+
+class QueuedGroup(Group, Protocol):
+    """A service: its own FIFO waiting line, which the fleet splits over its instances."""
+
+    waiting: deque[Job]
+    queue_len: TimeAverage
+
+
+class Source(Protocol):
+    """A consumer's source (messaging.Source): the messages waiting for the consumer."""
+
+    def waited(self, worker: Any) -> float: ...
+
+
+class Consumer(Group, Protocol):
+    """A worker pool: it pulls messages from its sources."""
+
+    sources: list[Any]
+
 
 BOOTING = "booting"
 SERVING = "serving"
@@ -118,10 +140,12 @@ class SessionRead:
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
 class Fleet:
-    def __init__(self, pool: Group, starting: bool):
+    def __init__(self, pool: Group, starting: bool, consumer: bool = False):
         """`starting`: the run begins, and the instances the design asks for serve at once
-        (else a live `set` made the service a group: the new ones boot)."""
+        (else a live `set` made the service a group: the new ones boot). `consumer`: a
+        worker pool, pulling from its sources (no queue of its own)."""
         self.pool = pool
+        self.consumer = consumer
         self.kernel = pool.kernel
         now = self.kernel.now
         self._rng = stream(pool.sim.seed, pool.id, "instances")
@@ -150,10 +174,12 @@ class Fleet:
         # The pool's state so far becomes its first instance (a live `set` made it a group).
         first = self._new_instance(SERVING)
         first.busy = pool.busy
-        first.waiting = pool.waiting
-        pool.waiting = deque()
-        self.waiting_n = len(first.waiting)
-        self.queue.update(now, self.waiting_n)
+        if not consumer:
+            queued = cast(QueuedGroup, pool)
+            first.waiting = queued.waiting
+            queued.waiting = deque()
+            self.waiting_n = len(first.waiting)
+            self.queue.update(now, self.waiting_n)
         for job in pool.jobs:
             self.placed[job] = first
         if starting:
@@ -185,7 +211,7 @@ class Fleet:
             inst.workers, inst.speed = workers, speed
         if "instances" in changes and self.present() != s["instances"]:
             self.resize(s["instances"])
-        self._sessions_changed(s["sessions"])
+        self._sessions_changed(s.get("sessions", "none"))
         if s["autoscale"] != "none" and (self.epoch == 0 or {
                 "autoscale", "scale_period_s"} & set(changes)):
             self.epoch += 1
@@ -198,7 +224,7 @@ class Fleet:
     def wired(self) -> None:
         """The service's links exist (a group made with the service is made before them)."""
         self.store = None
-        self._sessions_changed(self.pool.settings["sessions"])
+        self._sessions_changed(self.pool.settings.get("sessions", "none"))
 
     def _sessions_changed(self, mode: str) -> None:
         pool = self.pool
@@ -218,7 +244,13 @@ class Fleet:
         """The instances changed: capacity, cost and the count follow."""
         now = self.kernel.now
         pool = self.pool
-        pool.workers = sum(inst.workers for inst in self.instances if inst.serves())
+        if self.consumer:
+            # A source hands a message while busy < workers: count a draining instance's
+            # busy workers only, so that holds exactly when a serving one has a free worker.
+            pool.workers = sum(inst.workers if inst.state == SERVING else inst.busy
+                               for inst in self.instances)
+        else:
+            pool.workers = sum(inst.workers for inst in self.instances if inst.serves())
         pool.capacity.update(now, pool.workers)
         n = len(self.instances)
         pool.cost.update(now, instance_cost(pool.settings) * n)
@@ -255,6 +287,8 @@ class Fleet:
         inst.capacity.update(now, inst.workers)
         self.serving.append(inst)
         self.group_changed()
+        if self.consumer:
+            self.pool.pull()
 
     def drain_one(self) -> None:
         """Scale in by one: a booting instance is dropped, else the newest serving drains."""
@@ -284,8 +318,9 @@ class Fleet:
         if inst in self.serving:
             self.serving.remove(inst)
         self._lose_sessions(inst)
-        self._set_waiting(self.waiting_n - len(inst.waiting))
-        inst.waiting.clear()
+        if not self.consumer:
+            self._set_waiting(self.waiting_n - len(inst.waiting))
+            inst.waiting.clear()
         self.group_changed()
 
     def _lose_sessions(self, inst: Instance) -> None:
@@ -323,7 +358,8 @@ class Fleet:
             inst.busy = 0
             inst.waiting.clear()
             self._lose_sessions(inst)
-        self._set_waiting(0)
+        if not self.consumer:
+            self._set_waiting(0)
         self.relogging.clear()
 
     # -- requests -------------------------------------------------------------------------
@@ -407,7 +443,13 @@ class Fleet:
 
     def started(self, job: Job, duration: float) -> float:
         """A job got a worker of its instance: its service time there."""
-        inst = self.placed[job]
+        inst = self.placed.get(job)
+        if inst is None:  # a consumer's message: the next serving instance with a free worker
+            inst = self.free_instance()
+            placed = self.placed
+            if len(placed) > 2 * len(self.pool.jobs) + 1024:  # forget finished jobs
+                self.placed = placed = {j: i for j, i in placed.items() if j.open}
+            placed[job] = inst
         inst.busy += 1
         if inst.first_start > job.started:
             inst.first_start = job.started
@@ -428,10 +470,30 @@ class Fleet:
         inst.busy_abs += now - started
         warm = self.pool.warm_t
         inst.busy_time += now - (started if started > warm else warm)
-        if take_next:
+        if self.consumer:
+            if inst.state == DRAINING:
+                if inst.idle():
+                    self.leave(inst)
+                else:
+                    self.group_changed()
+            if take_next:
+                self.pool.pull()
+        elif take_next:
             self.pull(inst)
             if inst.state == DRAINING and inst.idle():
                 self.leave(inst)
+
+    def free_instance(self) -> Instance:
+        """A consumer: the serving instances take messages in turn, each while it has a
+        free worker (a source hands one only then: group_changed)."""
+        serving = self.serving
+        n = len(serving)
+        for k in range(1, n + 1):
+            inst = serving[(self._rr + k) % n]
+            if inst.busy < inst.workers:
+                self._rr = (self._rr + k) % n
+                return inst
+        raise RuntimeError(f"{self.pool.id}: a message came with no free worker")
 
     def pull(self, inst: Instance) -> None:
         waiting = inst.waiting
@@ -443,6 +505,9 @@ class Fleet:
                 pool.start(job)
 
     def pull_all(self) -> None:
+        if self.consumer:
+            self.pool.pull()
+            return
         for inst in list(self.instances):
             if inst.serves():
                 self.pull(inst)
@@ -451,7 +516,7 @@ class Fleet:
         now = self.kernel.now
         self.waiting_n = n
         self.queue.update(now, n)
-        self.pool.queue_len.update(now, n)
+        cast(QueuedGroup, self.pool).queue_len.update(now, n)
 
     # -- autoscaling ----------------------------------------------------------------------
     def busy_abs(self) -> float:
@@ -459,6 +524,10 @@ class Fleet:
         return self.busy_total + sum(now - job.started for job in self.pool.jobs if job.worker)
 
     def queue_abs(self) -> float:
+        """Request-seconds waiting (a consumer: in its sources; since warm-up, then)."""
+        if self.consumer:
+            pool = cast(Consumer, self.pool)
+            return sum((cast(Source, source).waited(pool) for source in pool.sources), 0.0)
         return self.queue.integral(self.kernel.now)
 
     def evaluate(self, epoch: int) -> None:
@@ -477,6 +546,13 @@ class Fleet:
                 needed = (busy - self._last_busy) / span / (size_of(s)[0] * target)
             elif metric == "rps":
                 needed = (arrived - self._last_in) / span / target
+            elif self.consumer:  # its backlog: waiting in its sources and in process
+                warm = self.pool.warm_t  # the sources' figures restart at warm-up: since then
+                if self._last_t < warm:
+                    waiting = queue / (now - warm) if now > warm else 0.0
+                else:
+                    waiting = (queue - self._last_queue) / span
+                needed = (waiting + (busy - self._last_busy) / span) / target
             else:
                 needed = (queue - self._last_queue) / span / target
             self.scale_to(max(s["min_instances"], min(s["max_instances"],
@@ -516,7 +592,7 @@ class Fleet:
 
     def live_sessions(self, out: dict[str, Any]) -> None:
         """The report's re-logins and lost sessions so far, for a frame (sessions kept)."""
-        if self.pool.settings["sessions"] != "none":
+        if self.pool.settings.get("sessions", "none") != "none":
             out["relogins"] = self.relogins
             out["sessions_lost"] = self.sessions_lost
 
@@ -559,7 +635,7 @@ class Fleet:
                                   "utilisation": utilisation(inst), "served": inst.served,
                                   "queue": len(inst.waiting)} for inst in self.instances]},
         }
-        if s["sessions"] != "none":
+        if s.get("sessions", "none") != "none":
             out["sessions"] = {"mode": s["sessions"], "logins": self.logins,
                                "relogins": self.relogins, "lost": self.sessions_lost,
                                "miss_ratio": self.relogins / self.returning

@@ -23,7 +23,7 @@ from .._mypyc import mypyc_attr
 from ..kernel import stream
 from ..metrics import TimeAverage
 from .base import FAILED, OK, REJECTED, Component, Job, Link, Reply, Request, Unanswered, ignore
-from .pool import Pool
+from .pool import Consumers
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # _mypyc.py
@@ -88,6 +88,10 @@ class Source(Protocol):
 
     def hand(self, worker: Worker) -> None:
         """Give the worker one waiting message (`worker.take`)."""
+
+    def waited(self, worker: Worker) -> float:
+        """Message-seconds waiting for this worker since the start, or since warm-up: what an
+        autoscaled worker pool tracks (components/fleet.py)."""
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
@@ -222,6 +226,9 @@ class Queue(Component):
             self.depth.update(self.kernel.now, len(self.buffer))
             self.kernel.hand(self.dispatch, None)
 
+    def waited(self, worker: Worker) -> float:
+        return self.depth.integral(self.kernel.now)
+
     def drop_state(self) -> None:
         if self.settings["durable"]:  # the messages wait for the queue to be back
             return
@@ -254,7 +261,7 @@ class Queue(Component):
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
-class Worker(Pool):
+class Worker(Consumers):
     def __init__(self, sim, cid, kind, settings) -> None:
         super().__init__(sim, cid, kind, settings)
         self.sources: list[Source] = []

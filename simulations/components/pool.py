@@ -15,7 +15,7 @@ from .._mypyc import mypyc_attr
 from ..distributions import service_sampler
 from ..kernel import heappush, next_number, stream
 from ..metrics import TimeAverage
-from ..registry import runs_as_group
+from ..registry import runs_as_group, size_of
 from .base import OK, REJECTED, Component, Job
 from .fleet import Fleet
 from .resilience import Call, Calls, wanted
@@ -44,7 +44,8 @@ class Pool(Component):
 
     def _configure(self) -> None:
         s = self.settings
-        self.workers: int = s["workers"]
+        if self.fleet is None:  # a group's workers are its instances' (fleet.py)
+            self.workers: int = size_of(s)[0]  # a database's size (others' run as groups)
         self.blocking = s.get("blocking", True)
         # By route key: a request class may have its own mean (a service's class_ms).
         means = {op: self.mean_s(op) for op in ("read", "write")}
@@ -336,5 +337,59 @@ class Service(QueuedPool):
         super().windowed(old, new, span, out)
         if self.calls is not None and "retried" in new:
             self.calls.windowed(old, new, span, out)
+        if self.fleet is not None and "instances" in out:
+            self.fleet.windowed(old, new, span, out["instances"])
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
+class Consumers(Pool):
+    """A pool fed by sources (messaging.Worker) that may run as a group of instances: made
+    when it is wired (its sources are known then) or when a `set` makes it one."""
+
+    def wire(self) -> None:
+        super().wire()
+        if runs_as_group(self.settings):
+            self.fleet = Fleet(self, starting=True, consumer=True)
+
+    def apply_settings(self, changes):
+        super().apply_settings(changes)
+        if self.fleet is not None:
+            self.fleet.reconfigure(changes)
+        elif runs_as_group(self.settings):
+            self.fleet = Fleet(self, starting=False, consumer=True)
+
+    def warm(self, now: float):
+        super().warm(now)
+        if self.fleet is not None:
+            self.fleet.warm(now)
+
+    def drop_state(self) -> None:
+        super().drop_state()
+        if self.fleet is not None:
+            self.fleet.drop_all()
+
+    def cost_now(self) -> float:
+        return self.fleet.cost_now() if self.fleet is not None else super().cost_now()
+
+    def report(self, now: float):
+        out = super().report(now)
+        if self.fleet is not None:
+            out.update(self.fleet.report(now))
+        return out
+
+    def live(self):
+        out = super().live()
+        if self.fleet is not None:
+            out["instances"] = self.fleet.live()
+        return out
+
+    def counters(self, now: float):
+        out = super().counters(now)
+        if self.fleet is not None:
+            self.fleet.counters(out)
+        return out
+
+    def windowed(self, old, new, span: float, out):
+        super().windowed(old, new, span, out)
         if self.fleet is not None and "instances" in out:
             self.fleet.windowed(old, new, span, out["instances"])

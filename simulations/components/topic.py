@@ -214,6 +214,12 @@ class Topic(Component):
         else:
             worker.take(msg, claim.processed)
 
+    def waited(self, worker: Worker) -> float:
+        """The lag of the worker's groups over time (it counts the messages in process too)."""
+        now = self.kernel.now
+        return sum((group.mean_lag.integral(now) for group in self.groups.values()
+                    if any(c.worker is worker for c in group.claims)), 0.0)
+
     def processed(self, claim: Claim) -> None:
         claim.busy = False
         claim.group.grow(self.kernel.now, -1)

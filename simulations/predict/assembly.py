@@ -117,7 +117,7 @@ def _group_fields(design: _Design, load: _Load, timing: _Timing, step: tuple[flo
     lb = next((design.settings[c] for c, kind in design.kind.items()
                if c in callers and kind == "load_balancer"), None)
     return fleet_fields(design.settings[cid], load.rate(cid), hold.mean if hold else 0.0,
-                        timing.counts[cid], step, lb)
+                        timing.counts[cid], step, lb, consumer=design.kind[cid] == "worker")
 
 
 def _cache_fields(load: _Load, cid: str) -> dict[str, Any]:

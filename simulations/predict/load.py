@@ -20,6 +20,7 @@ from typing import Any
 from .. import theory as qt
 from ..components.sharding import key_owners
 from ..distributions import key_bucket
+from ..registry import slots
 from ..scenario import Link
 from ..theory.caches import cache_presence, flush_rates
 from .delivery import redelivery
@@ -200,7 +201,7 @@ class _Load:
         # Competing consumers: each message goes to one worker, whatever the link's route,
         # as often as it is delivered (at least once).
         links = self.d.calls[cid]
-        workers = [self.d.settings[link.to]["workers"] for link in links]
+        workers = [slots(self.d.settings[link.to]) for link in links]
         deliveries, dead = redelivery(self.d, cid, [link.to for link in links])
         for stream, rate in list(self.flows[cid].items()):
             for link, n in zip(links, workers, strict=True):

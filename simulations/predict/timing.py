@@ -126,7 +126,7 @@ class _Timing:
         s = self.d.settings[cid]
         names = {"read": "read_ms", "write": "write_ms"} if self.d.kind[cid] == "database" \
             else {"read": "service_ms", "write": "service_ms"}
-        speed = size_of(s)[1] if runs_as_group(s) else 1.0  # an instance's size
+        speed = size_of(s)[1]  # an instance's size, or a database's
         return {op: Moments.service(s["service_dist"], s[names[op]] / MS / speed,
                                     s["service_cv"]) for op in OPS}
 
@@ -284,13 +284,16 @@ class _Timing:
         elif h is None:
             fit = self._held_by_unknown(cid)
         elif not waits_here:  # a worker starts at once: its messages wait in the queue
-            offered = total * h.mean / s["workers"] if h.mean > NO_TIME else 0.0
+            n = 1
+            if runs_as_group(s):
+                n = self.counts[cid] = instance_count(s, total, h.mean, consumer=True)
+            offered = total * h.mean / (size_of(s)[0] * n) if h.mean > NO_TIME else 0.0
             fit = _PoolFit(offered, min(offered, 1.0), "waits are in its queue", Moments(),
                            saturated=offered >= 1)
         elif runs_as_group(s):
             fit = self._group(cid, total, h, exponential)
         else:
-            fit = queue_model(total, h, s["workers"], exponential, s.get("queue_limit"),
+            fit = queue_model(total, h, size_of(s)[0], exponential, s.get("queue_limit"),
                               self.load.arrival_cv([cid]))
         self.fits[cid] = fit
         for op in OPS:
@@ -329,7 +332,7 @@ class _Timing:
         lam = math.fsum(self.load.rate(q) * redelivery(
             self.d, q, [link.to for link in self.d.calls[q]])[0] for q in queues)
         rates = {w: self.load.rate(w) for w in workers}
-        servers = sum(self.d.settings[w]["workers"] for w in workers)
+        servers = sum(size_of(self.d.settings[w])[0] * self.counts.get(w, 1) for w in workers)
         h = _mix((rates[w] / lam, self.holding[w][0]) for w in workers) if lam > 0 else None
         exponential = all(self.holding[w][1] for w in workers) and len(
             {self.holding[w][0].mean for w in workers if self.holding[w][0]}) <= 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import registry
 from .. import theory as qt
 from .design import MS, NO_TIME, _Design, _topic_groups
 from .load import _Load
@@ -33,7 +34,8 @@ def _topic_lags(design: _Design, load: _Load, timing: _Timing, cid: str) -> dict
         note = None
         for k, link in enumerate(links):
             w, parts = link.to, rates[k::len(links)]
-            hold, slots = timing.holding.get(w, (None, False))[0], design.settings[w]["workers"]
+            hold = timing.holding.get(w, (None, False))[0]
+            slots = registry.slots(design.settings[w])
             if not math.fsum(parts):
                 continue
             if design.graph.in_degree(w) > 1:

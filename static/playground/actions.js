@@ -29,12 +29,13 @@ export class Actions {
   }
 
   /** Add a component of `kind` at a model point (or at the centre of the view). */
-  addComponent(kind, at = null) {
+  /** `params`: set over the starter ones (a size picked in the palette). */
+  addComponent(kind, at = null, params = {}) {
     if (this.store.locked) return this.lockedNotice("add components");
     const p = at ? { x: snap(at.x, this.canvas.snapToGrid), y: snap(at.y, this.canvas.snapToGrid) }
       : this.canvas.freeSpotNearCentre();
     const id = nextId(kind, this.store.ids());
-    const component = { id, kind, position: p, params: this.registry.starterParams(kind) };
+    const component = { id, kind, position: p, params: { ...this.registry.starterParams(kind), ...params } };
     if (this.store.exec(addElements([component], [], `Add ${this.registry.kind(kind).title}`))) {
       this.canvas.setFocus(id, { reveal: true, visible: false });
       this.announce(`Added ${this.registry.kind(kind).title} ${id}.`);

@@ -168,9 +168,9 @@ async function boot() {
     if (origin !== "cy") canvas.applySelection();
     overlay.markDirty();
   });
-  bus.on("palette:add", ({ kind, clientX, clientY }) => {
+  bus.on("palette:add", ({ kind, size, clientX, clientY }) => {
     const at = clientX !== undefined ? canvas.toModel(clientX, clientY) : null;
-    actions.addComponent(kind, at);
+    actions.addComponent(kind, at, size ? { size } : {});
     if (clientX === undefined) canvas.container.focus({ preventScroll: true });
   });
 

@@ -1,10 +1,13 @@
 // The palette: every kind from the registry, grouped, with its icon and one-line help.
 // Drag an item onto the canvas to add it there; click it (or Enter) to add it at the
-// centre of the view; the arrow keys move between the items. Emits "palette:add" {kind,
-// clientX?, clientY?}.
+// centre of the view; the arrow keys move between the items. A kind that runs on a named
+// size (service, database, worker) has a "Sizes" disclosure listing them with their
+// workers, speed and price (/api/kinds `sizes`); each is an item of its own, added with that
+// size. Emits "palette:add" {kind, size?, clientX?, clientY?}.
 
 import { h, clear } from "./dom.js";
-import { kindTile } from "./icons.js";
+import { money, num } from "./format.js";
+import { icon, kindTile } from "./icons.js";
 
 const DRAG_THRESHOLD = 4;
 
@@ -22,7 +25,7 @@ export class Palette {
   /** Arrow keys move between the items (they would scroll the list), Home and End go to
    * the first and the last; Tab still leaves the palette item by item. */
   keydown(e) {
-    const items = [...this.root.querySelectorAll(".palette-item")];
+    const items = [...this.root.querySelectorAll(".palette-item, .palette-sizes:not([hidden]) .palette-size")];
     const i = items.indexOf(document.activeElement);
     if (i < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
     const to = { ArrowDown: i + 1, ArrowRight: i + 1, ArrowUp: i - 1, ArrowLeft: i - 1,
@@ -44,6 +47,49 @@ export class Palette {
   }
 
   item(name) {
+    const el = this.kindItem(name);
+    const sizes = this.registry.sizesOf(name);
+    if (!sizes.length) return el;
+    const k = this.registry.kind(name);
+    const list = h("div", { class: "palette-sizes", id: `palette-sizes-${name}`, hidden: true,
+                            role: "group", "aria-label": `${k.title} sizes` },
+      h("div", { class: "palette-size-head", "aria-hidden": "true" },
+        h("span", { text: "size" }), h("span", { text: "workers" }), h("span", { text: "speed" }),
+        h("span", { text: "per h" })),
+      sizes.map(([size, s]) => this.sizeItem(name, size, s)));
+    const toggle = h("button", {
+      type: "button", class: "palette-sizes-toggle", "aria-expanded": "false",
+      "aria-controls": list.id, "data-testid": `palette-sizes-${name}`,
+      title: `Sizes: add a ${k.title.toLowerCase()} of a named size`,
+    }, h("span", { text: "Sizes" }), icon("chevronDown", { size: 14 }));
+    toggle.addEventListener("click", () => {
+      const open = list.hidden;
+      list.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+    return h("div", { class: "palette-entry" }, el, toggle, list);
+  }
+
+  /** One named size of a kind: drag or click adds the kind with that size. */
+  sizeItem(name, size, { workers, speed, cost_per_hour: price }) {
+    const k = this.registry.kind(name);
+    const figures = `${num(workers)} workers at speed ${num(speed)}, ${money(price)} an hour`;
+    const el = h("button", {
+      type: "button", class: "palette-size", "data-kind": name, "data-size": size,
+      "data-testid": `palette-${name}-${size}`,
+      title: `${k.title}, ${size}: ${figures}.\nDrag onto the canvas, or press Enter to add ` +
+             "it at the centre.",
+      "aria-label": `Add ${k.title}, size ${size}: ${figures}`,
+    },
+    h("span", { class: "palette-size-name", text: size }),
+    h("span", { class: "palette-size-figure", text: num(workers) }),
+    h("span", { class: "palette-size-figure", text: `×${speed.toFixed(2)}` }),
+    h("span", { class: "palette-size-figure", text: money(price) }));
+    this.wire(el, name, size);
+    return el;
+  }
+
+  kindItem(name) {
     const k = this.registry.kind(name);
     const el = h("button", {
       type: "button", class: "palette-item", "data-kind": name,
@@ -55,21 +101,25 @@ export class Palette {
     h("span", { class: "palette-text" },
       h("span", { class: "palette-title", text: k.title }),
       h("span", { class: "palette-help", text: k.help })));
-    el.addEventListener("pointerdown", (e) => this.down(e, name, el));
+    this.wire(el, name);
+    return el;
+  }
+
+  wire(el, name, size) {
+    el.addEventListener("pointerdown", (e) => this.down(e, name, el, size));
     el.addEventListener("click", (e) => {
       if (this.suppressClick) {
         this.suppressClick = false;
         e.preventDefault();
         return;
       }
-      this.bus.emit("palette:add", { kind: name });
+      this.bus.emit("palette:add", { kind: name, ...(size ? { size } : {}) });
     });
-    return el;
   }
 
-  down(e, kind, el) {
+  down(e, kind, el, size) {
     if (e.button !== 0) return;
-    this.drag = { kind, el, x: e.clientX, y: e.clientY, pointerId: e.pointerId, ghost: null };
+    this.drag = { kind, size, el, x: e.clientX, y: e.clientY, pointerId: e.pointerId, ghost: null };
     const move = (ev) => this.move(ev);
     const up = (ev) => {
       window.removeEventListener("pointermove", move);
@@ -89,7 +139,7 @@ export class Palette {
       if (Math.hypot(e.clientX - d.x, e.clientY - d.y) < DRAG_THRESHOLD) return;
       const k = this.registry.kind(d.kind);
       d.ghost = h("div", { class: "drag-ghost", "aria-hidden": "true" },
-        kindTile(d.kind, 30), h("span", { text: k.title }));
+        kindTile(d.kind, 30), h("span", { text: d.size ? `${k.title} · ${d.size}` : k.title }));
       document.body.append(d.ghost);
       document.body.classList.add("dragging-kind");
     }
@@ -115,7 +165,8 @@ export class Palette {
     this.suppressClick = true;
     setTimeout(() => { this.suppressClick = false; }, 0);
     if (e.type === "pointerup" && this.overDropZone(e)) {
-      this.bus.emit("palette:add", { kind: d.kind, clientX: e.clientX, clientY: e.clientY });
+      this.bus.emit("palette:add", { kind: d.kind, ...(d.size ? { size: d.size } : {}),
+                                     clientX: e.clientX, clientY: e.clientY });
     }
   }
 }

@@ -23,9 +23,11 @@ export const ID_MESSAGE = "must be 1 to 64 letters, digits, '_', '-' or '.'";
 export class Registry {
   /** `fields`: the document's own fields ({scenario, component, link, replication, network},
    * each a list of specs shaped like parameters), read by the server from the validator's
-   * models. `network`: a call link's payload and protocol fields. */
-  constructor({ kinds, fields }) {
+   * models. `network`: a call link's payload and protocol fields. `sizes`: the named
+   * sizes, {workers, speed, cost_per_hour} each. */
+  constructor({ kinds, fields, sizes }) {
     this.kinds = kinds || {};
+    this.sizes = sizes || {};
     this.fields = { scenario: [], component: [], link: [], replication: [], network: [], ...fields };
   }
 
@@ -56,6 +58,12 @@ export class Registry {
     const order = [...GROUP_ORDER.filter((g) => by.has(g)),
                    ...[...by.keys()].filter((g) => !GROUP_ORDER.includes(g))];
     return order.map((g) => ({ group: g, title: GROUP_TITLES[g] || words(g), kinds: by.get(g) }));
+  }
+
+  /** The named sizes a kind runs on ([name, {workers, speed, cost_per_hour}], smallest
+   * first), or none when it has no `size`. */
+  sizesOf(kind) {
+    return this.param(kind, "size")?.type === "choice" ? Object.entries(this.sizes) : [];
   }
 
   /** Parameters a new component starts with: every required one, with a sensible value. */
@@ -93,9 +101,18 @@ export class Registry {
       }
       case "load_balancer": return words(v("algorithm") || "");
       case "service":
-      case "worker": return `${num(v("workers"))} × ${num(v("service_ms"))} ms`;
+      case "worker": {
+        const size = v("size");
+        if (!size || size === "custom") return `${num(v("workers"))} × ${num(v("service_ms"))} ms`;
+        const n = v("autoscale") && v("autoscale") !== "none" ? "auto" : num(v("instances") ?? 1);
+        return `${n} × ${size} · ${num(v("service_ms"))} ms`;
+      }
       case "cache": return `${num(v("capacity_keys"))} keys · ${String(v("eviction") || "").toUpperCase()}`;
-      case "database": return `${num(v("workers"))} × r ${num(v("read_ms"))} / w ${num(v("write_ms"))} ms`;
+      case "database": {
+        const size = v("size");
+        const on = size && size !== "custom" ? `${size} ·` : `${num(v("workers"))} ×`;
+        return `${on} r ${num(v("read_ms"))} / w ${num(v("write_ms"))} ms`;
+      }
       case "queue": {
         const cap = v("capacity");
         return cap === null ? "unbounded" : `holds ${num(cap)}`;

@@ -82,3 +82,35 @@ test("the document's own fields come from the server, texts checked by length", 
   assert.equal(checkValue(name, "  "), "must have at least 1 characters");
   assert.equal(checkValue(name, "x"), "");
 });
+
+test("named sizes: listed for kinds with a size choice, shown on the node card", () => {
+  const sized = new Registry({
+    kinds: {
+      worker: { group: "messaging", title: "Worker", help: "", params: [
+        { name: "workers", type: "int", default: 4 },
+        { name: "service_ms", type: "float", required: true },
+        { name: "size", type: "choice", default: "custom", choices: ["custom", "small"] },
+        { name: "instances", type: "int", default: 1 },
+        { name: "autoscale", type: "choice", default: "none", choices: ["none", "queue"] },
+      ] },
+      database: { group: "storage", title: "Database", help: "", params: [
+        { name: "workers", type: "int", default: 4 },
+        { name: "read_ms", type: "float", required: true },
+        { name: "write_ms", type: "float", required: true },
+        { name: "size", type: "choice", default: "custom", choices: ["custom", "small"] },
+      ] },
+    },
+    sizes: { small: { workers: 2, speed: 1, cost_per_hour: 0.2 } },
+  });
+  assert.deepEqual(sized.sizesOf("worker"), [["small", { workers: 2, speed: 1, cost_per_hour: 0.2 }]]);
+  assert.deepEqual(registry.sizesOf("gadget"), []); // an int called size is not a named size
+  const w = { id: "w", kind: "worker", params: { service_ms: 20 } };
+  assert.equal(sized.summary(w), "4 × 20 ms");
+  assert.equal(sized.summary({ ...w, params: { service_ms: 20, size: "small", instances: 3 } }),
+               "3 × small · 20 ms");
+  assert.equal(sized.summary({ ...w, params: { service_ms: 20, size: "small", autoscale: "queue" } }),
+               "auto × small · 20 ms");
+  const db = { id: "db", kind: "database", params: { read_ms: 2, write_ms: 5, size: "small" } };
+  assert.equal(sized.summary(db), "small · r 2 / w 5 ms");
+  assert.equal(sized.summary({ ...db, params: { read_ms: 2, write_ms: 5 } }), "4 × r 2 / w 5 ms");
+});
