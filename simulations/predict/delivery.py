@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import theory as qt
+from ..registry import slots
 from .design import _Design, _topic_groups
 
 DELIVERY_MODEL = ("each delivery fails independently with the workers' fail_prob p (their "
@@ -16,9 +17,9 @@ DELIVERY_MODEL = ("each delivery fails independently with the workers' fail_prob
 
 def failure_prob(design: _Design, workers: list[str]) -> float:
     """The chance a delivery to one of `workers` fails (each takes its share of slots)."""
-    slots = [design.settings[w]["workers"] for w in workers]
-    return sum(n * design.settings[w]["fail_prob"] for n, w in zip(slots, workers, strict=True)
-               ) / sum(slots)
+    shares = [slots(design.settings[w]) for w in workers]
+    return sum(n * design.settings[w]["fail_prob"] for n, w in zip(shares, workers, strict=True)
+               ) / sum(shares)
 
 
 def redelivery(design: _Design, cid: str, workers: list[str]) -> tuple[float, float]:
