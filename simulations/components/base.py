@@ -153,7 +153,7 @@ class Component:
         # Held jobs in arrival order (a dict, not a set: failing them must happen in the
         # same order in every run, and a set of objects iterates in memory-address order).
         self.jobs: dict[Job, None] = {}
-        self.watchers: list[Any] = []  # load balancers health-checking this component
+        self.watchers: list[Any] = []  # told when it goes down or comes back (target_changed)
         self.uptime = TimeAverage(0.0, 1.0)
         self.cost = TimeAverage(0.0, hourly_cost(self.settings))  # currency units per hour
         self.latency = LatencyHistogram()

@@ -274,10 +274,18 @@ class Fleet:
 
     def boot(self) -> None:
         inst = self._new_instance(BOOTING)
-        watchers = self.pool.watchers
+        balancer = self._balancer()
         delay = self.pool.settings["boot_s"] + (
-            watchers[0].settings["health_check_s"] if watchers else 0.0)
+            balancer.settings["health_check_s"] if balancer is not None else 0.0)
         self.kernel.schedule(delay, self.booted, inst)
+
+    def _balancer(self) -> Component | None:
+        """The first load balancer in front of the group: its health check and algorithm
+        apply to the instances. Shard routers and topics watch their targets too."""
+        for watcher in self.pool.watchers:
+            if watcher.kind == "load_balancer":
+                return watcher
+        return None
 
     def booted(self, inst: Instance) -> None:
         if inst.gone:
@@ -427,8 +435,8 @@ class Fleet:
         n = len(serving)
         if n <= 1:
             return serving[0] if n else None
-        watchers = self.pool.watchers
-        algorithm = watchers[0].settings["algorithm"] if watchers else "round_robin"
+        balancer = self._balancer()
+        algorithm = balancer.settings["algorithm"] if balancer is not None else "round_robin"
         if algorithm == "ip_hash":
             return serving[key_bucket(job.req.key, n)]
         if algorithm == "random":

@@ -220,3 +220,25 @@ def test_a_worker_pool_fed_by_a_topic_scales_on_its_groups_lag():
     assert w["instances"]["now"] >= 4 and w["instances"]["scale_outs"] >= 1
     assert w["failed"] == 0 and w["lost"] == 0
     assert w["completed"] >= 0.95 * w["arrivals"]
+
+
+def test_instances_behind_a_shard_router_split_its_share():
+    """A shard router watches its targets as a balancer does but has no health check or
+    algorithm: a sharded service run as instances takes them from no balancer (it raised
+    KeyError). The shards take every request (100/s over 50 s measured; how they split
+    depends on the keys), each spread over its 2 instances."""
+    doc = {"format": "playground.scenario/v1", "name": "s", "seed": 1, "duration_s": 60,
+           "warmup_s": 10,
+           "components": [{"id": "u", "kind": "client", "params": {"rate_rps": 100}},
+                          {"id": "r", "kind": "shard_router", "params": {}},
+                          *({"id": s, "kind": "service",
+                             "params": {"instances": 2, "service_ms": 5}} for s in "ab")],
+           "links": [{"from": "u", "to": "r"}, {"from": "r", "to": "a"},
+                     {"from": "r", "to": "b"}]}
+    comps = run(doc)["components"]
+    assert comps["u"]["failed"] == 0
+    served = {shard: [inst["served"] for inst in comps[shard]["instances"]["per_instance"]]
+              for shard in "ab"}
+    assert sum(map(sum, served.values())) == pytest.approx(5000, rel=0.05)
+    for counts in served.values():
+        assert min(counts) > 0.3 * sum(counts)
