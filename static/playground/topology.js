@@ -82,8 +82,8 @@ export function proposeLink(doc, fromId, toId) {
     }
     return { link: { from: fromId, to: toId, dead_letter: true } };
   }
-  if ((a.kind === "queue") !== (b.kind === "worker")) {
-    return { problem: `queues feed workers, and workers are fed only by queues (${a.kind} → ${b.kind})` };
+  if ((a.kind === "queue" || a.kind === "topic") !== (b.kind === "worker")) {
+    return { problem: `queues and topics feed workers, and workers are fed only by them (${a.kind} → ${b.kind})` };
   }
   if (reaches(doc, toId, fromId)) {
     return { problem: `${fromId} → ${toId} would close a call cycle (a request would loop forever)` };

@@ -18,7 +18,7 @@ test("nextId skips taken ids; snap rounds to the grid", () => {
 
 test("proposeLink allows what could be valid and says why not otherwise", () => {
   const d = doc([c("cl", "client"), c("s", "service"), c("t", "service"), c("q", "queue"),
-                 c("w", "worker"), c("db1", "database"), c("db2", "database"), c("db3", "database")],
+                 c("tp", "topic"), c("w", "worker"), c("db1", "database"), c("db2", "database"), c("db3", "database")],
                 [{ from: "cl", to: "s" }, { from: "s", to: "t" }, { from: "db1", to: "db2", kind: "replication" }]);
   assert.deepEqual(proposeLink(d, "t", "db1"), { link: { from: "t", to: "db1" } });
   assert.deepEqual(proposeLink(d, "db1", "db3"), { link: { from: "db1", to: "db3", kind: "replication" } });
@@ -27,9 +27,11 @@ test("proposeLink allows what could be valid and says why not otherwise", () => 
   assert.match(proposeLink(d, "s", "cl").problem, /cannot be called/);
   assert.match(proposeLink(d, "db3", "db2").problem, /already has a primary/);
   assert.match(proposeLink(d, "db1", "s").problem, /calls nothing/);
-  assert.match(proposeLink(d, "s", "w").problem, /queues feed workers/);
-  assert.match(proposeLink(d, "q", "s").problem, /queues feed workers/);
+  assert.match(proposeLink(d, "s", "w").problem, /queues and topics feed workers/);
+  assert.match(proposeLink(d, "q", "s").problem, /queues and topics feed workers/);
   assert.deepEqual(proposeLink(d, "q", "w"), { link: { from: "q", to: "w" } });
+  assert.deepEqual(proposeLink(d, "tp", "w"), { link: { from: "tp", to: "w" } });
+  assert.match(proposeLink(d, "tp", "s").problem, /topics feed workers/);
   assert.match(proposeLink(d, "t", "s").problem, /cycle/);
   assert.match(proposeLink(d, "x", "s").problem, /pick two/);
 });
