@@ -10,7 +10,7 @@ import sys
 
 from .compiled import PACKAGE
 from .registry import KINDS, SIZES, Param
-from .scenario import LIMITS
+from .scenario import LIMITS, MAX_CLASSES
 
 # Beside the package's sources (this module may run from the compiled copy in build/).
 DOC = PACKAGE.parent / "docs" / "scenario-format.md"
@@ -48,6 +48,8 @@ def _range(p: Param) -> str:
         return "an object, below"
     if p.type == "points":
         return f"{_num(p.minimum)} to {_num(p.maximum)} points"
+    if p.type in ("classes", "class_times"):
+        return f"up to {MAX_CLASSES}, see Request classes"
     if p.choices:
         return " \\| ".join(f"`{c}`" for c in p.choices)
     if p.type == "bool":

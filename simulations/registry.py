@@ -364,7 +364,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Param("malicious_ratio", "float", "Share of requests that are attacks (a WAF may "
               "block them).", 0.0, minimum=0, maximum=1),
         Param("classes", "classes", "Named request classes sent in a mix (each: name, share, "
-              "op, keys, key_skew; shares are weights, normalised); they replace read_ratio. "
+              "op, keys, key_skew, request_kb, response_kb; shares are weights, normalised); "
+              "they replace read_ratio. "
               "None = unnamed reads and writes.", None, nullable=True, fixed=True),
         Param("request_kb", "float", "Size of each request (its body), sent over every link "
               "it takes; 0 = takes no time to send.", 0.0, unit="kB", minimum=0,

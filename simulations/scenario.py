@@ -348,13 +348,16 @@ def check_params(kind: str, params: Any, path: str, partial: bool = False
 
 class RequestClass(_Strict):
     """One class of a client's requests: its name, share of the requests (a weight: shares
-    are normalised to sum to 1), operation and keys (default: the client's)."""
+    are normalised to sum to 1), operation, keys and payload sizes (default: the
+    client's)."""
 
     name: ClassName
     share: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
     op: Literal["read", "write"] = "read"
     keys: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     key_skew: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] | None = None
+    request_kb: Annotated[float, Field(ge=0, le=MAX_SIZE_KB, allow_inf_nan=False)] | None = None
+    response_kb: Annotated[float, Field(ge=0, le=MAX_SIZE_KB, allow_inf_nan=False)] | None = None
 
 
 WorkMs = Annotated[float, Field(ge=0, le=3_600_000, allow_inf_nan=False)]

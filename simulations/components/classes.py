@@ -49,6 +49,17 @@ class ClassedClient(Client):
                            stream(self.sim.seed, self.id, "keys", c["name"], *when))
                 for c in s["classes"]]
 
+    def _configure(self) -> None:
+        """As a client's, with each class's (request_kb, response_kb): its own, else its
+        client's (made again with every `set`, as the client's)."""
+        super()._configure()
+        s = self.settings
+        self.sizes: list[tuple[float, float]] = [
+            (float(s["request_kb"] if c["request_kb"] is None else c["request_kb"]),
+             float(s["response_kb"] if c["response_kb"] is None else c["response_kb"]))
+            for c in s["classes"]]
+        self._sized = any(a or b for a, b in self.sizes)
+
     def apply_settings(self, changes):
         super().apply_settings(changes)
         if {"keys", "key_skew"} & set(changes):  # classes without their own follow the client
@@ -74,6 +85,8 @@ class ClassedClient(Client):
                       self._sample_every and self.sim.sample_next(),
                       self._malicious > 0 and self._malicious_rng.random() < self._malicious,
                       self, key)
+        if self._sized:
+            req.request_kb, req.response_kb = self.sizes[i]
         links = self.routes[key]
         if self.calls.uncalled:
             link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)

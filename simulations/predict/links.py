@@ -72,6 +72,14 @@ def link_fits(design: _Design, load: _Load) -> dict[tuple[str, str], LinkFit]:
             for links in design.calls.values() for link in links if networked(link)}
 
 
+def payload_kb(design: _Design, origin: str, name: str | None, size: str) -> float:
+    """A request's `size` ("request_kb" or "response_kb") from `origin`: its class's own,
+    else its client's (0 from a component that is not a client: a write-behind flush)."""
+    settings = design.settings[origin]
+    own = next((c[size] for c in settings.get("classes") or () if c["name"] == name), None)
+    return settings.get(size, 0.0) if own is None else own
+
+
 def _fit(design: _Design, load: _Load, link: Link) -> LinkFit:
     p, protocol = link.net("loss"), link.net("protocol")
     encode_ms, overhead = encoding_costs(link)
@@ -82,8 +90,9 @@ def _fit(design: _Design, load: _Load, link: Link) -> LinkFit:
     per_origin = load.on_link[(link.from_, link.to)]
     total = math.fsum(per_origin.values())
     directions = [
-        _direction([(r, design.settings[o].get(size, 0.0) + overhead)
-                    for o, r in per_origin.items()], total, rate * tries, link.bandwidth_mbps)
+        _direction([(r, payload_kb(design, origin, name, size) + overhead)
+                    for (origin, name), r in per_origin.items()], total, rate * tries,
+                   link.bandwidth_mbps)
         for size, rate in (("request_kb", total), ("response_kb", total * answered))]
     time = Moments(handshake - 2 * latency)  # the call's 2 x latency is counted already
     for d in directions:

@@ -116,9 +116,10 @@ class _Load:
         self.refused: dict[str, dict[str, float]] = {c: dict.fromkeys(OPS, 0.0)
                                                      for c in design.kind}
         self.edge: dict[str, dict[str, Any]] = {}  # predicted figures of the edge kinds
-        # Rates along each call link (by its ends) per origin, whose sizes they have.
-        self.on_link: dict[tuple[str, str], dict[str, float]] = defaultdict(
-            lambda: defaultdict(float))
+        # Rates along each call link (by its ends) per origin and request class (None: no
+        # class), whose sizes they have.
+        self.on_link: dict[tuple[str, str], dict[tuple[str, str | None], float]] = \
+            defaultdict(lambda: defaultdict(float))
         for cid in design.order:
             if cid not in self.unknown:
                 getattr(self, f"_visit_{design.kind[cid]}")(cid)
@@ -139,10 +140,10 @@ class _Load:
     def _send(self, cid: str, link: Link, stream: Stream, rate: float,
               waited: bool = True) -> None:
         self.flows[link.to][stream] += rate
-        self.on_link[(link.from_, link.to)][stream[0]] += rate
+        key = route_key(stream)
+        self.on_link[(link.from_, link.to)][(stream[0], key.partition(" ")[2] or None)] += rate
         if waited:
             self.waited[cid].append((link, stream[1], rate))
-            key = route_key(stream)
             if key != stream[1]:  # a class's: its rate per link, for its response time
                 self.class_sent[cid][(link.to, key)] += rate
 

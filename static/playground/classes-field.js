@@ -10,7 +10,7 @@ import { classTimesText, classesText, lineMessage, parseClassTimes, parseClasses
 
 const FORMS = {
   classes: { toText: classesText, parse: parseClasses, rows: 4,
-             hint: "One a line: name, share, op, keys, key_skew (the last three optional), e.g. GET /feed, 0.7" },
+             hint: "One a line: name, share, op, keys, key_skew, request_kb, response_kb (all but the first two optional; an empty part is the client's), e.g. POST /photo, 0.05, write, , , 2000" },
   class_times: { toText: classTimesText, parse: parseClassTimes, rows: 3,
                  hint: "One a line: class name, work time in ms, e.g. POST /photo, 40" },
 };

@@ -1,10 +1,13 @@
 // Request classes as the inspector edits them (docs/scenario-format.md, "Request classes"):
-// a client's `classes` as lines "name, share, op, keys, key_skew" (the last three optional),
+// a client's `classes` as lines "name, share, op, keys, key_skew, request_kb, response_kb"
+// (all but the first two optional),
 // a service's `class_ms` as lines "name, ms", and the class names a link may carry. Pure:
 // classes-field.js draws the fields; tests/js/classes.test.mjs checks these.
 
 export const MAX_CLASSES = 50; // per client, as the validator's (scenario.py)
 export const MAX_NAME = 60;
+const MAX_KB = 1_000_000; // a payload's size, as the validator's (registry.MAX_SIZE_KB)
+const OPTIONAL = ["keys", "key_skew", "request_kb", "response_kb"]; // after name, share, op
 const OPS = ["read", "write"];
 
 function nameError(name) {
@@ -27,13 +30,14 @@ function number(text, { integer = false, min, above, max }) {
 export function classesText(classes) {
   return (classes || []).map((c) => {
     const parts = [c.name, c.share];
-    const tail = [c.op ?? "read", c.keys ?? "", c.key_skew ?? ""];
+    const tail = [c.op ?? "read", ...OPTIONAL.map((f) => c[f] ?? "")];
     while (tail.length && (tail[tail.length - 1] === "" || (tail.length === 1 && tail[0] === "read"))) tail.pop();
     return [...parts, ...tail].join(", ");
   }).join("\n");
 }
 
-/** Lines "name, share[, op[, keys[, key_skew]]]" -> {value: classes | null} or {error}.
+/** Lines "name, share[, op[, keys[, key_skew[, request_kb[, response_kb]]]]]" ->
+ * {value: classes | null} or {error}. An empty part takes the client's value.
  * No lines: no classes (null). Messages name the line, as the validator names the item. */
 export function parseClasses(text) {
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
@@ -43,8 +47,8 @@ export function parseClasses(text) {
   const seen = new Map();
   for (const [i, line] of lines.entries()) {
     const at = `line ${i + 1}`;
-    const [name, share, op, keys, skew, ...rest] = line.split(",").map((p) => p.trim());
-    if (rest.length) return { error: `${at}: at most five parts: name, share, op, keys, key_skew` };
+    const [name, share, op, keys, skew, requestKb, responseKb, ...rest] = line.split(",").map((p) => p.trim());
+    if (rest.length) return { error: `${at}: at most seven parts: name, share, op, ${OPTIONAL.join(", ")}` };
     const bad = nameError(name);
     if (bad) return { error: `${at}: ${bad}` };
     if (seen.has(name)) return { error: `${at}: duplicate class '${name}' (also line ${seen.get(name) + 1})` };
@@ -66,6 +70,12 @@ export function parseClasses(text) {
       const k = number(skew, { min: 0, max: 5 });
       if (k.error) return { error: `${at}: key_skew ${k.error}` };
       c.key_skew = k.value;
+    }
+    for (const [field, text] of [["request_kb", requestKb], ["response_kb", responseKb]]) {
+      if (!text) continue;
+      const k = number(text, { min: 0, max: MAX_KB });
+      if (k.error) return { error: `${at}: ${field} ${k.error}` };
+      c[field] = k.value;
     }
     out.push(c);
   }

@@ -93,6 +93,27 @@ def test_shared_link_with_two_sizes_is_mg1():
     assert got["mean_wait_ms"] == pytest.approx(want["mean_wait_ms"], rel=0.12)
 
 
+def test_request_classes_have_their_own_sizes():
+    """The same mixture from one client of two request classes (issue 18: each class has its
+    sizes): 80% of 25 kB and 20% of 375 kB at 50/s, as in the test above (M/G/1, rho 0.38);
+    a class that gives no size takes its client's (1 kB back for both)."""
+    classes = [{"name": "small", "share": 0.8, "request_kb": 25},
+               {"name": "big", "share": 0.2, "request_kb": 375}]
+    doc = client_to_service({"bandwidth_mbps": 100}, rate_rps=50, response_kb=1,
+                            classes=classes)
+    report = run(doc, seed=SEED)
+    want = report["predictions"]["links"]["c->s"]
+    got = report["links"]["c->s"]
+    assert want["forward"]["utilisation"] == pytest.approx(0.38)
+    assert want["forward"]["mean_wait_ms"] == pytest.approx(50 * 183.2e-6 / (2 * 0.62) * 1000)
+    assert want["back"]["kb_per_s"] == pytest.approx(50.0)
+    assert got["forward"]["utilisation"] == pytest.approx(0.38, abs=0.03)
+    assert got["forward"]["mean_wait_ms"] == pytest.approx(want["forward"]["mean_wait_ms"],
+                                                          rel=0.15)
+    assert got["back"]["kb"] == pytest.approx(got["forward"]["kb"] / (0.8 * 25 + 0.2 * 375),
+                                              rel=0.05)
+
+
 def test_tcp_handshake_without_keepalive_is_one_round_trip():
     """Constant work, no loss: every request's time is exact."""
     fields = {"latency_ms": 10, "protocol": "tcp"}

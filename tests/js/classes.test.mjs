@@ -16,6 +16,11 @@ test("a client's classes: lines to classes and back", () => {
   assert.deepEqual(parseClasses("  \n"), { value: null }); // no lines: no classes
   assert.equal(classesText([{ name: "a", share: 1, op: "write", key_skew: 2 }]), "a, 1, write, , 2");
   assert.deepEqual(parseClasses("a, 1, write, , 2").value, [{ name: "a", share: 1, op: "write", key_skew: 2 }]);
+  // payload sizes: the last two parts, each the client's when empty
+  const sized = { name: "POST /photo", share: 0.05, op: "write", request_kb: 2000 };
+  assert.equal(classesText([sized]), "POST /photo, 0.05, write, , , 2000");
+  assert.deepEqual(parseClasses("POST /photo, 0.05, write, , , 2000").value, [sized]);
+  assert.deepEqual(parseClasses("a, 1, read, , , , 40").value, [{ name: "a", share: 1, response_kb: 40 }]);
 });
 
 test("a bad class line is named as the validator would", () => {
@@ -26,6 +31,8 @@ test("a bad class line is named as the validator would", () => {
   assert.equal(err("a, 1, delete"), "line 1: op must be read or write");
   assert.equal(err("a, 1, read, 0.5"), "line 1: keys must be a whole number");
   assert.equal(err("a, 1, read, 10, 9"), "line 1: key_skew must be <= 5");
+  assert.equal(err("a, 1, read, , , -1"), "line 1: request_kb must be >= 0");
+  assert.match(err("a, 1, read, , , 1, 2, 3"), /at most seven parts/);
   assert.equal(err(`${"x".repeat(61)}, 1`), "line 1: a name has at most 60 characters");
   assert.equal(err(Array.from({ length: 51 }, (_, i) => `c${i}, 1`).join("\n")), "at most 50 classes (51 lines)");
 });
