@@ -880,6 +880,47 @@ def _(doc):
     assert ephemeral["delivered"] == pytest.approx(published - ephemeral["lost"], abs=10)
 
 
+@promise("worker-pool-scaling-on-backlog")
+def _(doc):
+    """A surge from 100 to 400 jobs/s for 90 s against two `small` instances (200 jobs/s):
+    the fixed pool's queue grows by the fluid 200 jobs/s throughout; the pool autoscaled on
+    its backlog asks for its maximum at the first evaluation, clears what queued before its
+    instances booted, holds the count theory predicts for 400 jobs/s, and returns to 2."""
+    sim = Simulation(doc)
+    fleet = sim.components["thumbs_auto"].fleet
+    seen = {}
+    for t in (70, 80, 90, 140, 150, 200):
+        sim.advance(t)
+        seen[t] = (sim.components["jobs_fixed"].live()["queue"],
+                   sim.components["jobs_auto"].live()["queue"], fleet.present())
+    sim.advance(doc["duration_s"])
+    end = sim.report()
+    surge = (400 - 200) * 90  # fluid: the rate above the fixed pool's capacity x 90 s
+    assert seen[150][0] == pytest.approx(surge, rel=0.05)
+    # Afterwards it works the backlog off at the 100 jobs/s it has to spare: 9,000 left.
+    assert sim.components["jobs_fixed"].live()["queue"] == pytest.approx(
+        surge - 90 * 100, rel=0.10)
+    # The step lands at the 60 s evaluation; the 70 s one sees it and asks for the most
+    # (10), which serve 10 s later: 20 s at 200 jobs/s short, 4,000 queued, then cleared.
+    assert seen[70][2] == 10
+    assert seen[80][1] == pytest.approx(200 * 20, rel=0.10)
+    assert seen[90][1] < 100
+    # Settled at the fixed point (test_fleet_kinds.py: 6 for 400 jobs/s, target 1.5), as
+    # predicted for the step, and back to the minimum after the surge.
+    settled = end["predictions"]["components"]["thumbs_auto"]["instances"]["step"]["count"]
+    backlog = {n: qt.mmc(400.0, 50.0, 2 * n).mean_queue + 8.0 for n in (5, 6)}
+    assert backlog[5] / 5 > 1.5 >= backlog[6] / 6 and settled == 6
+    assert seen[140][2] == seen[150][2] == settled
+    assert seen[200][2] == 2
+    price = SIZES["small"][2]
+    auto = comp(end, "thumbs_auto")
+    assert auto["cost_per_hour"] == pytest.approx(price * auto["instances"]["mean"], rel=0.01)
+    assert comp(end, "thumbs_fixed")["cost_per_hour"] == pytest.approx(2 * price)
+    for side in ("fixed", "auto"):
+        assert comp(end, f"thumbs_{side}")["failed"] == comp(end, f"jobs_{side}")["lost"] == 0
+    assert comp(end, "jobs_auto")["mean_wait_ms"] < 0.05 * comp(end, "jobs_fixed")["mean_wait_ms"]
+
+
 # --- the tests --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
