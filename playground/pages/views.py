@@ -2,7 +2,8 @@
 pictures, /lessons, and the friendly error pages.
 
 The editor's pages hand the front end what it needs in one `json_script` element, id
-"page-data": {"mode", "scenario", "can_edit", "run", "user"} (docs/api.md).
+"page-data": {"mode", "scenario", "can_edit", "run", "user"}, and "coedit" for a co-edited
+design (docs/api.md).
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def page_data(request: HttpRequest, mode: str, scenario: Scenario | None = None,
               run: dict[str, Any] | None = None) -> dict[str, Any]:
     can_edit = mode == "editor" or (
         mode == "scenario" and permissions.may_edit_scenario(request, scenario))
-    return {"mode": mode,
+    data = {"mode": mode,
             "scenario": scenario_out(request, scenario) if scenario else None,
-            "can_edit": can_edit, "run": run, "user": _user(request),
-            "coedit": _coedit(scenario, can_edit) if mode == "scenario" else None}
+            "can_edit": can_edit, "run": run, "user": _user(request)}
+    if mode == "scenario" and (coedit := _coedit(scenario, can_edit)):
+        data["coedit"] = coedit
+    return data
 
 
 def _coedit(scenario: Scenario, owner: bool) -> dict[str, Any] | None:

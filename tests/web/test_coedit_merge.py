@@ -3,15 +3,20 @@ replicas edit through it, some offline for a while, syncing in random interleavi
 everyone has everyone's updates they all read the same scenario document, and that document
 gets the same verdict from the validator everywhere."""
 
+import base64
 import copy
 import json
+import shutil
+import subprocess
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc
 
 from playground.coedit.ydoc import apply_document, link_key, to_document
 from simulations import ScenarioError, validate
+from tests.conftest import ROOT
 
 from .conftest import EXAMPLE
 
@@ -158,3 +163,41 @@ def test_integers_and_long_seeds_keep_their_type():
     assert out["seed"] == 2**63 - 1
     service = next(c for c in out["components"] if c["kind"] == "service")
     assert isinstance(service["params"]["workers"], int)
+
+
+NODE_READER = """
+import { Y, toDocument, applyDocument } from "%s";
+import { readFileSync } from "node:fs";
+const d = new Y.Doc();
+Y.applyUpdate(d, readFileSync(0));
+const doc = toDocument(d);
+doc.components.find((c) => c.id === "app1").params.workers = 99;
+doc.components.push({ id: "js", kind: "service", params: { workers: 1, service_ms: 2 } });
+doc.links.push({ from: "app1", to: "js", latency_ms: 1.5 });
+doc.seed = 5;
+const vector = Y.encodeStateVector(d);
+applyDocument(d, doc);
+process.stdout.write(JSON.stringify({ read: toDocument(d),
+  update: Buffer.from(Y.encodeStateAsUpdate(d, vector)).toString("base64") }));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_browser_mapping_reads_and_writes_the_same_shape(tmp_path):
+    """static/playground/coedit-map.js (with the vendored Yjs) against this module."""
+    script = tmp_path / "reader.mjs"
+    script.write_text(NODE_READER % (ROOT / "static/playground/coedit-map.js"))
+    doc = Doc()
+    apply_document(doc, BASE)
+    out = subprocess.run(["node", str(script)], input=doc.get_update(), capture_output=True,
+                         check=True, timeout=60)
+    answer = json.loads(out.stdout)
+    doc.apply_update(base64.b64decode(answer["update"]))
+    ours = to_document(doc)
+    assert ours == answer["read"]
+    expected = copy.deepcopy(BASE) | {"seed": 5}
+    next(c for c in expected["components"] if c["id"] == "app1")["params"]["workers"] = 99
+    expected["components"].append({"id": "js", "kind": "service",
+                                   "params": {"workers": 1, "service_ms": 2}})
+    expected["links"].append({"from": "app1", "to": "js", "latency_ms": 1.5})
+    assert ours == expected
