@@ -32,7 +32,7 @@ export class Designs {
     this.saver = new Saver({ bus, store, toaster, actions, readOnly: this.readOnly || !!this.assignment || this.coedit,
                              scenario: page.mode === "scenario" ? page.scenario : null });
     this.work = this.assignment ? new WorkSaver({ bus, store, toaster, actions, assignment: this.assignment }) : null;
-    this.share = new ShareDialog({ saver: this.saver, toaster });
+    this.share = new ShareDialog({ saver: this.saver, toaster, coedit: page.coedit });
     this.library = new LibraryDialog({
       saver: this.saver, toaster,
       onRenamed: (scenario) => this.followRename(scenario),

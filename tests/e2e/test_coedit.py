@@ -3,8 +3,9 @@ second person (a browser context of their own) on its edit link edit at once, on
 components and on one component; both canvases converge; each sees who is here and what the
 other selected; revoking the edit link turns the second person's editor read-only at once.
 
-Driven as people drive it; `window.playground` is only read. The API is called to make and
-revoke the edit link (as the Share dialog's owner would) and to read what the server saved.
+Driven as people drive it; `window.playground` is only read. The API is called to save the
+design first, to revoke the edit link (as the owner's other tab would) and to read what the
+server saved.
 """
 
 from __future__ import annotations
@@ -56,9 +57,17 @@ def test_two_people_edit_one_design_and_the_link_is_revoked(people):
     status, saved = owner.api("POST", "/api/scenarios", {"document": small_design()})
     assert status == 201
     share_id = saved["id"]
-    status, link = owner.api("POST", f"/api/scenarios/{share_id}/edit-link", {})
-    assert status == 201
     owner.goto(f"/s/{share_id}")
+    # the owner makes an edit link in the Share dialog; the page then joins the room
+    owner.page.get_by_test_id("share").click()
+    with owner.page.expect_navigation():
+        owner.page.get_by_test_id("edit-link-make").click()
+    owner.page.wait_for_function("() => document.body.classList.contains('ready')")
+    owner.page.get_by_test_id("share").click()
+    url = owner.page.get_by_test_id("edit-link").input_value()
+    status, link = owner.api("GET", f"/api/scenarios/{share_id}/edit-link")
+    assert status == 200 and url == owner.url + link["url"]
+    owner.page.keyboard.press("Escape")
     ada = people(link["url"])
     for person in (owner, ada):
         expect(person.page.get_by_test_id("coedit-peer")).to_have_count(2)
