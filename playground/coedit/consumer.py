@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import secrets
 import time
 from typing import Any
@@ -25,6 +26,7 @@ from ..models import Scenario
 from . import rooms
 from .groups import room_group
 
+log = logging.getLogger(__name__)
 NOT_FOUND = 4004  # no such design, or the edit link is not (or no longer) valid
 COLOURS = ("#d9480f", "#1971c2", "#2f9e44", "#ae3ec9", "#e67700", "#0c8599", "#c2255c",
            "#5f3dc4")
@@ -71,15 +73,16 @@ class CoeditConsumer(LayerAwareSocket):
                      "selection": []}
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
-            self.room = await rooms.join(scenario.share_id, scenario.version,
-                                         scenario.document, self._announce)
+            self.room = await rooms.join(scenario.share_id, self._announce)
         except LAYER_DOWN:
+            log.warning("co-editing room %s: Redis unavailable", scenario.share_id,
+                        exc_info=True)
             await self.unavailable()
             return
         update, vector = self.room.state()
         await self.send_json({"type": "welcome", "role": self.role, "you": self.peer,
                               "state": _b64(update), "vector": _b64(vector),
-                              "version": scenario.version})
+                              "version": self.room.version})
         await self._publish("coedit.hello", {"peer": self.peer, "reply_to": self.channel_name})
 
     async def _announce(self, event: dict[str, Any]) -> None:
@@ -124,6 +127,7 @@ class CoeditConsumer(LayerAwareSocket):
         try:
             await handler(data)
         except LAYER_DOWN:
+            log.warning("co-editing: Redis unavailable", exc_info=True)
             await self.unavailable()
 
     async def on_update(self, data: dict[str, Any]) -> None:
@@ -227,8 +231,8 @@ class CoeditConsumer(LayerAwareSocket):
 
 @database_sync_to_async
 def _scenario(share_id: str | None, token: str | None) -> Scenario | None:
-    rows = Scenario.objects.only("share_id", "version", "document", "owner_id", "workspace",
-                                 "edit_token", "lesson_slug")
+    rows = Scenario.objects.only("share_id", "owner_id", "workspace", "edit_token",
+                                 "lesson_slug")
     if token is not None:
         return rows.filter(edit_token=token).first() if token else None
     return rows.filter(share_id=share_id).first()

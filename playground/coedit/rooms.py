@@ -67,11 +67,25 @@ class MemoryStore:
     async def reset(self, share_id: str, version: int, update: bytes) -> None:
         pass
 
-    async def append(self, share_id: str, update: bytes) -> None:
+    async def append(self, share_id: str, update: bytes) -> int:
+        return 0
+
+    async def entries(self, share_id: str) -> list[bytes]:
+        return []
+
+    async def compact(self, share_id: str, count: int, state: bytes) -> None:
         pass
 
     async def saved(self, share_id: str, version: int) -> None:
         pass
+
+
+COMPACT_AFTER = 1000  # log entries: then the process that appended reads and merges them
+_COMPACT = """
+redis.call('LTRIM', KEYS[1], tonumber(ARGV[1]), -1)
+redis.call('LPUSH', KEYS[1], ARGV[2])
+return 1
+"""
 
 
 class RedisStore:
@@ -101,12 +115,25 @@ class RedisStore:
             pipe.expire(log_key, LOG_TTL_S)
             await pipe.execute()
 
-    async def append(self, share_id: str, update: bytes) -> None:
+    async def append(self, share_id: str, update: bytes) -> int:
+        """The log's length after it."""
         log_key, _ = self._keys(share_id)
         async with runstore.client().pipeline(transaction=True) as pipe:
             pipe.rpush(log_key, base64.b64encode(update).decode())
             pipe.expire(log_key, LOG_TTL_S)
-            await pipe.execute()
+            length, _ = await pipe.execute()
+        return length
+
+    async def entries(self, share_id: str) -> list[bytes]:
+        log_key, _ = self._keys(share_id)
+        return [base64.b64decode(e) for e in await runstore.client().lrange(log_key, 0, -1)]
+
+    async def compact(self, share_id: str, count: int, state: bytes) -> None:
+        """The first `count` entries (all of them in `state`) become `state`; entries
+        appended meanwhile, at the end, stay."""
+        log_key, _ = self._keys(share_id)
+        await runstore.client().eval(_COMPACT, 1, log_key, count,
+                                     base64.b64encode(state).decode())
 
     async def saved(self, share_id: str, version: int) -> None:
         await runstore.client().set(self._keys(share_id)[1], str(version), ex=LOG_TTL_S)
@@ -121,6 +148,7 @@ class Room:
                  announce: Callable[[dict[str, Any]], Awaitable[None]]):
         self.share_id, self.doc, self.announce = share_id, doc, announce
         self.members = 0  # sockets of this process in the room
+        self.version = 0  # the saved version it started from, or this process last wrote
         self.changed = False  # accepted updates not saved yet
         self.timer: asyncio.TimerHandle | None = None
         self.saving: asyncio.Future | None = None
@@ -158,12 +186,25 @@ class Room:
     async def accept(self, update: bytes) -> None:
         """An update from a member of this process: checked, applied, logged; a save due."""
         self.doc = self.checked(update)
-        await get_store().append(self.share_id, update)
+        store = get_store()
+        if await store.append(self.share_id, update) > COMPACT_AFTER:
+            await self.compact(store)
+        self.mark_changed()
+
+    def mark_changed(self) -> None:
         self.changed = True
         if self.timer is None:  # the first change since the last save: one save for all
             self.timer = asyncio.get_running_loop().call_later(
                 settings.PLAYGROUND_COEDIT_SAVE_EVERY_S, lambda: asyncio.ensure_future(
                     self.save()))
+
+    async def compact(self, store: MemoryStore | RedisStore) -> None:
+        """The log as one update: this replica first takes every entry in it, so the
+        merged state holds them all."""
+        entries = await store.entries(self.share_id)
+        for update in entries:
+            self.apply_remote(update)
+        await store.compact(self.share_id, len(entries), self.doc.get_update())
 
     def apply_remote(self, update: bytes) -> None:
         """An update another process accepted (or this one: applying twice is a no-op)."""
@@ -203,6 +244,7 @@ class Room:
             self.changed = True  # tried again with the next save
             return
         if version is not None:
+            self.version = version
             await get_store().saved(self.share_id, version)
             await self.announce({"type": "coedit.saved", "version": version, "errors": []})
 
@@ -211,24 +253,43 @@ _rooms: dict[str, Room] = {}
 _opening: dict[str, asyncio.Lock] = {}
 
 
-async def join(share_id: str, version: int, document: dict[str, Any],
-               announce: Callable[[dict[str, Any]], Awaitable[None]]) -> Room:
-    """This process's room of the design (opened from the store or the saved document)."""
+async def join(share_id: str, announce: Callable[[dict[str, Any]], Awaitable[None]]) -> Room:
+    """This process's room of the design (opened from the store or the saved document).
+    The saved version is read here, under the lock: a save by a leaving member finishes
+    first, so the store is never taken for stale against a version read before it."""
     lock = _opening.setdefault(share_id, asyncio.Lock())
     async with lock:
         room = _rooms.get(share_id)
         if room is None:
+            version, document = await _saved(share_id)
             store = get_store()
             updates = await store.load(share_id, version)
-            if updates is None:
+            logged = updates is not None
+            if not logged:
                 updates = [initial_update(share_id, version, document)]
                 await store.reset(share_id, version, updates[0])
             doc = Doc()
             for update in updates:
                 doc.apply_update(update)
             room = _rooms[share_id] = Room(share_id, doc, announce)
+            room.version = version
+            if logged and to_document(doc) != document:
+                room.mark_changed()  # accepted by a process that died before saving it
+        else:
+            # Open here already, but maybe with no member in the room's group for a moment
+            # (the last one leaving as this one joins): what others accepted meanwhile is
+            # in the log.
+            for update in await get_store().entries(share_id):
+                room.apply_remote(update)
         room.members += 1
         return room
+
+
+@database_sync_to_async
+def _saved(share_id: str) -> tuple[int, dict[str, Any]]:
+    from ..models import Scenario
+
+    return Scenario.objects.values_list("version", "document").get(share_id=share_id)
 
 
 async def leave(room: Room) -> None:
