@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import secrets
@@ -18,7 +19,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from ..accounts import permissions
-from ..live.consumers import LayerAwareSocket, TokenBucket
+from ..live import quotas
+from ..live.consumers import TOO_MANY, LayerAwareSocket, TokenBucket
 from ..live.protocol import POLICY_VIOLATION
 from ..live.runners import error_payload
 from ..live.runstore import LAYER_DOWN
@@ -50,6 +52,7 @@ def _unb64(text: Any) -> bytes | None:
 class CoeditConsumer(LayerAwareSocket):
     room: rooms.Room | None = None
     role: str | None = None
+    counted = False  # in the socket quotas until it closes
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
@@ -57,6 +60,19 @@ class CoeditConsumer(LayerAwareSocket):
         scenario = await _scenario(kwargs.get("share_id"), token)
         self.role = permissions.coedit_role(self.scope, scenario, token)
         await self.accept()
+        # Counted with the play sockets: the same quotas per person and address.
+        self.requester = quotas.requester(self.scope)
+        try:
+            await quotas.take("sockets", self.requester, self.channel_name)
+        except LAYER_DOWN:
+            await self.unavailable()
+            return
+        except quotas.OverQuota as exc:
+            await self.error("too_many_sockets", exc.message, ref="connect")
+            self.closing = True
+            await self.close(code=TOO_MANY)
+            return
+        self.counted = True
         if self.role is None:
             await self.error("not_found", "no design has this link (an edit link may have "
                              "been revoked)", ref="connect")
@@ -93,6 +109,9 @@ class CoeditConsumer(LayerAwareSocket):
                                                          "sender": self.channel_name, **event})
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            with contextlib.suppress(*LAYER_DOWN):  # an entry of a lost Redis expires
+                await quotas.release(self.requester, self.channel_name)
         if self.room is None:
             return
         room, self.room = self.room, None

@@ -301,3 +301,20 @@ async def test_rate_limited_like_other_messages(design, settings):
         await ada.send_to(text_data=json.dumps({"type": "presence", "name": "Ada"}))
     assert (await receive_until(ada, "error"))["code"] == "rate_limited"
     await ada.disconnect()
+
+
+async def test_co_editing_sockets_count_in_the_socket_quotas(design, settings):
+    settings.PLAYGROUND_QUOTAS = settings.PLAYGROUND_QUOTAS | {
+        "sockets": {"person": 12, "address": 300, "anonymous": 2}}
+    _, _, link = await saved_design(design)
+    kept = [await connect(link["socket"]) for _ in range(2)]
+    for comm in kept:
+        await receive_until(comm, "welcome")
+    third = await connect(link["socket"])
+    assert (await receive_until(third, "error"))["code"] == "too_many_sockets"
+    assert (await third.receive_output(2))["code"] == 4029
+    await kept[0].disconnect()
+    again = await connect(link["socket"])  # a place freed by a closed socket
+    await receive_until(again, "welcome")
+    for comm in (kept[1], again):
+        await comm.disconnect()
