@@ -156,7 +156,13 @@ export class CoEdit {
 
   /** The shared document into the store (if it differs from what the store holds). */
   pull() {
-    const doc = normalize(toDocument(this.ydoc)).doc;
+    let doc;
+    try {
+      doc = normalize(toDocument(this.ydoc)).doc;
+    } catch (err) { // not a design at all (someone else's client wrote nonsense): keep ours
+      this.toaster.show({ title: "The shared design could not be read", message: err.message, tone: "error", key: "coedit" });
+      return;
+    }
     if (canonical(doc) !== canonical(this.store.doc)) this.store.applyRemote(doc);
   }
 
