@@ -73,7 +73,7 @@ class MemoryStore:
     async def entries(self, share_id: str) -> list[bytes]:
         return []
 
-    async def compact(self, share_id: str, count: int, state: bytes) -> None:
+    async def compact(self, share_id: str, entries: list[bytes], state: bytes) -> None:
         pass
 
     async def saved(self, share_id: str, version: int) -> None:
@@ -81,7 +81,10 @@ class MemoryStore:
 
 
 COMPACT_AFTER = 1000  # log entries: then the process that appended reads and merges them
+# Appends only add at the tail and a merge only changes the head: a head other than the one
+# read means another process merged meanwhile, and this merge is dropped (theirs holds it).
 _COMPACT = """
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[3] then return 0 end
 redis.call('LTRIM', KEYS[1], tonumber(ARGV[1]), -1)
 redis.call('LPUSH', KEYS[1], ARGV[2])
 return 1
@@ -128,12 +131,13 @@ class RedisStore:
         log_key, _ = self._keys(share_id)
         return [base64.b64decode(e) for e in await runstore.client().lrange(log_key, 0, -1)]
 
-    async def compact(self, share_id: str, count: int, state: bytes) -> None:
-        """The first `count` entries (all of them in `state`) become `state`; entries
-        appended meanwhile, at the end, stay."""
-        log_key, _ = self._keys(share_id)
-        await runstore.client().eval(_COMPACT, 1, log_key, count,
-                                     base64.b64encode(state).decode())
+    async def compact(self, share_id: str, entries: list[bytes], state: bytes) -> None:
+        """The log's first entries, as read (all of them in `state`), become `state`;
+        entries appended meanwhile, at the end, stay."""
+        if entries:
+            await runstore.client().eval(
+                _COMPACT, 1, self._keys(share_id)[0], len(entries),
+                base64.b64encode(state).decode(), base64.b64encode(entries[0]).decode())
 
     async def saved(self, share_id: str, version: int) -> None:
         await runstore.client().set(self._keys(share_id)[1], str(version), ex=LOG_TTL_S)
@@ -204,7 +208,7 @@ class Room:
         entries = await store.entries(self.share_id)
         for update in entries:
             self.apply_remote(update)
-        await store.compact(self.share_id, len(entries), self.doc.get_update())
+        await store.compact(self.share_id, entries, self.doc.get_update())
 
     def apply_remote(self, update: bytes) -> None:
         """An update another process accepted (or this one: applying twice is a no-op)."""

@@ -53,3 +53,7 @@ async def test_the_log_is_merged_into_one_entry_and_keeps_what_came_after(in_red
         again.apply_update(update)
     assert to_document(again) == to_document(client)
     assert to_document(again)["components"][2]["params"]["workers"] == 8
+    # A merge made from a log another process merged meanwhile is dropped, losing nothing.
+    stale = await in_redis.entries("abc")
+    await in_redis.compact("abc", [b"not the head"] + stale[1:], b"would lose entries")
+    assert await in_redis.entries("abc") == stale
