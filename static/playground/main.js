@@ -36,7 +36,6 @@ import { ViewToolbar } from "./view-toolbar.js";
 import { bindKeys } from "./key-bindings.js";
 import { readPageData } from "./page-data.js";
 import { Toaster } from "./toast.js";
-import { CoEdit } from "./coedit.js";
 import { emptyDocument, normalize } from "./topology.js";
 import { loadDocument, prefs, runMemory, watchDocument } from "./persistence.js";
 
@@ -188,7 +187,11 @@ async function boot() {
   requestAnimationFrame(() => canvas.fit());
   player.connect();
   // a co-edited design (its edit link, or a page of a design that has one): join its room
-  if (page.coedit) new CoEdit({ bus, store, canvas, toaster, designs, page }).connect();
+  // (Yjs and its modules load only then)
+  if (page.coedit) {
+    const { CoEdit } = await import("./coedit.js");
+    new CoEdit({ bus, store, canvas, toaster, designs, page }).connect();
+  }
   if (runLink) runViews.start({ paused: false });
   if (page.mode === "watch") {
     // someone else's live run (the instructor's dashboard links here): show its design
