@@ -1,7 +1,8 @@
 """Co-editing one design in real Chromium (issue 19): the owner on the design's page and a
 second person (a browser context of their own) on its edit link edit at once, on different
-components and on one component; both canvases converge; each sees who is here and what the
-other selected; revoking the edit link turns the second person's editor read-only at once.
+components and on one component; both canvases converge, and a third person on the share
+link watches them read-only; each sees who is here and what the other selected; revoking
+the edit link turns the second person's editor read-only at once.
 
 Driven as people drive it; `window.playground` is only read. The API is called to save the
 design first, to revoke the edit link (as the owner's other tab would) and to read what the
@@ -69,18 +70,23 @@ def test_two_people_edit_one_design_and_the_link_is_revoked(people):
     assert status == 200 and url == owner.url + link["url"]
     owner.page.keyboard.press("Escape")
     ada = people(link["url"])
-    for person in (owner, ada):
-        expect(person.page.get_by_test_id("coedit-peer")).to_have_count(2)
+    watcher = people(f"/s/{share_id}")  # the share link: someone else watches, read-only
+    for person in (owner, ada, watcher):
+        expect(person.page.get_by_test_id("coedit-peer")).to_have_count(3)
+    assert watcher.read("() => window.playground.store.readOnly")
+    expect(owner.page.locator("[data-testid=coedit-peer][data-role=viewer]")).to_have_count(1)
     expect(owner.page.get_by_test_id("save")).to_be_hidden()  # the room saves
 
     # different components at once
     owner.set_field("app1", "workers", "9")
     ada.set_field("app2", "service_ms", "25")
-    for person in (owner, ada):
+    for person in (owner, ada, watcher):
         person.wait("() => { const c = window.playground.store.doc.components;"
                     " return c.find((x) => x.id === 'app1').params.workers === 9"
                     " && c.find((x) => x.id === 'app2').params.service_ms === 25; }")
     same_design(owner, ada)
+    same_design(owner, watcher)
+    watcher.page.context.close()
 
     # one component, two fields, and a move, at once
     owner.set_field("db", "workers", "12")
@@ -108,6 +114,7 @@ def test_two_people_edit_one_design_and_the_link_is_revoked(people):
     assert status == 204
     ada.wait("() => window.playground.store.readOnly")
     expect(ada.page.locator("body")).to_have_class(re.compile(r"\bread-only\b"))
+    expect(owner.page.locator("[data-testid=coedit-peer]")).to_have_count(2)  # the watcher left
     expect(owner.page.locator("[data-testid=coedit-peer][data-role=viewer]")).to_have_count(1)
     before = param(ada, "app1", "workers")
     owner.set_field("app1", "workers", "5")  # the owner still edits; Ada still sees it
