@@ -29,6 +29,10 @@ class Scenario(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.CASCADE, related_name="scenarios")
     workspace = models.CharField(max_length=64, blank=True, db_index=True)
+    # The secret of its edit link (co-editing, playground/coedit/), or None: no link. Apart
+    # from share_id (the read-only link); the owner replaces or revokes it.
+    edit_token = models.CharField(max_length=43, null=True, blank=True, unique=True,
+                                  editable=False)
     forked_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="forks")
     # Built-in lessons of the gallery (docs/lessons), loaded by the app's set-up.

@@ -211,6 +211,15 @@ PLAYGROUND_WS_MAX_UNSENT_BYTES = int(os.environ.get("PLAYGROUND_WS_MAX_UNSENT_BY
                                                     8 * 1024 * 1024))
 # Frames sent to a viewer and not acked before it gets only the newest state (2 s at 15 Hz).
 PLAYGROUND_WS_FRAMES_IN_FLIGHT = int(os.environ.get("PLAYGROUND_WS_FRAMES_IN_FLIGHT", 30))
+# Co-editing one design (playground/coedit/, docs/protocol.md "Co-editing"): one Yjs update
+# at most this large (the whole design sent again after a reconnect fits), the room's shared
+# state (with its history of deleted entries) at most this large, and a saved version at
+# most every this many seconds while people edit (and when the last one leaves).
+PLAYGROUND_COEDIT_MAX_UPDATE_BYTES = int(os.environ.get("PLAYGROUND_COEDIT_MAX_UPDATE_BYTES",
+                                                        256 * 1024))
+PLAYGROUND_COEDIT_MAX_STATE_BYTES = int(os.environ.get("PLAYGROUND_COEDIT_MAX_STATE_BYTES",
+                                                       4 * 1024 * 1024))
+PLAYGROUND_COEDIT_SAVE_EVERY_S = float(os.environ.get("PLAYGROUND_COEDIT_SAVE_EVERY_S", 60))
 PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))
 PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))

@@ -13,6 +13,7 @@ urlpatterns = [
     path("s/<str:share_id>", views.scenario_page, name="scenario-page"),
     path("s/<str:share_id>/preview.svg", views.preview_svg, name="scenario-preview-svg"),
     path("s/<str:share_id>/preview.png", views.preview_png, name="scenario-preview-png"),
+    path("e/<str:token>", views.edit_page, name="edit-page"),
     path("r/<str:share_id>", views.run_page, name="run-page"),
     path("w/<str:run_id>", views.watch_page, name="watch-page"),
     path("embed/<str:share_id>", views.embed_page, name="embed-page"),

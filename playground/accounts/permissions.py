@@ -92,10 +92,12 @@ def remember_workspace(request: HttpRequest, response: HttpResponse) -> HttpResp
 # -- scenarios ---------------------------------------------------------------------------------
 def owns(request: HttpRequest, obj) -> bool:
     """Does this request act for the owner of a scenario or run link?"""
-    user = getattr(request, "user", None)
+    return _owns(getattr(request, "user", None), workspace_of(request), obj)
+
+
+def _owns(user, workspace: str, obj) -> bool:
     if obj.owner_id is not None:
         return bool(user and user.is_authenticated and user.pk == obj.owner_id)
-    workspace = workspace_of(request)
     return bool(workspace and obj.workspace) and hmac.compare_digest(workspace, obj.workspace)
 
 
@@ -107,6 +109,38 @@ def may_view_scenario(request: HttpRequest, scenario) -> bool:
 def may_edit_scenario(request: HttpRequest, scenario) -> bool:
     """Only the owner changes, renames, restores or deletes; built-in lessons are read-only."""
     return scenario is not None and scenario.lesson_slug is None and owns(request, scenario)
+
+
+# -- co-editing (playground/coedit/) ----------------------------------------------------------
+OWNER, EDITOR, VIEWER = "owner", "editor", "viewer"
+
+
+def new_edit_token() -> str:
+    """192 random bits: an edit link cannot be guessed."""
+    return secrets.token_urlsafe(24)
+
+
+def may_share_edit_link(request: HttpRequest, scenario) -> bool:
+    """Only the owner makes, shows or revokes a design's edit link."""
+    return may_edit_scenario(request, scenario)
+
+
+def coedit_role(scope: dict, scenario, edit_token: str | None) -> str | None:
+    """What a co-editing socket may do in a design's room: its owner (by account or
+    workspace cookie) and the holders of its current edit link edit, anyone holding its
+    share id watches, and a revoked or wrong edit token gets nothing."""
+    if scenario is None or scenario.lesson_slug is not None:
+        return None
+    if edit_token is not None:
+        current = scenario.edit_token
+        return EDITOR if current and hmac.compare_digest(edit_token, current) else None
+    cookie = scope.get("cookies", {}).get(WORKSPACE_COOKIE, "")
+    workspace = _digest(cookie) if cookie and len(cookie) <= 64 else ""
+    return OWNER if _owns(scope.get("user"), workspace, scenario) else VIEWER
+
+
+def may_change_in_room(role: str | None) -> bool:
+    return role in (OWNER, EDITOR)
 
 
 def owned_scenarios(request: HttpRequest, queryset: QuerySet) -> QuerySet:

@@ -19,11 +19,13 @@ from pydantic import ValidationError
 from simulations import LIMITS
 
 from ..accounts import permissions
+from ..coedit.groups import revoked
 from ..models import Scenario, ScenarioVersion
 from ..ratelimit import rate_limited
 from .endpoints import Endpoint
 from .jsonapi import ApiError, checked_document, not_found, parse_body, pydantic_errors
 from .schemas import (
+    EditLinkOut,
     Empty,
     LessonList,
     ListQuery,
@@ -35,6 +37,7 @@ from .schemas import (
     VersionList,
     VersionOut,
     VersionSummary,
+    edit_link_out,
     lesson_out,
     scenario_out,
     scenario_summary,
@@ -55,6 +58,8 @@ versions = Endpoint("api/scenarios/<str:share_id>/versions", "api-scenario-versi
                     share_id=ID)
 version = Endpoint("api/scenarios/<str:share_id>/versions/<int:number>",
                    "api-scenario-version", share_id=ID, number="A version number.")
+edit_link = Endpoint("api/scenarios/<str:share_id>/edit-link", "api-scenario-edit-link",
+                     share_id=ID)
 restore = Endpoint("api/scenarios/<str:share_id>/versions/<int:number>/restore",
                    "api-scenario-restore", share_id=ID, number="A version number.")
 lessons = Endpoint("api/lessons", "api-lessons")
@@ -105,21 +110,39 @@ def _save(request: HttpRequest, share_id: str, base_version: int | None,
             raise ApiError(409, [f"base_version: the scenario is at version {scenario.version} "
                                  f"now, not {base_version}; reload it to see the changes"],
                            version=scenario.version)
-        document = change(copy.deepcopy(scenario.document))
-        checked_document(document, draft=True)
-        ScenarioVersion.objects.create(
-            scenario=scenario, number=scenario.version, title=scenario.title,
-            description=scenario.description, document=scenario.document,
-            created_at=scenario.updated_at)
-        scenario.document = document
-        scenario.title = document["name"]
-        scenario.description = document.get("description", "")
-        scenario.version += 1
-        scenario.save()
-        ScenarioVersion.objects.filter(
-            scenario=scenario,
-            number__lte=scenario.version - 1 - settings.PLAYGROUND_MAX_VERSIONS).delete()
+        _write_version(scenario, change(copy.deepcopy(scenario.document)))
     return find_scenario(share_id)
+
+
+def _write_version(scenario: Scenario, document: dict[str, Any]) -> None:
+    """The locked scenario's document replaced, the old one kept in the history. The
+    document is kept as a draft (docs/api.md): ApiError if even that fails."""
+    checked_document(document, draft=True)
+    ScenarioVersion.objects.create(
+        scenario=scenario, number=scenario.version, title=scenario.title,
+        description=scenario.description, document=scenario.document,
+        created_at=scenario.updated_at)
+    scenario.document = document
+    scenario.title = document["name"]
+    scenario.description = document.get("description", "")
+    scenario.version += 1
+    scenario.save()
+    ScenarioVersion.objects.filter(
+        scenario=scenario,
+        number__lte=scenario.version - 1 - settings.PLAYGROUND_MAX_VERSIONS).delete()
+
+
+def save_coedited(share_id: str, document: dict[str, Any]) -> int | None:
+    """A co-editing room's document as a new version, through the editor's save path
+    (playground/coedit/rooms.py; who may change it was decided as each person joined).
+    Its new version number, or None: unchanged, or the scenario is gone. ApiError: not
+    even a draft."""
+    with transaction.atomic():
+        scenario = Scenario.objects.select_for_update().filter(share_id=share_id).first()
+        if scenario is None or scenario.document == document:
+            return None
+        _write_version(scenario, document)
+        return scenario.version
 
 
 # -- /api/scenarios --------------------------------------------------------------------------
@@ -242,6 +265,52 @@ def restore_version(request: HttpRequest, share_id: str, number: int) -> JsonRes
     old = _version(editable(request, share_id), number)
     scenario = _save(request, share_id, None, lambda _current: old.document)
     return JsonResponse(scenario_out(request, scenario))
+
+
+# -- edit links (co-editing, playground/coedit/) ---------------------------------------------
+EDIT_LINK = (EditLinkOut, "The edit link.")
+
+
+def _shared(request: HttpRequest, share_id: str) -> Scenario:
+    scenario = find_scenario(share_id)
+    if not permissions.may_share_edit_link(request, scenario):
+        raise ApiError(403, ["scenario: only its owner shares an edit link"])
+    return scenario
+
+
+@edit_link.get("Your scenario's edit link.", ok=EDIT_LINK, errors=(403, 404))
+def show_edit_link(request: HttpRequest, share_id: str) -> JsonResponse:
+    scenario = _shared(request, share_id)
+    if not scenario.edit_token:
+        raise not_found("edit link")
+    return JsonResponse(edit_link_out(scenario))
+
+
+@edit_link.post("Make a new edit link (an earlier one stops working).", ok=EDIT_LINK,
+                body=Empty, status=201, errors=(400, 403, 404))
+@rate_limited("api_write")
+def create_edit_link(request: HttpRequest, share_id: str) -> JsonResponse:
+    parse_body(request)
+    scenario = _shared(request, share_id)
+    old = scenario.edit_token
+    scenario.edit_token = permissions.new_edit_token()
+    scenario.save(update_fields=["edit_token"])
+    if old:
+        revoked(share_id)
+    return JsonResponse(edit_link_out(scenario), status=201)
+
+
+@edit_link.delete("Revoke the edit link: its editors become viewers at once.",
+                  ok=(None, "Revoked."), write=True, status=204, errors=(403, 404))
+@rate_limited("api_write")
+def revoke_edit_link(request: HttpRequest, share_id: str) -> HttpResponse:
+    scenario = _shared(request, share_id)
+    if not scenario.edit_token:
+        raise not_found("edit link")
+    scenario.edit_token = None
+    scenario.save(update_fields=["edit_token"])
+    revoked(share_id)
+    return HttpResponse(status=204)
 
 
 # -- lessons ---------------------------------------------------------------------------------

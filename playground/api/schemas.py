@@ -152,6 +152,18 @@ class RunOut(BaseModel):
     url: str
 
 
+class EditLinkOut(BaseModel):
+    token: str = Field(description="The edit link's secret (192 random bits).")
+    url: str = Field(description="The editor joined to the design's co-editing room.")
+    socket: str = Field(description="The co-editing websocket's path (docs/protocol.md).")
+
+
+def edit_link_out(scenario) -> dict[str, Any]:
+    token = scenario.edit_token
+    return EditLinkOut(token=token, url=f"/e/{token}",
+                       socket=f"/ws/coedit/e/{token}/").model_dump(mode="json")
+
+
 def scenario_fields(request: HttpRequest, scenario) -> dict[str, Any]:
     sid = scenario.share_id
     return {

@@ -2,7 +2,8 @@
 pictures, /lessons, and the friendly error pages.
 
 The editor's pages hand the front end what it needs in one `json_script` element, id
-"page-data": {"mode", "scenario", "can_edit", "run", "user"} (docs/api.md).
+"page-data": {"mode", "scenario", "can_edit", "run", "user"}, and "coedit" for a co-edited
+design (docs/api.md).
 """
 
 from __future__ import annotations
@@ -40,9 +41,21 @@ def page_data(request: HttpRequest, mode: str, scenario: Scenario | None = None,
               run: dict[str, Any] | None = None) -> dict[str, Any]:
     can_edit = mode == "editor" or (
         mode == "scenario" and permissions.may_edit_scenario(request, scenario))
-    return {"mode": mode,
+    data = {"mode": mode,
             "scenario": scenario_out(request, scenario) if scenario else None,
             "can_edit": can_edit, "run": run, "user": _user(request)}
+    if mode == "scenario" and (coedit := _coedit(scenario, can_edit)):
+        data["coedit"] = coedit
+    return data
+
+
+def _coedit(scenario: Scenario, owner: bool) -> dict[str, Any] | None:
+    """A design with an edit link is co-edited: its page joins the room, its owner to edit,
+    everyone else to watch (playground/coedit/)."""
+    if not scenario.edit_token:
+        return None
+    return {"socket": f"/ws/coedit/s/{scenario.share_id}/",
+            "edit_link": f"/e/{scenario.edit_token}" if owner else None}
 
 
 def editor(request: HttpRequest, data: dict[str, Any], **context: Any) -> HttpResponse:
@@ -84,6 +97,20 @@ def scenario_page(request: HttpRequest, share_id: str) -> HttpResponse:
              "url": url, "image": f"{url}/preview.png",
              "width": preview.WIDTH, "height": preview.HEIGHT}
     return editor(request, page_data(request, "scenario", scenario), share=share)
+
+
+@require_GET
+@ensure_csrf_cookie
+def edit_page(request: HttpRequest, token: str) -> HttpResponse:
+    """A design's edit link: the editor joined to its co-editing room."""
+    scenario = Scenario.objects.select_related("forked_from").filter(
+        edit_token=token).first() if token else None
+    if scenario is None:
+        return error_page(request, 404, "Edit link not found", "This edit link does not "
+                          "work (any more): its owner may have revoked it.")
+    data = page_data(request, "scenario", scenario) | {
+        "can_edit": True, "coedit": {"socket": f"/ws/coedit/e/{token}/", "edit_link": None}}
+    return editor(request, data)
 
 
 @require_GET

@@ -101,6 +101,8 @@ export const scenarios = {
   versions: (id) => request("GET", scenarioUrl(id, "/versions")),
   version: (id, n) => request("GET", scenarioUrl(id, `/versions/${n}`)),
   restore: (id, n) => request("POST", scenarioUrl(id, `/versions/${n}/restore`)),
+  makeEditLink: (id) => request("POST", scenarioUrl(id, "/edit-link")),
+  revokeEditLink: (id) => request("DELETE", scenarioUrl(id, "/edit-link")),
 };
 
 export const api = {

@@ -73,6 +73,11 @@ export const cyStyle = [
     style: { "border-color": COLORS.accent, "border-width": 2.5 },
   },
   {
+    // selected by someone else in a co-editing room (coedit.js): their colour around it
+    selector: "node[peerColour]",
+    style: { "underlay-color": "data(peerColour)", "underlay-opacity": 0.35, "underlay-padding": 8 },
+  },
+  {
     selector: "node.kbd-focus",
     style: {
       "outline-width": 3, "outline-color": COLORS.accent, "outline-opacity": 0.45,

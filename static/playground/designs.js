@@ -27,10 +27,12 @@ export class Designs {
     this.readOnly = isReadOnly(page);
     // A student's assignment saves to their own copy (assignment.js), not to a scenario.
     this.assignment = page.mode === "assignment" ? page.assignment : null;
-    this.saver = new Saver({ bus, store, toaster, actions, readOnly: this.readOnly || !!this.assignment,
+    // A co-edited design is saved by its room on the server (coedit.js), not by Save.
+    this.coedit = !!page.coedit;
+    this.saver = new Saver({ bus, store, toaster, actions, readOnly: this.readOnly || !!this.assignment || this.coedit,
                              scenario: page.mode === "scenario" ? page.scenario : null });
     this.work = this.assignment ? new WorkSaver({ bus, store, toaster, actions, assignment: this.assignment }) : null;
-    this.share = new ShareDialog({ saver: this.saver, toaster });
+    this.share = new ShareDialog({ saver: this.saver, toaster, coedit: page.coedit });
     this.library = new LibraryDialog({
       saver: this.saver, toaster,
       onRenamed: (scenario) => this.followRename(scenario),
@@ -113,6 +115,11 @@ export class Designs {
 
   /** Save (Ctrl+S): the saved design, or a student's work on an assignment. */
   save() {
+    if (this.coedit) {
+      this.toaster.show({ title: "Saved as you edit", tone: "info", key: "coedit-save",
+                          message: "Everyone's edits to this design are saved by the server: a version at most every minute, and when the last person leaves." });
+      return Promise.resolve(null);
+    }
     return this.work ? this.work.save() : this.saver.save();
   }
 
@@ -124,6 +131,7 @@ export class Designs {
     const showState = (status) => {
       // an assignment's work is saved as it changes: its state stands alone
       if (this.work && status.source !== "work") return;
+      if (this.coedit && status.source !== "coedit") return;
       const { state, text, short, title } = describeSave(status);
       stateEl.hidden = this.readOnly;
       stateEl.dataset.state = state;
@@ -138,7 +146,7 @@ export class Designs {
     shareBtn.addEventListener("click", () => this.share.open());
     // a run link or an embed shares in its own way; a read-only design has nothing to save;
     // an assignment keeps the student's copy on its own
-    saveBtn.hidden = this.readOnly || !!this.assignment;
+    saveBtn.hidden = this.readOnly || !!this.assignment || this.coedit;
     shareBtn.hidden = this.page.mode === "run" || !!this.assignment;
     renderAccount($("#account"), this.page.user);
     saver.start();

@@ -188,6 +188,12 @@ async function boot() {
   canvas.sync();
   requestAnimationFrame(() => canvas.fit());
   player.connect();
+  // a co-edited design (its edit link, or a page of a design that has one): join its room
+  // (Yjs and its modules load only then)
+  if (page.coedit) {
+    const { CoEdit } = await import("./coedit.js");
+    new CoEdit({ bus, store, canvas, toaster, designs, page }).connect();
+  }
   if (runLink) runViews.start({ paused: false });
   if (page.mode === "watch") {
     // someone else's live run (the instructor's dashboard links here): show its design

@@ -1,7 +1,7 @@
 // What the server put in the page (the `page-data` json_script block): which page this is
 // and what it opened. The editor at / has none and gets the editor defaults.
 
-const DEFAULTS = { mode: "editor", scenario: null, can_edit: true, run: null, user: null };
+const DEFAULTS = { mode: "editor", scenario: null, can_edit: true, run: null, user: null, coedit: null };
 
 export function readPageData() {
   const el = document.getElementById("page-data");

@@ -1,6 +1,8 @@
 // The Share dialog: the design's link, an embed snippet for course pages and blogs, and its
-// picture. An unsaved design is saved first (a link must show what the person sees).
+// picture. An unsaved design is saved first (a link must show what the person sees). Its
+// owner also shares an edit link here, to edit it together (coedit.js), and revokes it.
 
+import { scenarios } from "./api.js";
 import { h } from "./dom.js";
 import { icon } from "./icons.js";
 import { Dialog } from "./dialog.js";
@@ -31,14 +33,14 @@ export async function copyText(text, field) {
 }
 
 export class ShareDialog {
-  constructor({ saver, toaster }) {
-    Object.assign(this, { saver, toaster });
+  constructor({ saver, toaster, coedit = null }) {
+    Object.assign(this, { saver, toaster, coedit });
     this.dialog = new Dialog({ title: "Share this design", testid: "share-dialog", iconName: "share" });
   }
 
   async open() {
     const { saver } = this;
-    if (!saver.scenario || saver.dirty) {
+    if (!this.coedit && (!saver.scenario || saver.dirty)) { // a co-edited design is saved by its room
       const saved = await saver.save();
       if (!saved) return; // the save said why
     }
@@ -70,6 +72,34 @@ export class ShareDialog {
       note ? h("p", { class: "field-help", text: note }) : null);
   }
 
+  /** The owner's edit link: make one (the page then joins the design's room), copy it,
+   * or revoke it (whoever joined by it can then only watch). */
+  editTogether(scenario) {
+    const act = (label, testid, run) => {
+      const button = h("button", { type: "button", class: "button", "data-testid": testid, text: label });
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          await run(scenario.id);
+          location.reload(); // the page joins (or leaves) the room
+        } catch (err) {
+          button.disabled = false;
+          this.toaster.show({ title: "Could not change the edit link", tone: "error", items: err.errors, key: "edit-link" });
+        }
+      });
+      return button;
+    };
+    const link = this.coedit?.edit_link;
+    return h("div", { class: "share-row", "data-testid": "edit-together" },
+      h("p", { class: "field-label", text: "Edit together" }),
+      link ? this.copyRow({ label: "Edit link", value: location.origin + link, testid: "edit-link",
+                            note: "Anyone with this link edits the design with you, live. Revoke it to make them viewers." })
+        : h("p", { class: "field-help", text: "An edit link lets others edit this design with you, live; you can revoke it at any time." }),
+      h("p", { class: "share-links" },
+        act(link ? "New edit link" : "Make an edit link", "edit-link-make", scenarios.makeEditLink),
+        link ? act("Revoke", "edit-link-revoke", scenarios.revokeEditLink) : null));
+  }
+
   render(scenario) {
     const origin = location.origin;
     const link = origin + scenario.url;
@@ -92,7 +122,8 @@ export class ShareDialog {
           h("p", { class: "field-help", text: "The diagram as an image, for slides and notes. Links show it as their preview." }),
           h("p", { class: "share-links" },
             pictureLink(scenario.preview_url.replace(/\.png$/, ".svg"), "SVG"), " · ",
-            pictureLink(scenario.preview_url, "PNG")))));
+            pictureLink(scenario.preview_url, "PNG")))),
+      scenario.can_edit ? this.editTogether(scenario) : null);
     this.dialog.setButtons([
       { label: "Open the link", run: () => window.open(link, "_blank", "noopener") },
       { label: "Done", primary: true, run: () => this.dialog.close() },

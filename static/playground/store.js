@@ -132,6 +132,16 @@ export class Store {
     this.bus.emit("selection:changed", { origin: "store" });
   }
 
+  /** The document as co-editing merged it (coedit.js): others' edits, applied whatever the
+   * lock (a viewer sees them too). No command: this tab's undo history no longer fits the
+   * document and is emptied (per-person undo is not built yet). */
+  applyRemote(doc) {
+    this.doc = doc;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.changed({ remote: true, layoutOnly: true }, "remote");
+  }
+
   changed(cmd, how) {
     this.version += 1;
     if (cmd?.renamed && how !== "reset") {

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from .consumer import CoeditConsumer
+
+websocket_urlpatterns = [
+    path("ws/coedit/s/<str:share_id>/", CoeditConsumer.as_asgi()),
+    path("ws/coedit/e/<str:token>/", CoeditConsumer.as_asgi()),
+]

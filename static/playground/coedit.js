@@ -1,0 +1,216 @@
+// Co-editing a saved design (page.coedit: its edit link, or its owner's or a viewer's page
+// of a design that has one). The store stays the editor's one model: this tab's edits go
+// from the store into a shared Y document (coedit-map.js) and out over the co-editing
+// websocket; others' come in, merge (Yjs) and replace the store's document. Presence: who
+// is here (names, colours, watching or editing) and what they selected, drawn around those
+// components on the canvas. The server saves the design (docs/protocol.md, "Co-editing").
+// Left for later: per-person undo (a remote change empties this tab's history), pointers.
+
+import { Y, applyDocument, canonical, toDocument } from "./coedit-map.js";
+import { $, clear, h } from "./dom.js";
+import { normalize } from "./topology.js";
+
+const FLUSH_MS = 100; // this tab's edits go out merged, at most 10 a second (the server takes 20)
+const PRESENCE_MS = 200;
+const RESYNC_MS = 1000; // after a refused update, ask the server what it has
+const RETRY_MS = [500, 1000, 2000, 5000, 10000];
+const NOT_FOUND = 4004;
+
+const toB64 = (bytes) => {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+const fromB64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+export class CoEdit {
+  constructor({ bus, store, canvas, toaster, designs, page }) {
+    Object.assign(this, { bus, store, canvas, toaster, designs });
+    this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${page.coedit.socket}`;
+    this.ydoc = new Y.Doc();
+    this.pending = [];
+    this.peers = new Map(); // id -> {id, name, colour, role, selection}
+    this.you = null;
+    this.role = null;
+    this.synced = false;
+    this.attempt = 0;
+    this.name = page.user?.name || "Guest";
+    this.timers = {};
+    this.ydoc.on("update", (update, origin) => {
+      if (origin !== "local") return;
+      this.pending.push(update);
+      this.status("unsaved");
+      this.later("flush", FLUSH_MS, () => this.flush());
+    });
+    bus.on("doc:changed", ({ how }) => {
+      // offline too: kept in the Y document, sent when the room has this tab again
+      if (how !== "remote" && this.mayEdit) applyDocument(this.ydoc, this.store.doc, "local");
+    });
+    bus.on("selection:changed", () => this.later("presence", PRESENCE_MS, () => this.sendPresence()));
+    bus.on("canvas:rendered", () => this.paintSelections());
+    this.panel = h("div", { class: "coedit-presence", "data-testid": "coedit-presence", role: "status",
+                            "aria-label": "Who is here" });
+    $(".topbar-end").prepend(this.panel);
+  }
+
+  get mayEdit() {
+    return this.role === "owner" || this.role === "editor";
+  }
+
+  later(name, ms, run) {
+    if (this.timers[name]) return;
+    this.timers[name] = setTimeout(() => { this.timers[name] = null; run(); }, ms);
+  }
+
+  connect() {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onmessage = (e) => this.receive(JSON.parse(e.data));
+    ws.onclose = (e) => {
+      this.ws = null;
+      this.synced = false;
+      this.peers.clear();
+      this.render();
+      if (e.code === NOT_FOUND) return;
+      this.status("offline");
+      setTimeout(() => this.connect(), RETRY_MS[Math.min(this.attempt++, RETRY_MS.length - 1)]);
+    };
+  }
+
+  send(message) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  flush() {
+    if (!this.pending.length || !this.synced || !this.mayEdit) return;
+    const update = Y.mergeUpdates(this.pending);
+    this.pending = [];
+    this.send({ type: "update", update: toB64(update) });
+  }
+
+  /** Send what this tab has that the server's state vector lacks (edits made offline). */
+  sendMissing(vector) {
+    if (!this.mayEdit) return;
+    const mine = Y.encodeStateAsUpdate(this.ydoc, vector);
+    const empty = Y.encodeStateAsUpdate(new Y.Doc());
+    if (mine.length > empty.length) this.send({ type: "update", update: toB64(mine) });
+  }
+
+  receive(msg) {
+    switch (msg.type) {
+      case "welcome":
+        this.attempt = 0;
+        this.role = msg.role;
+        this.you = msg.you;
+        Y.applyUpdate(this.ydoc, fromB64(msg.state), "server");
+        this.pending = []; // the welcome's vector says what of them the server still lacks
+        this.synced = true;
+        this.sendMissing(fromB64(msg.vector));
+        this.pull();
+        if (!this.mayEdit) this.readOnly();
+        this.sendPresence();
+        this.status("saved");
+        break;
+      case "update":
+        Y.applyUpdate(this.ydoc, fromB64(msg.update), "server");
+        this.later("pull", 0, () => this.pull());
+        break;
+      case "sync":
+        Y.applyUpdate(this.ydoc, fromB64(msg.update), "server");
+        this.sendMissing(fromB64(msg.vector));
+        this.pull();
+        break;
+      case "presence":
+        this.peers.set(msg.peer.id, msg.peer);
+        this.render();
+        break;
+      case "left":
+        this.peers.delete(msg.peer);
+        this.render();
+        break;
+      case "role":
+        this.role = msg.role;
+        this.readOnly(msg.reason);
+        this.render();
+        break;
+      case "saved":
+        if (msg.version) this.status("saved");
+        else this.status("error", msg.errors?.[0]);
+        break;
+      case "error":
+        if (["read_only"].includes(msg.code)) return;
+        if (msg.code === "not_found") {
+          this.toaster.show({ title: "This edit link does not work", message: msg.message, tone: "error", key: "coedit" });
+          return;
+        }
+        // an update the server did not take: ask what it has, and send the rest again
+        if (msg.ref === "update" || msg.code === "rate_limited") {
+          this.later("resync", RESYNC_MS, () => this.send({ type: "sync", vector: toB64(Y.encodeStateVector(this.ydoc)) }));
+        }
+        if (msg.code !== "rate_limited") this.toaster.show({ title: "An edit was refused", message: msg.message, tone: "warn", key: "coedit" });
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The shared document into the store (if it differs from what the store holds). */
+  pull() {
+    let doc;
+    try {
+      doc = normalize(toDocument(this.ydoc)).doc;
+    } catch (err) { // not a design at all (someone else's client wrote nonsense): keep ours
+      this.toaster.show({ title: "The shared design could not be read", message: err.message, tone: "error", key: "coedit" });
+      return;
+    }
+    if (canonical(doc) !== canonical(this.store.doc)) this.store.applyRemote(doc);
+  }
+
+  readOnly(reason) {
+    if (this.store.readOnly) return;
+    this.designs.lock();
+    if (reason) {
+      this.toaster.show({ title: "You can watch, not edit", message: `${reason[0].toUpperCase()}${reason.slice(1)}.`,
+                          tone: "warn", key: "coedit-role" });
+    }
+  }
+
+  sendPresence() {
+    if (!this.synced) return;
+    const selection = [...this.store.selection.components];
+    this.send({ type: "presence", name: this.name, selection });
+    this.render();
+  }
+
+  status(state, why) {
+    this.bus.emit("save:state", { source: "coedit", state, at: state === "saved" ? Date.now() : null, why });
+  }
+
+  render() {
+    clear(this.panel);
+    const everyone = [...(this.you && this.synced ? [{ ...this.you, role: this.role, name: this.name }] : []),
+                      ...this.peers.values()];
+    for (const peer of everyone) {
+      const dot = h("span", { class: "coedit-dot", "aria-hidden": "true" });
+      dot.style.backgroundColor = peer.colour;
+      const you = peer.id === this.you?.id;
+      this.panel.append(h("span", { class: "coedit-peer", "data-testid": "coedit-peer",
+                                    "data-peer": peer.id, "data-role": peer.role,
+                                    title: `${peer.name}${you ? " (you)" : ""}: ${peer.role === "viewer" ? "watching" : "editing"}` },
+      dot, h("span", { class: "coedit-name", text: you ? `${peer.name} (you)` : peer.name })));
+    }
+    this.paintSelections();
+  }
+
+  /** Others' selections: their colour around the components they selected. */
+  paintSelections() {
+    const { cy } = this.canvas;
+    const colours = new Map();
+    for (const peer of this.peers.values()) for (const id of peer.selection || []) colours.set(id, peer.colour);
+    cy.batch(() => cy.nodes().forEach((n) => {
+      const want = colours.get(n.id());
+      if (want && n.data("peerColour") !== want) n.data("peerColour", want);
+      else if (!want && n.data("peerColour") !== undefined) n.removeData("peerColour");
+    }));
+  }
+}
