@@ -149,9 +149,11 @@ class Link(_Strict):
     overhead_kb: Annotated[float | None, Field(ge=0, le=MAX_SIZE_KB, allow_inf_nan=False),
                            _about("Bytes the encoding adds to each message (headers, field "
                                   "names). None = the encoding's default.", "kB")] = None
-    dead_letter: Annotated[bool, _about(
+    # None (false) is left out of the document: a link that is no dead-letter link is
+    # written as before.
+    dead_letter: Annotated[bool | None, _about(
         "Out of a queue or topic with at_least_once delivery: the queue that takes the "
-        "messages delivered max_deliveries times without success.")] = False
+        "messages delivered max_deliveries times without success.")] = None
 
     def net(self, name: str) -> Any:
         """A payload or protocol field, its default if not given."""
