@@ -10,7 +10,7 @@ from itertools import accumulate
 
 from .._mypyc import mypyc_attr
 from ..distributions import KeyChooser
-from ..kernel import heappush, next_number, stream
+from ..kernel import stream
 from ..metrics import LatencyHistogram
 from .base import OK, Request, rate
 from .client import Client
@@ -65,34 +65,17 @@ class ClassedClient(Client):
         if {"keys", "key_skew"} & set(changes):  # classes without their own follow the client
             self._choosers = self._key_choosers(str(self.kernel.now))
 
-    def _arrive(self, epoch: int) -> None:
-        if epoch != self._epoch:
-            return
-        kernel = self.kernel
-        now = kernel.now
-        heappush(kernel.heap, (now + self._gap(), next_number(kernel.seq),  # type: ignore[misc]
-                               self._on_arrival, epoch))
-        if not self.up:
-            return
-        counted = now >= self.warmup
-        self.total_in += 1
+    def _request(self, now: float, counted: bool) -> Request:
         i = bisect_right(self._cumulative, self._op_rng.random()) if self._cumulative else 0
         if counted:
-            self.requests += 1
             self.class_requests[i] += 1
-        key = self.keys_of[i]
         req = Request(self.ops[i], self._choosers[i]() if self._uses_keys else 0, now, counted,
                       self._sample_every and self.sim.sample_next(),
                       self._malicious > 0 and self._malicious_rng.random() < self._malicious,
-                      self, key)
+                      self, self.keys_of[i])
         if self._sized:
             req.request_kb, req.response_kb = self.sizes[i]
-        links = self.routes[key]
-        if self.calls.uncalled:
-            link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
-            link.send(req, req)
-        else:
-            self.calls.send(links, req, req)
+        return req
 
     def settled(self, req: Request, outcome: int) -> None:
         super().settled(req, outcome)

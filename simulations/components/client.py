@@ -104,6 +104,16 @@ class Client(Component):
         self.total_in += 1
         if counted:
             self.requests += 1
+        req = self._request(now, counted)
+        links = self.routes[req.cls]
+        if self.calls.uncalled:
+            link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
+            link.send(req, req)
+        else:
+            self.calls.send(links, req, req)
+
+    def _request(self, now: float, counted: bool) -> Request:
+        """The next request: a read or a write (a ClassedClient's: one of its classes)."""
         op = "read" if self._read_ratio >= 1.0 or self._op_rng.random() < self._read_ratio \
             else "write"
         req = Request(op, self._keys() if self._uses_keys else 0, now, counted,
@@ -112,12 +122,7 @@ class Client(Component):
         if self._sized:
             req.request_kb = self._request_kb
             req.response_kb = self._response_kb
-        links = self.routes[op]
-        if self.calls.uncalled:
-            link = links[0] if len(links) == 1 else self.sim.pick_weighted(self, links)
-            link.send(req, req)
-        else:
-            self.calls.send(links, req, req)
+        return req
 
     def retry(self, call: Call) -> None:
         """Attempt n + 1, along a link chosen afresh."""
