@@ -5,7 +5,6 @@ the last leave, through the editor's save path."""
 
 import base64
 import json
-import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -17,12 +16,9 @@ from playground.asgi import application
 from playground.coedit import rooms
 from playground.coedit.ydoc import apply_document, to_document
 from playground.models import Scenario
+from tests.web.test_classroom_sockets import HOST, ORIGIN, connect, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("consumer_db")]
-
-ORIGIN = (b"origin", b"http://127.0.0.1")
-HOST = (b"host", b"127.0.0.1")
-
 
 @database_sync_to_async
 def saved_design(design):
@@ -33,22 +29,6 @@ def saved_design(design):
     link = owner.post(f"/api/scenarios/{share_id}/edit-link", {},
                       content_type="application/json").json()
     return owner, share_id, link
-
-
-async def connect(path, cookie=b""):
-    headers = [ORIGIN, HOST] + ([(b"cookie", cookie)] if cookie else [])
-    comm = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await comm.connect()
-    assert connected
-    return comm
-
-
-async def receive_until(comm, kind, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        message = json.loads(await comm.receive_from(max(0.01, deadline - time.monotonic())))
-        if message["type"] == kind:
-            return message
 
 
 def replica(welcome) -> Doc:
