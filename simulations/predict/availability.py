@@ -75,8 +75,7 @@ class _Availability:
         kind = self.d.kind[cid]
         if kind in ("database", "queue", "kv_store", "topic", "exchange"):
             return ONE  # a queue (topic, exchange) answers at enqueue (append, publish); a
-            # database or kv_store
-            # calls nobody
+            # database or kv_store calls nobody
         if kind in ("service", "worker"):  # series: every call must succeed
             out: Poly | None = ONE
             for link in self.d.carrying(cid, op):
