@@ -93,3 +93,8 @@ class Exchange(Component):
                    per_target={link.target.id: n for link, n in
                                zip(self.out, self.per_target, strict=True)})
         return out
+
+    def live(self):
+        out = super().live()  # its counts so far (since warm-up), as the report has them
+        out.update(published=self.published, routed=self.routed, unroutable=self.unroutable)
+        return out

@@ -146,6 +146,16 @@ def test_a_copy_of_a_running_simulation_continues_exactly():
     assert a["components"]["x"]["routed"] > 0
 
 
+def test_live_frames_carry_the_exchange_counts_as_the_report_does():
+    doc = exchange_doc("topic", {"shipping": "orders.*"}, duration_s=30.0)
+    sim = Simulation(doc, seed=3, live=True)
+    sim.advance(30)
+    frame, report = sim.frame()["components"]["x"], sim.report()["components"]["x"]
+    assert {k: frame[k] for k in ("published", "routed", "unroutable")} == {
+        k: report[k] for k in ("published", "routed", "unroutable")}
+    assert frame["unroutable"] > 0
+
+
 def errors_of(doc: dict) -> list[str]:
     with pytest.raises(ScenarioError) as info:
         validate(doc)
