@@ -146,6 +146,14 @@ def test_a_copy_of_a_running_simulation_continues_exactly():
     assert a["components"]["x"]["routed"] > 0
 
 
+def test_an_exchange_may_bind_a_topic_whose_groups_get_the_copies():
+    doc = exchange_doc("direct", {"paid": "orders.paid"}, duration_s=40.0)
+    doc["components"][2] = component("paid", "topic", partitions=2)
+    report = run(doc, seed=6)["components"]
+    assert report["paid"]["groups"]["default"]["delivered"] == report["x"]["per_target"]["paid"] > 0
+    assert predict(doc)["components"]["paid"]["offered_rps"] == pytest.approx(0.3 * RATE)
+
+
 def test_live_frames_carry_the_exchange_counts_as_the_report_does():
     doc = exchange_doc("topic", {"shipping": "orders.*"}, duration_s=30.0)
     sim = Simulation(doc, seed=3, live=True)
