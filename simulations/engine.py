@@ -20,6 +20,7 @@ from .components.classes import ClassedClient
 from .components.client import Client
 from .components.database import Database, Replication
 from .components.edge import Cdn, Dns, RateLimiter, ReverseProxy, Waf
+from .components.exchange import Exchange
 from .components.load_balancer import LoadBalancer
 from .components.messaging import Queue, Worker
 from .components.network import NetLink, networked
@@ -48,6 +49,7 @@ KIND_CLASSES: dict[str, type[Component]] = {
     "waf": Waf,
     "shard_router": ShardRouter, "kv_store": KVStore,
     "topic": Topic,
+    "exchange": Exchange,
 }
 # Live figures (rates, utilisation, ratios, percentiles) are taken at fixed simulated times,
 # the multiples of WINDOW_S, never at frame() calls: a frame at time t is then the same

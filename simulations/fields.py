@@ -21,6 +21,7 @@ COMPONENT = ("id", "label")
 LINK = ("latency_ms", "route", "weight", "kind", "classes")
 REPLICATION = tuple(REPLICATION_DEFAULTS)  # a replication link's own fields
 NETWORK = NETWORK_FIELDS  # a call link's payload and protocol fields
+EXCHANGE = ("binding",)  # a link out of an exchange
 
 _TYPES = {"number": "float", "integer": "int", "string": "text", "array": "names",
           "boolean": "bool"}
@@ -63,13 +64,14 @@ def _specs(model: type[BaseModel], names: tuple[str, ...],
 
 @cache
 def document_fields() -> dict[str, list[dict[str, Any]]]:
-    """{"scenario", "component", "link", "replication", "network"}: each a list of field specs
-    ({name, type, help, unit, default, required, minimum, exclusive_minimum, maximum,
-    choices, min_length, max_length, pattern} as they apply)."""
+    """{"scenario", "component", "link", "replication", "network", "exchange"}: each a list
+    of field specs ({name, type, help, unit, default, required, minimum, exclusive_minimum,
+    maximum, choices, min_length, max_length, pattern} as they apply)."""
     return {
         "scenario": _specs(Scenario, SCENARIO),
         "component": _specs(Component, COMPONENT),
         "link": _specs(Link, LINK),
         "replication": _specs(Link, REPLICATION, REPLICATION_DEFAULTS),
         "network": _specs(Link, NETWORK, NETWORK_DEFAULTS),
+        "exchange": _specs(Link, EXCHANGE),
     }

@@ -550,6 +550,14 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Param("rebalance_s", "float", "How long a rebalance stops the whole group.", 3.0,
               unit="s", minimum=0, maximum=3600),
     )),
+    Kind("exchange", "messaging", "Exchange", "Routes a copy of each message to every queue "
+         "whose binding (its link's) matches the message's routing key: its class name, or "
+         "its op; the producer is answered once it is published.", (
+        Param("type", "choice", "fanout: every bound queue; direct: the bindings equal to "
+              "the routing key; topic: the binding patterns it matches ('.' between words, "
+              "* one word, # zero or more).", "fanout", choices=("fanout", "direct", "topic")),
+        _ms("publish_ms", "Time to publish a message; the producer is answered then.", 0.0),
+    )),
     Kind("worker", "messaging", "Worker", "Consumers pulling messages from the queues that "
          "link to it; may call downstream like a service.", (
         _workers(),

@@ -60,6 +60,7 @@ MAX_ERRORS = 50
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_BINDING = 200  # characters of an exchange binding's key or pattern
 MAX_CLASSES = 50  # request classes of one client (and names one link or service lists)
 CLASS_NAME_PATTERN = r"^\S(.*\S)?$"
 ClassName = Annotated[str, Field(min_length=1, max_length=60, pattern=CLASS_NAME_PATTERN)]
@@ -154,6 +155,12 @@ class Link(_Strict):
     dead_letter: Annotated[bool | None, _about(
         "Out of a queue or topic with at_least_once delivery: the queue that takes the "
         "messages delivered max_deliveries times without success.")] = None
+
+    # Out of an exchange (components/exchange.py); None is left out of the document.
+    binding: Annotated[str | None, Field(min_length=1, max_length=MAX_BINDING), _about(
+        "Out of a direct or topic exchange: the routing key this queue takes (direct), or a "
+        "pattern of '.'-separated words where * is one word and # zero or more (topic).")] \
+        = None
 
     def net(self, name: str) -> Any:
         """A payload or protocol field, its default if not given."""
@@ -769,6 +776,7 @@ def _check_topology(s: Scenario) -> list[str]:
             link.group = link.group or "default"
         elif link.group is not None:
             errors.append(f"links[{i}].group: only links out of a topic take a group")
+        errors += _binding_errors(i, link, kinds, s)
         if link.kind == "replication":
             if kinds[a] != "database" or kinds[b] != "database":
                 errors.append(f"links[{i}]: replication links join two databases")
@@ -823,7 +831,8 @@ def _check_topology(s: Scenario) -> list[str]:
         where = f"components[{index[cid]}]"
         if cid not in reachable:
             errors.append(f"{where}: '{cid}' is not reachable from any client")
-        if kind in ("client", "load_balancer", "cache", "queue", "topic") + EDGE_FORWARDERS \
+        if kind in ("client", "load_balancer", "cache", "queue", "topic", "exchange") \
+                + EDGE_FORWARDERS \
                 and not calls.out_degree(cid) - dead_letters.get(cid, 0) \
                 and cid not in dead_letter_targets:
             errors.append(f"{where}: {kind} '{cid}' has no outgoing link to send requests to")
@@ -871,6 +880,30 @@ def route_errors(s: Scenario, ratios: dict[str, list[float]] | None = None) -> l
                               else f"components[{index[cid]}]: {kind} '{cid}' receives {op}s "
                               f"but none of its links carries {op}s")
     return errors
+
+
+# --- exchanges (components/exchange.py) ---------------------------------------------------
+
+def _binding_errors(i: int, link: Link, kinds: dict[str, str], s: Scenario) -> list[str]:
+    """An exchange's links are call links to queues (or topics); a direct or topic
+    exchange's each need a binding, a topic's a well-formed pattern."""
+    if kinds[link.from_] != "exchange":
+        return [] if link.binding is None else [
+            f"links[{i}].binding: only links out of an exchange take a binding"]
+    if link.kind != "call" or kinds[link.to] not in ("queue", "topic"):
+        return [f"links[{i}]: an exchange routes messages to queues and topics "
+                f"(exchange -> {kinds[link.to]})"]
+    kind = next(c.settings["type"] for c in s.components if c.id == link.from_)
+    if kind == "fanout" or link.binding is None:
+        return [] if kind == "fanout" else [
+            f"links[{i}].binding: a {kind} exchange's link needs a binding (the routing key "
+            "or pattern it takes)"]
+    words = link.binding.split(".")
+    if kind == "topic" and any(not w or (w not in ("*", "#") and ("*" in w or "#" in w))
+                               for w in words):
+        return [f"links[{i}].binding: '{link.binding}' is not a topic pattern (words "
+                "separated by '.', none empty; * and # stand alone as a word)"]
+    return []
 
 
 # --- dead-letter queues (components/messaging.py) ---------------------------------------------

@@ -73,9 +73,9 @@ class _Availability:
 
     def _inner(self, cid: str, op: str) -> Poly | None:
         kind = self.d.kind[cid]
-        if kind in ("database", "queue", "kv_store", "topic"):
-            return ONE  # a queue (topic) answers at enqueue (append); a database or kv_store
-            # calls nobody
+        if kind in ("database", "queue", "kv_store", "topic", "exchange"):
+            return ONE  # a queue (topic, exchange) answers at enqueue (append, publish); a
+            # database or kv_store calls nobody
         if kind in ("service", "worker"):  # series: every call must succeed
             out: Poly | None = ONE
             for link in self.d.carrying(cid, op):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import theory as qt
+from ..components.exchange import binds, routing_key
 from ..components.sharding import key_owners
 from ..distributions import key_bucket
 from ..registry import slots
@@ -233,6 +234,22 @@ class _Load:
                     self._send(cid, links[j % len(links)], part,
                                rate * self.shape(part)[1] * again[name][0], waited=False)
             self._dead_letter(cid, stream, rate * sum(dead for _, dead in again.values()))
+
+    def _visit_exchange(self, cid: str) -> None:
+        """Each bound queue whose binding matches a stream's routing key gets a copy of it."""
+        kind = self.d.settings[cid]["type"]
+        per_target: dict[str, float] = defaultdict(float)
+        unroutable = 0.0
+        for stream, rate in list(self.flows[cid].items()):
+            key = route_key(stream)
+            links = [link for link in self.d.calls[cid]
+                     if link.carries(key) and binds(kind, link.binding, routing_key(key))]
+            unroutable += 0.0 if links else rate
+            for link in links:
+                per_target[link.to] += rate
+                self._send(cid, link, stream, rate, waited=False)
+        self.edge[cid] = {"routed_rps": math.fsum(per_target.values()),
+                          "unroutable_rps": unroutable, "per_target_rps": dict(per_target)}
 
     def _visit_shard_router(self, cid: str) -> None:
         """Each key has one target: the streams split by the router's key mapping."""

@@ -118,6 +118,10 @@ class _Timing:
         for op in OPS:  # the caller is answered once the message is queued
             self.R[cid][op] = Moments(self.d.settings[cid]["enqueue_ms"] / MS)
 
+    def _time_exchange(self, cid: str) -> None:
+        for op in OPS:  # the producer is answered once the message is published
+            self.R[cid][op] = Moments(self.d.settings[cid]["publish_ms"] / MS)
+
     def _time_topic(self, cid: str) -> None:
         for op in OPS:  # the producer is answered once the message is appended
             self.R[cid][op] = Moments(self.d.settings[cid]["append_ms"] / MS)

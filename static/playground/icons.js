@@ -66,6 +66,12 @@ const ICONS = {
   // a partitioned log: rows of appended cells, each row as long as its partition
   topic: [["path", { d: "M3 4.5h13v4H3zM3 10h18v4H3zM3 15.5h9v4H3z" }],
           ["path", { d: "M7.5 4.5v4M12 4.5v4M7.5 10v4M12 10v4M16.5 10v4M7.5 15.5v4" }]],
+  // a message copied along its matching bindings to the queues bound
+  exchange: [["path", { d: "M2.5 12h5.5" }], ["circle", { cx: 10, cy: 12, r: 2 }],
+             ["path", { d: "M11.4 10.6l4.1-5.1M12 12h3.5M11.4 13.4l4.1 5.1" }],
+             ["rect", { x: 15.5, y: 3.5, width: 6, height: 4, rx: 1 }],
+             ["rect", { x: 15.5, y: 10, width: 6, height: 4, rx: 1 }],
+             ["rect", { x: 15.5, y: 16.5, width: 6, height: 4, rx: 1 }]],
   worker: [["path", { d: gearPath() }], ["circle", { cx: 12, cy: 12, r: 3 }]],
   // a key forks to one of several shards
   shard_router: [["path", { d: "M2.5 12h5M7.5 12l4.5-6.5h2.5M7.5 12h7M7.5 12l4.5 6.5h2.5" }],
@@ -148,6 +154,7 @@ export const KIND_COLORS = {
   queue: { tint: "#fce7f3", ink: "#be185d" },
   worker: { tint: "#e0f2fe", ink: "#0369a1" },
   topic: { tint: "#ffedd5", ink: "#c2410c" },
+  exchange: { tint: "#ffe4e6", ink: "#be123c" },
   shard_router: { tint: "#dcfce7", ink: "#15803d" },
   kv_store: { tint: "#f3e8ff", ink: "#7e22ce" },
   generic: { tint: "#e2e8f0", ink: "#475569" },

@@ -235,15 +235,20 @@ export class Inspector {
         h("span", { text: "Link settings are fixed while a run plays. Cut or heal it from the run panel above or the right-click menu; stop the run to edit." })));
     }
     const section = h("section", { class: "panel-section" });
-    const { link, replication: replicationFields, network } = this.registry.fields;
-    // a replication link copies every write: it carries no classes, no payloads
+    const { link, replication: replicationFields, network, exchange } = this.registry.fields;
+    // a replication link copies every write: it carries no classes, no payloads; a link out
+    // of an exchange is a binding, with its key or pattern
+    const fromExchange = this.store.doc.components.find((c) => c.id === l.from)?.kind === "exchange";
     const specs = replication ? [...link.filter((s) => s.type !== "names"), ...replicationFields]
-      : [...link, ...network];
+      : [...(fromExchange ? exchange ?? [] : []), ...link, ...network];
     for (const spec of specs) {
       const value = Object.hasOwn(l, spec.name) ? l[spec.name] : undefined;
       const onCommit = (v) => this.commitLink(key, spec.name, v);
       const opts = { spec, value, onCommit, disabled: locked };
       const field = spec.type === "choice" ? choiceField(opts)
+        : spec.type === "text" ? textField({
+          name: spec.name, label: "Binding", value, help: spec.help, disabled: locked,
+          maxLength: spec.max_length, onCommit: (v) => onCommit(v.trim() || undefined) })
         : spec.type === "names" ? linkClassesField({ ...opts, names: classNames(this.store.doc) })
           : spec.type === "bool" ? toggleField(opts) : numberField(opts);
       this.fields.set(spec.name, field);

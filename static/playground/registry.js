@@ -113,6 +113,10 @@ export class Registry {
         const on = size && size !== "custom" ? `${size} ·` : `${num(v("workers"))} ×`;
         return `${on} r ${num(v("read_ms"))} / w ${num(v("write_ms"))} ms`;
       }
+      case "exchange": {
+        const ms = v("publish_ms");
+        return `${v("type") || "fanout"} exchange${ms ? ` · ${num(ms)} ms` : ""}`;
+      }
       case "queue": {
         const cap = v("capacity");
         return cap === null ? "unbounded" : `holds ${num(cap)}`;

@@ -163,6 +163,9 @@ export function componentRows(run, id, kind) {
           theoryWhy: kind === "cache" ? "Theory does not count the writes a write-behind cache loses when it fails."
             : "Theory gives the writes lost per failover, not the run's total." });
   }
+  for (const [key, label] of EXCHANGE_COUNTERS) { // an exchange's messages and copies
+    if (s[key] !== undefined) add(key, label, s[key], undefined, (v) => compact(v), { theoryWhy: EXCHANGE_THEORY });
+  }
   if (s.breakers_open !== undefined) add("breakers", "Breakers open", s.breakers_open, undefined, (v) => num(v, 0), { theoryWhy: NO_THEORY.breakers });
 
   const out = (run.scenario?.links || []).filter((l) => l.from === id && (l.kind || "call") === "call");
@@ -305,6 +308,10 @@ function groupRows(add, take, s, run, id) {
           theoryWhy: "Theory gives the group's mean lag (the sum over its partitions)." });
   }
 }
+
+const EXCHANGE_COUNTERS = [["published", "Published so far"], ["routed", "Copies routed so far"],
+  ["unroutable", "Unroutable so far"]];
+const EXCHANGE_THEORY = "Theory gives rates (per target, routed and unroutable per second), not counts so far.";
 
 // At-least-once delivery, rebalancing, ephemeral subscriptions: counters since warm-up.
 const DELIVERY_COUNTERS = [

@@ -82,6 +82,9 @@ export function proposeLink(doc, fromId, toId) {
     }
     return { link: { from: fromId, to: toId, dead_letter: true } };
   }
+  if (a.kind === "exchange" && b.kind !== "queue" && b.kind !== "topic") {
+    return { problem: `an exchange routes messages to queues and topics (exchange → ${b.kind})` };
+  }
   if ((a.kind === "queue" || a.kind === "topic") !== (b.kind === "worker")) {
     return { problem: `queues and topics feed workers, and workers are fed only by them (${a.kind} → ${b.kind})` };
   }

@@ -28,6 +28,7 @@ from simulations import theory as qt
 from simulations.components.rates import rate_schedule
 from simulations.components.sharding import ShardMap
 from simulations.distributions import key_bucket
+from simulations.predict import predict
 from simulations.registry import SIZES
 
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "docs" / "lessons"
@@ -919,6 +920,33 @@ def _(doc):
     for side in ("fixed", "auto"):
         assert comp(end, f"thumbs_{side}")["failed"] == comp(end, f"jobs_{side}")["lost"] == 0
     assert comp(end, "jobs_auto")["mean_wait_ms"] < 0.05 * comp(end, "jobs_fixed")["mean_wait_ms"]
+
+
+@promise("an-exchange-fanning-out-and-routing-by-key")
+def _(doc):
+    """Fanout: every queue gets every event (exact). Topic: each queue the shares of the
+    classes its pattern matches, as predicted; about 11,000 events, so a share's sd is at
+    most sqrt(0.25 / 11,000) = 0.5%: 2% is 4 sd. The shoppers wait the network's 40 ms and
+    the API's M/M/8 response (the publishes add nothing); 3% covers the mean's spread."""
+    end = Simulation(doc).run()
+    fanout, topic = comp(end, "fanout"), comp(end, "topic")
+    n = fanout["published"]
+    assert fanout["per_target"] == {"audit": n, "analytics": n} and fanout["routed"] == 2 * n
+    predicted = predict(doc)["components"]["topic"]
+    assert predicted["per_target_rps"] == pytest.approx(
+        {"billing": 30.0, "shipping": 80.0, "welcome": 20.0})
+    assert topic["published"] == n and topic["unroutable"] == 0
+    for queue, rate in predicted["per_target_rps"].items():
+        assert topic["per_target"][queue] == comp(end, queue)["arrivals"]
+        assert topic["per_target"][queue] / n == pytest.approx(rate / 100.0, abs=0.02)
+    assert topic["routed"] / n == pytest.approx(predicted["routed_rps"] / 100.0, abs=0.02)
+    assert comp(end, "shop")["latency_ms"]["mean"] == pytest.approx(
+        40.0 + mmc_response_ms(100.0, 5.0, 8), rel=0.03)
+    direct = json.loads(json.dumps(doc))  # Try: the topic exchange made direct
+    direct["components"][3]["params"]["type"] = "direct"
+    topic = comp(Simulation(direct).run(), "topic")
+    assert topic["per_target"]["shipping"] == topic["per_target"]["welcome"] == 0
+    assert topic["unroutable"] / topic["published"] == pytest.approx(0.7, abs=0.02)
 
 
 # --- the tests --------------------------------------------------------------------------------

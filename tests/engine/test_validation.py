@@ -48,6 +48,8 @@ def full_doc() -> dict[str, Any]:
              "params": {"replicas_n": 15, "read_quorum": 1, "write_quorum": 1}},
             # s1 -> topic -> w (which the queue feeds too)
             {"id": "t", "kind": "topic", "params": {}},
+            # s1 -> exchange -> q, bound by "#" (every type takes a binding; a fanout ignores it)
+            {"id": "x", "kind": "exchange", "params": {}},
         ],
         "links": [
             {"from": "c", "to": "lb", "latency_ms": 5},
@@ -70,6 +72,8 @@ def full_doc() -> dict[str, Any]:
             {"from": "router", "to": "kv"},
             {"from": "s1", "to": "t", "route": "write"},
             {"from": "t", "to": "w", "group": "g"},
+            {"from": "s1", "to": "x", "route": "write"},
+            {"from": "x", "to": "q", "binding": "#"},
         ],
         "events": [
             {"at_s": 1, "action": "fail", "target": "s2"},

@@ -44,6 +44,12 @@ test("values and summaries fall back to the registry's defaults", () => {
   assert.equal(registry.summary(crowd), "1,200 rps · spike · 90% reads");
   assert.equal(registry.kind("nope").title, "nope");
   assert.equal(registry.summary({ id: "x", kind: "gadget", params: {} }), "Gadget");
+  const exchanges = new Registry({ kinds: { exchange: { group: "messaging", title: "Exchange", help: "", params: [
+    { name: "type", type: "choice", default: "fanout", choices: ["fanout", "direct", "topic"] },
+    { name: "publish_ms", type: "float", default: 0, minimum: 0 }] } }, limits: {} });
+  assert.equal(exchanges.summary({ id: "x", kind: "exchange", params: {} }), "fanout exchange");
+  assert.equal(exchanges.summary({ id: "x", kind: "exchange", params: { type: "topic", publish_ms: 2 } }),
+               "topic exchange · 2 ms");
 });
 
 test("checkValue speaks the validator's words", () => {

@@ -39,3 +39,18 @@ test("no classes, no class rows", () => {
   const rows = componentRows(run({ c: {} }, { c: { offered_rps: 5 } }), "c", "client");
   assert.equal(rows.filter((row) => row.figure === "classes").length, 0);
 });
+
+test("an exchange: copies per bound queue against the predicted split, its counts so far", () => {
+  const r = { ...run({ x: { published: 100, routed: 130, unroutable: 0 } },
+                     { x: { offered_rps: 100, routed_rps: 130, unroutable_rps: 0,
+                            per_target_rps: { billing: 30, shipping: 80, welcome: 20 } } }),
+              links: { "x>billing": [29], "x>shipping": [81], "x>welcome": [0] } };
+  r.scenario.links = [{ from: "x", to: "billing", binding: "orders.paid" },
+                      { from: "x", to: "shipping", binding: "orders.*" }, { from: "x", to: "welcome" }];
+  const rows = Object.fromEntries(componentRows(r, "x", "exchange").map((row) => [row.key, row]));
+  assert.deepEqual([rows["to:billing"].now, rows["to:billing"].theory, rows["to:billing"].figure], [29, 30, "split"]);
+  assert.equal(rows["to:shipping"].theory, 80);
+  assert.deepEqual([rows.routed.now, rows.routed.theory, rows.routed.figure], [130, undefined, "routed"]);
+  assert.equal(rows.unroutable.now, 0);
+  assert.equal(rows["p:routed_rps"].theory, 130);
+});

@@ -44,6 +44,17 @@ test("proposeLink makes a queue's link to another queue its dead-letter link, on
   assert.match(proposeLink(d, "dlq", "q").problem, /cycle/);
 });
 
+test("proposeLink lets an exchange bind queues and topics, nothing else", () => {
+  const d = doc([c("cl", "client"), c("x", "exchange"), c("q", "queue"), c("tp", "topic"),
+                 c("s", "service"), c("w", "worker")], [{ from: "cl", to: "x" }, { from: "q", to: "w" }]);
+  assert.deepEqual(proposeLink(d, "x", "q"), { link: { from: "x", to: "q" } });
+  assert.deepEqual(proposeLink(d, "x", "tp"), { link: { from: "x", to: "tp" } });
+  assert.match(proposeLink(d, "x", "s").problem, /an exchange routes messages to queues and topics \(exchange → service\)/);
+  assert.match(proposeLink(d, "x", "w").problem, /exchange → worker/);
+  assert.deepEqual(proposeLink(d, "s", "x"), { link: { from: "s", to: "x" } });  // a producer
+  assert.deepEqual(proposeLink(d, "w", "x"), { link: { from: "w", to: "x" } });
+});
+
 test("reaches follows call links only", () => {
   const d = doc([c("a", "service"), c("b", "service"), c("c", "service")],
                 [{ from: "a", to: "b" }, { from: "b", to: "c", kind: "replication" }]);

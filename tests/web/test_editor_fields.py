@@ -87,6 +87,7 @@ def engine_error(where: str, kind: str | None, name: str, value: object) -> str:
             "link": (Link, {"from": "a", "to": "b"}),
             "replication": (Link, {"from": "a", "to": "b", "kind": "replication"}),
             "network": (Link, {"from": "a", "to": "b"}),
+            "exchange": (Link, {"from": "a", "to": "b"}),
         }[where]
         try:
             model.model_validate(base | {name: value})
@@ -120,6 +121,8 @@ def test_kinds_carries_the_document_fields_the_editor_shows(client):
     classes = next(f for f in fields["link"] if f["name"] == "classes")
     assert (classes["type"], classes["default"], classes["max_items"]) == ("names", None, 50)
     assert [f["name"] for f in fields["replication"]] == ["mode", "lag_ms", "lag_dist"]
+    binding = fields["exchange"][0]  # a link out of an exchange (issue 18)
+    assert (binding["name"], binding["type"], binding["max_length"]) == ("binding", "text", 200)
     # a call link's payload and protocol fields (issue 18), with their defaults
     network = {f["name"]: f for f in fields["network"]}
     assert {name: f["default"] for name, f in network.items()} == {
