@@ -34,13 +34,19 @@ def binds(kind: str, binding: str | None, key: str) -> bool:
 
 
 def _matches(pattern: list[str], words: list[str]) -> bool:
-    """Topic matching, word by word: `#` tries every count of words it may stand for."""
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_matches(rest, words[i:]) for i in range(len(words) + 1))
-    return bool(words) and head in ("*", words[0]) and _matches(rest, words[1:])
+    """Topic matching, word by word, as a table of which pattern prefixes match which word
+    prefixes: O(pattern x words), where trying every count of words each `#` may stand for
+    grows exponentially with the `#`s (a 200-character binding holds up to 100)."""
+    n = len(words)
+    matched = [True] + [False] * n  # the empty pattern matches the first 0 words only
+    for part in pattern:
+        if part == "#":  # zero or more words: any prefix at or after one already matched
+            for j in range(1, n + 1):
+                matched[j] = matched[j] or matched[j - 1]
+        else:
+            matched = [False] + [matched[j - 1] and part in ("*", words[j - 1])
+                                 for j in range(1, n + 1)]
+    return matched[n]
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # _mypyc.py
