@@ -82,7 +82,13 @@ export function words(name) {
 /** A parameter name as a label: "service_ms" -> "Service", "rate_rps" -> "Rate". */
 const ACRONYMS = { mtbf: "MTBF", mttr: "MTTR", ttl: "TTL", cv: "CV", lru: "LRU", lfu: "LFU",
                    fifo: "FIFO", ip: "IP", id: "ID", rps: "RPS" };
+// Names whose unit alone would leave them unclear, or the same as another field's
+// ("encoding" and "encoding_ms").
+const LABELS = { request_kb: "Request size", response_kb: "Response size",
+                 bandwidth_mbps: "Bandwidth", overhead_kb: "Overhead",
+                 encoding_ms: "Encoding time", retransmit_ms: "Retransmit timeout" };
 export function paramLabel(name) {
+  if (Object.hasOwn(LABELS, name)) return LABELS[name];
   const stripped = String(name).replace(/_(ms|s|rps)$/, "");
   const text = stripped.split("_").map((w) => ACRONYMS[w] || w).join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1);

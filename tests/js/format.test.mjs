@@ -45,6 +45,10 @@ test("words, labels and plurals", () => {
   assert.equal(words("round_robin"), "round robin");
   assert.equal(paramLabel("service_ms"), "Service");
   assert.equal(paramLabel("mtbf_s"), "MTBF");
+  // a unit stripped would leave two fields "Encoding": the time has its own label
+  assert.equal(paramLabel("encoding"), "Encoding");
+  assert.equal(paramLabel("encoding_ms"), "Encoding time");
+  assert.equal(paramLabel("bandwidth_mbps"), "Bandwidth");
   assert.equal(paramLabel("capacity_keys"), "Capacity keys");
   assert.equal(plural(1, "link"), "1 link");
   assert.equal(plural(2, "link"), "2 links");
