@@ -224,6 +224,12 @@ PLAYGROUND_COEDIT_MAX_UPDATE_BYTES = int(os.environ.get("PLAYGROUND_COEDIT_MAX_U
 PLAYGROUND_COEDIT_MAX_STATE_BYTES = int(os.environ.get("PLAYGROUND_COEDIT_MAX_STATE_BYTES",
                                                        4 * 1024 * 1024))
 PLAYGROUND_COEDIT_SAVE_EVERY_S = float(os.environ.get("PLAYGROUND_COEDIT_SAVE_EVERY_S", 60))
+# Checking an update reads the whole design (about 40 ms for 500 components): each socket
+# may spend this share of a second of the event loop's CPU on its updates on average, and
+# this many seconds at once; past that its updates are refused (rate_limited: the browser
+# syncs them again a moment later), so one editor of a big design cannot stall the process.
+PLAYGROUND_COEDIT_CHECK_SHARE = float(os.environ.get("PLAYGROUND_COEDIT_CHECK_SHARE", 0.1))
+PLAYGROUND_COEDIT_CHECK_BURST_S = float(os.environ.get("PLAYGROUND_COEDIT_CHECK_BURST_S", 1.0))
 PLAYGROUND_RUNS_PER_CONNECTION = int(os.environ.get("PLAYGROUND_RUNS_PER_CONNECTION", 2))
 PLAYGROUND_MAX_RUNS = int(os.environ.get("PLAYGROUND_MAX_RUNS", 50))
 PLAYGROUND_IDLE_RUN_S = float(os.environ.get("PLAYGROUND_IDLE_RUN_S", 60))

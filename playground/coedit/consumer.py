@@ -80,6 +80,9 @@ class CoeditConsumer(LayerAwareSocket):
             await self.close(code=NOT_FOUND)
             return
         self.bucket = TokenBucket(settings.PLAYGROUND_WS_RATE, settings.PLAYGROUND_WS_BURST)
+        # CPU seconds of update checks (settings.PLAYGROUND_COEDIT_CHECK_SHARE)
+        self.checks = TokenBucket(settings.PLAYGROUND_COEDIT_CHECK_SHARE,
+                                  settings.PLAYGROUND_COEDIT_CHECK_BURST_S)
         self.warned_at = 0.0
         self.group = room_group(scenario.share_id)
         user = self.scope.get("user")
@@ -158,8 +161,14 @@ class CoeditConsumer(LayerAwareSocket):
         if update is None:
             await self.error("bad_update", "update: base64 of a Yjs update", ref="update")
             return
+        if not self.checks.take(0.0):
+            await self.error("rate_limited", "this design is large: your changes are checked "
+                             "a few times a second, and these are sent again in a moment",
+                             ref="update")
+            return
+        started = time.thread_time()
         try:
-            await self.room.accept(update)
+            checked = self.room.checked(update)
         except rooms.BadUpdate as exc:
             await self.error(exc.code, exc.message, ref="update")
             if exc.code == "too_large" and len(update) > \
@@ -167,6 +176,9 @@ class CoeditConsumer(LayerAwareSocket):
                 self.closing = True
                 await self.close(code=POLICY_VIOLATION)
             return
+        finally:  # the check's CPU (nothing else runs during it: it awaits nothing)
+            self.checks.spend(time.thread_time() - started)
+        await self.room.accept(update, checked)
         await self._publish("coedit.update", {"update": data["update"],
                                               "peer": self.peer["id"]})
 

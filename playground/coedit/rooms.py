@@ -187,9 +187,10 @@ class Room:
                             f"{LIMITS['document_bytes']} bytes")
         return copy
 
-    async def accept(self, update: bytes) -> None:
-        """An update from a member of this process: checked, applied, logged; a save due."""
-        self.doc = self.checked(update)
+    async def accept(self, update: bytes, checked: Doc | None = None) -> None:
+        """An update from a member of this process: checked (unless `checked` is what
+        checked() made of it just before), applied, logged; a save due."""
+        self.doc = self.checked(update) if checked is None else checked
         store = get_store()
         if await store.append(self.share_id, update) > COMPACT_AFTER:
             await self.compact(store)

@@ -55,6 +55,12 @@ class TokenBucket:
             return True
         return False
 
+    def spend(self, cost: float) -> None:
+        """Take a cost known only once paid: the bucket may go below zero, and take()
+        refuses until it has filled up again."""
+        self.take(0.0)
+        self.tokens -= cost
+
 
 class LayerAwareSocket(LayerReceive, AsyncWebsocketConsumer):
     """A socket that, when Redis goes away, tells the browser (a notice, then close 4013: it

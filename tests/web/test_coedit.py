@@ -293,6 +293,40 @@ async def test_rate_limited_like_other_messages(design, settings):
     await ada.disconnect()
 
 
+async def test_checking_updates_is_budgeted_per_socket(design, settings):
+    """Each update is checked against the whole design (tens of milliseconds for a big
+    one): past its share of CPU a socket's updates are refused as rate_limited, never
+    applied or forwarded, until its budget fills again; the others edit on."""
+    settings.PLAYGROUND_COEDIT_CHECK_SHARE = 1e-6  # CPU seconds a second: no refill here
+    settings.PLAYGROUND_COEDIT_CHECK_BURST_S = 1e-9  # one check overdraws it
+    _, share_id, link = await saved_design(design)
+    ada = await connect(link["socket"])
+    welcome = await receive_until(ada, "welcome")
+    settings.PLAYGROUND_COEDIT_CHECK_BURST_S = 1.0
+    bob = await connect(link["socket"])  # his own budget, the default
+    await receive_until(bob, "welcome")
+    doc = replica(welcome)
+    first = edit(doc, lambda d: d.update(name="first"))
+    second = edit(doc, lambda d: d.update(description="second"))
+    for update in (first, second):
+        await ada.send_to(text_data=json.dumps({"type": "update", "update": update}))
+    # The first is accepted (its echo comes through the layer, maybe after the refusal).
+    answers = {m["type"]: m for m in await drain(ada, 1.0)}
+    assert "accepted" in answers
+    assert (answers["error"]["code"], answers["error"]["ref"]) == ("rate_limited", "update")
+    assert to_document(rooms._rooms[share_id].doc)["name"] == "first"
+    assert "description" not in to_document(rooms._rooms[share_id].doc) or \
+        to_document(rooms._rooms[share_id].doc)["description"] != "second"
+    assert (await receive_until(bob, "update"))["update"] == first
+    assert {m["type"] for m in await drain(bob, 0.5)} <= {"presence"}
+    # Bob's budget is his own.
+    third = edit(replica(welcome), lambda d: d.update(name="third"))
+    await bob.send_to(text_data=json.dumps({"type": "update", "update": third}))
+    await receive_until(bob, "accepted")
+    for comm in (ada, bob):
+        await comm.disconnect()
+
+
 async def test_co_editing_sockets_count_in_the_socket_quotas(design, settings):
     settings.PLAYGROUND_QUOTAS = settings.PLAYGROUND_QUOTAS | {
         "sockets": {"person": 12, "address": 300, "anonymous": 2}}
