@@ -153,11 +153,7 @@ elif REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # It waits for a consumer's messages with a 5 s blocking pop: the read
-                # timeout must be longer (redis-py's default, 5 s, made every idle socket
-                # look like Redis going away, close 4013).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
-                           "socket_connect_timeout": 2}],
+                "hosts": [REDIS_URL],
                 # Messages queued per channel before sends to it fail: 25 s of frames at
                 # 20 per second, so a stalled viewer costs bounded memory, not the whole run.
                 "capacity": 500,
