@@ -21,6 +21,9 @@ class LoadBalancer(Component):
         self.outstanding = [0] * len(self.out)
         self.current = [0.0] * len(self.out)  # smooth weighted round robin state
         self.per_target = [0] * len(self.out)
+        # route key -> indexes of the targets in rotation that carry it, in order: built once
+        # per key and health change, not per request (a balancer may have hundreds of targets)
+        self._healthy: dict[str, list[int]] = {}
         for link in self.out:
             link.target.watchers.append(self)
         self._pickers = {
@@ -39,7 +42,10 @@ class LoadBalancer(Component):
                     self._check(i)
 
     def _check(self, i: int) -> None:
-        self.in_rotation[i] = self.out[i].target.up
+        up = self.out[i].target.up
+        if self.in_rotation[i] != up:
+            self.in_rotation[i] = up
+            self._healthy.clear()
 
     def accept(self, req, reply) -> None:
         job = self.admit(req, reply)
@@ -55,8 +61,10 @@ class LoadBalancer(Component):
         if not job.open:
             return
         key = job.req.cls
-        healthy = [i for i, link in enumerate(self.out)
-                   if self.in_rotation[i] and link.carries(key)]
+        healthy = self._healthy.get(key)
+        if healthy is None:
+            healthy = self._healthy[key] = [i for i, link in enumerate(self.out)
+                                            if self.in_rotation[i] and link.carries(key)]
         if not healthy:
             self.finish(job, DOWN)
             return
