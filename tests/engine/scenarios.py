@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -54,6 +55,20 @@ def balanced(client_params: dict[str, Any], lb_params: dict[str, Any],
         extra = {"weight": weights[i - 1]} if weights else {}
         links.append(link("lb", f"t{i}", **extra))
     return document(comps, links, duration_s, warmup_s)
+
+
+def copy_continues_exactly(sim: simulations.Simulation, until: float) -> dict[str, Any]:
+    """Checkpoints (replay, seeking) and live copies deep-copy a running simulation: the
+    copy, run on to `until`, must report exactly what the original does. Returns the
+    original's report (without its wall time)."""
+    twin = copy.deepcopy(sim)
+    sim.advance(until)
+    twin.advance(until)
+    a, b = sim.report(), twin.report()
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+    assert twin.frame() == sim.frame()
+    return a
 
 
 # Tests that replace a method of a live component to watch it: compiled classes do not

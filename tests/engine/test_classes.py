@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from simulations import ScenarioError, Simulation, validate
 from simulations import theory as qt
 from simulations.predict import predict
+from tests.engine.scenarios import copy_continues_exactly
 
 MIX = [{"name": "GET /feed", "share": 0.7},
        {"name": "GET /profile", "share": 0.2, "keys": 500, "key_skew": 1.0},
@@ -303,13 +304,7 @@ def test_a_copy_mid_run_continues_exactly():
     doc["duration_s"] = 60
     whole = Simulation(doc, live=True)
     whole.advance(30)
-    copied = copy.deepcopy(whole)
-    whole.advance(60)
-    copied.advance(60)
-    a, b = copied.report(), whole.report()
-    del a["wall_s"], b["wall_s"]
-    assert a == b
-    assert copied.frame()["components"]["c"] == whole.frame()["components"]["c"]
+    copy_continues_exactly(whole, 60)
 
 
 def test_a_class_without_keys_of_its_own_follows_its_clients_set():

@@ -9,7 +9,6 @@ counts are checked within 4 such standard deviations, at fixed seeds.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from pathlib import Path
@@ -24,6 +23,7 @@ from simulations.kernel import Kernel, stream
 from simulations.predict import predict
 from simulations.replay import Replayer
 from simulations.theory import fluid_backlog
+from tests.engine.scenarios import copy_continues_exactly
 
 SHAPES = {
     "points": {"shape": "points", "points": [[10, 20], [40, 120], [60, 120], [70, 0],
@@ -321,8 +321,7 @@ def test_replay_and_seek_across_a_schedule_equal_the_live_run():
 def test_a_copy_mid_schedule_continues_identically():
     sim = Simulation(design(SHAPES["diurnal"], arrival_cv=0.5))
     sim.advance(31.7)
-    twin = copy.deepcopy(sim)
-    assert report(sim) == report(twin)
+    copy_continues_exactly(sim, sim.duration_s)
 
 
 def test_no_schedule_is_the_constant_rate_exactly():
