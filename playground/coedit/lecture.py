@@ -62,7 +62,7 @@ def hand_pen(user, classroom: Classroom, student_id: Any, holds: bool) -> None:
     if lecture is None or not permissions.may_hand_pen(user, lecture):
         raise LectureError("no lecture is running in this classroom")
     seat = classroom.students.filter(removed=False, pk=student_id).first() \
-        if isinstance(student_id, int) else None
+        if type(student_id) is int else None  # not a bool
     if seat is None:
         raise LectureError("student: not a student of this classroom")
     (lecture.pen.add if holds else lecture.pen.remove)(seat)

@@ -33,7 +33,8 @@ class Presenter {
     coedit.canvas.cy.on("viewport", () => coedit.later("view", VIEW_MS, () => this.sendView()));
     coedit.bus.on("coedit:message", (msg) => {
       if (msg.type === "welcome") queueMicrotask(() => this.sendView());
-      if (["welcome", "presence", "left"].includes(msg.type)) queueMicrotask(() => this.render());
+      if (msg.type === "error" && msg.ref === "lecture") this.ended = true;
+      if (["welcome", "presence", "left", "error"].includes(msg.type)) queueMicrotask(() => this.render());
     });
     this.render();
   }
@@ -45,9 +46,10 @@ class Presenter {
   }
 
   render() {
-    const students = [...this.coedit.peers.values()].filter((p) => !p.presenter);
+    // the lecture's other tabs (someone watching the design by its share link is in the room too)
+    const students = [...this.coedit.peers.values()].filter((p) => !p.presenter && typeof p.following === "boolean");
     const following = students.filter((p) => p.following).length;
-    this.state.textContent = !this.coedit.synced ? "Connecting…"
+    this.state.textContent = this.ended ? "The lecture is over" : !this.coedit.synced ? "Connecting…"
       : students.length ? `Presenting: ${following} of ${students.length} following`
         : "Presenting: nobody has joined yet";
   }

@@ -159,8 +159,9 @@ async def test_the_dashboard_sees_who_follows_and_hands_the_pen(design):
     await student.send_to(text_data=json.dumps(
         {"type": "update", "update": edit(doc, lambda d: d.update(name="still mine"))}))
     assert (await receive_until(student, "error"))["code"] == "read_only"
-    await dash.send_json_to({"type": "pen", "student": 10**9, "pen": True})
-    assert (await receive_until(dash, "error"))["code"] == "bad_pen"
+    for stranger in (10**9, True, str(ada.pk)):
+        await dash.send_json_to({"type": "pen", "student": stranger, "pen": True})
+        assert (await receive_until(dash, "error"))["code"] == "bad_pen"
     # A reconnect while holding the pen: the role comes from the lecture's pen.
     await dash.send_json_to({"type": "pen", "student": ada.pk, "pen": True})
     await receive_until(student, "role")
