@@ -58,7 +58,8 @@ class Presenter {
 /** A student (or another instructor): follows the presenter's view until they look around. */
 class Follower {
   constructor(coedit, lecture) {
-    Object.assign(this, { coedit, following: true, view: null, selection: [], applying: false, ended: false });
+    Object.assign(this, { coedit, following: true, view: null, selection: [], applying: false, ended: false,
+                          presenter: null }); // the presenter's peer id while they are in the room
     this.lastInput = -Infinity;
     const mark = () => { this.lastInput = performance.now(); };
     for (const type of ["pointerdown", "wheel", "keydown"]) document.addEventListener(type, mark, { capture: true, passive: true });
@@ -79,8 +80,10 @@ class Follower {
 
   receive(msg) {
     switch (msg.type) {
-      case "welcome": // a reconnect: the room takes everyone for following until told
+      case "welcome": // (again, after a reconnect) those here announce themselves anew
+        this.presenter = null;
         if (!this.following) queueMicrotask(() => this.coedit.send({ type: "follow", following: false }));
+        this.render();
         break;
       case "viewport":
         this.view = msg;
@@ -88,8 +91,14 @@ class Follower {
         break;
       case "presence":
         if (!msg.peer.presenter) break;
+        this.presenter = msg.peer.id;
         this.selection = msg.peer.selection || [];
         if (this.following) this.applySelection();
+        this.render();
+        break;
+      case "left":
+        if (msg.peer === this.presenter) this.presenter = null;
+        this.render();
         break;
       case "error":
         if (msg.ref === "lecture" || (msg.code === "not_found" && msg.ref === "connect")) {
@@ -139,7 +148,8 @@ class Follower {
   render() {
     this.bar.dataset.following = String(this.following && !this.ended);
     this.state.textContent = this.ended ? "The lecture is over"
-      : this.following ? "Following the presenter's view" : "Looking around on your own";
+      : !this.following ? "Looking around on your own"
+        : this.presenter ? "Following the presenter's view" : "Following: the presenter is not here yet";
     this.button.hidden = this.following || this.ended;
   }
 }

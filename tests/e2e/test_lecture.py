@@ -2,7 +2,8 @@
 classroom from the dashboard; two students open it from their classroom page and follow the
 instructor's viewport and selection; one looks around on her own (the dashboard sees her
 stop following), and "Follow" brings her back; the instructor hands her the pen from the
-dashboard, she edits, the pen is taken back and her editor is read-only again.
+dashboard, she edits, the pen is taken back and her editor is read-only again; the lecture
+ends and everyone in it is told.
 
 Driven as people drive it; `window.playground` and `window.dashboard` are only read. The
 API is called once, to save the instructor's design. Screenshots go to artifacts/e2e/.
@@ -150,6 +151,13 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
         ada.wait("() => window.playground.store.readOnly")
         expect(ada.page.get_by_test_id("read-only-banner")).to_be_visible()
         expect(people.filter(has_text="Ada")).to_have_attribute("data-pen", "false")
+
+        # -- the lecture ends: everyone is told ---------------------------------------------
+        dash.page.get_by_test_id("lecture-end").click()
+        expect(dash.page.get_by_test_id("lecture-start")).to_be_visible()
+        for person in (teacher, ada, bob):
+            expect(person.page.get_by_test_id("lecture-state")).to_have_text("The lecture is over")
+        expect(ada.page.get_by_test_id("lecture-follow")).to_be_hidden()
         for person in (teacher, ada, bob, dash):
             assert not person.console_errors, person.console_errors
     finally:

@@ -90,6 +90,10 @@ async def test_students_watch_read_only_and_strangers_are_refused(design):
     assert welcome["role"] == "owner"
     student, welcome = await join(lecture, seat_cookie(ada))
     assert welcome["role"] == "viewer"
+    colleague = await database_sync_to_async(User.objects.create_user)("co", password="pw-1234")
+    await database_sync_to_async(room.instructors.add)(colleague)
+    other, welcome_other = await join(lecture, await session_cookie(colleague))
+    assert welcome_other["role"] == "viewer"  # another instructor of the class watches
     update = edit(replica(welcome), lambda d: d.update(name="mine"))
     await student.send_to(text_data=json.dumps({"type": "update", "update": update}))
     assert (await receive_until(student, "error"))["code"] == "read_only"
@@ -101,7 +105,7 @@ async def test_students_watch_read_only_and_strangers_are_refused(design):
     await database_sync_to_async(services.remove)(ada)
     removed = await connect(f"/ws/coedit/l/{lecture.lecture_id}/", seat_cookie(ada))
     assert (await receive_until(removed, "error"))["code"] == "not_found"
-    for comm in (presenter, student):
+    for comm in (presenter, student, other):
         await comm.disconnect()
 
 
