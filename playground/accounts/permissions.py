@@ -246,3 +246,39 @@ def may_see_work(request: HttpRequest, work) -> bool:
     if seat.pk == work.student_id:
         return True
     return assignment.peers_visible_after_deadline and past_deadline(assignment)
+
+
+# -- lectures (playground/coedit/lecture.py) ----------------------------------------------------
+def may_start_lecture(user, classroom, scenario) -> bool:
+    """An instructor of the classroom presents a design their account owns (not a lesson)."""
+    return scenario is not None and scenario.lesson_slug is None and \
+        _owns(user, "", scenario) and may_teach(user, classroom)
+
+
+def lecture_role(user, keys: list[str], lecture) -> tuple[str | None, object | None]:
+    """A socket's role in a lecture's room, and its student seat: the presenter (while they
+    still teach the class) leads as the owner; another instructor watches; a student of the
+    class watches, or edits while holding the pen (`pen_role`); nobody else gets in."""
+    classroom = lecture.classroom
+    if may_teach(user, classroom):
+        return (OWNER if user.pk == lecture.presenter_id else VIEWER), None
+    seat = find_seat(user, keys, classroom)
+    if seat is None:
+        return None, None
+    return pen_role(lecture.pen.filter(pk=seat.pk).exists()), seat
+
+
+def pen_role(holds_pen: bool) -> str:
+    """A student in a lecture edits while holding the pen, and only watches once it is
+    taken back (at once: playground/coedit/lecture.py)."""
+    return EDITOR if holds_pen else VIEWER
+
+
+def may_present(role: str | None) -> bool:
+    """Whose view (viewport, selection) a lecture's students follow: its presenter's."""
+    return role == OWNER
+
+
+def may_hand_pen(user, lecture) -> bool:
+    """The instructors of a lecture's classroom hand its students the pen and take it back."""
+    return may_teach(user, lecture.classroom)

@@ -6,7 +6,8 @@ answer a dashboard that connects.
   which run they watch, and receives the instructor's chaos drill (the browser applies it to
   its own run with its owner token, like any live command).
 - /ws/dashboard/<classroom join id>/: an instructor's live roster. Gets the roster once, then
-  presence, digests of students' runs (coalesced: one message per DIGEST_FLUSH_S) and grades.
+  presence, digests of students' runs (coalesced: one message per DIGEST_FLUSH_S), grades,
+  and who is in the classroom's lecture (playground/coedit/lecture.py); hands out its pen.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from channels.db import database_sync_to_async
 from pydantic import ValidationError
 
 from playground.accounts import permissions
+from playground.coedit import lecture
 from playground.live.consumers import LayerAwareSocket, TokenBucket
 from playground.live.protocol import POLICY_VIOLATION
 from playground.live.runstore import LAYER_DOWN
@@ -126,6 +128,7 @@ class DashboardConsumer(_JsonSocket):
         snapshot = await database_sync_to_async(roster.snapshot)(self.classroom)
         await self.send_json({"type": "roster", **snapshot})
         self.flusher = asyncio.get_running_loop().create_task(self._flush())
+        await lecture.roll_call(self.classroom.pk)  # who is in the lecture, if one runs
 
     def _teaching(self, join_id: str) -> Classroom | None:
         classroom = Classroom.objects.filter(join_id=join_id).first()
@@ -140,6 +143,8 @@ class DashboardConsumer(_JsonSocket):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         data = await self.read(text_data)
+        if data is not None and data.get("type") == "pen":
+            await self._pen(data)
         if data is None or data.get("type") != "drill":
             return
         try:
@@ -151,6 +156,14 @@ class DashboardConsumer(_JsonSocket):
             "type": "class.drill", "command": command,
             "from": self.scope["user"].get_username()})
         await self.send_json({"type": "drill_sent", "command": command, "at": time.time()})
+
+    async def _pen(self, data: dict[str, Any]) -> None:
+        """Hand a student the pen in the classroom's lecture, or take it back."""
+        try:
+            await database_sync_to_async(lecture.hand_pen)(
+                self.scope["user"], self.classroom, data.get("student"), data.get("pen") is True)
+        except lecture.LectureError as exc:
+            await self.send_json({"type": "error", "code": "bad_pen", "message": str(exc)})
 
     async def _flush(self) -> None:
         """Digests arrive up to 2 a second per student; the dashboard gets them batched."""
@@ -170,6 +183,10 @@ class DashboardConsumer(_JsonSocket):
     async def class_work(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "work", **{k: v for k, v in event.items()
                                                  if k != "type"}})
+
+    async def class_lecture(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "lecture", **{k: v for k, v in event.items()
+                                                    if k != "type"}})
 
     async def class_graded(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "graded", **{k: v for k, v in event.items()

@@ -118,3 +118,19 @@ class Submission(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class Lecture(models.Model):
+    """An instructor presenting one of their designs to a classroom (one lecture at a time):
+    the students follow the presenter's view in the design's co-editing room, read-only
+    unless handed the pen (`pen`)."""
+
+    classroom = models.OneToOneField(Classroom, on_delete=models.CASCADE, related_name="lecture")
+    lecture_id = models.CharField(max_length=32, unique=True, default=new_share_id,
+                                  editable=False)
+    scenario = models.ForeignKey("playground.Scenario", on_delete=models.CASCADE,
+                                 related_name="lectures")
+    presenter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="lectures")
+    pen = models.ManyToManyField(Student, blank=True, related_name="pens")
+    started_at = models.DateTimeField(auto_now_add=True)

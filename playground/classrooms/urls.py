@@ -6,6 +6,8 @@ urlpatterns = [
     path("classes", views.classes, name="classes"),
     path("classes/<str:join_id>", views.classroom, name="classroom"),
     path("classes/<str:join_id>/dashboard", views.dashboard, name="dashboard"),
+    path("classes/<str:join_id>/lecture", views.start_lecture, name="start-lecture"),
+    path("classes/<str:join_id>/lecture/end", views.end_lecture, name="end-lecture"),
     path("classes/<str:join_id>/students/<int:student_id>/remove", views.remove_student,
          name="remove-student"),
     path("classes/<str:join_id>/assignments/new", views.new_assignment, name="new-assignment"),
@@ -18,4 +20,5 @@ urlpatterns = [
     path("join/<str:join_id>", views.join_classroom, name="join-classroom"),
     path("c/<str:join_id>", views.student_classroom, name="student-classroom"),
     path("a/<str:share_id>", views.assignment_work, name="assignment-work"),
+    path("l/<str:lecture_id>", views.lecture_page, name="lecture"),
 ]

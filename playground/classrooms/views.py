@@ -15,13 +15,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from playground import ratelimit
 from playground.accounts import permissions
+from playground.coedit import lecture as lectures
+from playground.models import Scenario
 from playground.pages import preview
-from playground.pages.views import editor, page_data
+from playground.pages.views import editor, error_page, page_data
 
 from . import services
 from .api import assignment_out
 from .forms import AssignmentForm, ClassroomForm, JoinCodeForm, JoinNameForm
-from .models import Assignment, Classroom, Student, Work
+from .models import Assignment, Classroom, Lecture, Student, Work
+
+MAX_PRESENTABLE = 50  # the instructor's designs offered to present, latest first
 
 
 def _teaching(request: HttpRequest, join_id: str) -> Classroom:
@@ -157,7 +161,8 @@ def student_classroom(request: HttpRequest, join_id: str) -> HttpResponse:
         rows.append({"assignment": assignment, "best": best, "closed": closed,
                      "peers": peers})
     return render(request, "classrooms/student.html", {
-        "classroom": room, "seat": seat, "rows": rows})
+        "classroom": room, "seat": seat, "rows": rows,
+        "lecture": Lecture.objects.filter(classroom=room).select_related("scenario").first()})
 
 
 def _seat_for(request: HttpRequest, assignment: Assignment) -> Student | None:
@@ -183,8 +188,53 @@ def dashboard(request: HttpRequest, join_id: str) -> HttpResponse:
     room = _teaching(request, join_id)
     drill = {a.share_id: services.drill_targets(a) for a in room.assignments.all()}
     return render(request, "classrooms/dashboard.html", {
-        "classroom": room,
+        "classroom": room, "lecture": Lecture.objects.filter(classroom=room).first(),
+        "designs": permissions.owned_scenarios(request, Scenario.objects.order_by(
+            "-updated_at")).only("share_id", "title")[:MAX_PRESENTABLE],
         "dashboard": {"join_id": room.join_id, "name": room.name, "drill": drill}})
+
+
+# -- lectures (playground/coedit/lecture.py) ----------------------------------------------------
+@login_required
+@require_POST
+def start_lecture(request: HttpRequest, join_id: str) -> HttpResponse:
+    room = _teaching(request, join_id)
+    try:
+        started = lectures.start(request.user, room, request.POST.get("scenario", ""))
+    except lectures.LectureError:
+        return redirect("dashboard", join_id=room.join_id)
+    return redirect("lecture", lecture_id=started.lecture_id)
+
+
+@login_required
+@require_POST
+def end_lecture(request: HttpRequest, join_id: str) -> HttpResponse:
+    lectures.end(_teaching(request, join_id))
+    return redirect("dashboard", join_id=join_id)
+
+
+@ensure_csrf_cookie
+def lecture_page(request: HttpRequest, lecture_id: str) -> HttpResponse:
+    """The editor joined to a lecture's room: the presenter leads, the students follow."""
+    found = Lecture.objects.select_related("classroom", "scenario").filter(
+        lecture_id=lecture_id).first()
+    if found is None:
+        return error_page(request, 404, "Lecture not found", "This lecture has ended, or the "
+                          "link is incomplete.")
+    role, seat = permissions.lecture_role(request.user, permissions.seat_keys(request.COOKIES),
+                                          found)
+    if role is None:
+        return redirect("join-classroom", join_id=found.classroom.join_id)
+    presenter = permissions.may_present(role)
+    room = found.classroom
+    data = page_data(request, "scenario", found.scenario)
+    data["coedit"] = {
+        "socket": f"/ws/coedit/l/{found.lecture_id}/", "edit_link": None,
+        "name": seat.display_name if seat else None, "gone": "The lecture is over",
+        "lecture": {"presenter": presenter, "classroom": room.name,
+                    "back": reverse("dashboard", args=[room.join_id]) if presenter
+                    else reverse("student-classroom", args=[room.join_id])}}
+    return editor(request, data)
 
 
 def work_preview(request: HttpRequest, work_id: int) -> HttpResponse:

@@ -54,11 +54,18 @@ class CoeditConsumer(LayerAwareSocket):
     role: str | None = None
     counted = False  # in the socket quotas until it closes
 
-    async def connect(self) -> None:
+    REFUSED = "no design has this link (an edit link may have been revoked)"
+
+    async def admit(self) -> Scenario | None:
+        """The design this socket joins, setting its role in the room (None: refused)."""
         kwargs = self.scope["url_route"]["kwargs"]
         token = kwargs.get("token")
         scenario = await _scenario(kwargs.get("share_id"), token)
         self.role = permissions.coedit_role(self.scope, scenario, token)
+        return scenario
+
+    async def connect(self) -> None:
+        scenario = await self.admit()
         await self.accept()
         # Counted with the play sockets: the same quotas per person and address.
         self.requester = quotas.requester(self.scope)
@@ -74,8 +81,7 @@ class CoeditConsumer(LayerAwareSocket):
             return
         self.counted = True
         if self.role is None:
-            await self.error("not_found", "no design has this link (an edit link may have "
-                             "been revoked)", ref="connect")
+            await self.error("not_found", self.REFUSED, ref="connect")
             self.closing = True
             await self.close(code=NOT_FOUND)
             return

@@ -34,7 +34,8 @@ export class CoEdit {
     this.role = null;
     this.synced = false;
     this.attempt = 0;
-    this.name = page.user?.name || "Guest";
+    this.name = page.coedit.name || page.user?.name || "Guest";
+    this.gone = page.coedit.gone || "This edit link does not work"; // the toast when refused
     this.timers = {};
     this.ydoc.on("update", (update, origin) => {
       if (origin !== "local") return;
@@ -97,6 +98,7 @@ export class CoEdit {
   }
 
   receive(msg) {
+    this.bus.emit("coedit:message", msg); // what a lecture (lecture.js) adds to the room
     switch (msg.type) {
       case "welcome":
         this.attempt = 0;
@@ -130,7 +132,8 @@ export class CoEdit {
         break;
       case "role":
         this.role = msg.role;
-        this.readOnly(msg.reason);
+        if (this.mayEdit) this.editable(msg.reason);
+        else this.readOnly(msg.reason);
         this.render();
         break;
       case "saved":
@@ -140,7 +143,7 @@ export class CoEdit {
       case "error":
         if (["read_only"].includes(msg.code)) return;
         if (msg.code === "not_found") {
-          this.toaster.show({ title: "This edit link does not work", message: msg.message, tone: "error", key: "coedit" });
+          this.toaster.show({ title: this.gone, message: msg.message, tone: "error", key: "coedit" });
           return;
         }
         // an update the server did not take: ask what it has, and send the rest again
@@ -173,6 +176,14 @@ export class CoEdit {
       this.toaster.show({ title: "You can watch, not edit", message: `${reason[0].toUpperCase()}${reason.slice(1)}.`,
                           tone: "warn", key: "coedit-role" });
     }
+  }
+
+  /** Edit rights given (a lecture's pen): this tab's edits go to the room again. */
+  editable(reason) {
+    if (!this.store.readOnly) return;
+    this.designs.unlock();
+    this.toaster.show({ title: "You can edit", message: `${reason[0].toUpperCase()}${reason.slice(1)}.`,
+                        tone: "info", key: "coedit-role" });
   }
 
   sendPresence() {

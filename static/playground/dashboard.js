@@ -4,6 +4,7 @@
 
 import { $, clear, h } from "./dom.js";
 import { compact, money, ms, percent } from "./format.js";
+import { LectureRoll } from "./lecture-roll.js";
 
 const STALE_S = 10; // a digest older than this means the run stopped reporting
 
@@ -19,6 +20,9 @@ const LINK_ACTIONS = new Set(["partition", "heal"]);
 const DRILL_WORDS = { fail: "fail", recover: "recover", slow: "slow down ×5", partition: "cut", heal: "heal" };
 let socket = null;
 let retry = 0;
+const lecture = new LectureRoll($("#lecture-people"), (msg) => {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
+});
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -44,6 +48,10 @@ const handlers = {
     state.students = new Map(msg.students.map((s) => [s.id, s]));
     fillAssignments();
     renderAll();
+    lecture.reset();
+  },
+  lecture(msg) {
+    lecture.update(msg);
   },
   presence(msg) {
     const s = student(msg);

@@ -188,6 +188,15 @@ export class Designs {
       fork));
   }
 
+  /** lock() undone: edit rights given in a co-editing room (a lecture's pen). */
+  unlock() {
+    this.store.setReadOnly(false);
+    this.canvas.cy.autoungrabify(false);
+    document.body.classList.remove("read-only");
+    for (const item of document.querySelectorAll(".palette-item")) item.disabled = false;
+    document.querySelector("[data-testid=read-only-banner]")?.remove();
+  }
+
   async fork(button) {
     button.disabled = true;
     try {

@@ -192,7 +192,9 @@ async function boot() {
   // (Yjs and its modules load only then)
   if (page.coedit) {
     const { CoEdit } = await import("./coedit.js");
-    new CoEdit({ bus, store, canvas, toaster, designs, page }).connect();
+    const coedit = new CoEdit({ bus, store, canvas, toaster, designs, page });
+    if (page.coedit.lecture) (await import("./lecture.js")).attend(coedit, page.coedit.lecture);
+    coedit.connect();
   }
   if (runLink) runViews.start({ paused: false });
   if (page.mode === "watch") {
