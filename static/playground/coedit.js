@@ -4,9 +4,10 @@
 // websocket; others' come in, merge (Yjs) and replace the store's document. Presence: who
 // is here (names, colours, watching or editing) and what they selected, drawn around those
 // components on the canvas. The server saves the design (docs/protocol.md, "Co-editing").
-// Left for later: per-person undo (a remote change empties this tab's history), pointers.
+// Undo and redo take back this person's own edits only (coedit-undo.js).
 
 import { Y, applyDocument, canonical, toDocument } from "./coedit-map.js";
+import { LOCAL, SharedHistory } from "./coedit-undo.js";
 import { $, clear, h } from "./dom.js";
 import { normalize } from "./topology.js";
 
@@ -36,15 +37,17 @@ export class CoEdit {
     this.attempt = 0;
     this.name = page.user?.name || "Guest";
     this.timers = {};
+    this.history = new SharedHistory(this.ydoc, () => this.pull());
+    store.useHistory(this.history);
     this.ydoc.on("update", (update, origin) => {
-      if (origin !== "local") return;
+      if (!this.history.mine(origin)) return; // an edit or an undo of this tab's
       this.pending.push(update);
       this.status("unsaved");
       this.later("flush", FLUSH_MS, () => this.flush());
     });
     bus.on("doc:changed", ({ how }) => {
       // offline too: kept in the Y document, sent when the room has this tab again
-      if (how !== "remote" && this.mayEdit) applyDocument(this.ydoc, this.store.doc, "local");
+      if (how !== "remote" && this.mayEdit) applyDocument(this.ydoc, this.store.doc, LOCAL);
     });
     bus.on("selection:changed", () => this.later("presence", PRESENCE_MS, () => this.sendPresence()));
     bus.on("canvas:rendered", () => this.paintSelections());
