@@ -4,9 +4,12 @@
 // websocket; others' come in, merge (Yjs) and replace the store's document. Presence: who
 // is here (names, colours, watching or editing) and what they selected, drawn around those
 // components on the canvas. The server saves the design (docs/protocol.md, "Co-editing").
-// Undo and redo take back this person's own edits only (coedit-undo.js).
+// Undo and redo take back this person's own edits only (coedit-undo.js); the others'
+// pointers (coedit-pointers.js) and the fields they edit (coedit-fields.js) show too.
 
 import { Y, applyDocument, canonical, toDocument } from "./coedit-map.js";
+import { FieldPresence } from "./coedit-fields.js";
+import { Pointers } from "./coedit-pointers.js";
 import { LOCAL, SharedHistory } from "./coedit-undo.js";
 import { $, clear, h } from "./dom.js";
 import { normalize } from "./topology.js";
@@ -51,6 +54,9 @@ export class CoEdit {
     });
     bus.on("selection:changed", () => this.later("presence", PRESENCE_MS, () => this.sendPresence()));
     bus.on("canvas:rendered", () => this.paintSelections());
+    this.pointers = new Pointers({ canvas, peers: this.peers, send: (m) => this.send(m) });
+    this.fields = new FieldPresence({ root: $("#inspector"), bus, store, canvas, peers: this.peers,
+                                      changed: () => this.later("presence", PRESENCE_MS, () => this.sendPresence()) });
     this.panel = h("div", { class: "coedit-presence", "data-testid": "coedit-presence", role: "status",
                             "aria-label": "Who is here" });
     $(".topbar-end").prepend(this.panel);
@@ -73,6 +79,7 @@ export class CoEdit {
       this.ws = null;
       this.synced = false;
       this.peers.clear();
+      this.pointers.clear();
       this.render();
       if (e.code === NOT_FOUND) return;
       this.status("offline");
@@ -127,8 +134,12 @@ export class CoEdit {
         this.peers.set(msg.peer.id, msg.peer);
         this.render();
         break;
+      case "pointer":
+        this.pointers.show(msg);
+        break;
       case "left":
         this.peers.delete(msg.peer);
+        this.pointers.forget(msg.peer);
         this.render();
         break;
       case "role":
@@ -181,7 +192,7 @@ export class CoEdit {
   sendPresence() {
     if (!this.synced) return;
     const selection = [...this.store.selection.components];
-    this.send({ type: "presence", name: this.name, selection });
+    this.send({ type: "presence", name: this.name, selection, editing: this.fields.mine });
     this.render();
   }
 
@@ -203,6 +214,7 @@ export class CoEdit {
       dot, h("span", { class: "coedit-name", text: you ? `${peer.name} (you)` : peer.name })));
     }
     this.paintSelections();
+    this.fields.paint();
   }
 
   /** Others' selections: their colour around the components they selected. */
@@ -213,7 +225,7 @@ export class CoEdit {
     cy.batch(() => cy.nodes().forEach((n) => {
       const want = colours.get(n.id());
       if (want && n.data("peerColour") !== want) n.data("peerColour", want);
-      else if (!want && n.data("peerColour") !== undefined) n.removeData("peerColour");
+      n.toggleClass("peer-selected", !!want); // (removing the data left the style drawn)
     }));
   }
 }
