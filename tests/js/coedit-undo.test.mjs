@@ -113,6 +113,14 @@ test("undoing a delete brings the component back with its parameters and links",
   }
 });
 
+test("my undo never brings back a component someone else deleted since", () => {
+  const { a, b } = room();
+  a.store.exec(setParams(a.store.doc, "app2", { workers: 6 }));
+  b.store.exec(removeElements(b.store.doc, ["app2"]));
+  a.store.undo();
+  for (const t of [a, b]) assert.equal(comp(t, "app2"), undefined);
+});
+
 test("steps follow the store's commands: nudges coalesce, other commands do not", () => {
   const { a } = room();
   const at = (x) => ({ x, y: 0 });
