@@ -25,6 +25,13 @@ export function editingText(people) {
   return `${who} ${names.length > 1 ? "are" : "is"} editing`;
 }
 
+/** The field `el` is in, as the inspector names it (a schedule's points are its field's). */
+function outermostField(el) {
+  let field = el.closest("[data-field]");
+  while (field?.parentElement?.closest("[data-field]")) field = field.parentElement.closest("[data-field]");
+  return field;
+}
+
 export class FieldPresence {
   /** peers: the room's Map of id -> peer; changed(): this tab's own field changed. */
   constructor({ root, bus, store, canvas, peers, changed }) {
@@ -32,7 +39,7 @@ export class FieldPresence {
     this.mine = null; // {component, field} this tab edits, or null
     const update = () => {
       const single = store.single();
-      const focused = root.contains(document.activeElement) ? document.activeElement.closest("[data-field]") : null;
+      const focused = root.contains(document.activeElement) ? outermostField(document.activeElement) : null;
       const next = single?.type === "component" && focused ? { component: single.id, field: focused.dataset.field } : null;
       if (next?.component === this.mine?.component && next?.field === this.mine?.field) return;
       this.mine = next;

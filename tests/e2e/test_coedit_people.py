@@ -139,7 +139,7 @@ def test_undo_is_per_person_and_the_others_pointers_and_fields_show(people):  # 
     expect(tag).to_have_count(0)
     bob.page.mouse.move(*bob.node_xy("db"), steps=3)
     expect(pointer).to_have_count(1)
-    bob.page.close()  # Bob leaves: his pointer goes with him
-    expect(pointer).to_have_count(0, timeout=2000)
+    bob.page.close()  # Bob leaves: his pointer goes with him (before it would rest, 4 s)
+    expect(pointer).to_have_count(0, timeout=3000)
     expect(ada.page.get_by_test_id("coedit-peer")).to_have_count(1)
     assert not ada.console_errors, ada.console_errors
