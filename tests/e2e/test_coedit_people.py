@@ -84,7 +84,8 @@ def test_undo_is_per_person_and_the_others_pointers_and_fields_show(people):  # 
     on_canvas(ada)
     for _ in range(2):
         ada.page.keyboard.press("+")  # Ada looks closer than Bob
-    ada.wait("() => window.playground.cy.zoom() > 1.2")
+    ada.wait("(z) => window.playground.cy.zoom() > z * 1.2",
+             bob.read("() => window.playground.cy.zoom()"))
     bob.page.mouse.move(*bob.node_xy("app1"), steps=4)
     pointer = ada.page.get_by_test_id("coedit-pointer")
     expect(pointer).to_have_count(1)
