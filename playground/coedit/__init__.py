@@ -3,4 +3,5 @@
 - ydoc: the scenario document <-> the shared Y document (pure pycrdt, no Django).
 - rooms: a design's room in this process: its document, checked updates, coalesced saves.
 - consumer: the co-editing websocket (docs/protocol.md, "Co-editing").
+- presence: the bounds of what a co-editor says of where they are (pointer, field edited).
 """

@@ -25,7 +25,7 @@ from ..live.protocol import POLICY_VIOLATION
 from ..live.runners import error_payload
 from ..live.runstore import LAYER_DOWN
 from ..models import Scenario
-from . import rooms
+from . import presence, rooms
 from .groups import room_group
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class CoeditConsumer(LayerAwareSocket):
         self.peer = {"id": secrets.token_hex(4),
                      "name": user.get_username() if user and user.is_authenticated
                      else "Guest", "colour": secrets.choice(COLOURS), "role": self.role,
-                     "selection": []}
+                     "selection": [], "editing": None}
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
             self.room = await rooms.join(scenario.share_id, self._announce)
@@ -149,8 +149,8 @@ class CoeditConsumer(LayerAwareSocket):
         handler = getattr(self, f"on_{data.get('type')}", None) \
             if isinstance(data, dict) and isinstance(data.get("type"), str) else None
         if handler is None:
-            await self.error("bad_message", "a JSON object whose type is update, sync or "
-                             "presence")
+            await self.error("bad_message", "a JSON object whose type is update, sync, "
+                             "presence or pointer")
             return
         try:
             await handler(data)
@@ -215,8 +215,24 @@ class CoeditConsumer(LayerAwareSocket):
             await self.error("bad_message", f"selection: at most {MAX_SELECTION} ids",
                              ref="presence")
             return
-        self.peer = self.peer | {"name": name.strip(), "selection": selection}
+        try:
+            editing = presence.editing(data.get("editing"))
+        except presence.Invalid as exc:
+            await self.error("bad_message", str(exc), ref="presence")
+            return
+        if not permissions.may_change_in_room(self.role):
+            editing = None  # a viewer edits nothing
+        self.peer = self.peer | {"name": name.strip(), "selection": selection,
+                                 "editing": editing}
         await self._publish("coedit.presence", {"peer": self.peer})
+
+    async def on_pointer(self, data: dict[str, Any]) -> None:
+        try:
+            at = presence.pointer(data)
+        except presence.Invalid as exc:
+            await self.error("bad_message", str(exc), ref="pointer")
+            return
+        await self._publish("coedit.pointer", {"pointer": {"peer": self.peer["id"], **(at or {})}})
 
     # -- from the room ---------------------------------------------------------------------
     async def coedit_update(self, event: dict[str, Any]) -> None:
@@ -242,6 +258,10 @@ class CoeditConsumer(LayerAwareSocket):
         if event["sender"] != self.channel_name:
             await self.send_json({"type": "presence", "peer": event["peer"]})
 
+    async def coedit_pointer(self, event: dict[str, Any]) -> None:
+        if event["sender"] != self.channel_name:
+            await self.send_json({"type": "pointer", **event["pointer"]})
+
     async def coedit_left(self, event: dict[str, Any]) -> None:
         if event["sender"] != self.channel_name:
             await self.send_json({"type": "left", "peer": event["peer"]})
@@ -250,7 +270,7 @@ class CoeditConsumer(LayerAwareSocket):
         if self.role != permissions.EDITOR:
             return
         self.role = permissions.VIEWER
-        self.peer = self.peer | {"role": self.role}
+        self.peer = self.peer | {"role": self.role, "editing": None}
         await self.send_json({"type": "role", "role": self.role,
                               "reason": "the edit link was revoked"})
         await self._publish("coedit.presence", {"peer": self.peer})

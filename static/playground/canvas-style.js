@@ -74,7 +74,7 @@ export const cyStyle = [
   },
   {
     // selected by someone else in a co-editing room (coedit.js): their colour around it
-    selector: "node[peerColour]",
+    selector: "node.peer-selected",
     style: { "underlay-color": "data(peerColour)", "underlay-opacity": 0.35, "underlay-padding": 8 },
   },
   {

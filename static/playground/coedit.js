@@ -4,9 +4,13 @@
 // websocket; others' come in, merge (Yjs) and replace the store's document. Presence: who
 // is here (names, colours, watching or editing) and what they selected, drawn around those
 // components on the canvas. The server saves the design (docs/protocol.md, "Co-editing").
-// Left for later: per-person undo (a remote change empties this tab's history), pointers.
+// Undo and redo take back this person's own edits only (coedit-undo.js); the others'
+// pointers (coedit-pointers.js) and the fields they edit (coedit-fields.js) show too.
 
 import { Y, applyDocument, canonical, toDocument } from "./coedit-map.js";
+import { FieldPresence } from "./coedit-fields.js";
+import { Pointers } from "./coedit-pointers.js";
+import { LOCAL, SharedHistory } from "./coedit-undo.js";
 import { $, clear, h } from "./dom.js";
 import { normalize } from "./topology.js";
 
@@ -37,18 +41,23 @@ export class CoEdit {
     this.name = page.coedit.name || page.user?.name || "Guest";
     this.gone = page.coedit.gone || "This edit link does not work"; // the toast when refused
     this.timers = {};
+    this.history = new SharedHistory(this.ydoc, () => this.pull());
+    store.useHistory(this.history);
     this.ydoc.on("update", (update, origin) => {
-      if (origin !== "local") return;
+      if (!this.history.mine(origin)) return; // an edit or an undo of this tab's
       this.pending.push(update);
       this.status("unsaved");
       this.later("flush", FLUSH_MS, () => this.flush());
     });
     bus.on("doc:changed", ({ how }) => {
       // offline too: kept in the Y document, sent when the room has this tab again
-      if (how !== "remote" && this.mayEdit) applyDocument(this.ydoc, this.store.doc, "local");
+      if (how !== "remote" && this.mayEdit) applyDocument(this.ydoc, this.store.doc, LOCAL);
     });
     bus.on("selection:changed", () => this.later("presence", PRESENCE_MS, () => this.sendPresence()));
     bus.on("canvas:rendered", () => this.paintSelections());
+    this.pointers = new Pointers({ canvas, peers: this.peers, send: (m) => this.send(m) });
+    this.fields = new FieldPresence({ root: $("#inspector"), bus, store, canvas, peers: this.peers,
+                                      changed: () => this.later("presence", PRESENCE_MS, () => this.sendPresence()) });
     this.panel = h("div", { class: "coedit-presence", "data-testid": "coedit-presence", role: "status",
                             "aria-label": "Who is here" });
     $(".topbar-end").prepend(this.panel);
@@ -71,6 +80,7 @@ export class CoEdit {
       this.ws = null;
       this.synced = false;
       this.peers.clear();
+      this.pointers.clear();
       this.render();
       if (e.code === NOT_FOUND) return;
       this.status("offline");
@@ -126,8 +136,12 @@ export class CoEdit {
         this.peers.set(msg.peer.id, msg.peer);
         this.render();
         break;
+      case "pointer":
+        this.pointers.show(msg);
+        break;
       case "left":
         this.peers.delete(msg.peer);
+        this.pointers.forget(msg.peer);
         this.render();
         break;
       case "role":
@@ -189,7 +203,7 @@ export class CoEdit {
   sendPresence() {
     if (!this.synced) return;
     const selection = [...this.store.selection.components];
-    this.send({ type: "presence", name: this.name, selection });
+    this.send({ type: "presence", name: this.name, selection, editing: this.fields.mine });
     this.render();
   }
 
@@ -211,6 +225,7 @@ export class CoEdit {
       dot, h("span", { class: "coedit-name", text: you ? `${peer.name} (you)` : peer.name })));
     }
     this.paintSelections();
+    this.fields.paint();
   }
 
   /** Others' selections: their colour around the components they selected. */
@@ -221,7 +236,7 @@ export class CoEdit {
     cy.batch(() => cy.nodes().forEach((n) => {
       const want = colours.get(n.id());
       if (want && n.data("peerColour") !== want) n.data("peerColour", want);
-      else if (!want && n.data("peerColour") !== undefined) n.removeData("peerColour");
+      n.toggleClass("peer-selected", !!want); // (removing the data left the style drawn)
     }));
   }
 }

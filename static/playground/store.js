@@ -1,5 +1,6 @@
 // THE client-side scenario store: the v1 document, the selection and the undo history.
 // Every change to the document goes through exec(command); undo/redo replay the inverse.
+// Co-editing replaces the history with its own (useHistory): each person's own edits.
 // Views listen on the bus: "doc:changed", "selection:changed", "history:changed",
 // "edit:refused" (a command that is not allowed now, e.g. a structural edit during a run).
 // Read-only (someone else's design, a lesson, a run link, an embed) refuses every command
@@ -8,7 +9,12 @@
 import { linkKey, emptyDocument } from "./topology.js";
 
 const COALESCE_MS = 900;
-const HISTORY_LIMIT = 300;
+export const HISTORY_LIMIT = 300;
+
+/** Whether `cmd` continues the step `top` ({coalesceKey, at, merge}): the same kind of
+ * edit soon after (typing in one field, nudging), undone as one step. */
+export const continues = (top, cmd, now) => !!(top && cmd.coalesceKey && top.coalesceKey === cmd.coalesceKey
+  && now - top.at < COALESCE_MS && top.merge);
 
 export class Store {
   constructor(bus) {
@@ -21,6 +27,7 @@ export class Store {
     this.locked = false; // true while a run is live: only layoutOnly commands pass
     this.lockReason = "";
     this.readOnly = false;
+    this.history = null; // co-editing's history (coedit-undo.js), in place of the stacks
   }
 
   // -- queries -----------------------------------------------------------------------
@@ -44,12 +51,18 @@ export class Store {
     return new Set(this.doc.components.map((c) => c.id));
   }
 
+  /** The steps undo and redo would take next ({label, layoutOnly}), or undefined. */
+  nextSteps() {
+    return this.history ? [this.history.top("undo"), this.history.top("redo")]
+      : [this.undoStack.at(-1), this.redoStack.at(-1)];
+  }
+
   get canUndo() {
-    return this.undoStack.length > 0;
+    return !!this.nextSteps()[0];
   }
 
   get canRedo() {
-    return this.redoStack.length > 0;
+    return !!this.nextSteps()[1];
   }
 
   // -- editing -----------------------------------------------------------------------
@@ -76,10 +89,17 @@ export class Store {
       return false;
     }
     cmd.do(this.doc);
+    if (this.history) this.history.record(cmd);
+    else this.record(cmd);
+    this.changed(cmd, "do");
+    if (cmd.selectAfter) this.select(cmd.selectAfter);
+    return true;
+  }
+
+  record(cmd) {
     const top = this.undoStack[this.undoStack.length - 1];
     const now = performance.now();
-    if (top && cmd.coalesceKey && top.coalesceKey === cmd.coalesceKey
-        && now - top.at < COALESCE_MS && top.merge) {
+    if (continues(top, cmd, now)) {
       top.merge(cmd);
       top.at = now;
     } else {
@@ -88,12 +108,33 @@ export class Store {
       if (this.undoStack.length > HISTORY_LIMIT) this.undoStack.shift();
     }
     this.redoStack = [];
-    this.changed(cmd, "do");
-    if (cmd.selectAfter) this.select(cmd.selectAfter);
-    return true;
+  }
+
+  /** Co-editing: undo and redo go through `history` (this person's own edits to the shared
+   * document, coedit-undo.js); the store's own stacks stay empty from then on. */
+  useHistory(history) {
+    this.history = history;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.emitHistory();
+  }
+
+  /** Undo or redo through the co-editing history, under the same lock as the store's own
+   * steps; the shared document's new state comes back through applyRemote. */
+  sharedStep(way) {
+    const step = this.history.top(way);
+    if (!step) return false;
+    if (!this.allowed(step)) {
+      this.bus.emit("edit:refused", { cmd: step, reason: this.lockReason, [way]: true });
+      return false;
+    }
+    const done = this.history[way]();
+    this.emitHistory();
+    return done;
   }
 
   undo() {
+    if (this.history) return this.sharedStep("undo");
     const cmd = this.undoStack[this.undoStack.length - 1];
     if (!cmd) return false;
     if (!this.allowed(cmd)) {
@@ -108,6 +149,7 @@ export class Store {
   }
 
   redo() {
+    if (this.history) return this.sharedStep("redo");
     const cmd = this.redoStack[this.redoStack.length - 1];
     if (!cmd) return false;
     if (!this.allowed(cmd)) {
@@ -127,18 +169,17 @@ export class Store {
     this.doc = structuredClone(doc);
     this.undoStack = [];
     this.redoStack = [];
+    this.history?.clear();
     this.selection = { components: new Set(), links: new Set() };
     this.changed(null, "reset");
     this.bus.emit("selection:changed", { origin: "store" });
   }
 
-  /** The document as co-editing merged it (coedit.js): others' edits, applied whatever the
-   * lock (a viewer sees them too). No command: this tab's undo history no longer fits the
-   * document and is emptied (per-person undo is not built yet). */
+  /** The document as co-editing merged it (coedit.js): others' edits and this person's
+   * undo and redo, applied whatever the lock (a viewer sees them too). No command: the
+   * history is co-editing's own (useHistory), which others' edits leave in place. */
   applyRemote(doc) {
     this.doc = doc;
-    this.undoStack = [];
-    this.redoStack = [];
     this.changed({ remote: true, layoutOnly: true }, "remote");
   }
 
@@ -153,10 +194,14 @@ export class Store {
       if (this.selection.links.delete(a)) this.selection.links.add(b);
     }
     this.bus.emit("doc:changed", { cmd, how, version: this.version });
-    this.bus.emit("history:changed", { canUndo: this.canUndo, canRedo: this.canRedo,
-                                       undoLabel: this.undoStack.at(-1)?.label,
-                                       redoLabel: this.redoStack.at(-1)?.label });
+    this.emitHistory();
     this.pruneSelection();
+  }
+
+  emitHistory() {
+    const [undo, redo] = this.nextSteps();
+    this.bus.emit("history:changed", { canUndo: !!undo, canRedo: !!redo, undoLabel: undo?.label,
+                                       redoLabel: redo?.label });
   }
 
   renameInSelection(a, b) {

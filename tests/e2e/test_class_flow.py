@@ -27,10 +27,10 @@ except ImportError:  # the `browser` marker then skips the test (fails with --re
 WIDTHS = (800, 1440, 2560)
 
 
-def sign_up(person: Person) -> str:
-    name = f"prof-{uuid.uuid4().hex[:8]}"  # CI's PostgreSQL keeps earlier runs' accounts
+def sign_up(person: Person, stem: str = "prof") -> str:
+    name = f"{stem}-{uuid.uuid4().hex[:8]}"  # CI's PostgreSQL keeps earlier runs' accounts
     page = person.page
-    person.goto("/accounts/signup")
+    page.goto(f"{person.url}/accounts/signup")
     page.fill("#id_username", name)
     page.fill("#id_password1", PASSWORD)
     page.fill("#id_password2", PASSWORD)

@@ -1,0 +1,146 @@
+"""Co-editing in real Chromium (issue 19), each person by themselves: Ada (the owner) and Bob
+(on the edit link) edit different components; Ada's undo takes back only her edit, in both
+tabs, and Bob's stays; Bob's edit, made after hers, left her history in place; redo puts
+hers back. Each sees the other's mouse pointer on the same spot of the design whatever
+their zoom, until it rests or its person leaves, and which field of which component the
+other is editing.
+
+Driven as people drive it; `window.playground` is only read. Screenshots (800, 1440 and
+2560 px wide) go to artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.test_class_flow import WIDTHS, sign_up
+from tests.e2e.test_coedit import param, people  # noqa: F401 (a fixture)
+from tests.e2e.test_editor import small_design
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` marker then skips each test (fails with --require-services)
+    expect = None
+
+
+def everywhere(people_, js: str, arg=None) -> None:
+    for person in people_:
+        person.wait(js, arg)
+
+
+def params_are(app1_workers: int, app2_service_ms: int) -> str:
+    return ("() => { const c = window.playground.store.doc.components;"
+            f" return c.find((x) => x.id === 'app1').params.workers === {app1_workers}"
+            f" && c.find((x) => x.id === 'app2').params.service_ms === {app2_service_ms}; }}")
+
+
+def on_canvas(person) -> None:
+    """Keyboard focus on the canvas (shortcuts are not for a focused field)."""
+    person.page.get_by_test_id("canvas").focus()
+
+
+@pytest.mark.browser
+def test_undo_is_per_person_and_the_others_pointers_and_fields_show(people):  # noqa: F811
+    ada = people()
+    ada_name = sign_up(ada, "ada")
+    status, saved = ada.api("POST", "/api/scenarios", {"document": small_design()})
+    assert status == 201
+    share_id = saved["id"]
+    status, link = ada.api("POST", f"/api/scenarios/{share_id}/edit-link", {})
+    assert status == 201
+    ada.goto(f"/s/{share_id}")
+    bob = people()
+    bob_name = sign_up(bob, "bob")
+    bob.goto(link["url"])
+    for person in (ada, bob):
+        expect(person.page.get_by_test_id("coedit-peer")).to_have_count(2)
+
+    # -- undo per person ---------------------------------------------------------------
+    ada.set_field("app1", "workers", "9")
+    everywhere((ada, bob), "() => window.playground.store.doc.components"
+               ".find((x) => x.id === 'app1').params.workers === 9")
+    bob.set_field("app2", "service_ms", "25")  # after Ada's: it leaves her history alone
+    everywhere((ada, bob), params_are(9, 25))
+    undo = ada.page.locator("#undo")
+    expect(undo).to_be_enabled()
+    expect(undo).to_have_attribute("title", "Undo: Change workers of app1 (Ctrl+Z)")
+    undo.click()
+    everywhere((ada, bob), params_are(4, 25))  # hers undone in both tabs, his kept
+    redo = ada.page.locator("#redo")
+    expect(redo).to_have_attribute("title", "Redo: Change workers of app1 (Ctrl+Shift+Z)")
+    expect(undo).to_be_disabled()  # Bob's edit is not hers to undo
+    on_canvas(ada)
+    ada.page.keyboard.press("Control+Shift+Z")
+    everywhere((ada, bob), params_are(9, 25))
+    on_canvas(bob)
+    bob.page.keyboard.press("Control+Z")  # Bob's own undo: his edit only
+    everywhere((ada, bob), params_are(9, 10))
+    expect(ada.page.locator("#undo")).to_be_enabled()
+    assert param(ada, "app1", "workers") == param(bob, "app1", "workers") == 9
+
+    # -- pointers, in design coordinates whatever the zoom --------------------------------
+    on_canvas(ada)
+    for _ in range(2):
+        ada.page.keyboard.press("+")  # Ada looks closer than Bob
+    ada.wait("(z) => window.playground.cy.zoom() > z * 1.2",
+             bob.read("() => window.playground.cy.zoom()"))
+    bob.page.mouse.move(*bob.node_xy("app1"), steps=4)
+    pointer = ada.page.get_by_test_id("coedit-pointer")
+    expect(pointer).to_have_count(1)
+    expect(pointer).to_contain_text(bob_name)
+    ada.wait("""() => {  // the arrow's tip on app1's centre on Ada's canvas
+      const tip = document.querySelector("[data-testid=coedit-pointer]").getBoundingClientRect();
+      const n = window.playground.cy.getElementById("app1").renderedPosition();
+      const r = document.getElementById("canvas").getBoundingClientRect();
+      return Math.abs(tip.left - (r.left + n.x)) < 3 && Math.abs(tip.top - (r.top + n.y)) < 3;
+    }""")
+    expect(pointer).to_have_count(0, timeout=8000)  # resting: hidden after a few seconds
+    bob.page.mouse.move(*bob.node_xy("db"), steps=3)
+    expect(pointer).to_have_count(1)
+    bob.page.mouse.move(2, 2)  # off the canvas: gone at once
+    expect(pointer).to_have_count(0, timeout=2000)
+
+    # -- who edits which field ----------------------------------------------------------
+    bob.select_node("app1")
+    bob.page.get_by_test_id("field-workers").click()
+    ada.select_node("app1")
+    field = ada.page.locator("#inspector .field[data-field=workers]")
+    expect(field).to_have_class(re.compile(r"\bcoedit-editing\b"))
+    expect(field).to_have_attribute("data-editors", f"{bob_name} is editing")
+    expect(ada.page.locator("#inspector .coedit-editing")).to_have_count(1)
+    tag = ada.page.get_by_test_id("coedit-tag")
+    expect(tag).to_have_text(f"{bob_name} · Workers")
+    expect(bob.page.locator("#inspector .coedit-editing")).to_have_count(0)  # only others'
+    # Ada edits a field herself: Bob sees her there, with her name
+    ada.page.get_by_test_id("field-service_ms").click()
+    bob_field = bob.page.locator("#inspector .field[data-field=service_ms]")
+    expect(bob_field).to_have_attribute("data-editors", f"{ada_name} is editing")
+
+    # Bob's selection moved from app2 to app1: only app1 is drawn in his colour
+    ada.wait("() => ['app1', 'app2'].map((id) => window.playground.cy.getElementById(id)"
+             ".style('underlay-opacity')).join() === '0.35,0'")
+
+    for width in WIDTHS:  # two people at work
+        for person in (ada, bob):
+            person.page.set_viewport_size({"width": width, "height": 900})
+        on_canvas(ada)
+        ada.page.keyboard.press("f")  # the whole design in view
+        ada.page.get_by_test_id("field-service_ms").click()
+        expect(bob_field).to_have_attribute("data-editors", f"{ada_name} is editing")
+        bob.page.mouse.move(*bob.node_xy("lb"), steps=3)
+        expect(pointer).to_have_count(1)
+        ada.page.wait_for_timeout(400)  # the fit's animation
+        ada.shot(f"coedit-people-{width}")
+        bob.shot(f"coedit-people-bob-{width}")
+
+    bob.page.get_by_test_id("canvas").focus()  # Bob leaves the field: his ring goes
+    expect(field).not_to_have_class(re.compile(r"\bcoedit-editing\b"))
+    expect(tag).to_have_count(0)
+    bob.page.mouse.move(*bob.node_xy("db"), steps=3)
+    expect(pointer).to_have_count(1)
+    bob.page.close()  # Bob leaves: his pointer goes with him (before it would rest, 4 s)
+    expect(pointer).to_have_count(0, timeout=3000)
+    expect(ada.page.get_by_test_id("coedit-peer")).to_have_count(1)
+    assert not ada.console_errors, ada.console_errors
