@@ -125,7 +125,9 @@ export class CoEdit {
         break;
       case "update":
         Y.applyUpdate(this.ydoc, fromB64(msg.update), "server");
-        this.later("pull", 0, () => this.pull());
+        // at once, not on a timer: an edit of this tab made before the store had it would
+        // write the store's older copy into the shared document, taking it back for everyone
+        this.pull();
         break;
       case "sync":
         Y.applyUpdate(this.ydoc, fromB64(msg.update), "server");

@@ -144,3 +144,47 @@ def test_undo_is_per_person_and_the_others_pointers_and_fields_show(people):  # 
     expect(pointer).to_have_count(0, timeout=3000)
     expect(ada.page.get_by_test_id("coedit-peer")).to_have_count(1)
     assert not ada.console_errors, ada.console_errors
+
+
+# Records the page's websockets, so that a test can act at a chosen message (below).
+SOCKETS = """(() => { const Native = window.WebSocket; window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); window.__sockets.push(this); } }; })()"""
+
+# Ada commits a field in the very task that brings her someone else's update, before any
+# timer runs: the moment a remote edit and hers are nearest.
+EDIT_AS_AN_UPDATE_ARRIVES = """() => {
+  const ws = window.__sockets.find((s) => s.url.includes("/ws/coedit/") && s.readyState === 1);
+  const handle = ws.onmessage;
+  ws.onmessage = (e) => {
+    handle.call(ws, e);
+    if (window.__edited || JSON.parse(e.data).type !== "update") return;
+    window.__edited = true;
+    const box = document.querySelector("[data-testid=field-workers]");
+    box.value = "7";
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+  };
+  return true;
+}"""
+
+
+@pytest.mark.browser
+def test_an_edit_made_as_someone_elses_arrives_keeps_both(people):  # noqa: F811
+    """Others' updates reach this tab's design at once: an edit of Ada's committed right
+    after Bob's update arrived used to write her tab's older copy of the design back into
+    the shared one, taking Bob's edit back for everyone."""
+    ada = people()
+    ada.page.add_init_script(SOCKETS)
+    status, saved = ada.api("POST", "/api/scenarios", {"document": small_design()})
+    assert status == 201
+    status, link = ada.api("POST", f"/api/scenarios/{saved['id']}/edit-link", {})
+    assert status == 201
+    ada.goto(f"/s/{saved['id']}")
+    bob = people(link["url"])
+    for person in (ada, bob):
+        expect(person.page.get_by_test_id("coedit-peer")).to_have_count(2)
+    ada.select_node("app1")
+    ada.wait(EDIT_AS_AN_UPDATE_ARRIVES)
+    bob.set_field("app2", "service_ms", "25")
+    everywhere((ada, bob), params_are(7, 25))
+    assert ada.read("() => window.__edited")
