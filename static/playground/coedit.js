@@ -36,6 +36,7 @@ export class CoEdit {
     this.attempt = 0;
     this.name = page.user?.name || "Guest";
     this.timers = {};
+    this.hooks = []; // (msg) => true if it handled the room's message (coedit-run.js)
     this.ydoc.on("update", (update, origin) => {
       if (origin !== "local") return;
       this.pending.push(update);
@@ -97,6 +98,7 @@ export class CoEdit {
   }
 
   receive(msg) {
+    if (this.hooks.some((hook) => hook(msg))) return;
     switch (msg.type) {
       case "welcome":
         this.attempt = 0;

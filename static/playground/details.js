@@ -148,7 +148,7 @@ export class Details {
 
   renderComponentActions(box, id) {
     if (!this.canControl()) {
-      if (!this.player.owner) box.append(h("p", { class: "muted small", text: "Watching: only the person who started the run can change it." }));
+      if (!this.player.owner) box.append(h("p", { class: "muted small", text: `Watching: only ${this.player.steeredBy} can change the run.` }));
       return;
     }
     const s = this.player.run.components[id] || {};

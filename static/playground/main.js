@@ -191,8 +191,10 @@ async function boot() {
   // a co-edited design (its edit link, or a page of a design that has one): join its room
   // (Yjs and its modules load only then)
   if (page.coedit) {
-    const { CoEdit } = await import("./coedit.js");
-    new CoEdit({ bus, store, canvas, toaster, designs, page }).connect();
+    const [{ CoEdit }, { CoeditRun }] = await Promise.all([import("./coedit.js"), import("./coedit-run.js")]);
+    const coedit = new CoEdit({ bus, store, canvas, toaster, designs, page });
+    new CoeditRun({ bus, coedit, player });
+    coedit.connect();
   }
   if (runLink) runViews.start({ paused: false });
   if (page.mode === "watch") {

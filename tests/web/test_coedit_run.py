@@ -8,9 +8,12 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
+from playground.coedit import sharedrun
+from playground.live import runstore
 from playground.live.runs import registry
 from tests.web.test_classroom_sockets import connect, receive_until
 from tests.web.test_coedit import drain, owner_cookie, saved_design
+from tests.web.test_coedit_store import in_redis  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("consumer_db")]
 
@@ -162,3 +165,13 @@ async def test_names_are_those_of_presence_bounded_and_relayed_as_text(design):
     assert said["by"] == "<b>Bob</b> & co" and said["seconds"] == 0.5
     for comm in (ada, bob, viewer, me, play):
         await comm.disconnect()
+
+
+@pytest.mark.redis
+@pytest.mark.usefixtures("in_redis")
+async def test_with_redis_every_web_process_knows_the_rooms_run():
+    record = {"run_id": "r" * 22, "token": "t" * 32, "by": "Ada"}
+    await sharedrun._remember("abc", record)
+    assert not sharedrun._memory  # not this process's memory: Redis, for every process
+    assert await sharedrun._recall("abc") == record
+    assert await runstore.client().ttl(runstore.key("coedit", "abc", "run")) > 3600
