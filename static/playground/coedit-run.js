@@ -33,8 +33,11 @@ export class CoeditRun {
       return true;
     }
     if (msg.type === "run_action") {
-      const run = this.player.run;
-      this.bus.emit("coedit:run-action", { ...msg, at_s: run?.id === msg.run_id ? run.t : 0 });
+      // the run's time as this tab knows it (frames lag the server a little): not before
+      // anything already logged, so the timeline keeps the order things were done in
+      const run = this.player.run?.id === msg.run_id ? this.player.run : null;
+      const at_s = run ? Math.max(run.t, run.status?.t ?? 0, run.commands.at(-1)?.at_s ?? 0) : 0;
+      this.bus.emit("coedit:run-action", { ...msg, at_s });
       return true;
     }
     if (msg.type === "error" && msg.ref?.startsWith("run")) {
