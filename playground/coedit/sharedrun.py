@@ -16,7 +16,7 @@ it, as the channel layer's messages carry it), else in this process.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 from django.conf import settings
@@ -30,26 +30,59 @@ from ..live.runstore import LAYER_DOWN
 from .rooms import LOG_TTL_S
 
 MEMORY_ROOMS = 10_000  # rooms whose run this process remembers without Redis (oldest go)
-_memory: OrderedDict[str, dict[str, str]] = OrderedDict()
+SAID = 100  # the last commands' senders a newcomer is told of
+# share id -> (the room's run, the senders of its last commands)
+_memory: OrderedDict[str, tuple[dict[str, str], deque[dict[str, Any]]]] = OrderedDict()
 TARGET_CHARS = 200  # a command's target, as told to the room
 
 
+def _keys(share_id: str) -> tuple[str, str]:
+    return runstore.key("coedit", share_id, "run"), runstore.key("coedit", share_id, "said")
+
+
 async def _remember(share_id: str, record: dict[str, str]) -> None:
+    """The room's run from now on (who did what to the one before is forgotten)."""
     if settings.REDIS_URL:
-        await runstore.client().set(runstore.key("coedit", share_id, "run"),
-                                    json.dumps(record), ex=LOG_TTL_S)
+        run_key, said_key = _keys(share_id)
+        async with runstore.client().pipeline(transaction=True) as pipe:
+            pipe.set(run_key, json.dumps(record), ex=LOG_TTL_S)
+            pipe.delete(said_key)
+            await pipe.execute()
         return
-    _memory[share_id] = record
+    _memory[share_id] = (record, deque(maxlen=SAID))
     _memory.move_to_end(share_id)
     while len(_memory) > MEMORY_ROOMS:
         _memory.popitem(last=False)
 
 
-async def _recall(share_id: str) -> dict[str, str] | None:
-    if not settings.REDIS_URL:
-        return _memory.get(share_id)
-    text = await runstore.client().get(runstore.key("coedit", share_id, "run"))
-    return json.loads(text) if text else None
+async def _remember_said(share_id: str, action: dict[str, Any]) -> None:
+    """A command's sender, for those who come later (the timeline names it)."""
+    if settings.REDIS_URL:
+        said_key = _keys(share_id)[1]
+        async with runstore.client().pipeline(transaction=True) as pipe:
+            pipe.rpush(said_key, json.dumps(action))
+            pipe.ltrim(said_key, -SAID, -1)
+            pipe.expire(said_key, LOG_TTL_S)
+            await pipe.execute()
+    elif share_id in _memory:
+        _memory[share_id][1].append(action)
+
+
+async def _recall(share_id: str) -> tuple[dict[str, str] | None, list[dict[str, Any]]]:
+    """The room's run and the senders of its last commands (those of its run only: one
+    told as another run was shared may be in the list)."""
+    if settings.REDIS_URL:
+        run_key, said_key = _keys(share_id)
+        async with runstore.client().pipeline(transaction=False) as pipe:
+            pipe.get(run_key)
+            pipe.lrange(said_key, 0, -1)
+            text, said = await pipe.execute()
+        record, said = (json.loads(text) if text else None), [json.loads(a) for a in said]
+    else:
+        record, said = _memory.get(share_id, (None, ()))
+    if record is None:
+        return None, []
+    return record, [a for a in said if a["run_id"] == record["run_id"]]
 
 
 def _target(target: Any) -> str | list[str] | None:
@@ -70,9 +103,10 @@ class SharedRun:
     tokens: dict[str, str]  # what the runner steers with (the run's owner token)
 
     async def welcome_shared_run(self) -> None:
-        """A newcomer attaches to the room's run if it still goes on."""
+        """A newcomer attaches to the room's run if it still goes on, and hears who sent
+        its last commands."""
         try:
-            record = await _recall(self.room.share_id)
+            record, said = await _recall(self.room.share_id)
             if record is None or not await get_runner().alive(record["run_id"]):
                 return
         except LAYER_DOWN:
@@ -80,6 +114,8 @@ class SharedRun:
             return
         self.shared = record
         await self.tell_shared_run()
+        for action in said:
+            await self.send_json({"type": "run_action", **action})
 
     async def tell_shared_run(self) -> None:
         """The browser's view of the room's run (again after a change of role)."""
@@ -167,9 +203,11 @@ class SharedRun:
         return self.shared["run_id"]
 
     async def _tell(self, kind: str, fields: dict[str, Any]) -> None:
-        await self._publish("coedit.run_action", {
-            "action": {"run_id": self.shared["run_id"], "by": self.peer["name"],
-                       "kind": kind, **fields}})
+        action = {"run_id": self.shared["run_id"], "by": self.peer["name"], "kind": kind,
+                  **fields}
+        await self._publish("coedit.run_action", {"action": action})
+        if kind == "command":
+            await _remember_said(self.room.share_id, action)
 
     # -- from the room ---------------------------------------------------------------------
     async def coedit_run(self, event: dict[str, Any]) -> None:

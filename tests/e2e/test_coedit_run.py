@@ -1,7 +1,8 @@
 """A co-edited design's shared run in real Chromium (issue 19): the owner (Ana) presses Play
 and the editor on the edit link (Ben) and a viewer on the share link see that very run,
 frames arriving and dots moving; Ben pauses it and injects a failure, and everyone's
-timeline says he did; the viewer cannot steer it. Screenshots at 800, 1440 and 2560 px.
+timeline says he did; the viewer cannot steer it; someone arriving later sees the run as it
+is; once the edit link is revoked, Ben watches only. Screenshots at 800, 1440 and 2560 px.
 
 Driven as people drive it; `window.playground` is only read. The API is called to save the
 design and make its edit link.
@@ -109,11 +110,24 @@ def test_one_shared_run_seen_by_all_steered_by_editors(people):  # noqa: F811
     expect(timeline(ben).filter(has_text=f"{ana_name} resumed")).to_have_count(1)
     expect(vic.page.locator("#run-state")).to_have_text("Running · watching")
 
+    # someone who opens the design now attaches to the run as it is
+    late = people(f"/s/{share_id}")
+    late.wait("(id) => window.playground.player.run?.id === id", run_id)
+    expect(late.page.locator("#run-state")).to_have_text("Running · watching")
+    expect(timeline(late).filter(has_text=f"{ben_name} injected failure on app1")).to_have_count(1)
+
+    # the edit link is revoked: Ben watches from then on, at once
+    status, _ = ana.api("DELETE", f"/api/scenarios/{share_id}/edit-link")
+    assert status == 204
+    expect(ben.page.locator("#run-state")).to_have_text("Running · watching")
+    expect(ben.page.get_by_test_id("pause")).to_be_disabled()
+    expect(ana.page.get_by_test_id("pause")).to_be_enabled()
+
     for width in (800, 1440, 2560):
         for who, person in (("editor", ben), ("viewer", vic)):
             person.page.set_viewport_size({"width": width, "height": 900})
             shot = person.shot(f"sharedrun-{who}-{width}")
             NOTES_SHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, NOTES_SHOTS / shot.name)
-    for person in (ana, ben, vic):
+    for person in (ana, ben, vic, late):
         assert not person.console_errors, person.console_errors

@@ -98,7 +98,7 @@ async def test_only_a_run_one_started_is_shared_and_only_by_editors(design):
 
 
 async def test_editors_steer_the_shared_run_and_everyone_hears_who_did(design):
-    _, _, _, (ada, bob, viewer, me) = await room(design)
+    _, share_id, _, (ada, bob, viewer, me) = await room(design)
     play, run_id, token = await start_run(design)
     await send(ada, type="run", run_id=run_id, token=token)
     for comm in (ada, bob, viewer, me):
@@ -115,6 +115,11 @@ async def test_editors_steer_the_shared_run_and_everyone_hears_who_did(design):
         "type": "run_action", "run_id": run_id, "by": "Olga", "kind": "command",
         "action": "fail", "target": "db"}
     assert (await receive_until(play, "command"))["command"]["target"] == "db"
+    # Someone who comes later hears who sent the run's commands (the timeline names them).
+    late = await connect(f"/ws/coedit/s/{share_id}/")
+    assert (await receive_until(late, "run"))["run_id"] == run_id
+    assert (await receive_until(late, "run_action"))["by"] == "Olga"
+    await late.disconnect()
     # Checked like the play socket's messages, and told to nobody when refused.
     await send(bob, type="run_control", action="speed", speed=1000)
     assert (await receive_until(bob, "error"))["code"] == "bad_message"
@@ -173,5 +178,13 @@ async def test_with_redis_every_web_process_knows_the_rooms_run():
     record = {"run_id": "r" * 22, "token": "t" * 32, "by": "Ada"}
     await sharedrun._remember("abc", record)
     assert "abc" not in sharedrun._memory  # in Redis, for every process
-    assert await sharedrun._recall("abc") == record
-    assert await runstore.client().ttl(runstore.key("coedit", "abc", "run")) > 3600
+    said = [{"run_id": record["run_id"], "by": "Ben", "kind": "command", "action": "fail",
+             "target": f"app{n}"} for n in range(sharedrun.SAID + 5)]
+    for action in said:
+        await sharedrun._remember_said("abc", action)
+    assert await sharedrun._recall("abc") == (record, said[-sharedrun.SAID:])
+    for key in sharedrun._keys("abc"):
+        assert await runstore.client().ttl(key) > 3600
+    # A new run: who did what to the one before is forgotten
+    await sharedrun._remember("abc", record | {"run_id": "s" * 22})
+    assert await sharedrun._recall("abc") == (record | {"run_id": "s" * 22}, [])
