@@ -166,8 +166,9 @@ class SharedRun:
         except RunFailure as exc:
             await self.error(exc.code, exc.message, ref="run_control")
             return
-        await self._tell("control", {"action": message.action, "speed": message.speed,
-                                     "seconds": message.seconds})
+        await self._tell(run_id, "control", {"action": message.action,
+                                             "speed": message.speed,
+                                             "seconds": message.seconds})
 
     async def on_run_command(self, data: dict[str, Any]) -> None:
         run_id = await self._steering("run_command")
@@ -187,9 +188,9 @@ class SharedRun:
                              f"{'; '.join(exc.errors[:3])}", ref="run_command")
             return
         action = command.get("action")
-        await self._tell("command", {"action": action if isinstance(action, str) and
-                                     len(action) <= 20 else None,
-                                     "target": _target(command.get("target"))})
+        await self._tell(run_id, "command", {
+            "action": action if isinstance(action, str) and len(action) <= 20 else None,
+            "target": _target(command.get("target"))})
 
     async def _steering(self, ref: str) -> str | None:
         """The room's run id if this socket may steer it now (else it was told why)."""
@@ -202,9 +203,9 @@ class SharedRun:
         self.tokens = {self.shared["run_id"]: self.shared["token"]}
         return self.shared["run_id"]
 
-    async def _tell(self, kind: str, fields: dict[str, Any]) -> None:
-        action = {"run_id": self.shared["run_id"], "by": self.peer["name"], "kind": kind,
-                  **fields}
+    async def _tell(self, run_id: str, kind: str, fields: dict[str, Any]) -> None:
+        """What this socket did to the run, to the room with its name."""
+        action = {"run_id": run_id, "by": self.peer["name"], "kind": kind, **fields}
         await self._publish("coedit.run_action", {"action": action})
         if kind == "command":
             await _remember_said(self.room.share_id, action)

@@ -188,3 +188,21 @@ async def test_with_redis_every_web_process_knows_the_rooms_run():
     # A new run: who did what to the one before is forgotten
     await sharedrun._remember("abc", record | {"run_id": "s" * 22})
     assert await sharedrun._recall("abc") == (record | {"run_id": "s" * 22}, [])
+
+
+@pytest.mark.redis
+@pytest.mark.usefixtures("in_redis")
+async def test_with_redis_a_newcomer_is_told_the_run_from_redis(design):
+    """As on another web process: nothing of the room's run in this process's memory."""
+    _, share_id, _, (ada, bob, viewer, me) = await room(design)
+    play, run_id, token = await start_run(design)
+    await send(ada, type="run", run_id=run_id, token=token)
+    await receive_until(bob, "run")
+    await send(bob, type="run_command", command={"action": "fail", "target": "db"})
+    await receive_until(ada, "run_action")
+    assert share_id not in sharedrun._memory
+    late = await connect(f"/ws/coedit/s/{share_id}/")
+    assert (await receive_until(late, "run"))["run_id"] == run_id
+    assert (await receive_until(late, "run_action"))["by"] == "Bob"
+    for comm in (ada, bob, viewer, me, play, late):
+        await comm.disconnect()
