@@ -97,6 +97,7 @@ def test_one_shared_run_seen_by_all_steered_by_editors(people):  # noqa: F811
 
     # the viewer cannot steer: no buttons, no menu, and a key only says why
     expect(vic.page.get_by_test_id("play")).to_be_disabled()
+    expect(vic.page.get_by_test_id("read-only-banner")).to_contain_text("Watch its run")
     vic.click_node("app2", button="right")
     expect(vic.page.get_by_test_id("menu-fail")).to_have_count(0)
     vic.page.keyboard.press("Escape")
