@@ -3,7 +3,9 @@ the room, late joiners too; editors steer it through the room, viewers and revok
 do not; what was done is told to everyone with the sender's name; the owner token stays
 with the browser that started the run."""
 
+import asyncio
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -14,6 +16,7 @@ from playground.live.runs import registry
 from tests.web.test_classroom_sockets import connect, receive_until
 from tests.web.test_coedit import drain, owner_cookie, saved_design
 from tests.web.test_coedit_store import in_redis  # noqa: F401 (a fixture)
+from tests.web.test_workers import workers, workers_mode  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("consumer_db")]
 
@@ -205,4 +208,30 @@ async def test_with_redis_a_newcomer_is_told_the_run_from_redis(design):
     assert (await receive_until(late, "run"))["run_id"] == run_id
     assert (await receive_until(late, "run_action"))["by"] == "Bob"
     for comm in (ada, bob, viewer, me, play, late):
+        await comm.disconnect()
+
+
+@pytest.mark.redis
+async def test_with_simulation_workers_the_room_steers_through_the_worker(
+        design, workers):  # noqa: F811 (the fixture)
+    """A simulation worker drives the run: the room checks the token's hash in Redis and
+    steers through the worker's group."""
+    worker = await workers.start("w1")
+    _, _, _, (ada, bob, viewer, me) = await room(design)
+    play, run_id, token = await start_run(design)
+    await send(ada, type="run", run_id=run_id, token=token)
+    assert (await receive_until(bob, "run"))["control"] is True
+    await send(bob, type="run_control", action="pause")
+    assert (await receive_until(viewer, "run_action"))["action"] == "pause"
+    deadline = time.monotonic() + 5
+    while worker.runs[run_id].playing and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not worker.runs[run_id].playing
+    # The worker refuses a command it cannot apply: its answer reaches the sender only.
+    await send(bob, type="run_command", command={"action": "fail", "target": "nope"})
+    refused = await receive_until(bob, "error", 10)
+    assert refused["code"] == "invalid_command" and refused["ref"] == "run_command"
+    await send(viewer, type="run_control", action="play")
+    assert (await receive_until(viewer, "error"))["code"] == "read_only"
+    for comm in (ada, bob, viewer, me, play):
         await comm.disconnect()
