@@ -201,11 +201,11 @@ export class Player {
   }
 
   /** Watch the run a co-edited design's room shares (coedit-run.js). It replaces the run
-   * this tab watched: left, or stopped if this tab started it. */
+   * this tab watched: left, or stopped if this tab started it. Not while this tab starts
+   * one: shared as it starts, that one replaces the room's run in turn. */
   attach(runId) {
-    if (this.run?.id === runId) return;
+    if (this.run?.id === runId || this.starting) return;
     if (this.run) this.forget(this.run.id, this.run.owner && !this.run.status?.ended ? "stop" : "leave");
-    this.starting = null;
     this.forgotten.delete(runId);
     this.watch(runId);
     this.bus.emit("run:changed", this.view());
