@@ -143,6 +143,13 @@ def may_change_in_room(role: str | None) -> bool:
     return role in (OWNER, EDITOR)
 
 
+def may_steer_shared_run(role: str | None) -> bool:
+    """A co-edited design's shared run (playground/coedit/sharedrun.py): those who may edit
+    the design share the runs they start and steer the shared one; viewers watch it. Asked
+    at every message, so an editor whose link was revoked steers no more."""
+    return may_change_in_room(role)
+
+
 def owned_scenarios(request: HttpRequest, queryset: QuerySet) -> QuerySet:
     """The scenarios this request may list: its account's, or its workspace's."""
     user = getattr(request, "user", None)

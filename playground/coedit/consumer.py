@@ -27,6 +27,7 @@ from ..live.runstore import LAYER_DOWN
 from ..models import Scenario
 from . import presence, rooms
 from .groups import room_group
+from .sharedrun import SharedRun
 
 log = logging.getLogger(__name__)
 NOT_FOUND = 4004  # no such design, or the edit link is not (or no longer) valid
@@ -49,7 +50,7 @@ def _unb64(text: Any) -> bytes | None:
         return None
 
 
-class CoeditConsumer(LayerAwareSocket):
+class CoeditConsumer(SharedRun, LayerAwareSocket):
     room: rooms.Room | None = None
     role: str | None = None
     counted = False  # in the socket quotas until it closes
@@ -109,6 +110,7 @@ class CoeditConsumer(LayerAwareSocket):
                               "state": _b64(update), "vector": _b64(vector),
                               "version": self.room.version})
         await self._publish("coedit.hello", {"peer": self.peer, "reply_to": self.channel_name})
+        await self.welcome_shared_run()
 
     async def _announce(self, event: dict[str, Any]) -> None:
         await self.channel_layer.group_send(self.group, event)
@@ -150,7 +152,7 @@ class CoeditConsumer(LayerAwareSocket):
             if isinstance(data, dict) and isinstance(data.get("type"), str) else None
         if handler is None:
             await self.error("bad_message", "a JSON object whose type is update, sync, "
-                             "presence or pointer")
+                             "presence, pointer, run, run_control or run_command")
             return
         try:
             await handler(data)
@@ -274,6 +276,7 @@ class CoeditConsumer(LayerAwareSocket):
         await self.send_json({"type": "role", "role": self.role,
                               "reason": "the edit link was revoked"})
         await self._publish("coedit.presence", {"peer": self.peer})
+        await self.tell_shared_run()
 
     async def coedit_saved(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "saved", "version": event["version"],

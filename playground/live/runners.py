@@ -79,6 +79,11 @@ class InProcessRunner:
             await consumer.send_json(snapshot)
         return True
 
+    async def steers(self, run_id: str, token: str) -> bool:
+        """Is this the owner token of a live run?"""
+        run = registry.get(run_id)
+        return run is not None and permissions.may_control(run, token)
+
     async def leave(self, consumer, run_id: str) -> None:
         run = registry.get(run_id)
         if run is not None:
@@ -161,6 +166,9 @@ class WorkerRunner:
             return True
         await self._to_worker(consumer, run_id, "run.check")
         return await runstore.lost_within(run_id, LOST_CHECK_S)
+
+    async def steers(self, run_id: str, token: str) -> bool:
+        return permissions.may_control_record(await runstore.token_hash(run_id), token)
 
     async def leave(self, consumer, run_id: str) -> None:
         await consumer.channel_layer.group_discard(permissions.run_group(run_id),

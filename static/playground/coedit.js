@@ -43,6 +43,7 @@ export class CoEdit {
     this.timers = {};
     this.history = new SharedHistory(this.ydoc, () => this.pull());
     store.useHistory(this.history);
+    this.hooks = []; // (msg) => true if it handled the room's message (coedit-run.js)
     this.ydoc.on("update", (update, origin) => {
       if (!this.history.mine(origin)) return; // an edit or an undo of this tab's
       this.pending.push(update);
@@ -109,6 +110,7 @@ export class CoEdit {
 
   receive(msg) {
     this.bus.emit("coedit:message", msg); // what a lecture (lecture.js) adds to the room
+    if (this.hooks.some((hook) => hook(msg))) return;
     switch (msg.type) {
       case "welcome":
         this.attempt = 0;

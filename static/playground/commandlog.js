@@ -1,6 +1,7 @@
 // The timeline: scheduled events of the scenario and the live commands of the run, by
 // simulated time. Past entries are marked done; live commands are tagged. After a run,
-// live parameter changes can be kept in the design in one undoable step.
+// live parameter changes can be kept in the design in one undoable step. In a co-edited
+// design's shared run, entries say who did it: "Ana paused", "Ben injected failure on db".
 
 import { h, clear } from "./dom.js";
 import { icon } from "./icons.js";
@@ -8,7 +9,13 @@ import { clock } from "./format.js";
 import { describeEvent } from "./scenario-panel.js";
 import { batch, setParams } from "./commands.js";
 
-const ICON = { fail: "power", recover: "power", slow: "slow", partition: "scissors", heal: "heal", set: "sliders" };
+const ICON = { fail: "power", recover: "power", slow: "slow", partition: "scissors", heal: "heal", set: "sliders",
+               pause: "pause", play: "play", step: "step", speed: "slow", reset: "reset", stop: "stop" };
+// what someone did to a shared run, after their name
+const STEERED = { pause: () => "paused", play: () => "resumed", step: (a) => `stepped ${a.seconds ? `${a.seconds} s` : "on"}`,
+                  speed: (a) => `set the speed to ${a.speed}×`, reset: () => "reset the run", stop: () => "stopped the run" };
+const DID = { fail: "injected failure on", recover: "recovered", slow: "slowed", partition: "cut the link", heal: "healed the link", set: "set" };
+const sameTarget = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 export class CommandLog {
   constructor(root, { bus, store, player, toaster }) {
@@ -18,6 +25,12 @@ export class CommandLog {
     this.keepButton = root.querySelector(".timeline-keep");
     this.keepButton.addEventListener("click", () => this.keep());
     this.lastT = -1;
+    this.steered = { runId: null, list: [] }; // the shared run's run_action messages
+    bus.on("coedit:run-action", (a) => {
+      if (this.steered.runId !== a.run_id || a.action === "reset") this.steered = { runId: a.run_id, list: [] };
+      this.steered.list.push(a);
+      this.render();
+    });
     for (const ev of ["run:changed", "run:snapshot", "run:command", "doc:changed", "run:ended"]) {
       bus.on(ev, () => this.render());
     }
@@ -32,8 +45,25 @@ export class CommandLog {
     const run = this.player.run || this.player.lastRun;
     const scheduled = ((run ? run.scenario?.events : this.store.doc.events) || [])
       .map((e) => ({ ...e, source: "scheduled" }));
-    const live = (run?.commands || []).map((c) => ({ ...c, source: "live" }));
-    return [...scheduled, ...live].sort((a, b) => a.at_s - b.at_s);
+    const steered = run && this.steered.runId === run.id ? this.steered.list : [];
+    // a command's sender: the first told of with its action and target (told before or after
+    // the run logs it; one the run refused is never logged, so never shown)
+    const told = steered.filter((a) => a.kind === "command");
+    const live = (run?.commands || []).map((c) => {
+      const i = told.findIndex((a) => a.action === c.action && sameTarget(a.target, c.target));
+      return { ...c, source: "live", by: i < 0 ? null : told.splice(i, 1)[0].by };
+    });
+    const controls = steered.filter((a) => a.kind === "control" && STEERED[a.action])
+      .map((a) => ({ ...a, source: "room" }));
+    return [...scheduled, ...live, ...controls].sort((a, b) => a.at_s - b.at_s);
+  }
+
+  /** An entry's words: the event, or who did what in a shared run. */
+  describe(e) {
+    if (e.source === "room") return `${e.by} ${STEERED[e.action](e)}`;
+    if (!e.by) return describeEvent(e);
+    const rest = describeEvent(e).split(" ").slice(e.action === "partition" || e.action === "heal" ? 2 : 1).join(" ");
+    return `${e.by} ${DID[e.action] || e.action} ${rest}`;
   }
 
   render() {
@@ -54,8 +84,8 @@ export class CommandLog {
       const li = h("li", { class: `timeline-item ${done ? "done" : "upcoming"} source-${e.source} action-${e.action}` },
         h("span", { class: "timeline-time", text: clock(e.at_s) }),
         h("span", { class: "timeline-icon" }, icon(ICON[e.action] || "bolt", { size: 13 })),
-        h("span", { class: "timeline-text", text: describeEvent(e) }),
-        e.source === "live" ? h("span", { class: "tag", text: "live" }) : null);
+        h("span", { class: "timeline-text", text: this.describe(e), title: this.describe(e) }),
+        e.source !== "scheduled" ? h("span", { class: "tag", text: "live" }) : null);
       if (!done && !firstUpcoming) firstUpcoming = li;
       this.list.append(li);
     }

@@ -181,10 +181,17 @@ export class Designs {
       icon("copy", { size: 15 }), "Make a copy");
     fork.addEventListener("click", () => this.fork(fork));
     const title = this.page.scenario.title || "this design";
+    // while it watches a run it may not steer (a co-edited design's shared run), Play is off
+    const hint = h("span", { class: "read-only-hint" });
+    const say = () => {
+      hint.textContent = `${this.player.live && !this.player.owner ? "Watch its run" : "Play it"}, or make your own copy to change it.`;
+    };
+    say();
+    this.bus.on("run:changed", say);
     $("#stage-canvas").append(h("div", { class: "read-only-banner", "data-testid": "read-only-banner", role: "status" },
       icon("eye", { size: 16 }),
       h("span", { class: "read-only-text" }, "Viewing ", h("strong", { text: title }), " (read-only)"),
-      h("span", { class: "read-only-hint", text: "Play it, or make your own copy to change it." }),
+      hint,
       fork));
   }
 

@@ -148,7 +148,7 @@ export class Details {
 
   renderComponentActions(box, id) {
     if (!this.canControl()) {
-      if (!this.player.owner) box.append(h("p", { class: "muted small", text: "Watching: only the person who started the run can change it." }));
+      if (!this.player.owner) box.append(h("p", { class: "muted small", text: `Watching: only ${this.player.steeredBy} can change the run.` }));
       return;
     }
     const s = this.player.run.components[id] || {};
@@ -230,7 +230,7 @@ export class Details {
       h("header", { class: "details-head" }, h("h3", { class: "details-title" }, icon("bolt", { size: 14 }),
                                                  run.replay ? " Replay of a shared run" : " Live run")),
       h("table", { class: "metrics" }, rows),
-      h("p", { class: "muted small", text: "Select a component to compare its numbers with queueing theory, or to fail, slow or recover it." }));
+      h("p", { class: "muted small", text: `Select a component to compare its numbers with queueing theory${this.canControl() ? ", or to fail, slow or recover it" : ""}.` }));
     const bottleneck = h("button", { type: "button", class: "link-button" });
     bottleneck.addEventListener("click", () => {
       const id = this.player.run?.bottleneck;

@@ -191,8 +191,9 @@ async function boot() {
   // a co-edited design (its edit link, or a page of a design that has one): join its room
   // (Yjs and its modules load only then)
   if (page.coedit) {
-    const { CoEdit } = await import("./coedit.js");
+    const [{ CoEdit }, { CoeditRun }] = await Promise.all([import("./coedit.js"), import("./coedit-run.js")]);
     const coedit = new CoEdit({ bus, store, canvas, toaster, designs, page });
+    new CoeditRun({ bus, coedit, player });
     if (page.coedit.lecture) (await import("./lecture.js")).attend(coedit, page.coedit.lecture);
     coedit.connect();
   }

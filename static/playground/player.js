@@ -2,7 +2,7 @@
 // backoff and re-joins its run; applies snapshots and frames in seq order (a gap waits for
 // the next snapshot); keeps the live state the views draw. Emits on the bus:
 //   conn:changed {state: "connecting"|"online"|"offline", retryIn, latency}
-//   run:changed  (phase, status or run replaced)   run:snapshot {run, reset}
+//   run:changed  (phase, status or run replaced)   run:snapshot {run, reset, fresh, started}
 //   run:frame {run, frame, history}   run:command {command}   run:predictions {run}
 //   run:ended {reason}   server:error {msg}
 //   server:notice {message} (a run moved to another worker; the service is away a moment)
@@ -39,6 +39,7 @@ export class Player {
     this.ackTimer = 0;
     this.ackedAt = 0;
     this.toAck = null; // {run_id, seq} of the latest frame received, not yet acked
+    this.steer = null; // a co-edited design's shared run: {runId, control, send} (coedit-run.js)
   }
 
   // -- connection ----------------------------------------------------------------------
@@ -156,8 +157,25 @@ export class Player {
     return !!this.run && !this.run.status?.ended;
   }
 
+  /** May this tab steer the run? A co-edited design's shared run: if the room says so. */
   get owner() {
-    return !!this.run?.owner;
+    return this.steering ? this.steer.control : !!this.run?.owner;
+  }
+
+  /** Is the run the room's shared one, steered through the room (who did what is told)? */
+  get steering() {
+    return !!this.run && this.steer?.runId === this.run.id;
+  }
+
+  /** Who may change the run, for a viewer's notes. */
+  get steeredBy() {
+    return this.steering ? "the design's editors" : "the person who started it";
+  }
+
+  /** The room's shared run: steered through `steer.send` while it is the one watched. */
+  steerThrough(steer) {
+    this.steer = steer;
+    this.bus.emit("run:changed", this.view());
   }
 
   /** May this tab change the running system (fail, set...)? Not in a replay: it is fixed. */
@@ -180,6 +198,17 @@ export class Player {
   watch(runId) {
     this.watchId = runId;
     if (this.online) this.send({ type: "join", run_id: runId });
+  }
+
+  /** Watch the run a co-edited design's room shares (coedit-run.js). It replaces the run
+   * this tab watched: left, or stopped if this tab started it. Not while this tab starts
+   * one: shared as it starts, that one replaces the room's run in turn. */
+  attach(runId) {
+    if (this.run?.id === runId || this.starting) return;
+    if (this.run) this.forget(this.run.id, this.run.owner && !this.run.status?.ended ? "stop" : "leave");
+    this.forgotten.delete(runId);
+    this.watch(runId);
+    this.bus.emit("run:changed", this.view());
   }
 
   /** Replay a run link (its share id): a run of the recorded commands that can seek. */
@@ -211,6 +240,7 @@ export class Player {
   control(action, extra = {}) {
     if (!this.run) return false;
     if (action === "speed") this.speed = extra.speed;
+    if (this.steering) return this.steer.send({ type: "run_control", action, ...extra });
     return this.send({ type: "control", run_id: this.run.id, action, ...extra });
   }
 
@@ -227,6 +257,7 @@ export class Player {
   /** A live change: {action, target, params?}. */
   command(command) {
     if (!this.run) return false;
+    if (this.steering) return this.steer.send({ type: "run_command", command });
     return this.send({ type: "command", run_id: this.run.id, command });
   }
 
@@ -237,10 +268,10 @@ export class Player {
       return;
     }
     if (!this.run) return;
-    if (this.run.status?.ended || !this.run.owner) {
+    if (this.run.status?.ended || !this.owner) {
       // a finished run, or someone else's (a viewer cannot end it: Stop leaves it)
-      const left = !this.run.owner && !this.run.status?.ended;
-      this.forget(this.run.id, this.run.owner ? "stop" : "leave");
+      const left = !this.owner && !this.run.status?.ended;
+      this.forget(this.run.id, this.run.owner && !this.steering ? "stop" : "leave");
       this.bus.emit("run:ended", { reason: left ? "left" : "stopped" });
       this.bus.emit("run:changed", this.view());
       return;
@@ -307,6 +338,7 @@ export class Player {
     }
     run.bottleneck = "bottleneck" in f ? f.bottleneck : this.busiest(run);
     const fresh = !prev;
+    const started = !!this.starting && fresh; // this tab's start, answered
     this.run = run;
     this.starting = null;
     this.runMemory?.set({ id: run.id, token: run.token });
@@ -314,7 +346,7 @@ export class Player {
     this.stats.framesApplied += 1;
     this.stats.lastT = run.t;
     this.stats.lastSeq = run.seq;
-    this.bus.emit("run:snapshot", { run, reset, fresh, frame: f });
+    this.bus.emit("run:snapshot", { run, reset, fresh, started, frame: f });
     this.bus.emit("run:changed", this.view());
   }
 

@@ -54,7 +54,7 @@ export class RunBar {
   watching() {
     if (!this.player.run || this.player.owner) return false;
     this.toaster.show({ title: "You are watching this run", tone: "info", key: "watching",
-                        message: "Only the person who started it can play, pause, step or change its speed." });
+                        message: `Only ${this.player.steeredBy} can play, pause, step or change its speed.` });
     return true;
   }
 
@@ -127,7 +127,7 @@ export class RunBar {
     const labels = { idle: "Ready", starting: "Starting…", playing: "Running", paused: "Paused", ended: "Finished" };
     let text = finished ? "Finished" : labels[phase];
     if (run?.status?.behind && phase === "playing") text = "Running · behind";
-    if (run && !run.owner) text += " · watching";
+    if (run && !player.owner) text += " · watching";
     el.state.textContent = text;
     el.state.dataset.phase = finished ? "finished" : phase;
     el.state.title = run?.status?.behind ? "The server cannot keep up with this speed; the clock runs slower than asked." : "";

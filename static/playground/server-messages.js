@@ -20,6 +20,7 @@ const ERROR_TITLES = {
   unknown_run_link: "That run link does not exist",
   replay_is_fixed: "A replay cannot be changed",
   not_a_replay: "Only a replay can jump in time",
+  read_only: "You are watching this run",
 };
 
 export function showServerMessages({ bus, store, player, validator, toaster }) {
