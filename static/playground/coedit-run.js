@@ -5,12 +5,15 @@
 // Emits on the bus:
 //   coedit:run {run_id, by, control}        the room's run, on joining and whenever it changes
 //   coedit:run-action {run_id, by, kind, action, at_s, ...}   someone steered it
+// Listens for coedit:rejoin-run: watch the room's run again (a lecture's Follow).
 
 export class CoeditRun {
   constructor({ bus, coedit, player }) {
     Object.assign(this, { bus, coedit, player });
     this.shared = null; // the room's last `run` message
     coedit.hooks.push((msg) => this.receive(msg));
+    bus.on("coedit:rejoin-run", () => { if (this.shared) this.player.attach(this.shared.run_id); });
+    bus.on("run:ended", ({ run }) => { if (run?.id === this.shared?.run_id) this.shared = null; }); // over
     bus.on("run:snapshot", ({ run, started }) => {
       if (started && run.owner && run.token && !run.replay && coedit.mayEdit) {
         coedit.send({ type: "run", run_id: run.id, token: run.token });

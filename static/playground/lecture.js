@@ -4,8 +4,8 @@
 // own, and "Follow" brings them back; the room says who follows (the instructor's dashboard
 // shows it). The room itself (the design, presence, the pen changing their role) is
 // coedit.js's; this adds what a lecture says on top of it.
-// Hook left for the shared run (another branch): a follower should also watch the run the
-// presenter starts; `Follower.followRun` is where that goes.
+// The run: the room's shared run (coedit-run.js) is everyone's, the presenter's included;
+// a student who left it comes back to it with Follow.
 
 import { $, h } from "./dom.js";
 
@@ -118,14 +118,10 @@ class Follower {
     if (following) {
       this.applyView();
       this.applySelection();
-      this.followRun();
+      this.coedit.bus.emit("coedit:rejoin-run"); // back on the room's run (coedit-run.js)
     }
     this.render();
   }
-
-  /** Hook for the shared run of the room (merged from another branch): watch the run the
-   * presenter runs. */
-  followRun() {}
 
   applyView() {
     const { cy } = this.coedit.canvas;

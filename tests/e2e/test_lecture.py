@@ -152,6 +152,21 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
         expect(ada.page.get_by_test_id("read-only-banner")).to_be_visible()
         expect(people.filter(has_text="Ada")).to_have_attribute("data-pen", "false")
 
+        # -- the run: the presenter's is everyone's; Follow brings a student back to it ---
+        teacher.play()
+        run_id = teacher.read("() => window.playground.player.run.id")
+        for student in (ada, bob):
+            student.wait("(id) => window.playground.player.run?.id === id", run_id)
+            student.frames_later()
+        zoom(ada, "zoom-out", 2)  # Ada looks around, and leaves the run
+        expect(ada.page.get_by_test_id("lecture-state")).to_have_text("Looking around on your own")
+        ada.page.get_by_test_id("stop").click()
+        ada.wait("() => !window.playground.player.run")
+        ada.page.get_by_test_id("lecture-follow").click()
+        ada.wait("(id) => window.playground.player.run?.id === id", run_id)
+        ada.frames_later()
+        same_view(teacher, ada)
+
         # -- the lecture ends: everyone is told ---------------------------------------------
         dash.page.get_by_test_id("lecture-end").click()
         expect(dash.page.get_by_test_id("lecture-start")).to_be_visible()
