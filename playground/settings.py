@@ -148,10 +148,10 @@ if REDIS_URL and PLAYGROUND_RUNNER == "workers":
     }
 elif REDIS_URL:
     # Runs in the web processes: channels_redis's core layer, which queues messages for a
-    # consumer in Redis.
+    # consumer in Redis (playground/fenced/layers.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "playground.fenced.layers.CoreRedisLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 # Messages queued per channel before sends to it fail: 25 s of frames at

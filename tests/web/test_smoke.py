@@ -40,6 +40,15 @@ def settings_with(**env: str) -> subprocess.CompletedProcess:
     )
 
 
+def configured_layer(redis_url: str):
+    """The channel layer settings.py makes for REDIS_URL alone (simulations in the web
+    processes)."""
+    from django.utils.module_loading import import_string
+
+    config = json.loads(settings_with(REDIS_URL=redis_url).stdout)["layer"]
+    return import_string(config["BACKEND"])(**config["CONFIG"])
+
+
 def test_settings_default_to_embedded_services():
     result = settings_with()
     config = json.loads(result.stdout)
@@ -51,7 +60,7 @@ def test_settings_default_to_embedded_services():
 def test_redis_url_switches_to_channels_redis():
     result = settings_with(REDIS_URL="redis://127.0.0.1:6390/3")
     layer = json.loads(result.stdout)["layer"]
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["BACKEND"] == "playground.fenced.layers.CoreRedisLayer"
     assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6390/3"]
     assert layer["CONFIG"]["capacity"] > 0 and layer["CONFIG"]["expiry"] > 0
     # With simulation workers every frame crosses processes: the pub/sub fan-out layer.
