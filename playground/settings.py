@@ -148,12 +148,16 @@ if REDIS_URL and PLAYGROUND_RUNNER == "workers":
     }
 elif REDIS_URL:
     # Runs in the web processes: channels_redis's core layer, which queues messages for a
-    # consumer in Redis.
+    # consumer in Redis (playground/fenced/layers.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "playground.fenced.layers.CoreRedisLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # It waits for a consumer's messages with a 5 s blocking pop: the read
+                # timeout must be longer (redis-py's default, 5 s, made every idle socket
+                # look like Redis going away, close 4013).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
+                           "socket_connect_timeout": 2}],
                 # Messages queued per channel before sends to it fail: 25 s of frames at
                 # 20 per second, so a stalled viewer costs bounded memory, not the whole run.
                 "capacity": 500,

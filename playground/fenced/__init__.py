@@ -15,7 +15,8 @@ general problems these patches fix are written up for upstream in docs/deploy.md
   its acks handled as they are read (issue 20).
 - consumer: a Channels consumer sees its layer's receive (LayerAwareSocket).
 - layers: the channel layers, Channels' in-memory one and channels_redis's pub/sub one,
-  handing a group's message to its viewers in one pass (settings.CHANNEL_LAYERS).
+  handing a group's message to its viewers in one pass, and channels_redis's core one, whose
+  receive ends when cancelled (settings.CHANNEL_LAYERS).
 """
 
 from __future__ import annotations

@@ -71,6 +71,9 @@ REACHES: tuple[Reach, ...] = (
               "channel_receive dispatch"),
     *_reaches("channels", "layers", "channels.layers:InMemoryChannelLayer",
               "_clean_expired channels groups require_valid_group_name"),
+    # channels_redis's core layer: its receive's blocking pop (playground/fenced/layers.py)
+    *_reaches("channels-redis", "layers", "channels_redis.core:RedisChannelLayer",
+              "_brpop_with_clean"),
     # channels_redis's pub/sub layer, subclassed whole (playground/fenced/layers.py)
     *_reaches("channels-redis", "layers", "channels_redis.utils", "_wrap_close create_pool"),
     *_reaches("channels-redis", "layers", "channels_redis.pubsub:RedisPubSubChannelLayer",

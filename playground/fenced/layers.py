@@ -14,6 +14,17 @@ viewers at 15 frames a second that sweep took the whole CPU (bench/load.py: 1.6 
 second per viewer, 3 s behind). Messages expire after 60 s; sweeping a second late changes
 nothing.
 
+`CoreRedisLayer`: simulations in the web processes (REDIS_URL, no workers). channels_redis's
+core layer, whose receive ends when it is cancelled. Python 3.11's asyncio.wait_for returns
+its operation's result instead of raising when cancelled in the step that operation finished
+(CPython #86296, fixed in 3.12), and redis-py writes every command through it: a receive
+cancelled just as it wrote its blocking pop (a socket closing) went on popping, 5 s at a
+time, until a message came for some consumer of the process. Redis-py's 5 s read timeout
+used to end it (and every idle socket with it); with a longer one it could outlive its
+socket indefinitely, and the event loop's shutdown waited for it. The pop now raises the
+cancellation it swallowed; a message it took stays in channels_redis's backup queue and goes
+back to the channel at the next receive.
+
 `FanOutRedisLayer`: simulation workers (PLAYGROUND_RUNNER=workers). channels_redis's pub/sub
 layer: a group_send is one Redis PUBLISH, and each web process that has viewers of the group
 receives it once and hands it to them. channels_redis's core layer instead copies every
@@ -47,6 +58,7 @@ import redis
 import redis.asyncio
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
     RedisPubSubLoopLayer,
@@ -115,6 +127,18 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
         if now - self._swept_at >= SWEEP_EVERY_S:
             self._swept_at = now
             super()._clean_expired()
+
+
+class CoreRedisLayer(RedisChannelLayer):
+    """channels_redis's core layer, whose receive ends when cancelled (module docstring)."""
+
+    async def _brpop_with_clean(self, index, channel, timeout):
+        # channels_redis's receive pops in a loop until a message comes: a cancellation
+        # swallowed below would never end it.
+        member = await super()._brpop_with_clean(index, channel, timeout)
+        if asyncio.current_task().cancelling():
+            raise asyncio.CancelledError
+        return member
 
 
 class FanOutRedisLayer(RedisPubSubChannelLayer):

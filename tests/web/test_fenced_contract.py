@@ -10,6 +10,7 @@ from pathlib import Path
 
 import channels.consumer
 import channels.layers
+import channels_redis.core
 import channels_redis.pubsub as pubsub
 import channels_redis.utils
 import pytest
@@ -90,6 +91,19 @@ def test_channels_in_memory_layer_sweeps_and_queues_as_assumed():
 
 
 # -- channels_redis (fenced/layers.py) -----------------------------------------------------
+def test_channels_redis_core_receive_pops_in_a_loop_and_backs_up_what_it_takes():
+    """CoreRedisLayer raises a swallowed cancellation after each pop: the receive's loop
+    pops through _brpop_with_clean until a message comes, and a message popped is kept in
+    a backup queue that the next receive puts back, so raising after the pop loses none."""
+    core = channels_redis.core.RedisChannelLayer
+    assert params(core._brpop_with_clean) == ["self", "index", "channel", "timeout"]
+    loop = inspect.getsource(core.receive_single)
+    assert "while content is None:" in loop and "await self._brpop_with_clean(" in loop
+    pop = inspect.getsource(core._brpop_with_clean)
+    assert "await connection.eval(cleanup_script, 0, channel, backup_queue)" in pop
+    assert "await connection.zadd(backup_queue" in pop
+
+
 def test_channels_redis_makes_one_loop_layer_per_event_loop():
     source = inspect.getsource(pubsub.RedisPubSubChannelLayer._get_layer)
     assert "self._layers[loop] = layer" in source and "_wrap_close(self, loop)" in source

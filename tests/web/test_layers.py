@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from playground.fenced.layers import FanOutRedisLayer, SweepingInMemoryChannelLayer
 from playground.live.consumers import PlayConsumer
 from playground.live.runstore import LAYER_DOWN
+from tests.web.test_smoke import configured_layer
 
 
 async def _receive(layer, channel, timeout=5.0):
@@ -254,3 +255,39 @@ async def test_what_one_turn_of_the_loop_publishes_goes_in_one_send(redis_url):
     finally:
         await web.flush()
         await worker.flush()
+
+
+@pytest.mark.redis
+async def test_a_receive_cancelled_as_its_blocking_pop_is_written_still_ends(redis_url,
+                                                                              monkeypatch):
+    """Python 3.11's asyncio.wait_for returns its operation's result instead of raising when
+    it is cancelled in the step that operation finished (CPython #86296, fixed in 3.12), and
+    redis-py writes every command through it. A consumer's layer receive cancelled just as its
+    blocking pop (BZPOPMIN) was written went on popping, 5 s at a time, until a message came
+    for some socket of the process: a closed socket's consumer lingered, and CI hung at an
+    event loop's teardown. Here the cancel comes at that moment."""
+    from redis.asyncio.connection import Connection
+
+    layer = configured_layer(redis_url)
+    layer.brpop_timeout = 1  # the server's wait per pop, 5 s in production: a quicker test
+    channel = await layer.new_channel()
+    write = Connection._send_packed_command
+    receiving: list[asyncio.Task] = []
+
+    async def write_then_cancel(connection, command, *args, **kwargs):
+        await write(connection, command, *args, **kwargs)
+        if b"BZPOPMIN" in b"".join(command) and receiving:
+            asyncio.get_running_loop().call_soon(receiving.pop().cancel)
+
+    monkeypatch.setattr(Connection, "_send_packed_command", write_then_cancel)
+    receiving.append(task := asyncio.ensure_future(layer.receive(channel)))
+    try:
+        await asyncio.wait({task}, timeout=3 * layer.brpop_timeout)
+        assert not receiving and task.cancelled(), "the cancelled receive is still popping"
+        # and the channel's next receive gets its messages (the receive locks were freed)
+        await layer.send(channel, {"type": "run.message", "seq": 1})
+        assert await _receive(layer, channel) == {"type": "run.message", "seq": 1}
+    finally:
+        task.cancel()
+        await asyncio.wait({task})
+        await layer.close_pools()

@@ -40,6 +40,15 @@ def settings_with(**env: str) -> subprocess.CompletedProcess:
     )
 
 
+def configured_layer(redis_url: str):
+    """The channel layer settings.py makes for REDIS_URL alone (simulations in the web
+    processes)."""
+    from django.utils.module_loading import import_string
+
+    config = json.loads(settings_with(REDIS_URL=redis_url).stdout)["layer"]
+    return import_string(config["BACKEND"])(**config["CONFIG"])
+
+
 def test_settings_default_to_embedded_services():
     result = settings_with()
     config = json.loads(result.stdout)
@@ -51,8 +60,8 @@ def test_settings_default_to_embedded_services():
 def test_redis_url_switches_to_channels_redis():
     result = settings_with(REDIS_URL="redis://127.0.0.1:6390/3")
     layer = json.loads(result.stdout)["layer"]
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6390/3"]
+    assert layer["BACKEND"] == "playground.fenced.layers.CoreRedisLayer"
+    assert layer["CONFIG"]["hosts"][0]["address"] == "redis://127.0.0.1:6390/3"
     assert layer["CONFIG"]["capacity"] > 0 and layer["CONFIG"]["expiry"] > 0
     # With simulation workers every frame crosses processes: the pub/sub fan-out layer.
     workers = json.loads(settings_with(REDIS_URL="redis://127.0.0.1:6390/3",
@@ -88,6 +97,21 @@ async def test_channels_redis_group_round_trip(redis_url):
         assert await asyncio.wait_for(layer.receive(channel), timeout=5) == message
     finally:
         await layer.group_discard(group, channel)
+        await layer.close_pools()
+
+
+@pytest.mark.redis
+async def test_the_core_layer_waits_quietly_on_an_idle_channel(redis_url):
+    """channels_redis's core layer pops a channel's messages with a 5 s blocking BZPOPMIN;
+    redis-py 8's default read timeout is 5 s too, so every idle receive raised TimeoutError,
+    which a socket takes for Redis going away: every idle socket was told to come back
+    later (close 4013) after about 5 s. Configured as settings.py does, it waits."""
+    layer = configured_layer(redis_url)
+    channel = await layer.new_channel()
+    try:
+        with pytest.raises(asyncio.TimeoutError):  # ours, not the layer's: it waited
+            await asyncio.wait_for(layer.receive(channel), timeout=7)
+    finally:
         await layer.close_pools()
 
 
