@@ -60,6 +60,7 @@ export class CoEdit {
     this.you = null;
     this.role = null;
     this.synced = false;
+    this.followed = false; // this tab's selection is one a lecture gave it (lecture.js)
     this.attempt = 0;
     this.named = page.coedit.name || page.user?.name || null; // a seat's or an account's
     this.name = this.named || savedName() || "Guest"; // a guest: the server's name, at welcome
@@ -78,7 +79,12 @@ export class CoEdit {
       // offline too: kept in the Y document, sent when the room has this tab again
       if (how !== "remote" && this.mayEdit) applyDocument(this.ydoc, this.store.doc, LOCAL);
     });
-    bus.on("selection:changed", () => this.later("presence", PRESENCE_MS, () => this.sendPresence()));
+    bus.on("selection:changed", ({ origin }) => {
+      // a lecture's follower is given the presenter's selection (lecture.js): it is the
+      // presenter's, not one to show the room as the follower's own (pruning keeps whose)
+      if (origin !== "store") this.followed = origin === "lecture";
+      this.later("presence", PRESENCE_MS, () => this.sendPresence());
+    });
     bus.on("canvas:rendered", () => this.paintSelections());
     this.pointers = new Pointers({ canvas, peers: this.peers, send: (m) => this.send(m) });
     this.fields = new FieldPresence({ root: $("#inspector"), bus, store, canvas, peers: this.peers,
@@ -232,7 +238,7 @@ export class CoEdit {
 
   sendPresence() {
     if (!this.synced) return;
-    const selection = [...this.store.selection.components];
+    const selection = this.followed ? [] : [...this.store.selection.components];
     this.send({ type: "presence", name: this.name, selection, editing: this.fields.mine });
     this.render();
   }
