@@ -219,9 +219,11 @@ def lecture_state(request: HttpRequest, join_id: str) -> HttpResponse:
     """The lecture running in a classroom now, or null: what its classroom page and its
     dashboard poll (static/playground/lecture-card.js), so that a lecture started or ended
     while they are open shows there."""
-    room = get_object_or_404(Classroom, join_id=join_id)
-    if not permissions.may_see_lecture(request, room):
-        return JsonResponse({"errors": ["join the classroom first"]}, status=403)
+    room = Classroom.objects.filter(join_id=join_id).first()
+    if room is None or not permissions.may_see_lecture(request, room):
+        # the same answer whether the classroom exists or not
+        return JsonResponse({"errors": ["no such classroom, or you have no seat in it"]},
+                            status=404)
     found = Lecture.objects.filter(classroom=room).select_related("scenario").first()
     response = JsonResponse({"lecture": found and {
         "id": found.lecture_id, "url": reverse("lecture", args=[found.lecture_id]),

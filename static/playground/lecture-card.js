@@ -27,7 +27,7 @@ function watchLecture(card) {
     asking = true;
     try {
       const response = await fetch(card.dataset.lecturePoll, { headers: { Accept: "application/json" }, cache: "no-store" });
-      if ([403, 404].includes(response.status)) return; // no longer theirs to know: stop asking
+      if (response.status === 404) return; // no longer theirs to know (a seat removed): stop asking
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const { lecture } = await response.json();
       if ((lecture?.id || "") !== card.dataset.lecture) show(lecture);

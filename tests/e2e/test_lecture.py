@@ -96,7 +96,8 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
         expect(page.get_by_test_id("lecture-state")).to_have_text(
             "Presenting: nobody has joined yet")
         lecture_path = re.sub(r"^https?://[^/]+", "", page.url)
-        for person, test_id in ((ada, "join-lecture"), (bob, "join-lecture"), (dash, "lecture-open")):
+        for person, test_id in ((ada, "join-lecture"), (bob, "join-lecture"),
+                                (dash, "lecture-open")):
             link = person.page.get_by_test_id(test_id)  # polled every 5 s
             expect(link).to_be_visible(timeout=15000)
             expect(link).to_have_attribute("href", lecture_path)
@@ -196,7 +197,8 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
         expect(ada.page.get_by_test_id("lecture-state")).to_have_text("Looking around on your own")
         stop = ada.page.get_by_test_id("stop")  # she watches the run: her Stop leaves it
         expect(stop).to_have_attribute("aria-label", "Leave the run")
-        expect(stop).to_have_attribute("title", "Leave the run: it goes on for the design's editors")
+        expect(stop).to_have_attribute("title",
+                                       "Leave the run: it goes on for the design's editors")
         expect(page.get_by_test_id("stop")).to_have_attribute("aria-label", "Stop")
         stop.click()
         ada.wait("() => !window.playground.player.run")
