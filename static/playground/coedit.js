@@ -48,7 +48,15 @@ const toB64 = (bytes) => {
 };
 const fromB64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-const doing = (role) => (role === "viewer" ? "watching" : "editing");
+/** One person's entry in "who is here": their colour's dot, then their name. */
+const newEntry = () => h("span", { class: "coedit-peer", "data-testid": "coedit-peer" },
+                         h("span", { class: "coedit-dot", "aria-hidden": "true" }));
+
+function describe(entry, peer, who) {
+  Object.assign(entry.dataset, { peer: peer.id, role: peer.role });
+  entry.firstChild.style.backgroundColor = peer.colour;
+  entry.title = `${who}: ${peer.role === "viewer" ? "watching" : "editing"}`;
+}
 
 export class CoEdit {
   constructor({ bus, store, canvas, toaster, designs, page }) {
@@ -270,8 +278,8 @@ export class CoEdit {
     if (this.you && this.synced) this.renderMine();
     else this.mine?.remove();
     for (const peer of this.peers.values()) {
-      const entry = this.entry(peer);
-      entry.title = `${peer.name}: ${doing(peer.role)}`;
+      const entry = newEntry();
+      describe(entry, peer, peer.name);
       entry.append(h("span", { class: "coedit-name", text: peer.name }));
       this.panel.append(entry);
     }
@@ -279,21 +287,13 @@ export class CoEdit {
     this.fields.paint();
   }
 
-  entry(peer, entry = h("span", { class: "coedit-peer", "data-testid": "coedit-peer" },
-                                h("span", { class: "coedit-dot", "aria-hidden": "true" }))) {
-    Object.assign(entry.dataset, { peer: peer.id, role: peer.role });
-    entry.firstChild.style.backgroundColor = peer.colour;
-    return entry;
-  }
-
   renderMine() {
     if (!this.mine) {
       this.mineLabel = h("span", { class: "coedit-name" });
-      this.mine = this.entry(this.you);
+      this.mine = newEntry();
       this.mine.append(...[this.nameField, this.mineLabel].filter(Boolean));
     }
-    this.entry({ ...this.you, role: this.role }, this.mine);
-    this.mine.title = `${this.name} (you): ${doing(this.role)}`;
+    describe(this.mine, { ...this.you, role: this.role }, `${this.name} (you)`);
     this.mineLabel.textContent = this.nameField ? "(you)" : `${this.name} (you)`;
     if (this.nameField && document.activeElement !== this.nameField) this.nameField.value = this.name;
     if (!this.mine.isConnected) this.panel.prepend(this.mine);
