@@ -277,6 +277,8 @@ PLAYGROUND_RATE_LIMITS = {
     "join": os.environ.get("PLAYGROUND_RATE_JOIN", "30/300"),
     # Seats taken per classroom, whoever takes them (a leaked code in a bot's hands).
     "join_classroom": os.environ.get("PLAYGROUND_RATE_JOIN_CLASSROOM", "300/300"),
+    # A classroom page or dashboard asks every 5 s whether a lecture runs: 3 tabs' worth.
+    "lecture_state": os.environ.get("PLAYGROUND_RATE_LECTURE_STATE", "36/60"),
 }
 for _rates in PLAYGROUND_RATE_LIMITS.values():
     parse_rates(_rates)  # a bad rate stops the start, naming it

@@ -262,6 +262,12 @@ def may_start_lecture(user, classroom, scenario) -> bool:
         _owns(user, "", scenario) and may_teach(user, classroom)
 
 
+def may_see_lecture(request: HttpRequest, classroom) -> bool:
+    """Whether a lecture runs in a classroom, and which: its instructors and students know."""
+    return may_teach(getattr(request, "user", None), classroom) or \
+        seat_of(request, classroom) is not None
+
+
 def lecture_role(user, keys: list[str], lecture) -> tuple[str | None, object | None]:
     """A socket's role in a lecture's room, and its student seat: the presenter (while they
     still teach the class) leads as the owner; another instructor watches; a student of the

@@ -19,6 +19,7 @@ urlpatterns = [
     path("join", views.join_by_code, name="join"),
     path("join/<str:join_id>", views.join_classroom, name="join-classroom"),
     path("c/<str:join_id>", views.student_classroom, name="student-classroom"),
+    path("c/<str:join_id>/lecture", views.lecture_state, name="lecture-state"),
     path("a/<str:share_id>", views.assignment_work, name="assignment-work"),
     path("l/<str:lecture_id>", views.lecture_page, name="lecture"),
 ]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import ratelimit
 from playground.accounts import permissions
@@ -211,6 +211,25 @@ def start_lecture(request: HttpRequest, join_id: str) -> HttpResponse:
 def end_lecture(request: HttpRequest, join_id: str) -> HttpResponse:
     lectures.end(_teaching(request, join_id))
     return redirect("dashboard", join_id=join_id)
+
+
+@require_GET
+@ratelimit.rate_limited("lecture_state", methods=("GET",))
+def lecture_state(request: HttpRequest, join_id: str) -> HttpResponse:
+    """The lecture running in a classroom now, or null: what its classroom page and its
+    dashboard poll (static/playground/lecture-card.js), so that a lecture started or ended
+    while they are open shows there."""
+    room = Classroom.objects.filter(join_id=join_id).first()
+    if room is None or not permissions.may_see_lecture(request, room):
+        # the same answer whether the classroom exists or not
+        return JsonResponse({"errors": ["no such classroom, or you have no seat in it"]},
+                            status=404)
+    found = Lecture.objects.filter(classroom=room).select_related("scenario").first()
+    response = JsonResponse({"lecture": found and {
+        "id": found.lecture_id, "url": reverse("lecture", args=[found.lecture_id]),
+        "title": found.scenario.title}})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @ensure_csrf_cookie

@@ -93,10 +93,11 @@ class CoeditConsumer(SharedRun, LayerAwareSocket):
         self.warned_at = 0.0
         self.group = room_group(scenario.share_id)
         user = self.scope.get("user")
-        self.peer = {"id": secrets.token_hex(4),
+        peer_id = secrets.token_hex(4)
+        self.peer = {"id": peer_id,
                      "name": user.get_username() if user and user.is_authenticated
-                     else "Guest", "colour": secrets.choice(COLOURS), "role": self.role,
-                     "selection": [], "editing": None}
+                     else presence.guest_name(peer_id), "colour": secrets.choice(COLOURS),
+                     "role": self.role, "selection": [], "editing": None}
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
             self.room = await rooms.join(scenario.share_id, self._announce)

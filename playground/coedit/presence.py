@@ -1,6 +1,7 @@
 """What a co-editor tells the others about where they are (docs/protocol.md, "Co-editing:
 pointers and fields"), checked and bounded before it is forwarded: their mouse pointer on
-the design, in model coordinates, and the inspector field they are editing."""
+the design, in model coordinates, and the inspector field they are editing; and the name a
+person who is not signed in goes by until they give one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from simulations.scenario import ID_PATTERN
 
 POINTER_BOUND = 1_000_000.0  # model units either way: far past any design; beyond, clamped
 NAME = re.compile(ID_PATTERN)  # component ids and field names alike: [A-Za-z0-9_.-]{1,64}
+
+
+# 16 x 16 names: two guests in a room share one once in 256 (their colours differ too)
+ADJECTIVES = ("Amber", "Brisk", "Calm", "Deft", "Eager", "Fair", "Gentle", "Hardy", "Keen",
+              "Lucky", "Merry", "Nimble", "Quiet", "Swift", "Tidy", "Witty")
+ANIMALS = ("otter", "heron", "lynx", "panda", "robin", "koala", "falcon", "badger", "gecko",
+           "ibis", "marten", "newt", "puffin", "quokka", "stoat", "wren")
+
+
+def guest_name(peer_id: str) -> str:
+    """A guest's name from their peer id (hex), so that two guests are told apart."""
+    n = int(peer_id, 16)
+    return f"Guest {ADJECTIVES[n % 16].lower()} {ANIMALS[n // 16 % 16]}"
 
 
 class Invalid(ValueError):

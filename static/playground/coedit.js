@@ -6,12 +6,15 @@
 // components on the canvas. The server saves the design (docs/protocol.md, "Co-editing").
 // Undo and redo take back this person's own edits only (coedit-undo.js); the others'
 // pointers (coedit-pointers.js) and the fields they edit (coedit-fields.js) show too.
+// Names: an account's or a classroom seat's; a person who is neither goes by the guest's
+// name the server gave them ("Guest calm otter") until they type their own in the field
+// where their name shows, kept in this browser.
 
 import { Y, applyDocument, canonical, toDocument } from "./coedit-map.js";
 import { FieldPresence } from "./coedit-fields.js";
 import { Pointers } from "./coedit-pointers.js";
 import { LOCAL, SharedHistory } from "./coedit-undo.js";
-import { $, clear, h } from "./dom.js";
+import { $, h } from "./dom.js";
 import { normalize } from "./topology.js";
 
 const FLUSH_MS = 100; // this tab's edits go out merged, at most 10 a second (the server takes 20)
@@ -19,6 +22,24 @@ const PRESENCE_MS = 200;
 const RESYNC_MS = 1000; // after a refused update, ask the server what it has
 const RETRY_MS = [500, 1000, 2000, 5000, 10000];
 const NOT_FOUND = 4004;
+const NAME_CHARS = 40; // the server's bound (playground/coedit/consumer.py NAME_CHARS)
+const NAME_KEY = "playground.coedit.name"; // a guest's own name, in localStorage
+
+/** The name a guest gave in an earlier visit, or null. */
+function savedName() {
+  try {
+    return localStorage.getItem(NAME_KEY)?.trim().slice(0, NAME_CHARS) || null;
+  } catch { // storage blocked: the guest's name lasts this page
+    return null;
+  }
+}
+
+function saveName(name) {
+  try {
+    if (name) localStorage.setItem(NAME_KEY, name);
+    else localStorage.removeItem(NAME_KEY);
+  } catch { /* kept for this page only */ }
+}
 
 const toB64 = (bytes) => {
   let s = "";
@@ -26,6 +47,16 @@ const toB64 = (bytes) => {
   return btoa(s);
 };
 const fromB64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+/** One person's entry in "who is here": their colour's dot, then their name. */
+const newEntry = () => h("span", { class: "coedit-peer", "data-testid": "coedit-peer" },
+                         h("span", { class: "coedit-dot", "aria-hidden": "true" }));
+
+function describe(entry, peer, who) {
+  Object.assign(entry.dataset, { peer: peer.id, role: peer.role });
+  entry.firstChild.style.backgroundColor = peer.colour;
+  entry.title = `${who}: ${peer.role === "viewer" ? "watching" : "editing"}`;
+}
 
 export class CoEdit {
   constructor({ bus, store, canvas, toaster, designs, page }) {
@@ -37,8 +68,10 @@ export class CoEdit {
     this.you = null;
     this.role = null;
     this.synced = false;
+    this.followed = false; // this tab's selection is one a lecture gave it (lecture.js)
     this.attempt = 0;
-    this.name = page.coedit.name || page.user?.name || "Guest";
+    this.named = page.coedit.name || page.user?.name || null; // a seat's or an account's
+    this.name = this.named || savedName() || "Guest"; // a guest: the server's name, at welcome
     this.gone = page.coedit.gone || "This edit link does not work"; // the toast when refused
     this.timers = {};
     this.history = new SharedHistory(this.ydoc, () => this.pull());
@@ -54,13 +87,19 @@ export class CoEdit {
       // offline too: kept in the Y document, sent when the room has this tab again
       if (how !== "remote" && this.mayEdit) applyDocument(this.ydoc, this.store.doc, LOCAL);
     });
-    bus.on("selection:changed", () => this.later("presence", PRESENCE_MS, () => this.sendPresence()));
+    bus.on("selection:changed", ({ origin }) => {
+      // a lecture's follower is given the presenter's selection (lecture.js): it is the
+      // presenter's, not one to show the room as the follower's own (pruning keeps whose)
+      if (origin !== "store") this.followed = origin === "lecture";
+      this.later("presence", PRESENCE_MS, () => this.sendPresence());
+    });
     bus.on("canvas:rendered", () => this.paintSelections());
     this.pointers = new Pointers({ canvas, peers: this.peers, send: (m) => this.send(m) });
     this.fields = new FieldPresence({ root: $("#inspector"), bus, store, canvas, peers: this.peers,
                                       changed: () => this.later("presence", PRESENCE_MS, () => this.sendPresence()) });
     this.panel = h("div", { class: "coedit-presence", "data-testid": "coedit-presence", role: "status",
                             "aria-label": "Who is here" });
+    if (!this.named) this.nameField = this.makeNameField();
     $(".topbar-end").prepend(this.panel);
   }
 
@@ -116,6 +155,7 @@ export class CoEdit {
         this.attempt = 0;
         this.role = msg.role;
         this.you = msg.you;
+        if (!this.named) this.name = savedName() || msg.you.name;
         Y.applyUpdate(this.ydoc, fromB64(msg.state), "server");
         this.pending = []; // the welcome's vector says what of them the server still lacks
         this.synced = true;
@@ -206,7 +246,7 @@ export class CoEdit {
 
   sendPresence() {
     if (!this.synced) return;
-    const selection = [...this.store.selection.components];
+    const selection = this.followed ? [] : [...this.store.selection.components];
     this.send({ type: "presence", name: this.name, selection, editing: this.fields.mine });
     this.render();
   }
@@ -215,21 +255,48 @@ export class CoEdit {
     this.bus.emit("save:state", { source: "coedit", state, at: state === "saved" ? Date.now() : null, why });
   }
 
+  /** A guest's name, theirs to change: the field keeps its focus while the others come and go. */
+  makeNameField() {
+    const field = h("input", { class: "input coedit-name-input", "data-testid": "coedit-name", maxlength: NAME_CHARS,
+                               autocomplete: "nickname", spellcheck: "false",
+                               "aria-label": "Your name, as the others here see it",
+                               title: "Your name, as the others here see it: type yours (kept in this browser)" });
+    field.addEventListener("change", () => {
+      const name = field.value.trim().slice(0, NAME_CHARS);
+      saveName(name);
+      this.name = name || this.you?.name || "Guest"; // emptied: the guest's name again
+      field.value = this.name;
+      this.sendPresence();
+    });
+    field.addEventListener("keydown", (e) => { if (e.key === "Enter") field.blur(); });
+    return field;
+  }
+
   render() {
-    clear(this.panel);
-    const everyone = [...(this.you && this.synced ? [{ ...this.you, role: this.role, name: this.name }] : []),
-                      ...this.peers.values()];
-    for (const peer of everyone) {
-      const dot = h("span", { class: "coedit-dot", "aria-hidden": "true" });
-      dot.style.backgroundColor = peer.colour;
-      const you = peer.id === this.you?.id;
-      this.panel.append(h("span", { class: "coedit-peer", "data-testid": "coedit-peer",
-                                    "data-peer": peer.id, "data-role": peer.role,
-                                    title: `${peer.name}${you ? " (you)" : ""}: ${peer.role === "viewer" ? "watching" : "editing"}` },
-      dot, h("span", { class: "coedit-name", text: you ? `${peer.name} (you)` : peer.name })));
+    // this tab's own entry stays in place (a guest may be typing their name in it)
+    for (const el of [...this.panel.children]) if (el !== this.mine) el.remove();
+    if (this.you && this.synced) this.renderMine();
+    else this.mine?.remove();
+    for (const peer of this.peers.values()) {
+      const entry = newEntry();
+      describe(entry, peer, peer.name);
+      entry.append(h("span", { class: "coedit-name", text: peer.name }));
+      this.panel.append(entry);
     }
     this.paintSelections();
     this.fields.paint();
+  }
+
+  renderMine() {
+    if (!this.mine) {
+      this.mineLabel = h("span", { class: "coedit-name" });
+      this.mine = newEntry();
+      this.mine.append(...[this.nameField, this.mineLabel].filter(Boolean));
+    }
+    describe(this.mine, { ...this.you, role: this.role }, `${this.name} (you)`);
+    this.mineLabel.textContent = this.nameField ? "(you)" : `${this.name} (you)`;
+    if (this.nameField && document.activeElement !== this.nameField) this.nameField.value = this.name;
+    if (!this.mine.isConnected) this.panel.prepend(this.mine);
   }
 
   /** Others' selections: their colour around the components they selected. */

@@ -179,7 +179,7 @@ function studentCard(s) {
     : h("div", { class: "thumb thumb-empty", text: "no design yet" });
   card.append(
     h("div", { class: "student-head" },
-      h("span", { class: "online-dot", title: s.online ? "online" : "offline" }),
+      h("span", { class: "online-dot", title: s.online ? "has an assignment open" : "no assignment open" }),
       h("span", { class: "student-name", text: s.name, title: s.name }),
       grade ? h("span", { class: `pill ${grade.met ? "pill-ok" : "pill-warn"}`, "data-testid": "grade", text: `${grade.score}/${grade.out_of}` }) : null),
     thumb,
@@ -204,7 +204,9 @@ function renderStudent(s) {
 
 function renderOnline() {
   const online = [...state.students.values()].filter((s) => s.online).length;
-  view.online.textContent = `${online} of ${state.students.size} online`;
+  // a seat socket is an assignment open in an editor (a lecture's room is not one: its
+  // students show in the lecture's card)
+  view.online.textContent = `${online} of ${state.students.size} with an assignment open`;
 }
 
 function renderBoard() {

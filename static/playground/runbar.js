@@ -111,6 +111,10 @@ export class RunBar {
     el.step.disabled = !online || !owner || !["idle", "paused", "ended"].includes(phase);
     el.reset.disabled = !online || !owner || !["playing", "paused", "ended"].includes(phase);
     el.stop.disabled = !["playing", "paused", "ended", "starting"].includes(phase);
+    // a watcher's Stop leaves a run that goes on (player.stop): say so
+    const leaves = player.live && !player.owner;
+    el.stop.setAttribute("aria-label", leaves ? "Leave the run" : "Stop");
+    el.stop.title = leaves ? `Leave the run: it goes on for ${player.steeredBy}` : "Stop the run and unlock editing";
     el.speed.disabled = !owner;
     const run = player.run;
     const finished = player.finished;

@@ -228,7 +228,7 @@ def test_a_class_day(browser, live_server_url):
             student.page.get_by_role("button", name="Join the class").click()
             student.page.get_by_test_id("student-assignments").get_by_role("link").click()
             student.editor_ready()
-        expect(page.get_by_test_id("dash-online")).to_have_text("2 of 2 online")
+        expect(page.get_by_test_id("dash-online")).to_have_text("2 of 2 with an assignment open")
         assignment_id = ada.page.url.rsplit("/a/", 1)[1]
 
         # -- step by step, reloading in between: every step is still there ------------------

@@ -103,7 +103,7 @@ def test_a_class_builds_submits_and_is_watched_live(browser, live_server_url):
             student.page.get_by_role("button", name="Join the class").click()
             student.page.get_by_test_id("student-assignments").get_by_role("link").click()
         expect(page.get_by_test_id("roster-card")).to_have_count(2)
-        expect(page.get_by_test_id("dash-online")).to_have_text("2 of 2 online")
+        expect(page.get_by_test_id("dash-online")).to_have_text("2 of 2 with an assignment open")
         expect(page.get_by_text("<b>Bob</b>", exact=True)).to_be_visible()  # text, not HTML
 
         build_and_submit(ada, "8")

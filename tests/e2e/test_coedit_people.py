@@ -188,3 +188,49 @@ def test_an_edit_made_as_someone_elses_arrives_keeps_both(people):  # noqa: F811
     bob.set_field("app2", "service_ms", "25")
     everywhere((ada, bob), params_are(7, 25))
     assert ada.read("() => window.__edited")
+
+
+@pytest.mark.browser
+def test_guests_are_told_apart_and_say_their_name(people):  # noqa: F811
+    """Nobody signed in: each goes by a guest's name of their own, not "Guest" for all, and
+    types their own name once where it shows (kept in this browser); the others see it."""
+    owner = people()
+    status, saved = owner.api("POST", "/api/scenarios", {"document": small_design()})
+    assert status == 201
+    status, link = owner.api("POST", f"/api/scenarios/{saved['id']}/edit-link", {})
+    assert status == 201
+    owner.goto(f"/s/{saved['id']}")
+    ada = people(link["url"])
+    for person in (owner, ada):
+        expect(person.page.get_by_test_id("coedit-peer")).to_have_count(2)
+    field = ada.page.get_by_test_id("coedit-name")
+    guest = field.input_value()
+    assert re.fullmatch(r"Guest \w+ \w+", guest), guest
+    owner_list = owner.page.get_by_test_id("coedit-presence")
+    expect(owner_list.get_by_text(guest, exact=True)).to_be_visible()
+    assert owner.page.get_by_test_id("coedit-name").input_value() != guest  # two guests, two names
+
+    # Ada types her name; the others' comings and goings meanwhile leave her field alone
+    field.click()
+    field.press("Control+a")
+    field.type("Ad")
+    owner.select_node("app1")  # a presence reaches Ada's tab as she types
+    ada.wait("() => !!window.playground.cy.getElementById('app1').data('peerColour')")
+    field.type("a <i>L</i>")
+    field.press("Enter")
+    name = "Ada <i>L</i>"
+    expect(owner_list.get_by_text(name, exact=True)).to_be_visible()  # text, not HTML
+    expect(ada.page.get_by_test_id("coedit-presence")).to_contain_text("(you)")
+    for width in WIDTHS:
+        for person, who in ((ada, "guest"), (owner, "owner")):
+            person.page.set_viewport_size({"width": width, "height": 900})
+            person.page.wait_for_timeout(300)
+            person.shot(f"coedit-guest-name-{who}-{width}")
+
+    # kept in this browser: the next visit goes by it at once
+    ada.page.reload()
+    expect(ada.page.get_by_test_id("coedit-name")).to_have_value(name)
+    expect(owner_list.get_by_text(name, exact=True)).to_be_visible()
+    expect(owner_list.get_by_text(guest, exact=True)).to_have_count(0)
+    for person in (owner, ada):
+        assert not person.console_errors, person.console_errors

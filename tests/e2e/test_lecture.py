@@ -28,6 +28,14 @@ VIEW = """() => { const cy = window.playground.cy; const e = cy.extent();
   return {x: (e.x1 + e.x2) / 2, y: (e.y1 + e.y2) / 2, zoom: cy.zoom()}; }"""
 
 
+PEER_SELECTED = "() => window.playground.cy.nodes('.peer-selected').map((n) => n.id())"
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and \
+        a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
 def same_view(leader: Person, follower: Person) -> None:
     """Wait until the follower's view is centred where the leader's is, at its zoom."""
     follower.wait(f"""(want) => {{ const v = ({VIEW})();
@@ -73,26 +81,36 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
             student.goto(f"/join?code={code}")
             student.page.fill("#id_display_name", name)
             student.page.get_by_role("button", name="Join the class").click()
-            expect(student.page.get_by_test_id("student-lecture")).to_have_count(0)
+            expect(student.page.get_by_test_id("student-lecture")).to_be_hidden()
 
-        # -- the lecture starts from the dashboard; the students open it ------------------
+        # -- the lecture starts from the dashboard; the open pages show it, no reload -----
         page.get_by_test_id("open-dashboard").click()
         dashboard_url = page.url
+        dash = Person(page.context.new_page(), live_server_url)  # the instructor's other tab
+        dash.page.goto(dashboard_url)
+        expect(dash.page.get_by_test_id("dashboard-status")).to_have_text("Live")
+        expect(dash.page.get_by_test_id("lecture-open")).to_be_hidden()
         expect(page.get_by_test_id("lecture-design")).to_contain_text("Two services")
         page.get_by_test_id("lecture-start").click()
         teacher.editor_ready()
         expect(page.get_by_test_id("lecture-state")).to_have_text(
             "Presenting: nobody has joined yet")
-        dash = Person(page.context.new_page(), live_server_url)  # the instructor's other tab
-        dash.page.goto(dashboard_url)
-        expect(dash.page.get_by_test_id("dashboard-status")).to_have_text("Live")
+        lecture_path = re.sub(r"^https?://[^/]+", "", page.url)
+        for person, test_id in ((ada, "join-lecture"), (bob, "join-lecture"),
+                                (dash, "lecture-open")):
+            link = person.page.get_by_test_id(test_id)  # polled every 5 s
+            expect(link).to_be_visible(timeout=15000)
+            expect(link).to_have_attribute("href", lecture_path)
+        expect(ada.page.get_by_test_id("student-lecture")).to_contain_text("Two services")
+        expect(dash.page.get_by_test_id("lecture-start")).to_be_hidden()
+        shots(ada, "classroom-page")
         for student in (ada, bob):
-            student.page.reload()
             student.page.get_by_test_id("join-lecture").click()
             student.editor_ready()
             expect(student.page.get_by_test_id("lecture-state")).to_have_text(
                 "Following the presenter's view")
             assert student.read("() => window.playground.store.readOnly")
+            expect(student.page.get_by_test_id("coedit-name")).to_have_count(0)  # the seat's name
         expect(page.get_by_test_id("lecture-state")).to_have_text("Presenting: 2 of 2 following")
 
         # -- they follow the viewport and the selection -----------------------------------
@@ -103,6 +121,9 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
         teacher.select_node("app1")
         for student in (ada, bob):
             student.wait("() => window.playground.store.selection.components.has('app1')")
+        # a selection followed is not the students' own: the presenter sees no colour of theirs
+        page.wait_for_timeout(1000)  # presence goes out within 0.2 s
+        assert teacher.read(PEER_SELECTED) == []
 
         # -- Ada looks around on her own, then follows again ------------------------------
         people = dash.page.get_by_test_id("lecture-person")
@@ -134,11 +155,25 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
         # -- the pen: Ada edits, then watches again ---------------------------------------
         people.filter(has_text="Ada").get_by_test_id("lecture-pen").click()
         ada.wait("() => !window.playground.store.readOnly")
+        # the toast saying so and the lecture's bar are both readable
+        toast = ada.page.get_by_test_id("toast").filter(has_text="You can edit")
+        bar = ada.page.get_by_test_id("lecture-bar")
+        for width in (800, 1440, 2560):
+            ada.page.set_viewport_size({"width": width, "height": 900})
+            ada.page.wait_for_timeout(300)  # the canvas takes its new size
+            expect(toast).to_be_visible()
+            assert not overlap(toast.bounding_box(), bar.bounding_box()), width
+            ada.shot(f"lecture-toast-{width}")
+        ada.page.set_viewport_size({"width": 1280, "height": 800})
+        ada.page.wait_for_timeout(300)
+        toast.get_by_role("button", name="Dismiss").click()  # read: out of her way
+        expect(toast).to_have_count(0)
         expect(ada.page.get_by_test_id("read-only-banner")).to_have_count(0)
         expect(people.filter(has_text="Ada")).to_have_attribute("data-pen", "true")
         expect(people.filter(has_text="Ada").get_by_test_id("lecture-pen")).to_have_text(
             "Take the pen back")
-        ada.select_node("app2")  # her own selection: she looks around
+        ada.select_node("app2")  # her own selection: she looks around, and the others see it
+        teacher.wait(f"() => ({PEER_SELECTED})().includes('app2')")
         box = ada.page.get_by_test_id("field-workers")
         box.fill("7")
         box.press("Enter")
@@ -160,7 +195,12 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
             student.frames_later()
         zoom(ada, "zoom-out", 2)  # Ada looks around, and leaves the run
         expect(ada.page.get_by_test_id("lecture-state")).to_have_text("Looking around on your own")
-        ada.page.get_by_test_id("stop").click()
+        stop = ada.page.get_by_test_id("stop")  # she watches the run: her Stop leaves it
+        expect(stop).to_have_attribute("aria-label", "Leave the run")
+        expect(stop).to_have_attribute("title",
+                                       "Leave the run: it goes on for the design's editors")
+        expect(page.get_by_test_id("stop")).to_have_attribute("aria-label", "Stop")
+        stop.click()
         ada.wait("() => !window.playground.player.run")
         ada.page.get_by_test_id("lecture-follow").click()
         ada.wait("(id) => window.playground.player.run?.id === id", run_id)

@@ -14,6 +14,7 @@ from pycrdt import Doc, Map
 
 from playground.asgi import application
 from playground.coedit import rooms
+from playground.coedit.presence import guest_name
 from playground.coedit.ydoc import apply_document, to_document
 from playground.models import Scenario
 from tests.web.test_classroom_sockets import HOST, ORIGIN, connect, receive_until
@@ -210,11 +211,16 @@ async def test_revoking_the_edit_link_makes_its_editors_viewers_at_once(design):
 async def test_presence_names_colours_and_selections(design):
     _, _, link = await saved_design(design)
     ada = await connect(link["socket"])
-    await receive_until(ada, "welcome")
+    ada_welcome = await receive_until(ada, "welcome")
     bob = await connect(link["socket"])
     bob_welcome = await receive_until(bob, "welcome")
     hello = await receive_until(ada, "presence")  # Bob arrived
     assert hello["peer"]["id"] == bob_welcome["you"]["id"]
+    # neither is signed in: each goes by a guest's name of their own until they give one
+    for welcome in (ada_welcome, bob_welcome):
+        assert welcome["you"]["name"] == guest_name(welcome["you"]["id"])
+    assert hello["peer"]["name"] == bob_welcome["you"]["name"]
+    assert len({guest_name(f"{n:08x}") for n in range(256)}) == 256
     assert (await receive_until(bob, "presence"))["peer"]["role"] == "editor"  # Ada answered
     await ada.send_to(text_data=json.dumps({"type": "presence", "name": "Ada",
                                             "selection": ["app1"]}))

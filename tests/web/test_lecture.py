@@ -83,6 +83,38 @@ def test_only_an_instructor_presents_their_own_design(design):
     assert f"/l/{lecture.lecture_id}" not in student.get(f"/c/{room.join_id}").content.decode()
 
 
+def test_the_classroom_page_and_the_dashboard_learn_of_a_lecture_while_open(design, settings):
+    """What their pages poll: the lecture running now, to the class's students and
+    instructors only, bounded per person."""
+    teacher, room, _, ada = make_class.__wrapped__()
+    teaching = signed_in(teacher)
+    student = Client()
+    student.cookies["sdp_seats"] = seat_cookie(ada).decode().split("=", 1)[1]
+    stranger = signed_in(User.objects.create_user("stranger", password="pw-12345678"))
+    url = f"/c/{room.join_id}/lecture"
+    for person in (student, teaching):
+        response = person.get(url)
+        assert response.json() == {"lecture": None}
+        assert response["Cache-Control"] == "no-store"
+    # nobody else learns of it, nor whether the classroom exists
+    assert stranger.get(url).status_code == Client().get(url).status_code == 404
+    assert stranger.get("/c/nope/lecture").json() == stranger.get(url).json()
+    mine = saved_by(teaching, design)
+    Scenario.objects.filter(share_id=mine).update(title="<b>Queues</b>")
+    teaching.post(f"/classes/{room.join_id}/lecture", {"scenario": mine})
+    lecture = Lecture.objects.get(classroom=room)
+    want = {"id": lecture.lecture_id, "url": f"/l/{lecture.lecture_id}", "title": "<b>Queues</b>"}
+    for person in (student, teaching):
+        assert person.get(url).json() == {"lecture": want}  # the page sets the title as text
+    assert stranger.get(url).status_code == 404
+    teaching.post(f"/classes/{room.join_id}/lecture/end")
+    assert student.get(url).json() == {"lecture": None}
+    settings.PLAYGROUND_RATE_LIMITS = {**settings.PLAYGROUND_RATE_LIMITS, "lecture_state": "2/60"}
+    asked = [student.get(url).status_code for _ in range(3)]
+    assert asked == [200, 200, 429]
+    assert teaching.get(url).status_code == 200  # per person: the instructor is not counted in
+
+
 # -- the room --------------------------------------------------------------------------------
 async def test_students_watch_read_only_and_strangers_are_refused(design):
     teacher, room, ada, lecture = await lecture_for(design)
