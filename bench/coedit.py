@@ -200,9 +200,13 @@ class Editor:
     async def edit(self, ws) -> None:
         document = to_document(self.doc)
         kind = self.change(document)
-        before = self.doc.get_state()
+        updates = []  # the transaction's update, as the browser's Y.Doc "update" event
+        observer = self.doc.observe(lambda event: updates.append(event.update))
         apply_document(self.doc, document)
-        update = self.doc.get_update(before)
+        self.doc.unobserve(observer)
+        if not updates:  # the same value again: nothing to send
+            return
+        update = updates[0]
         edit = Edit(self.room, self.index, kind, time.monotonic(),
                     recorded=self.bench.recording)
         self.bench.edits.append(edit)
