@@ -20,7 +20,7 @@ from django.conf import settings
 
 from ..accounts import permissions
 from ..live import quotas
-from ..live.consumers import TOO_MANY, LayerAwareSocket, TokenBucket
+from ..live.consumers import TOO_MANY, LayerAwareSocket, TokenBucket, WithoutConnectionCheck
 from ..live.protocol import POLICY_VIOLATION
 from ..live.runners import error_payload
 from ..live.runstore import LAYER_DOWN
@@ -49,7 +49,9 @@ def _unb64(text: Any) -> bytes | None:
         return None
 
 
-class CoeditConsumer(LayerAwareSocket):
+class CoeditConsumer(WithoutConnectionCheck, LayerAwareSocket):
+    # An edit reaches this process's editors of the room in one pass (no task, no queue each)
+    TAKEN_AT_ONCE = ("coedit.update",)
     room: rooms.Room | None = None
     role: str | None = None
     counted = False  # in the socket quotas until it closes
