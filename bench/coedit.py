@@ -9,8 +9,10 @@ Run from the repository root:
     .venv/bin/python bench/coedit.py --repeat 3 --seconds 30 --redis
     .venv/bin/python bench/coedit.py --baseline HEAD~1 --repeat 3   # alternately
 
-Starts one Daphne (a fresh SQLite database; with `--redis` the channel layer and the
-co-editing log in the local Redis at 127.0.0.1:6379, db 12, under a prefix of its own),
+Starts one Daphne (a fresh SQLite database; with `--redis` as scripts/cluster's web
+processes run, PLAYGROUND_RUNNER=workers: the pub/sub channel layer and the co-editing log in
+the local Redis at 127.0.0.1:6379, db 12, under a prefix of its own; no simulation worker is
+needed here),
 makes each design and its edit link through the API (POST /api/scenarios, POST
 .../edit-link), and opens the editors' co-editing sockets on the link. Each editor keeps a
 replica of the room's document with pycrdt (the server's library), as the browser does with
@@ -393,7 +395,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--redis", action="store_true",
-                        help=f"channel layer and co-editing log in 127.0.0.1:6379/{REDIS_DB}")
+                        help="as scripts/cluster's web processes: channel layer and "
+                        f"co-editing log in 127.0.0.1:6379/{REDIS_DB}")
     parser.add_argument("--baseline", metavar="REV",
                         help="measure this git revision first, alternately, side by side")
     args = parser.parse_args()
@@ -408,6 +411,7 @@ def main() -> None:
     settings = dict(ONE_ADDRESS_FOR_ALL)
     if args.redis:
         settings |= {"REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+                     "PLAYGROUND_RUNNER": "workers",
                      "PLAYGROUND_REDIS_PREFIX": f"bench-coedit-{os.getpid()}:"}
 
     def run(root: Path, scenario: str) -> dict:
