@@ -336,7 +336,7 @@ FIGURES = {  # name -> (one measurement's value, format)
                                 "{:.2f}"),
     "server RSS empty / joined / edited, MiB": (
         lambda r: r["rss_edited"] / 2**20, "{:.0f}"),
-    "server RSS per room (edited - empty), KiB": (
+    "server RSS per room, its sockets in (edited - empty), KiB": (
         lambda r: (r["rss_edited"] - r["rss_empty"]) / r["rooms"] / 1024, "{:.0f}"),
     "Yjs update per edit, bytes": (lambda r: r["update_bytes"], "{:.0f}"),
     "message sent per edit, bytes": (lambda r: r["message_bytes"], "{:.0f}"),
