@@ -39,6 +39,7 @@ from .ydoc import ROOTS, Reading, apply_document, to_document
 
 log = logging.getLogger(__name__)
 LOG_TTL_S = 24 * 3600  # a room nobody touched for a day is read from the database again
+RECENT_UPDATES = 256
 
 
 class BadUpdate(Exception):
@@ -152,6 +153,7 @@ class Room:
                  announce: Callable[[dict[str, Any]], Awaitable[None]]):
         self.share_id, self.announce = share_id, announce
         self.reading = Reading(doc)  # what the room's document reads as
+        self.recent: dict[bytes, None] = {}  # digests of the last updates applied, in order
         self.members = 0  # sockets of this process in the room
         self.version = 0  # the saved version it started from, or this process last wrote
         self.changed = False  # accepted updates not saved yet
@@ -198,6 +200,7 @@ class Room:
         """An update from a member of this process: checked (unless `checked` is what
         checked() made of it just before), applied, logged; a save due."""
         self.reading = self.checked(update) if checked is None else checked
+        self._applied(update)
         store = get_store()
         if await store.append(self.share_id, update) > COMPACT_AFTER:
             await self.compact(store)
@@ -219,9 +222,22 @@ class Room:
         await store.compact(self.share_id, entries, self.doc.get_update())
 
     def apply_remote(self, update: bytes) -> None:
-        """An update another process accepted (or this one: applying twice is a no-op)."""
-        with contextlib.suppress(ValueError):
-            self.reading.apply(update)
+        """An update another process accepted (or this one: applying twice is a no-op).
+        Each member of the room here hands it over: one applies it, the others find it
+        among the recent ones."""
+        if self._applied(update):
+            with contextlib.suppress(ValueError):
+                self.reading.apply(update)
+
+    def _applied(self, update: bytes) -> bool:
+        """Note `update` as applied; False if it was among the recent ones already."""
+        digest = hashlib.blake2b(update, digest_size=16).digest()
+        if digest in self.recent:
+            return False
+        self.recent[digest] = None
+        if len(self.recent) > RECENT_UPDATES:
+            del self.recent[next(iter(self.recent))]
+        return True
 
     async def save(self) -> None:
         if self.timer is not None:

@@ -20,8 +20,7 @@ concurrent edits of different fields all survive.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from functools import partial
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pycrdt import Doc, Map
@@ -144,7 +143,7 @@ class Reading:
         """Apply `update` to the document, noting the entries it touches. (Observed only
         meanwhile: a subscription left on would keep its document alive, from Rust.)"""
         maps = roots(self.doc)
-        subscriptions = [root.observe_deep(partial(self._touch, name))
+        subscriptions = [root.observe_deep(self._observer(name))
                          for name, root in zip(ROOTS, maps, strict=True)]
         try:
             self.doc.apply_update(update)
@@ -152,7 +151,10 @@ class Reading:
             for root, subscription in zip(maps, subscriptions, strict=True):
                 root.unobserve(subscription)
 
-    def _touch(self, root: str, events: list, _txn: Any) -> None:
+    def _observer(self, root: str) -> Callable[[list], None]:
+        return lambda events: self._touch(root, events)  # one parameter: pycrdt asks
+
+    def _touch(self, root: str, events: list) -> None:
         try:
             for event in events:
                 path = list(event.path)

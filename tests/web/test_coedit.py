@@ -15,7 +15,7 @@ from pycrdt import Doc, Map
 
 from playground.asgi import application
 from playground.coedit import rooms
-from playground.coedit.ydoc import apply_document, to_document
+from playground.coedit.ydoc import Reading, apply_document, to_document
 from playground.models import Scenario
 from tests.web.test_classroom_sockets import HOST, ORIGIN, connect, receive_until
 
@@ -333,7 +333,8 @@ async def test_an_edit_reaches_the_room_without_a_thread_hop_per_editor(design,
     """Channels closes stale database connections before every message, in its one sync
     thread; on a busy event loop each such hop waits for the GIL, and an edit made one per
     editor of the room (bench/coedit.py: seconds at 30 editors). The co-editing socket
-    reaches the database only through database_sync_to_async, which checks them itself."""
+    reaches the database only through database_sync_to_async, which checks them itself.
+    And each member handing the edit over does not apply it to the room again."""
     _, _, link = await saved_design(design)
     editors = [await connect(link["socket"]) for _ in range(4)]
     welcomes = [await receive_until(c, "welcome") for c in editors]
@@ -345,12 +346,16 @@ async def test_an_edit_reaches_the_room_without_a_thread_hop_per_editor(design,
         hops.append(1)
 
     monkeypatch.setattr(channels.consumer, "aclose_old_connections", hop)
+    applies = []
+    apply = Reading.apply
+    monkeypatch.setattr(Reading, "apply", lambda self, u: applies.append(u) or apply(self, u))
     update = edit(replica(welcomes[0]), lambda d: d.update(name="seen by all"))
     await editors[0].send_to(text_data=json.dumps({"type": "update", "update": update}))
     await receive_until(editors[0], "accepted")
     for comm in editors[1:]:
         assert (await receive_until(comm, "update"))["update"] == update
     assert hops == []
+    assert len(applies) == 1  # on the check's copy; the others hand it over, applied already
     for comm in editors:
         await comm.disconnect()
 
