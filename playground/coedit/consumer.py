@@ -106,6 +106,11 @@ class CoeditConsumer(WithoutConnectionCheck, LayerAwareSocket):
                               "version": self.room.version})
         await self._publish("coedit.hello", {"peer": self.peer, "reply_to": self.channel_name})
 
+    async def take_now(self, message: dict[str, Any]) -> bool:
+        # Not before the socket has its room (joining: another process's update may not be
+        # in the log it read); it then waits its turn in the queue, after the welcome.
+        return self.room is not None and await super().take_now(message)
+
     async def _announce(self, event: dict[str, Any]) -> None:
         await self.channel_layer.group_send(self.group, event)
 
