@@ -20,7 +20,7 @@ from django.conf import settings
 
 from ..accounts import permissions
 from ..live import quotas
-from ..live.consumers import TOO_MANY, LayerAwareSocket, TokenBucket
+from ..live.consumers import TOO_MANY, LayerAwareSocket, TokenBucket, WithoutConnectionCheck
 from ..live.protocol import POLICY_VIOLATION
 from ..live.runners import error_payload
 from ..live.runstore import LAYER_DOWN
@@ -50,7 +50,9 @@ def _unb64(text: Any) -> bytes | None:
         return None
 
 
-class CoeditConsumer(SharedRun, LayerAwareSocket):
+class CoeditConsumer(SharedRun, WithoutConnectionCheck, LayerAwareSocket):
+    # An edit reaches this process's editors of the room in one pass (no task, no queue each)
+    TAKEN_AT_ONCE = ("coedit.update",)
     room: rooms.Room | None = None
     role: str | None = None
     counted = False  # in the socket quotas until it closes
@@ -112,6 +114,11 @@ class CoeditConsumer(SharedRun, LayerAwareSocket):
                               "version": self.room.version})
         await self._publish("coedit.hello", {"peer": self.peer, "reply_to": self.channel_name})
         await self.welcome_shared_run()
+
+    async def take_now(self, message: dict[str, Any]) -> bool:
+        # Not before the socket has its room (joining: another process's update may not be
+        # in the log it read); it then waits its turn in the queue, after the welcome.
+        return self.room is not None and await super().take_now(message)
 
     async def _announce(self, event: dict[str, Any]) -> None:
         await self.channel_layer.group_send(self.group, event)

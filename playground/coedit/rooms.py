@@ -35,10 +35,11 @@ from pycrdt import Doc
 from simulations import LIMITS
 
 from ..live import runstore
-from .ydoc import ROOTS, apply_document, to_document
+from .ydoc import ROOTS, Reading, apply_document, to_document
 
 log = logging.getLogger(__name__)
 LOG_TTL_S = 24 * 3600  # a room nobody touched for a day is read from the database again
+RECENT_UPDATES = 256
 
 
 class BadUpdate(Exception):
@@ -150,26 +151,34 @@ def get_store() -> MemoryStore | RedisStore:
 class Room:
     def __init__(self, share_id: str, doc: Doc,
                  announce: Callable[[dict[str, Any]], Awaitable[None]]):
-        self.share_id, self.doc, self.announce = share_id, doc, announce
+        self.share_id, self.announce = share_id, announce
+        self.reading = Reading(doc)  # what the room's document reads as
+        self.recent: dict[bytes, None] = {}  # digests of the last updates applied, in order
         self.members = 0  # sockets of this process in the room
         self.version = 0  # the saved version it started from, or this process last wrote
         self.changed = False  # accepted updates not saved yet
         self.timer: asyncio.TimerHandle | None = None
         self.saving: asyncio.Future | None = None
 
+    @property
+    def doc(self) -> Doc:
+        return self.reading.doc
+
     def state(self) -> tuple[bytes, bytes]:
         return self.doc.get_update(), self.doc.get_state()
 
-    def checked(self, update: bytes) -> Doc:
-        """The room's document with `update` applied, on a copy: a malformed, oversized or
-        ill-shaped update never touches the room. BadUpdate says why."""
+    def checked(self, update: bytes) -> Reading:
+        """The room's document with `update` applied, on a copy (and its reading, in which
+        only what the update touched was read again): a malformed, oversized or ill-shaped
+        update never touches the room. BadUpdate says why."""
         if len(update) > settings.PLAYGROUND_COEDIT_MAX_UPDATE_BYTES:
             raise BadUpdate("too_large", "an update is limited to "
                             f"{settings.PLAYGROUND_COEDIT_MAX_UPDATE_BYTES} bytes")
         copy = Doc()
         copy.apply_update(self.doc.get_update())
+        reading = Reading(copy, self.reading)
         try:
-            copy.apply_update(update)
+            reading.apply(update)
         except ValueError:
             raise BadUpdate("bad_update", "not a Yjs update") from None
         if set(copy.keys()) - set(ROOTS):
@@ -178,19 +187,20 @@ class Room:
             raise BadUpdate("too_large", "the design's shared state would be larger than "
                             f"{settings.PLAYGROUND_COEDIT_MAX_STATE_BYTES} bytes")
         try:
-            document = to_document(copy)
+            document = reading.document()
         except Exception:  # noqa: BLE001 - whatever a crafted update makes the reader do
             raise BadUpdate("bad_update", "the update does not read as a design") from None
         if len(json.dumps(document, separators=(",", ":")).encode()) \
                 > LIMITS["document_bytes"]:
             raise BadUpdate("too_large", "the design would be larger than "
                             f"{LIMITS['document_bytes']} bytes")
-        return copy
+        return reading
 
-    async def accept(self, update: bytes, checked: Doc | None = None) -> None:
+    async def accept(self, update: bytes, checked: Reading | None = None) -> None:
         """An update from a member of this process: checked (unless `checked` is what
         checked() made of it just before), applied, logged; a save due."""
-        self.doc = self.checked(update) if checked is None else checked
+        self.reading = self.checked(update) if checked is None else checked
+        self._applied(update)
         store = get_store()
         if await store.append(self.share_id, update) > COMPACT_AFTER:
             await self.compact(store)
@@ -212,9 +222,22 @@ class Room:
         await store.compact(self.share_id, entries, self.doc.get_update())
 
     def apply_remote(self, update: bytes) -> None:
-        """An update another process accepted (or this one: applying twice is a no-op)."""
-        with contextlib.suppress(ValueError):
-            self.doc.apply_update(update)
+        """An update another process accepted (or this one: applying twice is a no-op).
+        Each member of the room here hands it over: one applies it, the others find it
+        among the recent ones."""
+        if self._applied(update):
+            with contextlib.suppress(ValueError):
+                self.reading.apply(update)
+
+    def _applied(self, update: bytes) -> bool:
+        """Note `update` as applied; False if it was among the recent ones already."""
+        digest = hashlib.blake2b(update, digest_size=16).digest()
+        if digest in self.recent:
+            return False
+        self.recent[digest] = None
+        if len(self.recent) > RECENT_UPDATES:
+            del self.recent[next(iter(self.recent))]
+        return True
 
     async def save(self) -> None:
         if self.timer is not None:

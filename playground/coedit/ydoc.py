@@ -20,6 +20,7 @@ concurrent edits of different fields all survive.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pycrdt import Doc, Map
@@ -68,36 +69,116 @@ def _order(entry: Map) -> float:
         and not isinstance(value, bool) else 0.0
 
 
-def to_document(doc: Doc) -> dict[str, Any]:
-    scenario, components, links = roots(doc)
-    document = _fields(scenario, ()) or {}
-    found = []
-    for cid in list(components.keys()):  # a snapshot: reading never changes it
-        entry = components.get(cid)
-        if not isinstance(entry, Map):
-            continue
-        fields = _fields(entry, (ORDER, PARAMS))
-        params = entry.get(PARAMS)
-        params = _fields(params, ()) if isinstance(params, Map) else {}
-        if fields is None or params is None:
-            continue
-        found.append((_order(entry), cid, {"id": cid, **fields, "params": params}))
-    found.sort(key=lambda item: (item[0], item[1]))
+def _component(cid: str, entry: Any) -> tuple[float, str, dict[str, Any]] | None:
+    """A component's entry read as (order, id, component); None: not of the shape."""
+    if not isinstance(entry, Map):
+        return None
+    fields = _fields(entry, (ORDER, PARAMS))
+    params = entry.get(PARAMS)
+    params = _fields(params, ()) if isinstance(params, Map) else {}
+    if fields is None or params is None:
+        return None
+    return _order(entry), cid, {"id": cid, **fields, "params": params}
+
+
+def _link(key: str, entry: Any) -> tuple[float, str, dict[str, Any]] | None:
+    """A link's entry read as (order, key, link); None: not of the shape."""
+    if not isinstance(entry, Map):
+        return None
+    fields = _fields(entry, (ORDER,))
+    if fields is None or link_key(fields) != key:
+        return None
+    return _order(entry), key, fields
+
+
+def _assemble(scenario: dict[str, Any] | None, components: Iterable, links: Iterable
+              ) -> dict[str, Any]:
+    """The document of the entries read (None: skipped), in their order; a link whose
+    component is gone is left out."""
+    document = dict(scenario or {})
+    found = sorted((c for c in components if c is not None), key=lambda c: (c[0], c[1]))
     document["components"] = [c for _o, _id, c in found]
     ids = {c["id"] for c in document["components"]}
-    kept = []
-    for key in list(links.keys()):
-        entry = links.get(key)
-        if not isinstance(entry, Map):
-            continue
-        fields = _fields(entry, (ORDER,))
-        if fields is None or fields.get("from") not in ids or fields.get("to") not in ids \
-                or link_key(fields) != key:
-            continue
-        kept.append((_order(entry), key, fields))
-    kept.sort(key=lambda item: (item[0], item[1]))
+    kept = sorted((link for link in links if link is not None
+                   and link[2].get("from") in ids and link[2].get("to") in ids),
+                  key=lambda link: (link[0], link[1]))
     document["links"] = [link for _o, _k, link in kept]
     return document
+
+
+def _read(doc: Doc) -> tuple[dict | None, dict[str, tuple | None], dict[str, tuple | None]]:
+    """Every entry read: the scenario's fields, components by id, links by key."""
+    scenario, components, links = roots(doc)
+    with doc.transaction():  # one for the whole read, not one per field
+        return (_fields(scenario, ()),
+                {cid: _component(cid, components.get(cid)) for cid in list(components.keys())},
+                {key: _link(key, links.get(key)) for key in list(links.keys())})
+
+
+def to_document(doc: Doc) -> dict[str, Any]:
+    scenario, components, links = _read(doc)
+    return _assemble(scenario, components.values(), links.values())
+
+
+class Reading:
+    """What a Y document reads as (to_document), kept entry by entry: only the entries a
+    change touched are read again. Reading a whole design takes milliseconds per ten
+    components (each field a few calls into pycrdt); an edit touches one or two entries.
+    Every change of the document goes through apply() (a change made otherwise is not
+    seen). `Reading(copy, base)`: of `copy`, a Y document with the same state as base's."""
+
+    def __init__(self, doc: Doc, base: Reading | None = None):
+        self.doc = doc
+        if base is None:
+            self.scenario, self.components, self.links = None, {}, {}
+            self.everything = True
+        else:
+            base.document()  # up to date, so that its entries are the copy's too
+            self.scenario = base.scenario
+            self.components, self.links = dict(base.components), dict(base.links)
+            self.everything = False
+        self.touched: dict[str, set[str]] = {name: set() for name in ROOTS}
+
+    def apply(self, update: bytes) -> None:
+        """Apply `update` to the document, noting the entries it touches. (Observed only
+        meanwhile: a subscription left on would keep its document alive, from Rust.)"""
+        maps = roots(self.doc)
+        subscriptions = [root.observe_deep(self._observer(name))
+                         for name, root in zip(ROOTS, maps, strict=True)]
+        try:
+            self.doc.apply_update(update)
+        finally:
+            for root, subscription in zip(maps, subscriptions, strict=True):
+                root.unobserve(subscription)
+
+    def _observer(self, root: str) -> Callable[[list], None]:
+        return lambda events: self._touch(root, events)  # one parameter: pycrdt asks
+
+    def _touch(self, root: str, events: list) -> None:
+        try:
+            for event in events:
+                path = list(event.path)
+                self.touched[root].update([path[0]] if path else event.keys)
+        except Exception:  # noqa: BLE001 - an event of an unexpected shape: read it all again
+            self.everything = True
+
+    def document(self) -> dict[str, Any]:
+        """The document read (its entries are shared with other readings: do not change)."""
+        if self.everything:
+            self.everything = False
+            self.scenario, self.components, self.links = _read(self.doc)
+        else:
+            scenario, components, links = roots(self.doc)
+            with self.doc.transaction():
+                if self.touched["scenario"]:
+                    self.scenario = _fields(scenario, ())
+                for cid in self.touched["components"]:
+                    self.components[cid] = _component(cid, components.get(cid))
+                for key in self.touched["links"]:
+                    self.links[key] = _link(key, links.get(key))
+        for touched in self.touched.values():
+            touched.clear()
+        return _assemble(self.scenario, self.components.values(), self.links.values())
 
 
 def _set_fields(entry: Map, fields: dict[str, Any], skip: tuple[str, ...]) -> None:

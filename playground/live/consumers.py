@@ -134,20 +134,24 @@ class LayerAwareSocket(LayerReceive, AsyncWebsocketConsumer):
         await self.close(code=TRY_AGAIN_LATER)
 
 
-class PlayConsumer(LayerAwareSocket):
-    TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
-    counted = False  # in the socket quotas (playground/live/quotas.py), until it closes
-    writer = None  # the socket's writer when Daphne serves it (playground/fenced/frames.py)
+class WithoutConnectionCheck:
+    """Channels closes stale database connections before every message, in its sync thread:
+    a thread hop per message, most of a CPU at 500 viewers of runs (bench/load.py), and on a
+    busy event loop each hop waits for the GIL (co-editing: one per editor of the room for
+    every edit, bench/coedit.py). For consumers that reach the database only through
+    database_sync_to_async, which does the same check in its own thread."""
 
     async def handle(self, message: dict[str, Any]) -> None:
-        # Channels closes stale database connections before every message, in its sync
-        # thread: a thread hop per frame and per ack of every viewer, most of a CPU at 500
-        # viewers (bench/load.py). Not needed here: this consumer reaches the database only
-        # through database_sync_to_async, which does the same check in its own thread.
         handler = getattr(self, handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
         await handler(message)
+
+
+class PlayConsumer(WithoutConnectionCheck, LayerAwareSocket):
+    TAKEN_AT_ONCE = ("run.message",)  # a run's frames, one pass over a process's viewers
+    counted = False  # in the socket quotas (playground/live/quotas.py), until it closes
+    writer = None  # the socket's writer when Daphne serves it (playground/fenced/frames.py)
 
     async def connect(self) -> None:
         self.writer = frames.writer(self.scope)

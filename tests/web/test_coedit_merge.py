@@ -12,9 +12,9 @@ import subprocess
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pycrdt import Doc
+from pycrdt import Doc, Map
 
-from playground.coedit.ydoc import apply_document, link_key, to_document
+from playground.coedit.ydoc import Reading, apply_document, link_key, roots, to_document
 from simulations import ScenarioError, validate
 from tests.conftest import ROOT
 
@@ -115,6 +115,61 @@ def test_three_clients_converge(steps):
     assert all(lk["from"] in ids and lk["to"] in ids for lk in documents[0]["links"])
     verdicts = {json.dumps(_verdict(d)) for d in documents}
     assert len(verdicts) == 1
+
+
+def _malformed(doc: Doc, kind: int, number: int) -> None:
+    """An entry or field of a shape the reader skips, written as a crafted client could."""
+    scenario, components, links = roots(doc)
+    cid = next(iter(sorted(components.keys())), "x")
+    if kind == 0:
+        components[f"raw{number}"] = "not a map"
+    elif kind == 1 and isinstance(components.get(cid), Map):
+        components[cid]["label"] = "not JSON {"
+    elif kind == 2 and isinstance(components.get(cid), Map):
+        components[cid]["params"] = '"params not a map"'
+    elif kind == 3:
+        links[f"a>b{number}"] = Map({"from": '"users"', "to": '"lb"', "order": "1"})
+    elif kind == 4:
+        scenario["name"] = Map({"a": "1"})
+    elif kind == 5:
+        scenario["name"] = '"fixed again"'
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.one_of(
+    st.tuples(st.just("edit"), st.integers(0, 1), OPS, st.integers(0, 50),
+              st.integers(0, 999)),
+    st.tuples(st.just("crafted"), st.integers(0, 1), st.integers(0, 5), st.integers(0, 9)),
+    st.tuples(st.just("checked"), st.integers(0, 1)),
+    st.tuples(st.just("remote"), st.integers(0, 1))), max_size=40))
+def test_a_reading_kept_entry_by_entry_is_the_whole_reading(steps):
+    """The room's Reading (rooms.py checks every update with it) reads each entry again only
+    when an update touches it; it must read what to_document reads, whether an update came
+    through a check (a copy) or was applied to the room's document itself."""
+    server = Doc()
+    apply_document(server, BASE)
+    reading = Reading(server)
+    clients = [Doc() for _ in range(2)]
+    for client in clients:
+        _sync(server, client)
+    for step in steps:
+        if step[0] == "edit":
+            _, who, op, pick, number = step
+            apply_document(clients[who], _edit(to_document(clients[who]), op, pick, number,
+                                               "ab"[who]))
+        elif step[0] == "crafted":
+            _malformed(clients[step[1]], step[2], step[3])
+        elif step[0] == "checked":  # as Room.checked: the update on a copy, its reading
+            copy_ = Doc()
+            copy_.apply_update(reading.doc.get_update())
+            checked = Reading(copy_, reading)
+            checked.apply(clients[step[1]].get_update(copy_.get_state()))
+            assert checked.document() == to_document(copy_)
+            reading = checked
+        else:  # as Room.apply_remote
+            reading.apply(clients[step[1]].get_update(reading.doc.get_state()))
+        _sync(reading.doc, clients[0])
+        assert reading.document() == to_document(reading.doc)
 
 
 def test_round_trip_keeps_the_document():
