@@ -394,9 +394,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--redis", action="store_true",
-                        help="as scripts/cluster's web processes: channel layer and "
-                        f"co-editing log in 127.0.0.1:6379/{REDIS_DB}")
+    parser.add_argument("--redis", nargs="?", const="workers", choices=("workers", "inprocess"),
+                        help="channel layer and co-editing log in 127.0.0.1:6379/"
+                        f"{REDIS_DB}; the runner: workers (as scripts/cluster's web processes, "
+                        "the pub/sub layer; the default) or inprocess (the core layer)")
     parser.add_argument("--baseline", metavar="REV",
                         help="measure this git revision first, alternately, side by side")
     args = parser.parse_args()
@@ -406,12 +407,12 @@ def main() -> None:
     if args.baseline and not known_commit(args.baseline):
         parser.error(f"--baseline {args.baseline}: no such commit in this repository")
     load = os.getloadavg()
-    print(f"one Daphne{' with Redis' if args.redis else ''}; load average "
+    print(f"one Daphne{f' with Redis ({args.redis} runner)' if args.redis else ''}; load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")
     settings = dict(ONE_ADDRESS_FOR_ALL)
     if args.redis:
         settings |= {"REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-                     "PLAYGROUND_RUNNER": "workers",
+                     "PLAYGROUND_RUNNER": args.redis,
                      "PLAYGROUND_REDIS_PREFIX": f"bench-coedit-{os.getpid()}:"}
 
     def run(root: Path, scenario: str) -> dict:
