@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import statistics
 import time
 
-from common import ONE_ADDRESS_FOR_ALL, ROOT, connect, known_commit, single_server, worktree
+from common import ONE_ADDRESS_FOR_ALL, alternately, connect, print_medians, single_server
 
 ACK = json.dumps({"type": "ack", "run_id": "GUl1MrGz9dry9F32VOlEyA", "seq": 40})
 ACKS_PER_S = 4  # as player.js
@@ -57,25 +55,15 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()
-    if args.baseline and not known_commit(args.baseline):
-        raise SystemExit(f"unknown revision {args.baseline}")
-    trees = {"this tree": ROOT}
-    with worktree(args.baseline) if args.baseline else contextlib.nullcontext() as base:
-        if base is not None:
-            trees = {args.baseline: base, **trees}
-        figures: dict[str, list[float]] = {name: [] for name in trees}
-        for _ in range(args.repeat):
-            for name, tree in trees.items():
-                with single_server(tree, **ONE_ADDRESS_FOR_ALL) as (urls, procs, _env):
-                    figures[name].append(asyncio.run(
-                        _measure(urls[0], procs["web1"], args.sockets, args.seconds)))
+
+    def measure(tree) -> float:
+        with single_server(tree, **ONE_ADDRESS_FOR_ALL) as (urls, procs, _env):
+            return asyncio.run(_measure(urls[0], procs["web1"], args.sockets, args.seconds))
+
+    figures = alternately(args.baseline, args.repeat, measure)
     print(f"{args.sockets} sockets acking {ACKS_PER_S} times a second for {args.seconds:g} s, "
           f"{args.repeat} runs per tree: server CPU per ack, median (every run)")
-    first = statistics.median(next(iter(figures.values())))
-    for name, values in figures.items():
-        median = statistics.median(values)
-        print(f"  {name:>12}: {median:6.1f} us  x{median / first:.2f}  "
-              f"({', '.join(f'{v:.1f}' for v in values)})")
+    print_medians(figures, "us")
 
 
 if __name__ == "__main__":
