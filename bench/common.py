@@ -9,12 +9,13 @@ import importlib.util
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 import psutil
@@ -140,6 +141,29 @@ def _baseline_engine(path: Path) -> Path | None:
 def known_commit(rev: str) -> bool:
     return not subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
                               cwd=ROOT, capture_output=True).returncode
+
+
+def alternately(baseline: str | None, repeat: int, measure) -> dict[str, list[float]]:
+    """`measure(tree)` of this checkout and, with `baseline`, of a worktree of it (first),
+    `repeat` times each, the trees alternating: {tree's name: figures}."""
+    if baseline is not None and not known_commit(baseline):
+        raise SystemExit(f"unknown revision {baseline}")
+    with worktree(baseline) if baseline else nullcontext() as base:
+        trees = {"this tree": ROOT} if base is None else {baseline: base, "this tree": ROOT}
+        figures: dict[str, list[float]] = {name: [] for name in trees}
+        for _ in range(repeat):
+            for name, tree in trees.items():
+                figures[name].append(measure(tree))
+    return figures
+
+
+def print_medians(figures: dict[str, list[float]], unit: str) -> None:
+    """Each tree's median, as a multiple of the first tree's, and every figure."""
+    first = statistics.median(next(iter(figures.values())))
+    for name, values in figures.items():
+        median = statistics.median(values)
+        print(f"  {name:>12}: {median:6.1f} {unit}  x{median / first:.2f}  "
+              f"({', '.join(f'{v:.1f}' for v in values)})")
 
 
 @contextmanager

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -97,29 +95,20 @@ def main() -> None:
     if args.child:
         _child(args.redis, args.count)
         return
-    from common import known_commit, worktree
+    from common import alternately, print_medians
 
-    trees = {"this tree": ROOT}
-    with worktree(args.baseline) if args.baseline else contextlib.nullcontext() as base:
-        if base is not None:
-            if not known_commit(args.baseline):
-                raise SystemExit(f"unknown revision {args.baseline}")
-            trees = {args.baseline: base, **trees}
-        figures: dict[str, list[float]] = {name: [] for name in trees}
-        size = 0
-        for _ in range(args.repeat):
-            for name, tree in trees.items():
-                result = _run(tree, args)
-                figures[name].append(result["us"])
-                size = result["bytes"]
+    size = 0
+
+    def measure(tree: Path) -> float:
+        nonlocal size
+        result = _run(tree, args)
+        size = result["bytes"]
+        return result["us"]
+
+    figures = alternately(args.baseline, args.repeat, measure)
     print(f"group_send of a frame ({size} bytes of JSON), {args.count} a run, "
           f"{args.repeat} runs per tree: CPU per publish, median (every run)")
-    first = statistics.median(next(iter(figures.values())))
-    for name, values in figures.items():
-        median = statistics.median(values)
-        print(f"  {name:>12}: {median:6.1f} us  x{median / first:.2f}  "
-              f"({', '.join(f'{v:.1f}' for v in values)})")
-
+    print_medians(figures, "us")
 
 if __name__ == "__main__":
     main()

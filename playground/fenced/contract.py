@@ -57,7 +57,18 @@ REACHES: tuple[Reach, ...] = (
     *_reaches("autobahn", "ws_limits", "autobahn.websocket.protocol:WebSocketServerFactory",
               "maxMessagePayloadSize maxFramePayloadSize"),
     *_reaches("autobahn", "frames", "autobahn.websocket.protocol:WebSocketProtocol",
-              "_perMessageCompress _dataReceived state STATE_OPEN"),
+              "_perMessageCompress _dataReceived state STATE_OPEN data current_frame "
+              "inside_message failedByMe logOctets logFrames trackedTimings "
+              "autoPingTimeoutCall trafficStats"),
+    # set on the factory, copied to each socket (CONFIG_ATTRS_COMMON)
+    *_reaches("autobahn", "frames", "autobahn.websocket.protocol:WebSocketServerFactory",
+              "applyMask maxMessagePayloadSize maxFramePayloadSize utf8validateIncoming"),
+    *_reaches("autobahn", "frames", "autobahn.util:ObservableMixin", "_listeners"),
+    *_reaches("autobahn", "frames", "autobahn.twisted.websocket:WebSocketAdapterProtocol",
+              "_onMessage"),
+    *_reaches("autobahn", "frames", "autobahn.websocket.protocol:TrafficStats",
+              "incomingOctetsWireLevel incomingOctetsWebSocketLevel incomingOctetsAppLevel "
+              "incomingWebSocketFrames incomingWebSocketMessages"),
     *_reaches("autobahn", "frames", "autobahn.twisted.websocket:WebSocketAdapterProtocol",
               "dataReceived"),
     *_reaches("Twisted", "ws_limits", "twisted.internet.abstract:FileDescriptor",

@@ -27,7 +27,9 @@ for each message and its dispatch. A consumer may instead offer the writer a `ta
 queued before has been handled and none waits (`passed` == `handled`). It handles the message
 or says False, and the message is queued as before. And Autobahn's `dataReceived` formats
 the arguments of a debug line (with colours) on every read, even with debug logging off: a
-few percent of a web process; it is replaced by what it does besides.
+few percent of a web process; it is replaced by what it does besides, with a read that is
+one small whole text message (an ack) unmasked and handed over directly
+(`one_small_text`): Autobahn's frame parsing was half of an ack's cost.
 """
 
 from __future__ import annotations
@@ -120,6 +122,40 @@ class SocketWriter:
         return True
 
 
+def one_small_text(p, data: bytes) -> bool:
+    """Hand `data` to the protocol's `_onMessage` as Autobahn's parsing would, if it is one
+    whole text message of at most 125 bytes in one masked frame (a viewer's ack, 4 a second)
+    arriving between messages on an open socket that counts and checks nothing unusual. Its
+    parsing took about half of an ack's cost in a web process: the header read field by
+    field, a masker and a UTF-8 validator made for each frame, frame and message hooks, and
+    an event fired for listeners nobody registers. False, having changed nothing: anything
+    else, including text that is not UTF-8, goes through Autobahn's parsing, which fails
+    the connection as it should."""
+    size = len(data) - 6  # after the 2-byte header and the 4-byte mask
+    if not (0 <= size <= 125 and data[0] == TEXT and data[1] == 0x80 | size) or p.data \
+            or p.state != OPEN or p.current_frame is not None or p.inside_message \
+            or p.failedByMe or p._perMessageCompress is not None or not p.applyMask \
+            or p.logOctets or p.logFrames or p.trackedTimings or p._listeners is not None \
+            or p.autoPingTimeoutCall is not None or 0 < p.maxMessagePayloadSize < size \
+            or 0 < p.maxFramePayloadSize < size:
+        return False
+    mask = int.from_bytes((data[2:6] * 32)[:size], "big")  # the 4 bytes over the payload
+    payload = (int.from_bytes(data[6:], "big") ^ mask).to_bytes(size, "big")
+    if p.utf8validateIncoming:
+        try:
+            payload.decode()
+        except UnicodeDecodeError:
+            return False
+    stats = p.trafficStats  # counted as Autobahn counts a message of one frame
+    stats.incomingOctetsWireLevel += len(data)
+    stats.incomingOctetsWebSocketLevel += size
+    stats.incomingOctetsAppLevel += size
+    stats.incomingWebSocketFrames += 1
+    stats.incomingWebSocketMessages += 1
+    p._onMessage(payload, False)
+    return True
+
+
 def writer(scope: dict[str, Any]) -> SocketWriter | None:
     """The socket writer of a consumer's scope, if Daphne serves it."""
     return scope.get("extensions", {}).get(EXTENSION)
@@ -157,6 +193,7 @@ def install(server_class, protocol_class) -> None:
     protocol_class.onMessage = on_message
 
     def data_received(self, data: bytes) -> None:  # Autobahn's, without the debug line
-        self._dataReceived(data)
+        if not one_small_text(self, data):
+            self._dataReceived(data)
 
     protocol_class.dataReceived = data_received

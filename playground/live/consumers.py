@@ -211,13 +211,13 @@ class PlayConsumer(WithoutConnectionCheck, LayerAwareSocket):
                 or not self.writer.plainly_open():
             return False
         try:
-            message = protocol.plain_ack(json.loads(payload))
+            ack = protocol.plain_ack(json.loads(payload))
         except (ValueError, RecursionError):
             return False
-        if message is None or not self.bucket.take(ACK_COST):
+        if ack is None or not self.bucket.take(ACK_COST):
             return False
-        window = self.windows.get(message.run_id)
-        if window is not None and (text := window.ack(message.seq)) is not None \
+        window = self.windows.get(ack[0])
+        if window is not None and (text := window.ack(ack[1])) is not None \
                 and not self.writer.send_text(text):
             asyncio.ensure_future(self.send(text_data=text))  # too big: Autobahn says so
         return True

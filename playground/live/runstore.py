@@ -112,15 +112,22 @@ async def exists(run_id: str) -> bool:
 
 async def save(run_id: str, fields: dict[str, Any]) -> bool:
     """Write a run's progress and keep its record alive; False if the record is gone."""
+    return (await save_all({run_id: fields}))[run_id]
+
+
+async def save_all(progress: dict[str, dict[str, Any]]) -> dict[str, bool]:
+    """save() for many runs in one round trip (a worker saves all its runs every RENEW_S)."""
     r = client()
     async with r.pipeline(transaction=True) as pipe:
-        pipe.exists(key("run", run_id))
-        pipe.hset(key("run", run_id), mapping=fields)
-        pipe.expire(key("run", run_id), RECORD_TTL_S)
-        existed, *_ = await pipe.execute()
-    if not existed:  # the hset made a stub of a record Redis had lost: remove it
-        await r.delete(key("run", run_id))
-    return bool(existed)
+        for run_id, fields in progress.items():
+            pipe.exists(key("run", run_id))
+            pipe.hset(key("run", run_id), mapping=fields)
+            pipe.expire(key("run", run_id), RECORD_TTL_S)
+        existed = dict(zip(progress, (await pipe.execute())[::3], strict=True))
+    for run_id, found in existed.items():
+        if not found:  # the hset made a stub of a record Redis had lost: remove it
+            await r.delete(key("run", run_id))
+    return {run_id: bool(found) for run_id, found in existed.items()}
 
 
 async def mark_lost(run_id: str) -> None:
@@ -150,8 +157,13 @@ async def acquire(run_id: str, worker: str) -> bool:
     return bool(await client().set(key("lease", run_id), worker, nx=True, px=LEASE_MS))
 
 
-async def renew(run_id: str, worker: str) -> bool:
-    return bool(await client().eval(_RENEW, 1, key("lease", run_id), worker, LEASE_MS))
+async def renew_all(run_ids: list[str], worker: str) -> dict[str, bool]:
+    """Renew `worker`'s leases of many runs in one round trip: whether it holds each."""
+    async with client().pipeline(transaction=False) as pipe:
+        for run_id in run_ids:
+            pipe.eval(_RENEW, 1, key("lease", run_id), worker, LEASE_MS)
+        return {run_id: bool(held)
+                for run_id, held in zip(run_ids, await pipe.execute(), strict=True)}
 
 
 async def release(run_id: str, worker: str) -> None:
@@ -171,11 +183,17 @@ async def orphans() -> list[str]:
     before claiming: takeover candidates. Ids of expired records leave the set on the way."""
     r = client()
     found = []
-    for run_id in await r.smembers(key("runs")):
-        claimed, at = await r.hmget(key("run", run_id), "claimed", "at")
+    run_ids = list(await r.smembers(key("runs")))
+    async with r.pipeline(transaction=False) as pipe:  # every worker scans every RENEW_S
+        for run_id in run_ids:
+            pipe.hmget(key("run", run_id), "claimed", "at")
+            pipe.exists(key("lease", run_id))
+        answers = await pipe.execute()
+    for run_id, (claimed, at), leased in zip(run_ids, answers[::2], answers[1::2],
+                                             strict=True):
         if claimed is None:
             await r.srem(key("runs"), run_id)
-        elif await r.exists(key("lease", run_id)):
+        elif leased:
             continue
         elif claimed == "1" or (time.time() - float(at) > CLAIM_GRACE_S
                                 and await r.lpos(key("pending"), run_id) is None):

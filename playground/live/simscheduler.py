@@ -29,6 +29,9 @@ most of a second. Here:
   after its time means the loop has more to do than its part of the process (a crowd of
   sockets and requests, bench/abuse.py), and simulation, which can fall behind, yields to
   what people are waiting for. It grows back once the loop is on time.
+- **Outcomes together.** A job's outcome is held while light jobs follow it (at most
+  HOLD_S), then handed to the event loop with theirs: one wake-up of the loop for the runs
+  that ticked together, and their frames published in one turn of it.
 
 Jobs that cannot be sliced (building a run, as three jobs: validation, predictions, the
 simulation; a reset; a checkpoint restored for a seek) run here too, whole. The rest after
@@ -58,6 +61,7 @@ MAX_REST_S = 1 / 15  # a frame: the longest the thread rests after one job
 NEW_JOB_S = 0.1  # the usage a job for no run counts as: a run using ~3.5% of a core lately
 MIN_SLICE_S = 0.005
 LIGHT_JOB_S = 0.002  # a run whose last slice took less is light: it need not wait out a rest
+HOLD_S = 0.01  # the longest a job's outcome waits for the light jobs after it (see _serve)
 ACTIVE_S = 0.5  # a run that asked for a slice this recently counts as wanting CPU
 USAGE_HALF_LIFE_S = 2.0
 
@@ -136,7 +140,11 @@ class SimScheduler:
 
     def _serve(self) -> None:
         rest_until = 0.0
+        held: list[tuple] = []  # outcomes done, not yet handed to their loops
+        held_since = 0.0
         while True:
+            if held and not self._jobs:  # nothing more to do now: the outcomes go
+                self._hand_over(held)
             with self._ready:
                 while not self._jobs:
                     self._ready.wait()
@@ -148,6 +156,8 @@ class SimScheduler:
             # one earned: it would lose a frame to each. Its own rest is added on, so the share
             # still holds, up to MAX_REST_S of rest owed.
             light = self._last.get(who, 1.0) < LIGHT_JOB_S and rest_until - now < MAX_REST_S
+            if not light or now - held_since > HOLD_S:  # held outcomes wait for light jobs only
+                self._hand_over(held)
             if not light and (wait := rest_until - now) > 0:
                 time.sleep(wait)  # the GIL is free meanwhile
             start = time.perf_counter()
@@ -163,23 +173,30 @@ class SimScheduler:
                 with self._ready:
                     self._usage[who] = (self._used(who) + end - start, time.monotonic())
                     self._last[who] = end - start
-            self._settle_soon(loop, future, result, error)
+            if not held:
+                held_since = end
+            held.append((loop, future, result, error))
 
-    def _settle_soon(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future,
-                     result: Any, error: BaseException | None) -> None:
-        """Hand a job's outcome to its loop. Outcomes the loop has not picked up yet go
-        with the next one: one wake-up of the loop (a write to its pipe) for the runs that
-        ticked together (playground/live/runs.py), not one per run."""
-        with self._settling_lock:
-            waiting = self._settling.setdefault(loop, [])
-            waiting.append((future, result, error))
-            if len(waiting) > 1:
-                return
-        try:
-            loop.call_soon_threadsafe(self._settle_all, loop)
-        except RuntimeError:  # the caller's loop is closed: nobody will pick them up
+    def _hand_over(self, held: list[tuple]) -> None:
+        """Hand the outcomes held to their loops (and empty `held`): one wake-up of a loop
+        (a write to its pipe) for all of them, and for those it has not picked up yet. The
+        runs of a process tick together (playground/live/runs.py): their slices' outcomes
+        reach the loop at once, so their frames are published in one turn of the loop and
+        go to Redis in one write (playground/fenced/layers.py), not one wake-up and one
+        write per run."""
+        for loop in {outcome[0] for outcome in held}:
             with self._settling_lock:
-                self._settling.pop(loop, None)
+                waiting = self._settling.setdefault(loop, [])
+                wake = not waiting
+                waiting += [outcome[1:] for outcome in held if outcome[0] is loop]
+            if not wake:
+                continue
+            try:
+                loop.call_soon_threadsafe(self._settle_all, loop)
+            except RuntimeError:  # the caller's loop is closed: nobody will pick them up
+                with self._settling_lock:
+                    self._settling.pop(loop, None)
+        held.clear()
 
     def _settle_all(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._settling_lock:

@@ -227,27 +227,34 @@ class SimWorker:
         roll_call = time.monotonic() - self.roll_call_at >= ROLL_CALL_S
         if roll_call:
             self.roll_call_at = time.monotonic()
-        for run_id, run in list(self.runs.items()):
-            if run_id in self.catching_up:  # its record keeps the last worker's progress
-                if not await runstore.renew(run_id, self.id):
-                    await self._drop(run_id)
+        # Leases renewed and progress saved in one round trip each, not two per run.
+        runs = list(self.runs.items())
+        held = await runstore.renew_all(
+            [run_id for run_id, run in runs if run.ended is None or run_id in self.catching_up],
+            self.id)
+        saved = await runstore.save_all({
+            run_id: _progress(run) for run_id, run in runs
+            if held.get(run_id) and run_id not in self.catching_up})
+        for run_id, run in runs:
+            if self.runs.get(run_id) is not run:  # dropped meanwhile
                 continue
-            if run.ended is not None:
+            if run_id not in held:  # it ended
                 await self._drop(run_id)
                 await runstore.forget(run_id)
                 await runstore.release(run_id, self.id)
-                continue
-            if not await runstore.renew(run_id, self.id):
-                log.warning("simworker %s lost run %s to another worker", self.id, run_id)
+            elif not held[run_id]:
+                if run_id not in self.catching_up:
+                    log.warning("simworker %s lost run %s to another worker", self.id, run_id)
                 await self._drop(run_id)
-                continue
-            if not await runstore.save(run_id, _progress(run)):
+            elif run_id not in saved:  # catching up: its record keeps the last worker's
+                pass
+            elif not saved[run_id]:
                 await self._lost(run)
-                continue
-            # Joining again each time: a Redis restarted without data lost the group.
-            await self.layer.group_add(runstore.control_group(run_id), self.channel)
-            if roll_call:
-                await self._roll_call(run)
+            else:
+                # Joining again each time: a Redis restarted without data lost the group.
+                await self.layer.group_add(runstore.control_group(run_id), self.channel)
+                if roll_call:
+                    await self._roll_call(run)
         await self._take_over_orphans()
 
     async def _lost(self, run: Run) -> None:

@@ -177,6 +177,7 @@ def open_protocol():
     transport = StringTransport()
     protocol.makeConnection(transport)
     protocol.state = protocol.STATE_OPEN
+    protocol.inside_message, protocol.current_frame = False, None  # as the handshake leaves
     protocol.client_addr = ("127.0.0.1", 1)
     protocol.server = type("Server", (), {"connections": {protocol: {"connected": 1}}})()
     return protocol, transport
@@ -371,3 +372,85 @@ def test_autobahns_data_received_only_logs_before_handing_the_bytes_on():
     protocol._dataReceived = received.append
     protocol.dataReceived(b"bytes")
     assert received == [b"bytes"]
+
+
+def client_frame(payload: bytes, first: int = 0x81, mask: bytes = b"\x9a\x02\xf3\x4c") -> bytes:
+    """A frame as a browser sends it: masked (RFC 6455, 5.3)."""
+    size = len(payload)
+    head = bytes([first, 0x80 | size]) if size <= 125 else \
+        bytes([first, 0x80 | 126]) + size.to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+ACK = b'{"type": "ack", "run_id": "GUl1MrGz9dry9F32VOlEyA", "seq": 40}'
+
+
+@pytest.mark.parametrize("reads", [
+    [client_frame(ACK)], [client_frame(ACK), client_frame(ACK[:-3] + b"41}")],
+    [client_frame(b"")], [client_frame("é€".encode() * 20)], [client_frame(b"x" * 125)],
+    [client_frame(b"x" * 126)], [client_frame(b"\xff\xfe ack")],  # not UTF-8: failed
+    [client_frame(ACK) + client_frame(ACK)],  # two in one read
+    [client_frame(ACK)[:7], client_frame(ACK)[7:]],  # one in two reads
+    [client_frame(ACK, first=0x01), client_frame(ACK, first=0x80)],  # fragmented
+    [client_frame(ACK, first=0x82)],  # binary
+    [client_frame(ACK)[:1] + bytes([len(ACK)]) + ACK],  # not masked: failed
+    [client_frame(b"ping", first=0x89)], [client_frame(b"\x03\xe8", first=0x88)],
+])
+def test_a_small_text_read_is_handed_over_as_autobahns_parsing_would(reads):
+    """A viewer's ack (one small whole text frame in one read) skips Autobahn's parsing
+    (playground/fenced/frames.py: one_small_text); whatever the bytes, the protocol hands
+    over, counts, answers and fails as Autobahn alone does."""
+    outcomes = []
+    for ours in (True, False):
+        protocol, transport = handshaken()
+        messages = []
+        protocol.onMessage = lambda payload, binary, into=messages: into.append((payload, binary))
+        for data in reads:
+            if not (ours and frames.one_small_text(protocol, data)):
+                protocol._dataReceived(data)
+        outcomes.append((messages, vars(protocol.trafficStats), protocol.state,
+                         protocol.wasClean, transport.value(), protocol.data,
+                         protocol.inside_message))
+    assert outcomes[0] == outcomes[1]
+
+
+class Transport(StringTransport):
+    def unregisterProducer(self):  # as Twisted's TCP transports: also with none registered
+        self.producer = None
+
+
+def handshaken():
+    """Autobahn's server protocol on a StringTransport, after a browser's opening handshake."""
+    from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+
+    factory = WebSocketServerFactory("ws://localhost")
+    factory.protocol = WebSocketServerProtocol
+    protocol = factory.buildProtocol(None)
+    transport = Transport()
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    assert protocol.state == protocol.STATE_OPEN
+    transport.clear()
+    return protocol, transport
+
+
+def test_an_ack_skips_autobahns_parsing_unless_something_unusual_is_set():
+    fenced.install()
+    for unusual in (None, "failedByMe", "logFrames", "logOctets", "trackedTimings"):
+        protocol, _ = open_protocol()
+        messages, parsed = [], []
+        protocol.onMessage = lambda payload, binary, into=messages: into.append(payload)
+        protocol._dataReceived = parsed.append
+        if unusual is not None:
+            setattr(protocol, unusual, True)
+        protocol.dataReceived(client_frame(ACK))
+        assert (messages, parsed) == (([ACK], []) if unusual is None else
+                                      ([], [client_frame(ACK)])), unusual
+    protocol, _ = open_protocol()
+    protocol.on("message", lambda *args, **kwargs: None)  # a listener: Autobahn fires it
+    parsed = []
+    protocol._dataReceived = parsed.append
+    protocol.dataReceived(client_frame(ACK))
+    assert parsed == [client_frame(ACK)]

@@ -395,3 +395,40 @@ async def test_jobs_done_while_the_loop_is_busy_wake_it_once(monkeypatch):
     time.sleep(0.2)  # the loop is busy; the thread does them all meanwhile
     assert await asyncio.gather(*jobs) == [n * n for n in range(10)]
     assert len(wakeups) == 1
+
+
+async def test_slices_queued_together_wake_the_loop_once(monkeypatch):
+    """The runs of a process tick together: the outcomes of their slices, queued at once,
+    reach the waiting event loop with one wake-up when the last is done, so their frames
+    are published in one turn of the loop and share a write to Redis (issue #20), not one
+    wake-up and one write per run as each finished."""
+    from playground.live.simscheduler import SimScheduler
+
+    sched, loop = SimScheduler(), asyncio.get_running_loop()
+    await sched.run(lambda: None)  # the thread is up and waiting
+    for who in range(10):  # light runs: their last slices were short
+        await sched.run(lambda: None, who=who)
+    wakeups = []
+    wake = loop.call_soon_threadsafe
+    monkeypatch.setattr(loop, "call_soon_threadsafe",
+                        lambda *args: wakeups.append(args) or wake(*args))
+    jobs = [sched.run(time.sleep, 0.0005, who=who) for who in range(10)]
+    await asyncio.gather(*jobs)  # the loop waits, idle, while the thread works
+    assert len(wakeups) == 1
+
+
+async def test_a_heavy_slice_does_not_hold_back_the_outcomes_before_it():
+    """Outcomes wait for light jobs only: a heavy slice queued behind a light one starts
+    after the light one's outcome has gone to the loop."""
+    from playground.live.simscheduler import SimScheduler
+
+    sched = SimScheduler()
+    heavy, light = object(), object()
+    await sched.run(time.sleep, 0.05, who=heavy)
+    await sched.run(lambda: None, who=light)
+    first = asyncio.ensure_future(sched.run(time.perf_counter, who=light))
+    second = asyncio.ensure_future(sched.run(time.sleep, 0.3, who=heavy))
+    done = await first
+    assert not second.done()
+    assert time.perf_counter() - done < 0.25, "the light outcome waited for the heavy slice"
+    await second

@@ -5,6 +5,7 @@ prefix of each test's own, removed afterwards). tests/cluster/ runs it as separa
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import secrets
 import subprocess
@@ -298,3 +299,40 @@ async def test_viewers_that_stop_answering_roll_calls_are_forgotten(workers, set
     while run.ended is None and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert run.ended == "idle"
+
+
+@pytest.mark.redis
+async def test_a_workers_renewal_takes_as_many_round_trips_for_many_runs_as_for_one(
+        workers, monkeypatch):
+    """Every RENEW_S a worker renews its leases, saves its runs' progress and scans every
+    run for orphans: in a few pipelines, not a round trip or two per run (issue #20: at 20
+    runs, some 40 round trips a second per worker, each ~0.1 ms of its CPU)."""
+    from redis.asyncio.connection import AbstractConnection
+
+    worker = await workers.start("w1")
+    counting = contextvars.ContextVar("counting", default=False)  # the renewal's, not the
+    sends = []  # worker's other loops' (claiming polls Redis meanwhile)
+    send = AbstractConnection.send_packed_command
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", lambda self, *a, **k: (
+        counting.get() and sends.append(1)) or send(self, *a, **k))
+
+    async def round_trips() -> int:
+        sends.clear()
+        token = counting.set(True)
+        try:
+            await worker._renew()
+        finally:
+            counting.reset(token)
+        return len(sends)
+
+    owners = []
+    for _ in range(4):
+        owners.append(owner := await connect())
+        assert (await start_run(owner))["type"] == "snapshot"
+        if len(owners) == 1:
+            one = await round_trips()
+    assert len(worker.runs) == 4
+    assert await round_trips() == one
+    assert all(run.ended is None for run in worker.runs.values())
+    for owner in owners:
+        await owner.disconnect()
