@@ -194,6 +194,9 @@ export class CoEdit {
         else this.readOnly(msg.reason);
         this.render();
         break;
+      case "accepted": // the room has this tab's edits; the server saves them soon
+        if (!this.pending.length) this.status("shared");
+        break;
       case "saved":
         if (msg.version) this.status("saved");
         else this.status("error", msg.errors?.[0]);

@@ -33,6 +33,8 @@ export function describeSave({ state, at, why }, online = navigator.onLine) {
     draft: ["Draft kept in this browser", "Draft", "Not saved to the server yet: Save gives the design its own link."],
     unsaved: ["Unsaved changes", "Unsaved", "Edits since the last save: Ctrl+S saves them."],
     saving: ["Saving…", "Saving…", "Sending your edits to the server."],
+    shared: ["Everyone has your edits", "Shared",
+             "The room has all your edits: the server saves a version within a minute of an edit, and when the last person leaves."],
     saved: [at ? `Saved at ${clock(at)}` : "Saved", at ? `Saved ${clock(at)}` : "Saved",
             "Everything is saved on the server."],
     offline: away,

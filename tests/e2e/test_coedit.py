@@ -1,8 +1,9 @@
 """Co-editing one design in real Chromium (issue 19): the owner on the design's page and a
 second person (a browser context of their own) on its edit link edit at once, on different
 components and on one component; both canvases converge, and a third person on the share
-link watches them read-only; each sees who is here and what the other selected; revoking
-the edit link turns the second person's editor read-only at once.
+link watches them read-only; each sees who is here and what the other selected; one reloads
+in the middle and carries on where everyone is; revoking the edit link turns the second
+person's editor read-only at once.
 
 Driven as people drive it; `window.playground` is only read. The API is called to save the
 design first, to revoke the edit link (as the owner's other tab would) and to read what the
@@ -108,6 +109,18 @@ def test_two_people_edit_one_design_and_the_link_is_revoked(people):
     ada.select_node("app2")
     owner.wait("() => !!window.playground.cy.getElementById('app2').data('peerColour')")
     owner.shot("coedit-presence")
+
+    # Ada reloads in the middle: the design comes back as everyone has it, and she edits on
+    ada.set_field("app2", "workers", "6")
+    expect(ada.page.get_by_test_id("save-state")).to_have_attribute(
+        "data-state", re.compile(r"^(shared|saved)$"))
+    assert ada.reload_answering_leave() == []  # the room had her edit: nothing to lose
+    expect(ada.page.get_by_test_id("coedit-peer")).to_have_count(2)
+    same_design(owner, ada)
+    assert param(ada, "app2", "workers") == 6
+    ada.set_field("app2", "workers", "7")
+    owner.wait("() => window.playground.store.doc.components"
+               ".find((x) => x.id === 'app2').params.workers === 7")
 
     # the owner revokes the edit link: Ada's editor is read-only at once
     status, _ = owner.api("DELETE", f"/api/scenarios/{share_id}/edit-link")
