@@ -52,15 +52,21 @@ return 0
 """
 
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+MAX_CONNECTIONS = 100  # per process and event loop
 
 
 def client() -> aioredis.Redis:
     """This event loop's Redis client (a client is bound to the loop it first ran on)."""
     loop = asyncio.get_running_loop()
     if loop not in _clients:
-        _clients[loop] = aioredis.Redis.from_url(
-            settings.REDIS_URL, decode_responses=True, socket_timeout=5,
-            socket_connect_timeout=2, health_check_interval=10)
+        # A command waits up to 5 s for one of the pool's connections: redis-py's own pool
+        # refuses every command past its 100th connection at once (MaxConnectionsError, read
+        # as Redis going away), which a class's joins arriving together reached.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=MAX_CONNECTIONS, timeout=5,
+            decode_responses=True, socket_timeout=5, socket_connect_timeout=2,
+            health_check_interval=10)
+        _clients[loop] = aioredis.Redis.from_pool(pool)  # closing the client closes it
     return _clients[loop]
 
 

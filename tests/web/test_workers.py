@@ -336,3 +336,14 @@ async def test_a_workers_renewal_takes_as_many_round_trips_for_many_runs_as_for_
     assert all(run.ended is None for run in worker.runs.values())
     for owner in owners:
         await owner.disconnect()
+
+
+@pytest.mark.redis
+async def test_a_burst_of_joins_waits_for_redis_connections_rather_than_failing(workers_mode):
+    """A class's joins arriving together (bench/load.py: 250 per web process) each ask Redis
+    at the same moment. redis-py's pool refused every command past its 100th connection
+    (MaxConnectionsError, read as Redis going away: close 4013, "come back later"); they
+    now wait their turn for one of the pool's connections."""
+    many = 3 * runstore.MAX_CONNECTIONS
+    answers = await asyncio.gather(*(runstore.token_hash(f"no-run-{i}") for i in range(many)))
+    assert answers == [None] * many
