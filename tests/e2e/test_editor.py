@@ -571,7 +571,8 @@ def test_a_second_viewer_sees_the_run_but_cannot_steer(app, browser):
             expect(page.get_by_test_id(control)).to_be_disabled()
         viewer.select_node("app1")
         details = page.get_by_test_id("details")
-        expect(details).to_contain_text("Watching: only the person who started the run")
+        expect(details).to_contain_text(
+            "Watching: only the person who started it can change the run")
         expect(details.get_by_test_id("fail")).to_have_count(0)
         # the play/pause key does not steer either: it says why instead of asking the server
         page.keyboard.press("Space")

@@ -28,9 +28,9 @@ DESIGN = {
 }
 
 
-async def connect(origin=ORIGIN):
+async def connect(origin=ORIGIN, timeout=1.0):
     comm = WebsocketCommunicator(application, "/ws/play/", headers=[origin, HOST])
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout)
     assert connected
     return comm
 
