@@ -11,12 +11,10 @@ design and make its edit link.
 from __future__ import annotations
 
 import re
-import shutil
-import uuid
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_class_flow import sign_up
 from tests.e2e.test_coedit import people  # noqa: F401, F811 (a fixture)
 from tests.e2e.test_editor import small_design
 
@@ -25,19 +23,6 @@ try:
 except ImportError:  # the `browser` marker then skips each test (fails with --require-services)
     expect = None
 
-PASSWORD = "correct-horse-battery-9"
-NOTES_SHOTS = Path("/work/notes/shots")
-
-
-def sign_up(person, name: str) -> None:
-    page = person.page
-    page.goto(f"{person.url}/accounts/signup")
-    page.fill("#id_username", name)
-    page.fill("#id_password1", PASSWORD)
-    page.fill("#id_password2", PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url(re.compile(r"/$"))
-
 
 def timeline(person):
     return person.page.locator("#timeline .timeline-text")
@@ -45,10 +30,8 @@ def timeline(person):
 
 @pytest.mark.browser
 def test_one_shared_run_seen_by_all_steered_by_editors(people):  # noqa: F811
-    tag = uuid.uuid4().hex[:4]  # CI's PostgreSQL may keep earlier runs' accounts
-    ana_name, ben_name = f"ana-{tag}", f"ben-{tag}"
     ana = people()
-    sign_up(ana, ana_name)
+    ana_name = sign_up(ana, "ana")
     status, saved = ana.api("POST", "/api/scenarios", {"document": small_design()})
     assert status == 201
     share_id = saved["id"]
@@ -56,7 +39,7 @@ def test_one_shared_run_seen_by_all_steered_by_editors(people):  # noqa: F811
     assert status in (200, 201)
     ana.goto(f"/s/{share_id}")
     ben = people()
-    sign_up(ben, ben_name)
+    ben_name = sign_up(ben, "ben")
     ben.goto(link["url"])
     vic = people(f"/s/{share_id}")  # the share link: watches
     for person in (ana, ben, vic):
@@ -127,8 +110,6 @@ def test_one_shared_run_seen_by_all_steered_by_editors(people):  # noqa: F811
     for width in (800, 1440, 2560):
         for who, person in (("editor", ben), ("viewer", vic)):
             person.page.set_viewport_size({"width": width, "height": 900})
-            shot = person.shot(f"sharedrun-{who}-{width}")
-            NOTES_SHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, NOTES_SHOTS / shot.name)
+            person.shot(f"sharedrun-{who}-{width}")
     for person in (ana, ben, vic, late):
         assert not person.console_errors, person.console_errors

@@ -12,11 +12,11 @@ API is called once, to save the instructor's design. Screenshots go to artifacts
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 
-from tests.e2e.test_classroom import PASSWORD, Person, open_person
+from tests.e2e.test_class_flow import sign_up
+from tests.e2e.test_classroom import Person, open_person
 from tests.e2e.test_editor import small_design
 
 try:
@@ -64,12 +64,7 @@ def test_students_follow_the_instructor_and_take_the_pen(browser, live_server_ur
     try:
         # -- the instructor: an account, a classroom, a design of theirs -------------------
         page = teacher.page
-        teacher.goto("/accounts/signup")
-        page.fill("#id_username", f"prof-{uuid.uuid4().hex[:8]}")
-        page.fill("#id_password1", PASSWORD)
-        page.fill("#id_password2", PASSWORD)
-        page.get_by_role("button", name="Sign up").click()
-        page.wait_for_url(re.compile(r"/$"))
+        sign_up(teacher)
         teacher.goto("/classes")
         page.fill("#id_name", "Distributed systems")
         page.get_by_role("button", name="Create classroom").click()
